@@ -1,0 +1,84 @@
+//! The command line: `postgram run` serves, `postgram check` validates the config and the catalogue
+//! files it names (the `amtool check-config` habit: every problem with file:line:column, exit 1).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::telemetry::{self, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postgram",
+    version,
+    about = "Operate PostgreSQL databases from Telegram"
+)]
+struct Cli {
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service.
+    Run {
+        /// The config file.
+        #[arg(long, env = "POSTGRAM_CONFIG", default_value = "postgram.yaml")]
+        config: PathBuf,
+    },
+    /// Validate the config and the catalogue files it names, then exit.
+    Check {
+        /// The config file.
+        #[arg(long, env = "POSTGRAM_CONFIG", default_value = "postgram.yaml")]
+        config: PathBuf,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => match Config::load(&config) {
+            Ok(loaded) => {
+                println!("{}: OK", config.display());
+                println!("{}", loaded.summary());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                eprintln!("{} problem(s) found", e.problems.len());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run { config } => {
+            telemetry::init(cli.log_format);
+            let loaded = match Config::load(&config) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    for problem in &e.problems {
+                        tracing::error!(%problem, "invalid configuration");
+                    }
+                    return ExitCode::FAILURE;
+                }
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the async runtime");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(crate::app::run(loaded)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "postgram stopped with an error");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

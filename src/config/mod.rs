@@ -1,0 +1,223 @@
+//! The service's configuration: read once at start (and by `postgram check`), validated into domain types,
+//! with every problem reported at once as `file:line:column: message`. Owns nothing at runtime and calls
+//! nothing but the file system and the environment.
+
+mod env;
+mod locate;
+mod raw;
+mod secret;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use locate::Position;
+pub use secret::Secret;
+
+use crate::domain::{AdminRef, ChatId, DatabaseName, EmailAddress, Role, TelegramUserId};
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub telegram: TelegramConfig,
+    pub http: HttpConfig,
+    pub state: StateLocation,
+    pub owners: Vec<TelegramUserId>,
+    pub alertmanager: Option<AlertmanagerConfig>,
+    pub smtp: Option<SmtpConfig>,
+    pub escalation: EscalationConfig,
+    pub catalog: CatalogFiles,
+    pub databases: Vec<DatabaseConfig>,
+    pub api_tokens: Vec<ApiToken>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub token: Secret,
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    pub webhook_token: Secret,
+}
+
+/// Where the service keeps its own state.
+#[derive(Debug, Clone)]
+pub enum StateLocation {
+    /// An SQLite file (absolute, or resolved against the config file's folder).
+    Sqlite(PathBuf),
+    /// A dedicated PostgreSQL database, for several replicas. The URL may hold a password.
+    Postgres(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertmanagerConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub url: Secret,
+    pub from: EmailAddress,
+}
+
+#[derive(Debug, Clone)]
+pub struct EscalationConfig {
+    /// A firing incident nobody acknowledged for this long is emailed to the fallback recipients.
+    pub ack_timeout: Duration,
+    /// Telegram failing to reach any admin of a database for this long sends email instead.
+    pub telegram_failure_after: Duration,
+}
+
+/// The views and actions files, resolved against the config file's folder.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogFiles {
+    pub views: Option<PathBuf>,
+    pub actions: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub name: DatabaseName,
+    pub dsn: Secret,
+    /// Labels an alert must carry (all of them, exactly) to be routed here.
+    pub matchers: BTreeMap<String, String>,
+    pub admins: Vec<AdminRef>,
+    pub chat: Option<ChatId>,
+    pub email: Vec<EmailAddress>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiToken {
+    pub name: String,
+    pub token: Secret,
+    pub role: Role,
+}
+
+/// One problem found in a config or catalogue file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub position: Option<Position>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some(Position { line, column }) => {
+                write!(
+                    f,
+                    "{}:{line}:{column}: {}",
+                    self.file.display(),
+                    self.message
+                )
+            }
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Every problem found, in file and position order.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and validates the config file at `path` and the catalogue files it names, substituting
+    /// variables from the process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            problems: vec![Problem {
+                file: path.to_owned(),
+                position: None,
+                message: format!("cannot read the config file: {e}"),
+            }],
+        })?;
+        Self::from_text(&text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// Validates config `text` as if read from `path` (relative paths in it are resolved against the
+    /// file's folder), looking variables up with `lookup`.
+    pub fn from_text(
+        text: &str,
+        path: &Path,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        validate::validate(text, path, lookup)
+    }
+
+    pub fn database(&self, name: &DatabaseName) -> Option<&DatabaseConfig> {
+        self.databases.iter().find(|db| &db.name == name)
+    }
+
+    /// A one-paragraph summary for `postgram check`.
+    pub fn summary(&self) -> String {
+        let state = match &self.state {
+            StateLocation::Sqlite(path) => format!("SQLite file {}", path.display()),
+            StateLocation::Postgres(_) => "PostgreSQL".to_owned(),
+        };
+        let mut lines = vec![
+            format!(
+                "{} database(s), {} owner(s), {} API token(s); state in {state}; listening on {}",
+                self.databases.len(),
+                self.owners.len(),
+                self.api_tokens.len(),
+                self.http.listen
+            ),
+            format!(
+                "escalation: email after {}s without acknowledgement, after {}s of Telegram failures; SMTP {}; Alertmanager silences {}",
+                self.escalation.ack_timeout.as_secs(),
+                self.escalation.telegram_failure_after.as_secs(),
+                if self.smtp.is_some() {
+                    "configured"
+                } else {
+                    "not configured"
+                },
+                if self.alertmanager.is_some() {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
+            ),
+        ];
+        for db in &self.databases {
+            let matchers: Vec<String> = db
+                .matchers
+                .iter()
+                .map(|(k, v)| format!("{k}={v:?}"))
+                .collect();
+            lines.push(format!(
+                "  {}: alerts with {{{}}}; {} admin(s){}; {} fallback email(s)",
+                db.name,
+                matchers.join(", "),
+                db.admins.len(),
+                if db.chat.is_some() {
+                    " and a group chat"
+                } else {
+                    ""
+                },
+                db.email.len()
+            ));
+        }
+        lines.join("\n")
+    }
+}

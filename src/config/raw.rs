@@ -1,0 +1,89 @@
+//! The config file exactly as operators write it. Every struct denies unknown fields, so a typo is an
+//! error with a position instead of a silently ignored setting. Validation into domain types is in
+//! `validate.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub telegram: RawTelegram,
+    pub http: RawHttp,
+    pub state: Option<String>,
+    #[serde(default)]
+    pub owners: Vec<i64>,
+    pub alertmanager: Option<RawAlertmanager>,
+    pub smtp: Option<RawSmtp>,
+    pub escalation: Option<RawEscalation>,
+    pub catalog: Option<RawCatalog>,
+    #[serde(default)]
+    pub databases: Vec<RawDatabase>,
+    #[serde(default)]
+    pub api_tokens: Vec<RawApiToken>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelegram {
+    pub token: String,
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: Option<String>,
+    pub webhook_token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertmanager {
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    pub url: String,
+    pub from: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalation {
+    pub ack_timeout: Option<String>,
+    pub telegram_failure_after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalog {
+    pub views: Option<String>,
+    pub actions: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub name: String,
+    pub dsn: String,
+    #[serde(rename = "match", default)]
+    pub matchers: BTreeMap<String, String>,
+    /// Ids or `@usernames`; kept as YAML values so each entry gets its own message.
+    #[serde(default)]
+    pub admins: Vec<yaml_serde::Value>,
+    pub chat: Option<i64>,
+    #[serde(default)]
+    pub email: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiToken {
+    pub name: String,
+    pub token: String,
+    pub role: String,
+}

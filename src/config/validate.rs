@@ -1,0 +1,457 @@
+//! From YAML text to a validated [`Config`], collecting every problem with its position:
+//! syntax (positions from the YAML scanner), unknown keys and wrong types (yaml_serde through
+//! serde_path_to_error, first one only, as serde stops there), missing variables and every semantic
+//! check (all of them, located through [`Positions`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use yaml_serde::Value;
+
+use super::env::substitute;
+use super::locate::Positions;
+use super::raw::{RawConfig, RawDatabase};
+use super::{
+    AlertmanagerConfig, ApiToken, CatalogFiles, Config, ConfigError, DatabaseConfig,
+    EscalationConfig, HttpConfig, Problem, Secret, SmtpConfig, StateLocation, TelegramConfig,
+};
+use crate::domain::{
+    AdminRef, ChatId, DatabaseName, EmailAddress, Role, TelegramUserId, Username, parse_duration,
+};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
+const DEFAULT_API_URL: &str = "https://api.telegram.org";
+const DEFAULT_STATE: &str = "sqlite://postgram.db";
+/// Shorter tokens are guessable; 16 characters is the floor `openssl rand -hex 16` comfortably clears.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// Collects problems for one file, locating each by its path in the document.
+struct Report<'a> {
+    file: &'a Path,
+    positions: Positions,
+    problems: Vec<Problem>,
+    seen: HashSet<String>,
+}
+
+impl Report<'_> {
+    /// Records a problem at `path`, unless one is already there: a value that failed substitution
+    /// would only repeat itself as "not a URL".
+    fn at(&mut self, path: &str, message: impl Into<String>) {
+        if !self.seen.insert(path.to_owned()) {
+            return;
+        }
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            position: self.positions.find(path),
+            message: format!("{}: {}", display_path(path), message.into()),
+        });
+    }
+
+    fn finish<T>(mut self, value: Option<T>) -> Result<T, ConfigError> {
+        match value {
+            Some(value) if self.problems.is_empty() => Ok(value),
+            _ => {
+                self.problems.sort_by_key(|p| p.position);
+                Err(ConfigError {
+                    problems: self.problems,
+                })
+            }
+        }
+    }
+}
+
+fn display_path(path: &str) -> &str {
+    if path == "." { "config" } else { path }
+}
+
+fn single(file: &Path, position: Option<super::Position>, message: String) -> ConfigError {
+    ConfigError {
+        problems: vec![Problem {
+            file: file.to_owned(),
+            position,
+            message,
+        }],
+    }
+}
+
+pub fn validate(
+    text: &str,
+    file: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let positions = Positions::index(text).map_err(|(pos, msg)| single(file, Some(pos), msg))?;
+    let mut value: Value = yaml_serde::from_str(text).map_err(|e| {
+        let position = e.location().map(|l| super::Position {
+            line: l.line(),
+            column: l.column(),
+        });
+        single(file, position, e.to_string())
+    })?;
+    let mut report = Report {
+        file,
+        positions,
+        problems: Vec::new(),
+        seen: HashSet::new(),
+    };
+    substitute_all(&mut value, ".", lookup, &mut report);
+
+    let raw: Option<RawConfig> = match serde_path_to_error::deserialize(value) {
+        Ok(raw) => Some(raw),
+        Err(e) => {
+            let path = e.path().to_string();
+            let message = e.inner().to_string();
+            // For an unknown field the path ends in that field: point at its key.
+            let position = message
+                .starts_with("unknown field")
+                .then(|| report.positions.find_key(&path))
+                .flatten()
+                .or_else(|| report.positions.find(&path));
+            report.problems.push(Problem {
+                file: file.to_owned(),
+                position,
+                message: format!("{}: {message}", display_path(&path)),
+            });
+            None
+        }
+    };
+    let base = file.parent().unwrap_or(Path::new("."));
+    let config = raw.and_then(|raw| build(raw, base, &mut report));
+    let config = report.finish(config)?;
+    check_catalog(&config.catalog)?;
+    Ok(config)
+}
+
+fn substitute_all(
+    value: &mut Value,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    report: &mut Report<'_>,
+) {
+    match value {
+        Value::String(s) => match substitute(s, lookup) {
+            Ok(done) => *s = done,
+            Err(problems) => report.at(path, problems.join("; ")),
+        },
+        Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let prefix = if path == "." { "" } else { path };
+                substitute_all(item, &format!("{prefix}[{i}]"), lookup, report);
+            }
+        }
+        Value::Mapping(map) => {
+            for (key, item) in map.iter_mut() {
+                let key = key.as_str().unwrap_or("?");
+                let child = if path == "." {
+                    key.to_owned()
+                } else {
+                    format!("{path}.{key}")
+                };
+                substitute_all(item, &child, lookup, report);
+            }
+        }
+        Value::Tagged(tagged) => substitute_all(&mut tagged.value, path, lookup, report),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config> {
+    let telegram = TelegramConfig {
+        token: required_secret(raw.telegram.token, "telegram.token", report),
+        api_url: http_url(
+            raw.telegram.api_url.as_deref().unwrap_or(DEFAULT_API_URL),
+            "telegram.api_url",
+            report,
+        ),
+    };
+    let listen_raw = raw.http.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
+        report.at(
+            "http.listen",
+            format!("{listen_raw:?} is not an address like 127.0.0.1:9750"),
+        )
+    });
+    if raw.http.webhook_token.len() < MIN_TOKEN_LEN {
+        report.at(
+            "http.webhook_token",
+            format!("must be at least {MIN_TOKEN_LEN} characters"),
+        );
+    }
+    let state = state_location(raw.state.as_deref().unwrap_or(DEFAULT_STATE), base, report);
+
+    let mut owners = Vec::new();
+    for (i, id) in raw.owners.iter().enumerate() {
+        match TelegramUserId::new(*id) {
+            Ok(id) => owners.push(id),
+            Err(e) => report.at(&format!("owners[{i}]"), e),
+        }
+    }
+    if raw.owners.is_empty() {
+        report.at(
+            "owners",
+            "name at least one Telegram user id: owners receive unrouted alerts and manage everything",
+        );
+    }
+
+    let alertmanager = raw.alertmanager.map(|am| AlertmanagerConfig {
+        url: http_url(&am.url, "alertmanager.url", report),
+    });
+    let smtp = raw.smtp.and_then(|smtp| {
+        if !(smtp.url.starts_with("smtp://") || smtp.url.starts_with("smtps://")) {
+            report.at("smtp.url", "must start with smtp:// or smtps://");
+        }
+        let from = EmailAddress::parse(&smtp.from).map_err(|e| report.at("smtp.from", e));
+        Some(SmtpConfig {
+            url: Secret::new(smtp.url),
+            from: from.ok()?,
+        })
+    });
+    let escalation = raw.escalation.as_ref();
+    let escalation = EscalationConfig {
+        ack_timeout: duration(
+            escalation.and_then(|e| e.ack_timeout.as_deref()),
+            Duration::from_secs(600),
+            "escalation.ack_timeout",
+            report,
+        ),
+        telegram_failure_after: duration(
+            escalation.and_then(|e| e.telegram_failure_after.as_deref()),
+            Duration::from_secs(120),
+            "escalation.telegram_failure_after",
+            report,
+        ),
+    };
+    let catalog = raw
+        .catalog
+        .map(|c| CatalogFiles {
+            views: c.views.map(|p| base.join(p)),
+            actions: c.actions.map(|p| base.join(p)),
+        })
+        .unwrap_or_default();
+
+    let databases = databases(raw.databases, report);
+    let api_tokens = api_tokens(raw.api_tokens, report);
+
+    Some(Config {
+        telegram,
+        http: HttpConfig {
+            listen: listen.ok()?,
+            webhook_token: Secret::new(raw.http.webhook_token),
+        },
+        state: state?,
+        owners,
+        alertmanager,
+        smtp,
+        escalation,
+        catalog,
+        databases,
+        api_tokens,
+    })
+}
+
+fn required_secret(value: String, path: &str, report: &mut Report<'_>) -> Secret {
+    if value.trim().is_empty() {
+        report.at(path, "must not be empty");
+    }
+    Secret::new(value)
+}
+
+fn http_url(raw: &str, path: &str, report: &mut Report<'_>) -> String {
+    let rest = raw
+        .strip_prefix("http://")
+        .or_else(|| raw.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {
+            raw.trim_end_matches('/').to_owned()
+        }
+        _ => {
+            report.at(
+                path,
+                format!("{raw:?} is not an http:// or https:// URL with a host"),
+            );
+            String::new()
+        }
+    }
+}
+
+fn duration(raw: Option<&str>, default: Duration, path: &str, report: &mut Report<'_>) -> Duration {
+    match raw.map(parse_duration) {
+        None => default,
+        Some(Ok(d)) if !d.is_zero() => d,
+        Some(Ok(_)) => {
+            report.at(path, "must be longer than zero");
+            default
+        }
+        Some(Err(e)) => {
+            report.at(path, e);
+            default
+        }
+    }
+}
+
+fn state_location(raw: &str, base: &Path, report: &mut Report<'_>) -> Option<StateLocation> {
+    if let Some(file) = raw.strip_prefix("sqlite://") {
+        let file = file.split('?').next().unwrap_or_default();
+        if file.is_empty() || file == ":memory:" {
+            report.at(
+                "state",
+                "needs a file (sqlite://postgram.db): an in-memory store would lose every alert on restart",
+            );
+            return None;
+        }
+        Some(StateLocation::Sqlite(resolve(base, file)))
+    } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        Some(StateLocation::Postgres(Secret::new(raw)))
+    } else {
+        // Never echo the value: it may be a DSN with a password.
+        report.at("state", "must start with sqlite:// or postgres://");
+        None
+    }
+}
+
+fn resolve(base: &Path, file: &str) -> PathBuf {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
+}
+
+fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConfig> {
+    let mut seen = HashSet::new();
+    let mut routes: BTreeMap<Vec<(String, String)>, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, db) in raw.into_iter().enumerate() {
+        let at = |field: &str| format!("databases[{i}].{field}");
+        let name = match DatabaseName::parse(&db.name) {
+            Ok(name) => name,
+            Err(e) => {
+                report.at(&at("name"), e);
+                continue;
+            }
+        };
+        if !seen.insert(name.clone()) {
+            report.at(&at("name"), format!("database {name} is defined twice"));
+        }
+        if !(db.dsn.starts_with("postgres://") || db.dsn.starts_with("postgresql://")) {
+            report.at(&at("dsn"), "must be a postgres:// URL");
+        }
+        if db.matchers.is_empty() {
+            report.at(
+                &at("match"),
+                "name at least one label (for example { cluster: main }) that routes alerts here",
+            );
+        }
+        let key: Vec<(String, String)> = db.matchers.clone().into_iter().collect();
+        if let Some(other) = routes.insert(key, name.to_string())
+            && !db.matchers.is_empty()
+        {
+            {
+                report.at(
+                    &at("match"),
+                    format!("database {other} already matches exactly these labels"),
+                );
+            }
+        }
+        let mut admins = Vec::new();
+        for (j, admin) in db.admins.iter().enumerate() {
+            let path = format!("databases[{i}].admins[{j}]");
+            let parsed = match admin {
+                yaml_serde::Value::Number(n) => n
+                    .as_i64()
+                    .ok_or_else(|| format!("{n} is not a Telegram user id"))
+                    .and_then(TelegramUserId::new)
+                    .map(AdminRef::Id),
+                yaml_serde::Value::String(s) => Username::parse_handle(s).map(AdminRef::Username),
+                _ => Err("expected a Telegram user id or an @username".to_owned()),
+            };
+            match parsed {
+                Ok(admin) => admins.push(admin),
+                Err(e) => report.at(&path, e),
+            }
+        }
+        let mut email = Vec::new();
+        for (j, address) in db.email.iter().enumerate() {
+            match EmailAddress::parse(address) {
+                Ok(address) => email.push(address),
+                Err(e) => report.at(&format!("databases[{i}].email[{j}]"), e),
+            }
+        }
+        if db.chat == Some(0) {
+            report.at(&at("chat"), "0 is not a Telegram chat id");
+        }
+        out.push(DatabaseConfig {
+            name,
+            dsn: Secret::new(db.dsn),
+            matchers: db.matchers,
+            admins,
+            chat: db.chat.map(ChatId),
+            email,
+        });
+    }
+    out
+}
+
+fn api_tokens(raw: Vec<super::raw::RawApiToken>, report: &mut Report<'_>) -> Vec<ApiToken> {
+    let mut names = HashSet::new();
+    let mut values = HashSet::new();
+    let mut out = Vec::new();
+    for (i, token) in raw.into_iter().enumerate() {
+        let at = |field: &str| format!("api_tokens[{i}].{field}");
+        if token.name.trim().is_empty() {
+            report.at(&at("name"), "must not be empty");
+        } else if !names.insert(token.name.clone()) {
+            report.at(
+                &at("name"),
+                format!("token name {:?} is used twice", token.name),
+            );
+        }
+        if token.token.len() < MIN_TOKEN_LEN {
+            report.at(
+                &at("token"),
+                format!("must be at least {MIN_TOKEN_LEN} characters"),
+            );
+        } else if !values.insert(token.token.clone()) {
+            report.at(&at("token"), "the same token is given twice");
+        }
+        match Role::parse(&token.role) {
+            Ok(role) => out.push(ApiToken {
+                name: token.name,
+                token: Secret::new(token.token),
+                role,
+            }),
+            Err(e) => report.at(&at("role"), e),
+        }
+    }
+    out
+}
+
+/// The catalogue files must exist and be valid YAML; their schema is checked by the catalogue itself.
+fn check_catalog(catalog: &CatalogFiles) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    for file in [&catalog.views, &catalog.actions].into_iter().flatten() {
+        let problem = match std::fs::read_to_string(file) {
+            Err(e) => Some((None, format!("cannot read this catalogue file: {e}"))),
+            Ok(text) => Positions::index(&text)
+                .err()
+                .map(|(position, message)| (Some(position), message)),
+        };
+        if let Some((position, message)) = problem {
+            problems.push(Problem {
+                file: file.clone(),
+                position,
+                message,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError { problems })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+use std::path::Path;
+
+use super::*;
+
+const GOOD: &str = r#"
+telegram: { token: "${TELEGRAM_TOKEN}" }
+http: { listen: "127.0.0.1:9750", webhook_token: "${ALERTMANAGER_TOKEN}" }
+state: "sqlite://state/postgram.db"
+owners: [11111111]
+alertmanager: { url: "http://127.0.0.1:9093/" }
+smtp: { url: "smtp://user:${SMTP_PASSWORD:-pw}@mail.example.com:587", from: "postgram@example.com" }
+escalation: { ack_timeout: 10m, telegram_failure_after: 2m }
+databases:
+  - name: main
+    dsn: "${MAIN_DSN}"
+    match: { cluster: main }
+    admins: [22222222, "@alice"]
+    chat: -1001234567890
+    email: [dba@example.com]
+api_tokens:
+  - { name: grafana, token: "0123456789abcdef0123", role: viewer }
+"#;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "TELEGRAM_TOKEN" => Some("123:telegram-secret".to_owned()),
+        "ALERTMANAGER_TOKEN" => Some("webhook-secret-0123456789".to_owned()),
+        "MAIN_DSN" => Some("postgres://admin:dsn-password@db:5432/app".to_owned()),
+        _ => None,
+    }
+}
+
+fn problems(text: &str) -> Vec<String> {
+    Config::from_text(text, Path::new("/etc/postgram/postgram.yaml"), &env)
+        .expect_err("config should be rejected")
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn the_documented_config_is_valid() {
+    let config = Config::from_text(GOOD, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
+    assert_eq!(config.telegram.token.expose(), "123:telegram-secret");
+    assert_eq!(config.telegram.api_url, "https://api.telegram.org");
+    assert_eq!(config.alertmanager.unwrap().url, "http://127.0.0.1:9093");
+    assert!(matches!(
+        &config.state,
+        StateLocation::Sqlite(p) if p == Path::new("/etc/postgram/state/postgram.db")
+    ));
+    assert_eq!(config.escalation.ack_timeout, Duration::from_secs(600));
+    let main = &config.databases[0];
+    assert_eq!(main.name.as_str(), "main");
+    assert_eq!(main.admins.len(), 2);
+    assert_eq!(main.chat, Some(ChatId(-1_001_234_567_890)));
+    assert_eq!(config.api_tokens[0].role, Role::Viewer);
+    let debug = format!("{:?}", config.databases);
+    assert!(
+        !debug.contains("dsn-password"),
+        "Debug leaks the DSN: {debug}"
+    );
+}
+
+#[test]
+fn every_semantic_problem_is_reported_at_once_with_its_position() {
+    let text = GOOD
+        .replace("127.0.0.1:9750", "localhost")
+        .replace("ack_timeout: 10m", "ack_timeout: ten")
+        .replace("\"@alice\"", "\"alice\"")
+        .replace("dba@example.com", "dba-at-example");
+    let found = problems(&text);
+    assert_eq!(
+        found,
+        [
+            "/etc/postgram/postgram.yaml:3:17: http.listen: \"localhost\" is not an address like 127.0.0.1:9750",
+            "/etc/postgram/postgram.yaml:8:28: escalation.ack_timeout: \"ten\" is not a duration (examples: 30s, 10m, 1h30m, 2d)",
+            "/etc/postgram/postgram.yaml:13:24: databases[0].admins[1]: \"alice\" is neither a Telegram user id nor an @username",
+            "/etc/postgram/postgram.yaml:15:13: databases[0].email[0]: \"dba-at-example\" is not an email address",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_key_points_at_the_key() {
+    let text = GOOD.replace("    chat: -1001234567890", "    chats: -1001234567890");
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "/etc/postgram/postgram.yaml:14:5: databases[0].chats: unknown field `chats`"
+        ),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_wrong_type_names_the_field_and_its_line() {
+    let found = problems(&GOOD.replace("owners: [11111111]", "owners: [eleven]"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("/etc/postgram/postgram.yaml:5:"),
+        "{found:?}"
+    );
+    assert!(found[0].contains("owners[0]"), "{found:?}");
+}
+
+#[test]
+fn syntax_errors_have_positions() {
+    let found = problems("telegram: { token: x\nhttp: [\n");
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("/etc/postgram/postgram.yaml:"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn missing_variables_are_named_and_values_never_echoed() {
+    let text = GOOD
+        .replace("${MAIN_DSN}", "${MISSING_DSN}")
+        .replace("${TELEGRAM_TOKEN}", "${NO_TOKEN}");
+    let found = problems(&text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains(":2:") && found[0].contains("NO_TOKEN is not set"));
+    assert!(found[1].contains(":11:") && found[1].contains("MISSING_DSN is not set"));
+
+    let bad_dsn = GOOD.replace("${MAIN_DSN}", "mysql://root:hunter2@db/app");
+    let found = problems(&bad_dsn).join("\n");
+    assert!(found.contains("databases[0].dsn: must be a postgres:// URL"));
+    assert!(!found.contains("hunter2"), "{found}");
+}
+
+#[test]
+fn cross_checks_catch_duplicates_and_weak_tokens() {
+    let text = format!("{GOOD}  - {{ name: grafana, token: short, role: king }}\n")
+        .replace("owners: [11111111]", "owners: []");
+    let found = problems(&text);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("owners: name at least one")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("api_tokens[1].name: token name \"grafana\" is used twice"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("api_tokens[1].token: must be at least 16"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("api_tokens[1].role: role \"king\""))
+    );
+}
+
+#[test]
+fn an_in_memory_state_store_is_refused() {
+    let found = problems(&GOOD.replace("sqlite://state/postgram.db", "sqlite://:memory:"));
+    assert!(found[0].contains("state: needs a file"), "{found:?}");
+}

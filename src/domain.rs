@@ -1,0 +1,301 @@
+//! The small types every module agrees on. Each is parsed once at the edge (config, webhook, REST query)
+//! and trusted afterwards; nothing past the edge re-checks a raw string.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A database name from the config: `[a-z0-9_-]`, 1 to 63 characters, so it fits in labels, URLs and
+/// callback data without escaping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct DatabaseName(String);
+
+impl DatabaseName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let valid = !raw.is_empty()
+            && raw.len() <= 63
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "database name {raw:?} must be 1-63 characters of a-z, 0-9, '_' or '-'"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Telegram user id (always positive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TelegramUserId(i64);
+
+impl TelegramUserId {
+    pub fn new(id: i64) -> Result<Self, String> {
+        if id > 0 {
+            Ok(Self(id))
+        } else {
+            Err(format!("Telegram user id {id} must be a positive number"))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TelegramUserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A Telegram username without the `@`: 5 to 32 characters of letters, digits and `_`. Stored lowercase,
+/// because Telegram usernames are case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    /// Parses `@name` (the config form).
+    pub fn parse_handle(raw: &str) -> Result<Self, String> {
+        let name = raw
+            .strip_prefix('@')
+            .ok_or_else(|| format!("{raw:?} is neither a Telegram user id nor an @username"))?;
+        let valid = (5..=32).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            Ok(Self(name.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "{raw:?} is not a Telegram username (5-32 letters, digits or '_' after '@')"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{}", self.0)
+    }
+}
+
+/// An admin as written in the config: a user id, or a username linked when that user first writes to the bot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum AdminRef {
+    Id(TelegramUserId),
+    Username(Username),
+}
+
+impl fmt::Display for AdminRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdminRef::Id(id) => id.fmt(f),
+            AdminRef::Username(name) => name.fmt(f),
+        }
+    }
+}
+
+/// A Telegram chat id: positive for private chats, negative for groups and supergroups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChatId(pub i64);
+
+/// An email address, checked just enough to catch typos (one `@`, no spaces, a dot in the domain).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = match raw.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+                    && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        };
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!("{raw:?} is not an email address"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The id of an incident in the state store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IncidentId(pub i64);
+
+impl fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Whether an alert (or incident) is firing or resolved, as Alertmanager says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Firing,
+    Resolved,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Firing => "firing",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "firing" => Ok(AlertStatus::Firing),
+            "resolved" => Ok(AlertStatus::Resolved),
+            other => Err(format!(
+                "status {other:?} is neither \"firing\" nor \"resolved\""
+            )),
+        }
+    }
+}
+
+/// Parses a duration written the Prometheus way: `90s`, `10m`, `1h30m`, `500ms`, `2d`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let bad = || format!("{raw:?} is not a duration (examples: 30s, 10m, 1h30m, 2d)");
+    let mut rest = raw.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let value: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let millis_per_unit: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        let millis = value.checked_mul(millis_per_unit).ok_or_else(bad)?;
+        total = total
+            .checked_add(Duration::from_millis(millis))
+            .ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+/// What an identity may do. Owners administer everything; admins act on their databases; viewers only
+/// read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "viewer" => Ok(Role::Viewer),
+            other => Err(format!(
+                "role {other:?} is not one of \"owner\", \"admin\", \"viewer\""
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_prometheus() {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        for bad in ["", "10", "m", "10x", "1.5h", "-1m", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn database_names_are_restricted() {
+        assert!(DatabaseName::parse("main-db_2").is_ok());
+        for bad in ["", "Main", "a b", "x;drop", &"a".repeat(64)] {
+            assert!(
+                DatabaseName::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn usernames_need_an_at_sign_and_fold_case() {
+        assert_eq!(
+            Username::parse_handle("@Alice_01").map(|u| u.to_string()),
+            Ok("@alice_01".to_owned())
+        );
+        assert!(Username::parse_handle("alice").is_err());
+        assert!(Username::parse_handle("@bob").is_err());
+        assert!(Username::parse_handle("@bad-name").is_err());
+    }
+
+    #[test]
+    fn emails_catch_typos() {
+        assert!(EmailAddress::parse("dba@example.com").is_ok());
+        for bad in [
+            "dba",
+            "dba@",
+            "@example.com",
+            "dba@example",
+            "d ba@example.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `GET /databases`: each database's name, alert routing and members; never its DSN.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::AppState;
+use crate::domain::{AdminRef, ChatId, EmailAddress};
+
+#[derive(Serialize)]
+pub struct DatabaseView<'a> {
+    name: &'a str,
+    #[serde(rename = "match")]
+    matchers: &'a BTreeMap<String, String>,
+    admins: Vec<String>,
+    chat: Option<ChatId>,
+    email: &'a [EmailAddress],
+}
+
+#[derive(Serialize)]
+pub struct Databases<'a> {
+    databases: Vec<DatabaseView<'a>>,
+    /// Who receives alerts that match no database.
+    owners: Vec<String>,
+}
+
+pub async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let config = &state.config;
+    let body = Databases {
+        databases: config
+            .databases
+            .iter()
+            .map(|db| DatabaseView {
+                name: db.name.as_str(),
+                matchers: &db.matchers,
+                admins: db.admins.iter().map(AdminRef::to_string).collect(),
+                chat: db.chat,
+                email: &db.email,
+            })
+            .collect(),
+        owners: config.owners.iter().map(ToString::to_string).collect(),
+    };
+    // Serialising plain strings and maps cannot fail.
+    Json(serde_json::to_value(body).unwrap_or_default())
+}

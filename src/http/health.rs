@@ -1,0 +1,50 @@
+//! Liveness, readiness and the Prometheus endpoint; open to anyone who can reach the port.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::Utc;
+
+use super::AppState;
+
+pub async fn healthy() -> &'static str {
+    "OK\n"
+}
+
+/// Ready when the state store answers: without it no webhook can be accepted.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "OK\n"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check: state store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "state store unreachable\n")
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Outbox gauges are read at scrape time, so they are exact whichever replica did the work.
+    match state.store.outbox_stats(Utc::now()).await {
+        Ok(stats) => {
+            for s in stats {
+                let kind = [s.kind.as_str()];
+                state.metrics.outbox_due.with_label_values(&kind).set(s.due);
+                state
+                    .metrics
+                    .outbox_scheduled
+                    .with_label_values(&kind)
+                    .set(s.scheduled);
+                state
+                    .metrics
+                    .outbox_oldest_due_age
+                    .with_label_values(&kind)
+                    .set(s.oldest_due_age.as_secs_f64());
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: reading outbox depth failed"),
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,117 @@
+//! `GET /incidents` (filters `database`, `status`, `since`, `cursor`, `limit`) and `GET /incidents/{id}`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+
+use super::{ApiError, AppState};
+use crate::domain::{AlertStatus, DatabaseName, IncidentId, parse_duration};
+use crate::store::{IncidentDetail, IncidentFilter, IncidentPage};
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+const PARAMETERS: [&str; 5] = ["database", "status", "since", "cursor", "limit"];
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<IncidentPage>, ApiError> {
+    let filter = filter(&state, &params, Utc::now())?;
+    let page = state
+        .store
+        .list_incidents(&filter)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(page))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::bad_request("id", format!("{id:?} is not an incident id")))?;
+    state
+        .store
+        .incident(IncidentId(id))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("incident {id} does not exist")))
+}
+
+fn filter(
+    state: &AppState,
+    params: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<IncidentFilter, ApiError> {
+    if let Some(unknown) = params.keys().find(|k| !PARAMETERS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(
+            unknown.as_str(),
+            format!("unknown parameter; known: {}", PARAMETERS.join(", ")),
+        ));
+    }
+    let database = params
+        .get("database")
+        .map(|raw| {
+            let name =
+                DatabaseName::parse(raw).map_err(|e| ApiError::bad_request("database", e))?;
+            if state.config.database(&name).is_none() {
+                return Err(ApiError::NotFound(format!(
+                    "database {name} is not configured"
+                )));
+            }
+            Ok(name.to_string())
+        })
+        .transpose()?;
+    let status = params
+        .get("status")
+        .map(|raw| AlertStatus::parse(raw).map_err(|e| ApiError::bad_request("status", e)))
+        .transpose()?;
+    let since = params.get("since").map(|raw| since(raw, now)).transpose()?;
+    let before = params
+        .get("cursor")
+        .map(|raw| {
+            raw.parse::<i64>()
+                .map(IncidentId)
+                .map_err(|_| ApiError::bad_request("cursor", "not a cursor from next_cursor"))
+        })
+        .transpose()?;
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    Ok(IncidentFilter {
+        database,
+        status,
+        since,
+        before,
+        limit,
+    })
+}
+
+/// `since` is a time (RFC 3339) or a duration back from now (`2h`).
+fn since(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    parse_duration(raw)
+        .ok()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "since",
+                format!("{raw:?} is neither an RFC 3339 time nor a duration like 2h"),
+            )
+        })
+}

@@ -1,0 +1,71 @@
+//! The HTTP server (axum): the Alertmanager webhook, the REST read side, health and metrics. Handlers
+//! parse requests into domain types, ask `access` who is calling, and call `intake` or `store`; they never
+//! hold SQL or business rules.
+
+mod auth;
+mod databases;
+mod error;
+mod health;
+mod incidents;
+mod observe;
+mod webhook;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+
+pub use error::ApiError;
+
+use crate::access::Access;
+use crate::config::Config;
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Webhook bodies above this are refused with 413; Alertmanager's own are a few KiB per alert.
+pub const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler may reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub access: Arc<Access>,
+    pub intake: Intake,
+    pub store: Store,
+    pub metrics: Metrics,
+}
+
+pub fn router(state: AppState) -> Router {
+    let webhook = Router::new()
+        .route("/alerts/alertmanager", post(webhook::receive))
+        .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_webhook_token,
+        ));
+    let api = Router::new()
+        .route("/incidents", get(incidents::list))
+        .route("/incidents/{id}", get(incidents::show))
+        .route("/databases", get(databases::list))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_token,
+        ));
+    let open = Router::new()
+        .route("/-/healthy", get(health::healthy))
+        .route("/-/ready", get(health::ready))
+        .route("/metrics", get(health::metrics));
+    Router::new()
+        .merge(webhook)
+        .merge(api)
+        .merge(open)
+        .fallback(|| async { ApiError::NotFound("no such endpoint".to_owned()) })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::record,
+        ))
+        .with_state(state)
+}

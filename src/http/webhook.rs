@@ -1,0 +1,83 @@
+//! `POST /alerts/alertmanager`: answered 200 only after the notification, its incidents and their outbox
+//! jobs are committed. 4xx only for requests that can never succeed (Alertmanager does not retry them);
+//! 5xx when the store failed, so Alertmanager retries.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::Serialize;
+
+use super::{ApiError, AppState, WEBHOOK_BODY_LIMIT};
+use crate::alertmanager;
+use crate::domain::IncidentId;
+use crate::intake::IntakeError;
+use crate::store::AlertOutcome;
+
+#[derive(Serialize)]
+pub struct Receipt {
+    /// `None` when every alert was a duplicate and nothing was stored.
+    notification: Option<i64>,
+    alerts: Vec<AlertReceipt>,
+}
+
+#[derive(Serialize)]
+struct AlertReceipt {
+    fingerprint: String,
+    outcome: &'static str,
+    incident: Option<IncidentId>,
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: WEBHOOK_BODY_LIMIT,
+            }
+        } else {
+            ApiError::bad_request("body", rejection.body_text())
+        }
+    })?;
+    let notification = alertmanager::parse(&body)?;
+    let fingerprints: Vec<String> = notification
+        .alerts
+        .iter()
+        .map(|a| a.fingerprint.clone())
+        .collect();
+    // The body parsed as JSON, so it is UTF-8.
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let outcome = state
+        .intake
+        .submit(notification, raw, Utc::now())
+        .await
+        .map_err(|e| match e {
+            IntakeError::ShuttingDown => ApiError::Unavailable("the service is shutting down"),
+            IntakeError::Store(e) => ApiError::internal(&e),
+        })?;
+    let alerts = fingerprints
+        .into_iter()
+        .zip(outcome.alerts)
+        .map(|(fingerprint, result)| {
+            let (outcome, incident) = match result {
+                AlertOutcome::Opened(id) => ("opened", Some(id)),
+                AlertOutcome::Resolved(id) => ("resolved", Some(id)),
+                AlertOutcome::Recorded(id) => ("recorded", Some(id)),
+                AlertOutcome::Duplicate => ("duplicate", None),
+            };
+            AlertReceipt {
+                fingerprint,
+                outcome,
+                incident,
+            }
+        })
+        .collect();
+    Ok(Json(Receipt {
+        notification: outcome.notification_id,
+        alerts,
+    }))
+}

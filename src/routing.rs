@@ -1,0 +1,210 @@
+//! Which database an alert concerns, and who must hear about it. Built once from the config; pure (no I/O).
+//!
+//! An alert belongs to the first database (in config order) whose `match` labels it all carries with equal
+//! values. Alerts that match no database go to the owners, so nothing is ever dropped for lack of a route.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::alertmanager::LabelSet;
+use crate::config::Config;
+use crate::domain::{AdminRef, ChatId, DatabaseName, EmailAddress, TelegramUserId, Username};
+
+/// A Telegram destination for an alert message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    /// A private chat with a user (the chat id equals the user id).
+    User(TelegramUserId),
+    /// A user known by `@username` until they press Start and the bot learns their id.
+    Username(Username),
+    /// A group or supergroup chat.
+    Chat(ChatId),
+}
+
+/// The form stored in the outbox: `user:123`, `username:alice`, `chat:-100123`.
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipient::User(id) => write!(f, "user:{id}"),
+            Recipient::Username(name) => write!(f, "username:{}", name.as_str()),
+            Recipient::Chat(chat) => write!(f, "chat:{}", chat.0),
+        }
+    }
+}
+
+impl FromStr for Recipient {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a recipient");
+        let (kind, value) = s.split_once(':').ok_or_else(bad)?;
+        match kind {
+            "user" => TelegramUserId::new(value.parse().map_err(|_| bad())?).map(Recipient::User),
+            "username" => Username::parse_handle(&format!("@{value}")).map(Recipient::Username),
+            "chat" => Ok(Recipient::Chat(ChatId(value.parse().map_err(|_| bad())?))),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl From<&AdminRef> for Recipient {
+    fn from(admin: &AdminRef) -> Self {
+        match admin {
+            AdminRef::Id(id) => Recipient::User(*id),
+            AdminRef::Username(name) => Recipient::Username(name.clone()),
+        }
+    }
+}
+
+/// Where one alert goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Destination<'a> {
+    /// `None` when no database matched: the alert goes to the owners.
+    pub database: Option<&'a DatabaseName>,
+    pub telegram: &'a [Recipient],
+    pub email: &'a [EmailAddress],
+}
+
+struct Route {
+    database: DatabaseName,
+    matchers: Vec<(String, String)>,
+    telegram: Vec<Recipient>,
+    email: Vec<EmailAddress>,
+}
+
+/// Routes alerts by their labels.
+pub struct Router {
+    routes: Vec<Route>,
+    owners: Vec<Recipient>,
+}
+
+impl Router {
+    pub fn new(config: &Config) -> Self {
+        let routes = config
+            .databases
+            .iter()
+            .map(|db| {
+                let mut telegram: Vec<Recipient> = Vec::new();
+                let private = db.admins.iter().map(Recipient::from);
+                for recipient in private.chain(db.chat.map(Recipient::Chat)) {
+                    if !telegram.contains(&recipient) {
+                        telegram.push(recipient);
+                    }
+                }
+                Route {
+                    database: db.name.clone(),
+                    matchers: db.matchers.clone().into_iter().collect(),
+                    telegram,
+                    email: db.email.clone(),
+                }
+            })
+            .collect();
+        let owners = config.owners.iter().copied().map(Recipient::User).collect();
+        Self { routes, owners }
+    }
+
+    pub fn route(&self, labels: &LabelSet) -> Destination<'_> {
+        let matched = self.routes.iter().find(|route| {
+            route
+                .matchers
+                .iter()
+                .all(|(name, value)| labels.get(name) == Some(value))
+        });
+        match matched {
+            Some(route) => Destination {
+                database: Some(&route.database),
+                telegram: &route.telegram,
+                email: &route.email,
+            },
+            None => Destination {
+                database: None,
+                telegram: &self.owners,
+                email: &[],
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const CONFIG: &str = r#"
+telegram: { token: "t" }
+http: { webhook_token: "0123456789abcdef" }
+owners: [1, 2]
+databases:
+  - name: main
+    dsn: "postgres://x@h/db"
+    match: { cluster: main }
+    admins: [10, "@alice", 10]
+    chat: -100
+    email: [dba@example.com]
+  - name: main-replica
+    dsn: "postgres://x@h/db"
+    match: { cluster: main, role: replica }
+  - name: billing
+    dsn: "postgres://x@h/db"
+    match: { cluster: billing, env: prod }
+    admins: [20]
+"#;
+
+    fn router() -> Router {
+        let config = Config::from_text(CONFIG, Path::new("p.yaml"), &|_| None).unwrap();
+        Router::new(&config)
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> LabelSet {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn routes_by_every_matcher_in_config_order() {
+        let router = router();
+        let main = router.route(&labels(&[("cluster", "main"), ("alertname", "X")]));
+        assert_eq!(main.database.map(DatabaseName::as_str), Some("main"));
+        let recipients: Vec<String> = main.telegram.iter().map(ToString::to_string).collect();
+        assert_eq!(recipients, ["user:10", "username:alice", "chat:-100"]);
+        assert_eq!(main.email.len(), 1);
+
+        // The first matching database wins, even when a later one is more specific.
+        let replica = router.route(&labels(&[("cluster", "main"), ("role", "replica")]));
+        assert_eq!(replica.database.map(DatabaseName::as_str), Some("main"));
+
+        let billing = router.route(&labels(&[("cluster", "billing"), ("env", "prod")]));
+        assert_eq!(billing.database.map(DatabaseName::as_str), Some("billing"));
+        let partial = router.route(&labels(&[("cluster", "billing"), ("env", "staging")]));
+        assert_eq!(partial.database, None);
+    }
+
+    #[test]
+    fn unrouted_alerts_go_to_the_owners() {
+        let router = router();
+        let lost = router.route(&labels(&[("alertname", "DiskFull")]));
+        assert_eq!(lost.database, None);
+        assert_eq!(
+            lost.telegram,
+            [
+                Recipient::User(TelegramUserId::new(1).unwrap()),
+                Recipient::User(TelegramUserId::new(2).unwrap())
+            ]
+        );
+        assert!(lost.email.is_empty());
+    }
+
+    #[test]
+    fn recipients_round_trip_through_their_stored_form() {
+        for raw in ["user:10", "username:alice_1", "chat:-1001234567890"] {
+            let recipient: Recipient = raw.parse().unwrap();
+            assert_eq!(recipient.to_string(), raw);
+        }
+        for bad in ["user:-1", "user:x", "username:al", "chat:", "mail:x", "x"] {
+            assert!(bad.parse::<Recipient>().is_err(), "{bad:?}");
+        }
+    }
+}

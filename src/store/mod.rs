@@ -1,0 +1,118 @@
+//! The service's own state: notifications, incidents, the outbox, Telegram messages, members and audit.
+//! The only module that holds SQL for it. One set of queries serves both backends through sqlx's `Any`
+//! driver: SQLite by default (one file, WAL, `synchronous=FULL`), PostgreSQL for several replicas.
+//! Times are stored as Unix milliseconds; JSON as text.
+
+mod incidents;
+mod ingest;
+mod outbox;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::StateLocation;
+
+pub use incidents::{
+    Delivery, IncidentDetail, IncidentFilter, IncidentPage, IncidentRecord, MessageRecord,
+    ReceiptRecord,
+};
+pub use ingest::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest};
+pub use outbox::{ClaimedJob, JobKind, OutboxStats};
+
+/// Errors of the state store. Callers log them whole and show users only a reference.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("state store migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored {what} is not valid: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle on the state store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects and applies the migrations of the backend.
+    pub async fn connect(location: &StateLocation) -> Result<Store> {
+        install_default_drivers();
+        let (url, backend) = match location {
+            StateLocation::Sqlite(path) => (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                Backend::Sqlite,
+            ),
+            StateLocation::Postgres(url) => (url.expose().to_owned(), Backend::Postgres),
+        };
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(5))
+            // SQLite has one writer at a time anyway; a few readers serve the REST side.
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL fsyncs every commit, which is
+                        // what "answered 200 only after it is durable" needs.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(&url).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the store answers a trivial query (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "timestamp",
+            detail: ms.to_string(),
+        })
+}
+
+pub(crate) fn from_millis_opt(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    ms.map(from_millis).transpose()
+}
