@@ -1,0 +1,219 @@
+//! The state store's contract, run against SQLite and PostgreSQL alike: deduplication across replicas,
+//! outbox leases (claim once, expiry, owner-only completion, release) and concurrent claimers.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use postgram::alertmanager;
+use postgram::config::{Secret, StateLocation};
+use postgram::store::{AlertOutcome, AlertRoute, IngestRequest, JobKind, Store};
+use serde_json::json;
+use support::{Backend, TestState, alert, notification};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+on_both_backends!(
+    migrations_apply_once_and_reopen,
+    two_replicas_store_a_notification_once,
+    a_claimed_job_is_not_claimed_again_until_its_lease_expires,
+    only_the_lease_holder_completes_or_retries,
+    concurrent_claimers_never_share_a_job,
+);
+
+fn location(state: &TestState) -> StateLocation {
+    match state.backend {
+        Backend::Sqlite => StateLocation::Sqlite(state.sqlite_path()),
+        Backend::Postgres => StateLocation::Postgres(Secret::new(state.url.clone())),
+    }
+}
+
+async fn open(state: &TestState) -> Store {
+    Store::connect(&location(state)).await.expect("store opens")
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_795_000_000 + seconds, 0).unwrap()
+}
+
+/// A notification of `count` firing alerts, each for three Telegram recipients.
+fn request(count: usize, received_at: DateTime<Utc>) -> IngestRequest {
+    let alerts = (0..count)
+        .map(|i| {
+            alert(
+                &format!("cccc{i:012}"),
+                "firing",
+                "2026-11-22T11:00:00Z",
+                json!({ "alertname": "X", "cluster": "main" }),
+            )
+        })
+        .collect();
+    let body = notification("firing", alerts).to_string();
+    let parsed = alertmanager::parse(body.as_bytes()).unwrap();
+    let routes = parsed
+        .alerts
+        .iter()
+        .map(|_| AlertRoute {
+            database: Some(postgram::domain::DatabaseName::parse("main").unwrap()),
+            telegram: vec!["user:1".into(), "user:2".into(), "chat:-5".into()],
+            email: vec![],
+            escalate_at: received_at,
+        })
+        .collect();
+    IngestRequest {
+        received_at,
+        body,
+        notification: parsed,
+        routes,
+    }
+}
+
+async fn migrations_apply_once_and_reopen(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else { return };
+    let store = open(&state).await;
+    store.ingest(&[request(1, at(0))]).await.unwrap();
+    store.close().await;
+    let reopened = open(&state).await;
+    let stats = reopened.outbox_stats(at(0)).await.unwrap();
+    let sends = stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap();
+    assert_eq!(sends.due, 3, "data survives reopening");
+    reopened.close().await;
+    state.cleanup().await;
+}
+
+async fn two_replicas_store_a_notification_once(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else { return };
+    let (a, b) = (open(&state).await, open(&state).await);
+    let batch = [request(5, at(0))];
+    let (left, right) = tokio::join!(a.ingest(&batch), b.ingest(&batch));
+    let outcomes: Vec<AlertOutcome> = left
+        .unwrap()
+        .into_iter()
+        .chain(right.unwrap())
+        .flat_map(|o| o.alerts)
+        .collect();
+    let opened = outcomes
+        .iter()
+        .filter(|o| matches!(o, AlertOutcome::Opened(_)))
+        .count();
+    assert_eq!(opened, 5, "{outcomes:?}");
+    let stats = a.outbox_stats(at(0)).await.unwrap();
+    assert_eq!(
+        stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap().due,
+        15
+    );
+    a.close().await;
+    b.close().await;
+    state.cleanup().await;
+}
+
+async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else { return };
+    let store = open(&state).await;
+    store.ingest(&[request(1, at(0))]).await.unwrap();
+    let lease = Duration::from_secs(30);
+
+    // Not due before it was created.
+    assert!(store.claim_jobs("w1", at(-1), lease, 10).await.unwrap().is_empty());
+    let first = store.claim_jobs("w1", at(1), lease, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first.iter().all(|j| j.kind == JobKind::TelegramSend && j.attempts == 1));
+    let rest = store.claim_jobs("w2", at(2), lease, 10).await.unwrap();
+    assert_eq!(rest.len(), 1, "only the unclaimed job is left");
+    assert!(store.claim_jobs("w2", at(20), lease, 10).await.unwrap().is_empty());
+
+    let stats = store.outbox_stats(at(10)).await.unwrap();
+    let sends = stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap();
+    assert_eq!((sends.due, sends.oldest_due_age), (3, Duration::from_secs(10)));
+
+    // w1 crashed: its leases expire and the jobs come back, one attempt later.
+    let again = store.claim_jobs("w3", at(31), lease, 10).await.unwrap();
+    let ids: Vec<i64> = again.iter().map(|j| j.id).collect();
+    assert_eq!(ids, first.iter().map(|j| j.id).collect::<Vec<_>>());
+    assert!(again.iter().all(|j| j.attempts == 2));
+
+    // A clean shutdown releases leases at once.
+    assert_eq!(store.release_leases("w3").await.unwrap(), 2);
+    assert_eq!(store.claim_jobs("w4", at(31), lease, 10).await.unwrap().len(), 2);
+    store.close().await;
+    state.cleanup().await;
+}
+
+async fn only_the_lease_holder_completes_or_retries(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else { return };
+    let store = open(&state).await;
+    store.ingest(&[request(1, at(0))]).await.unwrap();
+    let lease = Duration::from_secs(30);
+    let jobs = store.claim_jobs("w1", at(0), lease, 10).await.unwrap();
+    let (done, retried) = (&jobs[0], &jobs[1]);
+
+    assert!(!store.complete_job(done.id, "w2", at(1), "42").await.unwrap());
+    assert!(store.complete_job(done.id, "w1", at(1), "42").await.unwrap());
+    assert!(!store.complete_job(done.id, "w1", at(2), "43").await.unwrap(), "done once");
+
+    assert!(!store.retry_job(retried.id, "w2", at(60), "429").await.unwrap());
+    assert!(store.retry_job(retried.id, "w1", at(60), "HTTP 502").await.unwrap());
+    // The retried job waits for its time; the third is still leased to w1.
+    assert!(store.claim_jobs("w2", at(5), lease, 10).await.unwrap().is_empty());
+    let stats = store.outbox_stats(at(5)).await.unwrap();
+    let sends = stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap();
+    assert_eq!((sends.due, sends.scheduled), (1, 1));
+    let later = store.claim_jobs("w2", at(61), lease, 10).await.unwrap();
+    let later_ids: HashSet<i64> = later.iter().map(|j| j.id).collect();
+    assert!(later_ids.contains(&retried.id) && !later_ids.contains(&done.id));
+    store.close().await;
+    state.cleanup().await;
+}
+
+async fn concurrent_claimers_never_share_a_job(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else { return };
+    let store = open(&state).await;
+    store.ingest(&[request(100, at(0))]).await.unwrap();
+    store.close().await;
+
+    // Four workers in two "replicas" (separate pools), racing for 300 jobs, 7 at a time.
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let replica = open(&state).await;
+        tasks.push(tokio::spawn(async move {
+            let owner = format!("worker-{worker}");
+            let mut mine = Vec::new();
+            loop {
+                let jobs = replica
+                    .claim_jobs(&owner, at(1), Duration::from_secs(60), 7)
+                    .await
+                    .unwrap();
+                if jobs.is_empty() {
+                    break;
+                }
+                for job in jobs {
+                    assert!(replica.complete_job(job.id, &owner, at(1), "ok").await.unwrap());
+                    mine.push(job.id);
+                }
+            }
+            replica.close().await;
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 300, "every job performed");
+    assert_eq!(unique.len(), 300, "no job performed twice");
+    state.cleanup().await;
+}
