@@ -1,4 +1,5 @@
 //! The webhook and the REST read side through real HTTP, on both state backends.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod support;
 
@@ -59,7 +60,9 @@ async fn incident_count(app: &TestApp) -> usize {
 }
 
 async fn the_webhook_requires_its_bearer_token(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     let body = fixture("1.json").to_string().into_bytes();
     for token in [None, Some("wrong"), Some(API_TOKEN), Some("")] {
         let (status, answer) = app.post_raw(body.clone(), token).await;
@@ -76,7 +79,11 @@ async fn the_webhook_requires_its_bearer_token(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
-    assert_eq!(incident_count(&app).await, 0, "refused requests store nothing");
+    assert_eq!(
+        incident_count(&app).await,
+        0,
+        "refused requests store nothing"
+    );
 
     let (status, _) = app.post_raw(body, Some(WEBHOOK_TOKEN)).await;
     assert_eq!(status, 200);
@@ -85,7 +92,9 @@ async fn the_webhook_requires_its_bearer_token(backend: Backend) {
 }
 
 async fn malformed_payloads_are_refused_naming_the_field(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     let mut wrong_version = fixture("1.json");
     wrong_version["version"] = json!("3");
     let mut no_fingerprint = fixture("1.json");
@@ -113,7 +122,9 @@ async fn malformed_payloads_are_refused_naming_the_field(backend: Backend) {
 }
 
 async fn oversized_bodies_are_refused_with_413(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     let mut big = fixture("1.json");
     big["alerts"][0]["annotations"]["description"] = json!("x".repeat(1024 * 1024));
     let (status, answer) = app.post_webhook(&big).await;
@@ -127,18 +138,26 @@ async fn oversized_bodies_are_refused_with_413(backend: Backend) {
     let id = answer["alerts"][0]["incident"].as_i64().unwrap();
     let (_, incident) = app.get(&format!("/incidents/{id}")).await;
     assert_eq!(
-        incident["annotations"]["description"].as_str().unwrap().len(),
+        incident["annotations"]["description"]
+            .as_str()
+            .unwrap()
+            .len(),
         1000 * 1000
     );
     finish(state, app).await;
 }
 
 async fn concurrent_duplicates_are_stored_once(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     // HA Alertmanager peers and retries: the same notification many times at once.
     let body = notification(
         "firing",
-        vec![main_alert("aaaa000000000001", "firing"), main_alert("aaaa000000000002", "firing")],
+        vec![
+            main_alert("aaaa000000000001", "firing"),
+            main_alert("aaaa000000000002", "firing"),
+        ],
     );
     let posts = (0..40).map(|_| app.post_webhook(&body));
     let answers = futures_util::future::join_all(posts).await;
@@ -170,7 +189,12 @@ async fn concurrent_duplicates_are_stored_once(backend: Backend) {
         // Admins 2000 and @alice, the group chat, and one fallback email: queued once.
         assert_eq!(
             kinds,
-            ["telegram.send", "telegram.send", "telegram.send", "email.escalation"]
+            [
+                "telegram.send",
+                "telegram.send",
+                "telegram.send",
+                "email.escalation"
+            ]
         );
         assert_eq!(detail["notifications"].as_array().unwrap().len(), 1);
     }
@@ -178,7 +202,9 @@ async fn concurrent_duplicates_are_stored_once(backend: Backend) {
 }
 
 async fn an_incident_fires_and_resolves(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     let (status, answer) = app.post_webhook(&fixture("1.json")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["alerts"][0]["outcome"], "opened");
@@ -244,7 +270,9 @@ async fn an_incident_fires_and_resolves(backend: Backend) {
 }
 
 async fn unrouted_alerts_go_to_the_owners(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     let (status, answer) = app.post_webhook(&fixture("3.json")).await;
     assert_eq!(status, 200);
     let id = answer["alerts"][0]["incident"].as_i64().unwrap();
@@ -267,7 +295,9 @@ async fn unrouted_alerts_go_to_the_owners(backend: Backend) {
 }
 
 async fn incidents_filter_and_paginate(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     // Ten alerts in one notification: five for main, five for billing, an hour apart.
     let alerts = (0..10)
         .map(|i| {
@@ -302,9 +332,15 @@ async fn incidents_filter_and_paginate(backend: Backend) {
             .collect()
     };
     let (_, billing) = app.get("/incidents?database=billing").await;
-    assert_eq!(names(&billing), ["Alert9", "Alert7", "Alert5", "Alert3", "Alert1"]);
+    assert_eq!(
+        names(&billing),
+        ["Alert9", "Alert7", "Alert5", "Alert3", "Alert1"]
+    );
     let (_, firing_billing) = app.get("/incidents?database=billing&status=firing").await;
-    assert_eq!(names(&firing_billing), ["Alert9", "Alert7", "Alert5", "Alert3"]);
+    assert_eq!(
+        names(&firing_billing),
+        ["Alert9", "Alert7", "Alert5", "Alert3"]
+    );
     let (_, recent) = app.get("/incidents?since=2026-11-22T08:00:00Z").await;
     assert_eq!(names(&recent), ["Alert9", "Alert8", "Alert7"]);
 
@@ -347,7 +383,9 @@ async fn incidents_filter_and_paginate(backend: Backend) {
 }
 
 async fn the_rest_side_requires_api_tokens_and_hides_dsns(backend: Backend) {
-    let Some((state, app)) = start(backend).await else { return };
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
     for path in ["/incidents", "/incidents/1", "/databases"] {
         for token in [None, Some(WEBHOOK_TOKEN), Some("nope")] {
             let mut request = app.client.get(format!("{}{path}", app.base));
@@ -361,11 +399,20 @@ async fn the_rest_side_requires_api_tokens_and_hides_dsns(backend: Backend) {
     let (status, databases) = app.get("/databases").await;
     assert_eq!(status, 200);
     assert_eq!(databases["databases"][0]["name"], "main");
-    assert_eq!(databases["databases"][0]["match"], json!({ "cluster": "main" }));
-    assert_eq!(databases["databases"][0]["admins"], json!(["2000", "@alice"]));
+    assert_eq!(
+        databases["databases"][0]["match"],
+        json!({ "cluster": "main" })
+    );
+    assert_eq!(
+        databases["databases"][0]["admins"],
+        json!(["2000", "@alice"])
+    );
     assert_eq!(databases["owners"], json!(["1000"]));
     let text = databases.to_string();
-    assert!(!text.contains("postgres://") && !text.contains("dsn"), "{text}");
+    assert!(
+        !text.contains("postgres://") && !text.contains("dsn"),
+        "{text}"
+    );
 
     assert_eq!(app.get_text("/-/healthy").await.0, 200);
     assert_eq!(app.get_text("/-/ready").await.0, 200);

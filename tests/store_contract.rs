@@ -1,5 +1,6 @@
 //! The state store's contract, run against SQLite and PostgreSQL alike: deduplication across replicas,
 //! outbox leases (claim once, expiry, owner-only completion, release) and concurrent claimers.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod support;
 
@@ -82,20 +83,27 @@ fn request(count: usize, received_at: DateTime<Utc>) -> IngestRequest {
 }
 
 async fn migrations_apply_once_and_reopen(backend: Backend) {
-    let Some(state) = TestState::new(backend).await else { return };
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
     let store = open(&state).await;
     store.ingest(&[request(1, at(0))]).await.unwrap();
     store.close().await;
     let reopened = open(&state).await;
     let stats = reopened.outbox_stats(at(0)).await.unwrap();
-    let sends = stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap();
+    let sends = stats
+        .iter()
+        .find(|s| s.kind == JobKind::TelegramSend)
+        .unwrap();
     assert_eq!(sends.due, 3, "data survives reopening");
     reopened.close().await;
     state.cleanup().await;
 }
 
 async fn two_replicas_store_a_notification_once(backend: Backend) {
-    let Some(state) = TestState::new(backend).await else { return };
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
     let (a, b) = (open(&state).await, open(&state).await);
     let batch = [request(5, at(0))];
     let (left, right) = tokio::join!(a.ingest(&batch), b.ingest(&batch));
@@ -112,7 +120,11 @@ async fn two_replicas_store_a_notification_once(backend: Backend) {
     assert_eq!(opened, 5, "{outcomes:?}");
     let stats = a.outbox_stats(at(0)).await.unwrap();
     assert_eq!(
-        stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap().due,
+        stats
+            .iter()
+            .find(|s| s.kind == JobKind::TelegramSend)
+            .unwrap()
+            .due,
         15
     );
     a.close().await;
@@ -121,23 +133,47 @@ async fn two_replicas_store_a_notification_once(backend: Backend) {
 }
 
 async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(backend: Backend) {
-    let Some(state) = TestState::new(backend).await else { return };
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
     let store = open(&state).await;
     store.ingest(&[request(1, at(0))]).await.unwrap();
     let lease = Duration::from_secs(30);
 
     // Not due before it was created.
-    assert!(store.claim_jobs("w1", at(-1), lease, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_jobs("w1", at(-1), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let first = store.claim_jobs("w1", at(1), lease, 2).await.unwrap();
     assert_eq!(first.len(), 2);
-    assert!(first.iter().all(|j| j.kind == JobKind::TelegramSend && j.attempts == 1));
+    assert!(
+        first
+            .iter()
+            .all(|j| j.kind == JobKind::TelegramSend && j.attempts == 1)
+    );
     let rest = store.claim_jobs("w2", at(2), lease, 10).await.unwrap();
     assert_eq!(rest.len(), 1, "only the unclaimed job is left");
-    assert!(store.claim_jobs("w2", at(20), lease, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_jobs("w2", at(20), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let stats = store.outbox_stats(at(10)).await.unwrap();
-    let sends = stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap();
-    assert_eq!((sends.due, sends.oldest_due_age), (3, Duration::from_secs(10)));
+    let sends = stats
+        .iter()
+        .find(|s| s.kind == JobKind::TelegramSend)
+        .unwrap();
+    assert_eq!(
+        (sends.due, sends.oldest_due_age),
+        (3, Duration::from_secs(10))
+    );
 
     // w1 crashed: its leases expire and the jobs come back, one attempt later.
     let again = store.claim_jobs("w3", at(31), lease, 10).await.unwrap();
@@ -147,29 +183,73 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(backend: Bac
 
     // A clean shutdown releases leases at once.
     assert_eq!(store.release_leases("w3").await.unwrap(), 2);
-    assert_eq!(store.claim_jobs("w4", at(31), lease, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .claim_jobs("w4", at(31), lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     store.close().await;
     state.cleanup().await;
 }
 
 async fn only_the_lease_holder_completes_or_retries(backend: Backend) {
-    let Some(state) = TestState::new(backend).await else { return };
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
     let store = open(&state).await;
     store.ingest(&[request(1, at(0))]).await.unwrap();
     let lease = Duration::from_secs(30);
     let jobs = store.claim_jobs("w1", at(0), lease, 10).await.unwrap();
     let (done, retried) = (&jobs[0], &jobs[1]);
 
-    assert!(!store.complete_job(done.id, "w2", at(1), "42").await.unwrap());
-    assert!(store.complete_job(done.id, "w1", at(1), "42").await.unwrap());
-    assert!(!store.complete_job(done.id, "w1", at(2), "43").await.unwrap(), "done once");
+    assert!(
+        !store
+            .complete_job(done.id, "w2", at(1), "42")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .complete_job(done.id, "w1", at(1), "42")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete_job(done.id, "w1", at(2), "43")
+            .await
+            .unwrap(),
+        "done once"
+    );
 
-    assert!(!store.retry_job(retried.id, "w2", at(60), "429").await.unwrap());
-    assert!(store.retry_job(retried.id, "w1", at(60), "HTTP 502").await.unwrap());
+    assert!(
+        !store
+            .retry_job(retried.id, "w2", at(60), "429")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .retry_job(retried.id, "w1", at(60), "HTTP 502")
+            .await
+            .unwrap()
+    );
     // The retried job waits for its time; the third is still leased to w1.
-    assert!(store.claim_jobs("w2", at(5), lease, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_jobs("w2", at(5), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let stats = store.outbox_stats(at(5)).await.unwrap();
-    let sends = stats.iter().find(|s| s.kind == JobKind::TelegramSend).unwrap();
+    let sends = stats
+        .iter()
+        .find(|s| s.kind == JobKind::TelegramSend)
+        .unwrap();
     assert_eq!((sends.due, sends.scheduled), (1, 1));
     let later = store.claim_jobs("w2", at(61), lease, 10).await.unwrap();
     let later_ids: HashSet<i64> = later.iter().map(|j| j.id).collect();
@@ -179,7 +259,9 @@ async fn only_the_lease_holder_completes_or_retries(backend: Backend) {
 }
 
 async fn concurrent_claimers_never_share_a_job(backend: Backend) {
-    let Some(state) = TestState::new(backend).await else { return };
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
     let store = open(&state).await;
     store.ingest(&[request(100, at(0))]).await.unwrap();
     store.close().await;
@@ -200,7 +282,12 @@ async fn concurrent_claimers_never_share_a_job(backend: Backend) {
                     break;
                 }
                 for job in jobs {
-                    assert!(replica.complete_job(job.id, &owner, at(1), "ok").await.unwrap());
+                    assert!(
+                        replica
+                            .complete_job(job.id, &owner, at(1), "ok")
+                            .await
+                            .unwrap()
+                    );
                     mine.push(job.id);
                 }
             }

@@ -1,6 +1,7 @@
 //! What the integration tests share: a state store per test (an SQLite file, or a fresh PostgreSQL
 //! database), the service started through its real entry point on port 0, and webhook payload builders.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses a different part
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -42,7 +43,10 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// Fails when CI is set (a test that needs PostgreSQL must not pass without it), skips otherwise.
 pub fn postgres_unavailable(error: &dyn std::fmt::Display) -> Option<TestState> {
     if std::env::var_os("CI").is_some() {
-        panic!("PostgreSQL is unreachable at {}: {error}", postgres_admin_url());
+        panic!(
+            "PostgreSQL is unreachable at {}: {error}",
+            postgres_admin_url()
+        );
     }
     eprintln!("skipping: PostgreSQL is unreachable ({error}); set CI to make this a failure");
     None
@@ -111,12 +115,12 @@ impl TestState {
 
     /// Drops the PostgreSQL database; call at the end of a test.
     pub async fn cleanup(self) {
-        if let Some(name) = &self.postgres_db {
-            if let Ok(mut admin) = admin_connection().await {
-                let _ = admin
-                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                    .await;
-            }
+        if let Some(name) = &self.postgres_db
+            && let Ok(mut admin) = admin_connection().await
+        {
+            let _ = admin
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await;
         }
     }
 }
@@ -280,4 +284,39 @@ pub fn fixture(name: &str) -> Value {
         .join("tests/fixtures/alertmanager")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("fixture JSON")
+}
+
+/// A loopback port that was free a moment ago (for processes that need an address up front).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Polls `check` until it returns `Some`, failing after `limit`. For waiting on other processes, whose
+/// progress the test cannot observe any other way.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Fails when CI is set, skips otherwise: for tests that need a program the machine may lack.
+pub fn program_missing(program: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{program} is not installed (.ci/run installs it)");
+    }
+    eprintln!("skipping: {program} is not installed");
 }

@@ -1,0 +1,262 @@
+//! The `postgram` binary as operators run it: `check`, graceful shutdown on SIGTERM, and crash safety
+//! (SIGKILL while webhooks stream in loses nothing that was answered 200).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod support;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use support::{
+    API_TOKEN, Backend, TestState, WEBHOOK_TOKEN, alert, config_text, eventually, free_port,
+    notification,
+};
+use tokio::process::{Child, Command};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_postgram");
+
+fn write_config(state: &TestState, port: u16) -> std::path::PathBuf {
+    let path = state.dir.path().join("postgram.yaml");
+    std::fs::write(&path, config_text(&state.url, &format!("127.0.0.1:{port}"))).unwrap();
+    path
+}
+
+async fn spawn(config: &Path, port: u16) -> Child {
+    let child = Command::new(BINARY)
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start postgram");
+    let client = reqwest::Client::new();
+    eventually("postgram to be ready", Duration::from_secs(20), || {
+        let request = client
+            .get(format!("http://127.0.0.1:{port}/-/ready"))
+            .send();
+        async move { request.await.ok().filter(|r| r.status().is_success()) }
+    })
+    .await;
+    child
+}
+
+fn signal(child: &Child, name: &str) {
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+async fn stored_fingerprints(port: u16) -> HashSet<String> {
+    let client = reqwest::Client::new();
+    let mut found = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("http://127.0.0.1:{port}/incidents?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: serde_json::Value = client
+            .get(url)
+            .bearer_auth(API_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for incident in page["incidents"].as_array().unwrap() {
+            found.insert(incident["fingerprint"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return found,
+        }
+    }
+}
+
+async fn every_acknowledged_webhook_survives_sigkill(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let port = free_port();
+    let config = write_config(&state, port);
+    let mut child = spawn(&config, port).await;
+
+    // Eight clients stream distinct notifications; each remembers what was answered 200.
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let mut clients = Vec::new();
+    for client_no in 0..8 {
+        let acknowledged = Arc::clone(&acknowledged);
+        clients.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for i in 0..100_000 {
+                let fingerprint = format!("{client_no:02x}{i:014x}");
+                let body = notification(
+                    "firing",
+                    vec![alert(
+                        &fingerprint,
+                        "firing",
+                        "2026-11-22T11:00:00Z",
+                        serde_json::json!({ "alertname": "Crash", "cluster": "main" }),
+                    )],
+                );
+                let response = client
+                    .post(format!("http://127.0.0.1:{port}/alerts/alertmanager"))
+                    .bearer_auth(WEBHOOK_TOKEN)
+                    .json(&body)
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status() == 200 => acknowledged.lock().unwrap().push(fingerprint),
+                    Ok(r) => panic!("unexpected status {}", r.status()),
+                    Err(_) => return, // the service died
+                }
+            }
+        }));
+    }
+    eventually("webhooks to flow", Duration::from_secs(20), || {
+        let count = acknowledged.lock().unwrap().len();
+        async move { (count >= 300).then_some(()) }
+    })
+    .await;
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.unwrap();
+    for client in clients {
+        client.await.unwrap();
+    }
+    let acknowledged: Vec<String> = acknowledged.lock().unwrap().clone();
+
+    let mut restarted = spawn(&config, port).await;
+    let stored = stored_fingerprints(port).await;
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|f| !stored.contains(*f))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged notifications were lost, e.g. {:?}",
+        lost.len(),
+        acknowledged.len(),
+        &lost[..lost.len().min(5)]
+    );
+    signal(&restarted, "TERM");
+    restarted.wait().await.unwrap();
+    state.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_every_acknowledged_webhook_survives_sigkill() {
+    every_acknowledged_webhook_survives_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_every_acknowledged_webhook_survives_sigkill() {
+    every_acknowledged_webhook_survives_sigkill(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_gracefully() {
+    let Some(state) = TestState::new(Backend::Sqlite).await else {
+        return;
+    };
+    let port = free_port();
+    let config = write_config(&state, port);
+    let mut child = spawn(&config, port).await;
+    signal(&child, "TERM");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("stops within seconds")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let mut log = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut log)
+        .await
+        .unwrap();
+    assert!(log.contains("stopped"), "{log}");
+    // The port is free again.
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("port released");
+}
+
+fn check(config: &Path, env: &[(&str, &str)]) -> (bool, String, String) {
+    let output = std::process::Command::new(BINARY)
+        .args(["check", "--config"])
+        .arg(config)
+        .env_remove("TELEGRAM_TOKEN")
+        .env_remove("ALERTMANAGER_TOKEN")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run postgram check");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_accepts_the_shipped_sample_config() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("postgram.example.yaml");
+    let env = [
+        ("TELEGRAM_TOKEN", "123:abc"),
+        ("ALERTMANAGER_TOKEN", "a-long-enough-webhook-token"),
+    ];
+    let (ok, stdout, stderr) = check(&sample, &env);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("postgram.example.yaml: OK"), "{stdout}");
+    assert!(
+        stdout.contains("main: alerts with {cluster=\"main\"}"),
+        "{stdout}"
+    );
+
+    let (ok, _, stderr) = check(&sample, &[]);
+    assert!(!ok);
+    assert!(stderr.contains("postgram.example.yaml:5:10: telegram.token: environment variable TELEGRAM_TOKEN is not set"), "{stderr}");
+    assert!(stderr.contains("2 problem(s) found"), "{stderr}");
+}
+
+#[test]
+fn check_reports_every_problem_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postgram.yaml");
+    std::fs::write(
+        &file,
+        "telegram: { token: \"1:x\" }\n\
+         http: { listen: nowhere, webhook_token: \"0123456789abcdef\" }\n\
+         owners: [-5]\n\
+         catalog: { views: missing-views.yaml }\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = check(&file, &[]);
+    assert!(!ok);
+    let name = file.display();
+    assert!(
+        stderr.contains(&format!(
+            "{name}:2:17: http.listen: \"nowhere\" is not an address"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:3:10: owners[0]: Telegram user id -5")),
+        "{stderr}"
+    );
+
+    std::fs::write(&file, "telegram: { token: \"1:x\" }\nhttp: { webhook_token: \"0123456789abcdef\" }\nowners: [5]\ncatalog: { views: views.yaml }\n").unwrap();
+    std::fs::write(
+        dir.path().join("views.yaml"),
+        "views:\n  - alias: [unclosed\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = check(&file, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{}:", dir.path().join("views.yaml").display())),
+        "{stderr}"
+    );
+}
