@@ -1,26 +1,13 @@
 //! The webhook and the REST read side through real HTTP, on both state backends.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+#[macro_use]
 mod support;
 
 use serde_json::{Value, json};
 use support::{
     API_TOKEN, Backend, TestApp, TestState, WEBHOOK_TOKEN, alert, config, fixture, notification,
 };
-
-/// Runs each scenario once on SQLite and once on PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 on_both_backends!(
     the_webhook_requires_its_bearer_token,

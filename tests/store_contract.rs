@@ -2,6 +2,7 @@
 //! outbox leases (claim once, expiry, owner-only completion, release) and concurrent claimers.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+#[macro_use]
 mod support;
 
 use std::collections::HashSet;
@@ -13,19 +14,6 @@ use postgram::config::{Secret, StateLocation};
 use postgram::store::{AlertOutcome, AlertRoute, IngestRequest, JobKind, Store};
 use serde_json::json;
 use support::{Backend, TestState, alert, notification};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
 
 on_both_backends!(
     migrations_apply_once_and_reopen,
@@ -44,6 +32,15 @@ fn location(state: &TestState) -> StateLocation {
 
 async fn open(state: &TestState) -> Store {
     Store::connect(&location(state)).await.expect("store opens")
+}
+
+/// The outbox figures of Telegram sends at `now`.
+async fn sends(store: &Store, now: DateTime<Utc>) -> postgram::store::OutboxStats {
+    let stats = store.outbox_stats(now).await.unwrap();
+    stats
+        .into_iter()
+        .find(|s| s.kind == JobKind::TelegramSend)
+        .unwrap()
 }
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -90,11 +87,7 @@ async fn migrations_apply_once_and_reopen(backend: Backend) {
     store.ingest(&[request(1, at(0))]).await.unwrap();
     store.close().await;
     let reopened = open(&state).await;
-    let stats = reopened.outbox_stats(at(0)).await.unwrap();
-    let sends = stats
-        .iter()
-        .find(|s| s.kind == JobKind::TelegramSend)
-        .unwrap();
+    let sends = sends(&reopened, at(0)).await;
     assert_eq!(sends.due, 3, "data survives reopening");
     reopened.close().await;
     state.cleanup().await;
@@ -118,15 +111,7 @@ async fn two_replicas_store_a_notification_once(backend: Backend) {
         .filter(|o| matches!(o, AlertOutcome::Opened(_)))
         .count();
     assert_eq!(opened, 5, "{outcomes:?}");
-    let stats = a.outbox_stats(at(0)).await.unwrap();
-    assert_eq!(
-        stats
-            .iter()
-            .find(|s| s.kind == JobKind::TelegramSend)
-            .unwrap()
-            .due,
-        15
-    );
+    assert_eq!(sends(&a, at(0)).await.due, 15);
     a.close().await;
     b.close().await;
     state.cleanup().await;
@@ -165,11 +150,7 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(backend: Bac
             .is_empty()
     );
 
-    let stats = store.outbox_stats(at(10)).await.unwrap();
-    let sends = stats
-        .iter()
-        .find(|s| s.kind == JobKind::TelegramSend)
-        .unwrap();
+    let sends = sends(&store, at(10)).await;
     assert_eq!(
         (sends.due, sends.oldest_due_age),
         (3, Duration::from_secs(10))
@@ -245,11 +226,7 @@ async fn only_the_lease_holder_completes_or_retries(backend: Backend) {
             .unwrap()
             .is_empty()
     );
-    let stats = store.outbox_stats(at(5)).await.unwrap();
-    let sends = stats
-        .iter()
-        .find(|s| s.kind == JobKind::TelegramSend)
-        .unwrap();
+    let sends = sends(&store, at(5)).await;
     assert_eq!((sends.due, sends.scheduled), (1, 1));
     let later = store.claim_jobs("w2", at(61), lease, 10).await.unwrap();
     let later_ids: HashSet<i64> = later.iter().map(|j| j.id).collect();

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
 use super::outbox::{JobKind, NewJob, insert_jobs};
-use super::{Result, Store, to_millis};
+use std::collections::{HashMap, HashSet};
+
+use super::{Result, Store, StoreError, to_millis};
 use crate::alertmanager::{Alert, Notification};
 use crate::domain::{AlertStatus, DatabaseName, IncidentId};
 
@@ -53,33 +55,91 @@ pub enum AlertOutcome {
 
 impl Store {
     /// Stores a batch of notifications in one transaction and returns what each one changed.
+    ///
+    /// Firing alerts, the bulk of any load, are written set-wise: one multi-row statement per table for
+    /// the whole batch, because per-statement overhead, not SQLite itself, bounds the throughput.
+    /// Resolutions follow one by one, after the firings of the same batch.
     pub async fn ingest(&self, batch: &[IngestRequest]) -> Result<Vec<IngestOutcome>> {
         let mut tx = self.pool.begin().await?;
-        let mut jobs = Vec::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut ids = Vec::with_capacity(batch.len());
         for request in batch {
-            outcomes.push(ingest_one(&mut tx, request, &mut jobs).await?);
+            ids.push(insert_notification(&mut tx, request).await?);
+        }
+        let mut outcomes: Vec<Vec<AlertOutcome>> = batch
+            .iter()
+            .map(|r| vec![AlertOutcome::Duplicate; r.notification.alerts.len()])
+            .collect();
+        let mut jobs = Vec::new();
+
+        let mut firing = Vec::new();
+        let mut resolving = Vec::new();
+        for (r, request) in batch.iter().enumerate() {
+            let alerts = request.notification.alerts.iter().zip(&request.routes);
+            for (i, (alert, route)) in alerts.enumerate() {
+                let item = Item {
+                    at: (r, i),
+                    alert,
+                    route,
+                    notification_id: ids[r],
+                    now: to_millis(request.received_at),
+                };
+                match alert.status {
+                    AlertStatus::Firing => firing.push(item),
+                    AlertStatus::Resolved => resolving.push(item),
+                }
+            }
+        }
+        open_incidents(&mut tx, &firing, &mut outcomes, &mut jobs).await?;
+        for item in &resolving {
+            outcomes[item.at.0][item.at.1] = resolved(&mut tx, item).await?;
         }
         insert_jobs(&mut tx, &jobs).await?;
+
+        // A notification that brought nothing new leaves no trace.
+        let mut result = Vec::with_capacity(batch.len());
+        for (id, alerts) in ids.into_iter().zip(outcomes) {
+            let stored = alerts.iter().any(|a| *a != AlertOutcome::Duplicate);
+            if !stored {
+                sqlx::query("DELETE FROM notifications WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            result.push(IngestOutcome {
+                notification_id: stored.then_some(id),
+                alerts,
+            });
+        }
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(result)
     }
 }
 
-async fn ingest_one(
-    conn: &mut AnyConnection,
-    request: &IngestRequest,
-    jobs: &mut Vec<NewJob>,
-) -> Result<IngestOutcome> {
-    let now = to_millis(request.received_at);
+/// One alert of the batch, with where its outcome goes (notification, alert index).
+struct Item<'a> {
+    at: (usize, usize),
+    alert: &'a Alert,
+    route: &'a AlertRoute,
+    notification_id: i64,
+    now: i64,
+}
+
+impl Item<'_> {
+    fn key(&self) -> (&str, i64) {
+        (
+            self.alert.fingerprint.as_str(),
+            to_millis(self.alert.starts_at),
+        )
+    }
+}
+
+async fn insert_notification(conn: &mut AnyConnection, request: &IngestRequest) -> Result<i64> {
     let notification = &request.notification;
-    // The row is written first because receipts point at it, and removed again below if every alert
-    // turns out to be a duplicate, so that a repeat leaves no trace.
-    let notification_id: i64 = sqlx::query(
+    let id = sqlx::query(
         "INSERT INTO notifications (received_at, receiver, status, group_key, alert_count, body) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(now)
+    .bind(to_millis(request.received_at))
     .bind(notification.receiver.as_str())
     .bind(notification.status.as_str())
     .bind(notification.group_key.as_str())
@@ -88,69 +148,177 @@ async fn ingest_one(
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
-
-    let mut alerts = Vec::with_capacity(notification.alerts.len());
-    for (alert, route) in notification.alerts.iter().zip(&request.routes) {
-        let outcome = match alert.status {
-            AlertStatus::Firing => firing(conn, notification_id, alert, route, now, jobs).await?,
-            AlertStatus::Resolved => resolved(conn, notification_id, alert, route, now).await?,
-        };
-        alerts.push(outcome);
-    }
-    if alerts.iter().all(|a| *a == AlertOutcome::Duplicate) {
-        sqlx::query("DELETE FROM notifications WHERE id = $1")
-            .bind(notification_id)
-            .execute(&mut *conn)
-            .await?;
-        return Ok(IngestOutcome {
-            notification_id: None,
-            alerts,
-        });
-    }
-    Ok(IngestOutcome {
-        notification_id: Some(notification_id),
-        alerts,
-    })
+    Ok(id)
 }
 
-async fn firing(
+/// Rows per multi-row statement: at 13 parameters a row, far below SQLite's 32766-parameter limit.
+pub(crate) const ROWS_PER_STATEMENT: usize = 200;
+
+/// Opens incidents for firing alerts: inserts the new ones, finds the known ones, records receipts, and
+/// queues the messages of every incident opened.
+async fn open_incidents(
     conn: &mut AnyConnection,
-    notification_id: i64,
-    alert: &Alert,
-    route: &AlertRoute,
-    now: i64,
+    firing: &[Item<'_>],
+    outcomes: &mut [Vec<AlertOutcome>],
     jobs: &mut Vec<NewJob>,
-) -> Result<AlertOutcome> {
-    let opened = insert_incident(conn, alert, route, AlertStatus::Firing, now).await?;
-    let incident = match opened {
-        Some(id) => id,
-        None => find_incident(conn, alert).await?,
-    };
-    if !insert_receipt(conn, notification_id, incident, alert).await? {
-        return Ok(AlertOutcome::Duplicate);
+) -> Result<()> {
+    // The same alert twice in one batch (HA peers racing): the first is the candidate, the rest are
+    // duplicates, as they would be in separate transactions.
+    let mut seen = HashSet::new();
+    let candidates: Vec<&Item<'_>> = firing.iter().filter(|f| seen.insert(f.key())).collect();
+
+    let mut incidents: HashMap<(String, i64), (IncidentId, bool)> = HashMap::new();
+    for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO incidents (fingerprint, starts_at, ends_at, status, database_name, alertname, \
+                 severity, labels, annotations, generator_url, created_at, updated_at) \
+             VALUES {} ON CONFLICT (fingerprint, starts_at) DO NOTHING \
+             RETURNING id, fingerprint, starts_at",
+            rows_sql(
+                chunk.len(),
+                11,
+                "({1}, {2}, {3}, 'firing', {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11})"
+            )
+        );
+        let mut query = sqlx::query(&sql);
+        for item in chunk {
+            let alert = item.alert;
+            query = query
+                .bind(alert.fingerprint.as_str())
+                .bind(to_millis(alert.starts_at))
+                .bind(alert.ends_at.map(to_millis))
+                .bind(item.route.database.as_ref().map(DatabaseName::as_str))
+                .bind(alert.alertname())
+                .bind(alert.severity())
+                .bind(json(&alert.labels))
+                .bind(json(&alert.annotations))
+                .bind(alert.generator_url.as_str())
+                .bind(item.now)
+                .bind(item.now);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let key = (row.try_get("fingerprint")?, row.try_get("starts_at")?);
+            incidents.insert(key, (IncidentId(row.try_get("id")?), true));
+        }
     }
-    if opened.is_none() {
-        // Fired again with the same startsAt after we stored it (out-of-order delivery).
-        return Ok(AlertOutcome::Recorded(incident));
+
+    // Incidents that existed before (repeats of a firing alert, or out-of-order deliveries).
+    let known: Vec<&&Item<'_>> = candidates
+        .iter()
+        .filter(|c| !incidents.contains_key(&(c.alert.fingerprint.clone(), c.key().1)))
+        .collect();
+    for chunk in known.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, fingerprint, starts_at FROM incidents WHERE fingerprint IN ({})",
+            rows_sql(chunk.len(), 1, "{1}").replace(['(', ')'], "")
+        );
+        let mut query = sqlx::query(&sql);
+        for item in chunk {
+            query = query.bind(item.alert.fingerprint.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let key = (row.try_get("fingerprint")?, row.try_get("starts_at")?);
+            incidents
+                .entry(key)
+                .or_insert((IncidentId(row.try_get("id")?), false));
+        }
     }
+
+    let mut received: HashSet<(String, i64)> = HashSet::new();
+    for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO alert_receipts (notification_id, incident_id, fingerprint, status, starts_at) \
+             VALUES {} ON CONFLICT (fingerprint, status, starts_at) DO NOTHING \
+             RETURNING fingerprint, starts_at",
+            rows_sql(chunk.len(), 4, "({1}, {2}, {3}, 'firing', {4})")
+        );
+        let mut query = sqlx::query(&sql);
+        for item in chunk {
+            let (fingerprint, starts_at) = item.key();
+            let incident = incident_of(&incidents, item)?;
+            query = query
+                .bind(item.notification_id)
+                .bind(incident.0)
+                .bind(fingerprint)
+                .bind(starts_at);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            received.insert((row.try_get("fingerprint")?, row.try_get("starts_at")?));
+        }
+    }
+
+    for item in candidates {
+        let (fingerprint, starts_at) = item.key();
+        if !received.contains(&(fingerprint.to_owned(), starts_at)) {
+            continue; // stays Duplicate
+        }
+        let (incident, opened) = incidents[&(fingerprint.to_owned(), starts_at)];
+        outcomes[item.at.0][item.at.1] = if opened {
+            queue_messages(item, incident, jobs);
+            AlertOutcome::Opened(incident)
+        } else {
+            AlertOutcome::Recorded(incident)
+        };
+    }
+    Ok(())
+}
+
+fn incident_of(
+    incidents: &HashMap<(String, i64), (IncidentId, bool)>,
+    item: &Item<'_>,
+) -> Result<IncidentId> {
+    let (fingerprint, starts_at) = item.key();
+    incidents
+        .get(&(fingerprint.to_owned(), starts_at))
+        .map(|(id, _)| *id)
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "incident",
+            detail: format!("no incident for fingerprint {fingerprint} after inserting it"),
+        })
+}
+
+/// A new incident's messages (one per Telegram recipient) and its deferred escalation emails.
+fn queue_messages(item: &Item<'_>, incident: IncidentId, jobs: &mut Vec<NewJob>) {
+    let route = item.route;
     for recipient in &route.telegram {
-        jobs.push(NewJob::now(JobKind::TelegramSend, incident, recipient, now));
+        jobs.push(NewJob::now(
+            JobKind::TelegramSend,
+            incident,
+            recipient,
+            item.now,
+        ));
     }
     for address in &route.email {
-        let mut job = NewJob::now(JobKind::EmailEscalation, incident, address, now);
+        let mut job = NewJob::now(JobKind::EmailEscalation, incident, address, item.now);
         job.next_attempt_at = to_millis(route.escalate_at);
         jobs.push(job);
     }
-    Ok(AlertOutcome::Opened(incident))
 }
 
-async fn resolved(
-    conn: &mut AnyConnection,
-    notification_id: i64,
-    alert: &Alert,
-    route: &AlertRoute,
-    now: i64,
-) -> Result<AlertOutcome> {
+/// `rows` copies of `template`, whose `{1}`…`{width}` become consecutive `$n` placeholders.
+pub(crate) fn rows_sql(rows: usize, width: usize, template: &str) -> String {
+    let mut sql = String::new();
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let mut text = template.to_owned();
+        for k in 1..=width {
+            text = text.replace(&format!("{{{k}}}"), &format!("${}", row * width + k));
+        }
+        sql.push_str(&text);
+    }
+    sql
+}
+
+async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Result<AlertOutcome> {
+    let Item {
+        alert,
+        route,
+        notification_id,
+        now,
+        ..
+    } = *item;
     let ends_at = alert.ends_at.map(to_millis);
     let closed: Option<i64> = sqlx::query(
         "UPDATE incidents SET status = 'resolved', ends_at = $1, resolved_at = $2, updated_at = $2 \
@@ -268,4 +436,16 @@ async fn insert_receipt(
 fn json(labels: &crate::alertmanager::LabelSet) -> String {
     // A map of strings always serialises.
     serde_json::to_string(labels).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rows_sql_numbers_placeholders_across_rows() {
+        assert_eq!(
+            super::rows_sql(3, 2, "({1}, 'x', {2}, {1})"),
+            "($1, 'x', $2, $1), ($3, 'x', $4, $3), ($5, 'x', $6, $5)"
+        );
+        assert_eq!(super::rows_sql(1, 11, "({1}, {11})"), "($1, $11)");
+    }
 }

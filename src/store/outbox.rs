@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
+use super::ingest::{ROWS_PER_STATEMENT, rows_sql};
 use super::{Backend, Result, Store, StoreError, to_millis};
 use crate::domain::IncidentId;
 
@@ -86,28 +87,12 @@ impl NewJob {
     }
 }
 
-/// Rows per INSERT: 5 parameters each stays far below SQLite's 32766-parameter limit.
-const INSERT_CHUNK: usize = 500;
-
 pub(crate) async fn insert_jobs(conn: &mut AnyConnection, jobs: &[NewJob]) -> Result<()> {
-    for chunk in jobs.chunks(INSERT_CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) VALUES ",
+    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) VALUES {}",
+            rows_sql(chunk.len(), 5, "({1}, {2}, {3}, {4}, {5})")
         );
-        for i in 0..chunk.len() {
-            let p = i * 5;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5
-            ));
-        }
         let mut query = sqlx::query(&sql);
         for job in chunk {
             query = query

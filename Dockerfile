@@ -1,0 +1,22 @@
+# Multi-stage build: compile with the Rust toolchain, ship only the binary on a slim Debian base.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin postgram
+
+FROM debian:bookworm-slim
+# CA certificates, for TLS to the Bot API, SMTP servers and PostgreSQL.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/postgram postgram \
+ && mkdir -p /var/lib/postgram /etc/postgram \
+ && chown postgram /var/lib/postgram
+COPY --from=build /src/target/release/postgram /usr/local/bin/postgram
+COPY views.yaml actions.yaml /etc/postgram/
+USER postgram
+WORKDIR /var/lib/postgram
+# In the container's config, listen on 0.0.0.0:9750 and keep the SQLite file under /var/lib/postgram.
+EXPOSE 9750
+ENTRYPOINT ["postgram"]
+CMD ["run", "--config", "/etc/postgram/postgram.yaml"]
