@@ -334,7 +334,7 @@ async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Result<AlertOutc
     .transpose()?;
     let incident = match closed {
         Some(id) => IncidentId(id),
-        None => match insert_incident(conn, alert, route, AlertStatus::Resolved, now).await? {
+        None => match insert_resolved_incident(conn, alert, route, now).await? {
             Some(id) => id,
             None => find_incident(conn, alert).await?,
         },
@@ -369,25 +369,23 @@ async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Result<AlertOutc
     Ok(AlertOutcome::Resolved(incident))
 }
 
-/// Inserts the incident unless (fingerprint, startsAt) exists; returns the new id.
-async fn insert_incident(
+/// Keeps a resolution of an alert that never fired here in the history, unless its incident exists;
+/// returns the new id.
+async fn insert_resolved_incident(
     conn: &mut AnyConnection,
     alert: &Alert,
     route: &AlertRoute,
-    status: AlertStatus,
     now: i64,
 ) -> Result<Option<IncidentId>> {
-    let resolved_at = (status == AlertStatus::Resolved).then_some(now);
     let row = sqlx::query(
         "INSERT INTO incidents (fingerprint, starts_at, ends_at, status, database_name, alertname, \
              severity, labels, annotations, generator_url, created_at, updated_at, resolved_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
+         VALUES ($1, $2, $3, 'resolved', $4, $5, $6, $7, $8, $9, $10, $10, $10) \
          ON CONFLICT (fingerprint, starts_at) DO NOTHING RETURNING id",
     )
     .bind(alert.fingerprint.as_str())
     .bind(to_millis(alert.starts_at))
     .bind(alert.ends_at.map(to_millis))
-    .bind(status.as_str())
     .bind(route.database.as_ref().map(DatabaseName::as_str))
     .bind(alert.alertname())
     .bind(alert.severity())
@@ -395,7 +393,6 @@ async fn insert_incident(
     .bind(json(&alert.annotations))
     .bind(alert.generator_url.as_str())
     .bind(now)
-    .bind(resolved_at)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?.map(IncidentId))

@@ -14,6 +14,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection};
 
 /// Runs each named scenario `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL.
+#[allow(unused_macros)] // not every test binary runs scenarios on both backends
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
