@@ -1,12 +1,13 @@
-//! Who is calling, and what they may do. Today: API bearer tokens from the config and the Alertmanager
-//! webhook token. Tokens are compared through their SHA-256 digests in constant time, so neither the
+//! Who is calling, and what they may do: Telegram users (owners, and admins of each database) for the
+//! bot, API bearer tokens for REST, the webhook token for Alertmanager. Every decision about a person is
+//! made here, from the person (never the chat they write in). Tokens are compared through their SHA-256 digests in constant time, so neither the
 //! content nor the length of a configured token leaks through timing.
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
-use crate::domain::Role;
+use crate::domain::{AdminRef, DatabaseName, Role, TelegramUserId};
 
 /// A caller of the REST API, as named in the config's `api_tokens`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,9 +16,29 @@ pub struct ApiIdentity {
     pub role: Role,
 }
 
+/// A Telegram user as the bot sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: TelegramUserId,
+    /// Lowercase, without `@`.
+    pub username: Option<String>,
+}
+
+impl Person {
+    /// How the person is named in messages and audit: `@name`, or the id.
+    pub fn display(&self) -> String {
+        match &self.username {
+            Some(name) => format!("@{name}"),
+            None => format!("user {}", self.id),
+        }
+    }
+}
+
 pub struct Access {
     webhook: [u8; 32],
     tokens: Vec<([u8; 32], ApiIdentity)>,
+    owners: Vec<TelegramUserId>,
+    admins: Vec<(DatabaseName, Vec<AdminRef>)>,
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -41,7 +62,53 @@ impl Access {
                     )
                 })
                 .collect(),
+            owners: config.owners.clone(),
+            admins: config
+                .databases
+                .iter()
+                .map(|db| (db.name.clone(), db.admins.clone()))
+                .collect(),
         }
+    }
+
+    pub fn is_owner(&self, person: &Person) -> bool {
+        self.owners.contains(&person.id)
+    }
+
+    fn is_listed(person: &Person, admins: &[AdminRef]) -> bool {
+        admins.iter().any(|admin| match admin {
+            AdminRef::Id(id) => *id == person.id,
+            AdminRef::Username(name) => person.username.as_deref() == Some(name.as_str()),
+        })
+    }
+
+    /// The databases `person` administers (all of them for owners), in config order.
+    pub fn databases_of(&self, person: &Person) -> Vec<DatabaseName> {
+        let owner = self.is_owner(person);
+        self.admins
+            .iter()
+            .filter(|(_, admins)| owner || Self::is_listed(person, admins))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Whether `person` may act on (acknowledge, silence) an incident of `database`; incidents that
+    /// matched no database belong to the owners.
+    pub fn may_act_on(&self, person: &Person, database: Option<&str>) -> bool {
+        if self.is_owner(person) {
+            return true;
+        }
+        let Some(database) = database else {
+            return false;
+        };
+        self.admins
+            .iter()
+            .any(|(name, admins)| name.as_str() == database && Self::is_listed(person, admins))
+    }
+
+    /// Whether the bot should talk to `person` at all.
+    pub fn knows(&self, person: &Person) -> bool {
+        self.is_owner(person) || !self.databases_of(person).is_empty()
     }
 
     /// Whether `token` is the Alertmanager webhook token.

@@ -1,6 +1,7 @@
-//! Startup and shutdown. Builds the store, intake and HTTP server from a validated config, spawns every
-//! task on one tracker, and stops them in order: HTTP (graceful: in-flight requests finish), then the
-//! intake writer (commits what was accepted), then leases and pools.
+//! Startup and shutdown. Builds the store, intake, delivery worker, bot and HTTP server from a validated
+//! config, spawns every task on one tracker, and stops them in order: HTTP (graceful: in-flight requests
+//! finish), the bot's dispatcher, then the workers (the intake writer commits what was accepted, the
+//! delivery worker finishes what it started), then leases and pools.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,11 +12,18 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use teloxide::update_listeners::webhooks;
+use tokio::sync::Notify;
+
 use crate::access::Access;
+use crate::bot::{self, BotState};
 use crate::config::Config;
+use crate::delivery::worker::{Worker, WorkerParts};
+use crate::delivery::{self, email::Mailer, telegram::Telegram, throttle::Throttle};
 use crate::http::{self, AppState};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::silences::Alertmanager;
 use crate::store::Store;
 
 /// A started service.
@@ -23,6 +31,8 @@ pub struct Running {
     addr: SocketAddr,
     stop_http: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
+    stop_bot: CancellationToken,
+    bot: JoinHandle<()>,
     stop_workers: CancellationToken,
     tracker: TaskTracker,
     store: Store,
@@ -39,6 +49,10 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stop_http.cancel();
         let served = self.server.await.context("HTTP server task panicked")?;
+        self.stop_bot.cancel();
+        if let Err(e) = self.bot.await {
+            tracing::warn!(error = %e, "the bot task ended abnormally");
+        }
         self.stop_workers.cancel();
         self.tracker.close();
         self.tracker.wait().await;
@@ -57,32 +71,88 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let store = Store::connect(&config.state)
         .await
         .context("opening the state store")?;
+    let mailer = config
+        .smtp
+        .as_ref()
+        .map(|smtp| Mailer::new(smtp.url.expose(), smtp.from.as_str()))
+        .transpose()
+        .context("smtp")?;
+    let bot = delivery::telegram::bot(&config.telegram)?;
     let listener = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let addr = listener.local_addr()?;
+    let config = Arc::new(config);
     let metrics = Metrics::new();
     let tracker = TaskTracker::new();
     let stop_workers = CancellationToken::new();
+    let wake = Arc::new(Notify::new());
+    // One throttle for everything that talks to Telegram: the worker's messages and the bot's replies.
+    let throttle = Arc::new(Throttle::default());
+    let lease_owner = lease_owner();
     let intake = Intake::start(
         &config,
         store.clone(),
         metrics.clone(),
         &tracker,
         stop_workers.clone(),
+        Arc::clone(&wake),
     );
+    let worker = Arc::new(Worker::new(WorkerParts {
+        store: store.clone(),
+        telegram: Telegram::new(bot.clone()),
+        mailer,
+        config: Arc::clone(&config),
+        metrics: metrics.clone(),
+        owner: lease_owner.clone(),
+        wake: Arc::clone(&wake),
+        throttle: Arc::clone(&throttle),
+    }));
+    tracker.spawn(worker.run(stop_workers.clone()));
+
+    let access = Arc::new(Access::new(&config));
+    let bot_state = Arc::new(BotState {
+        store: store.clone(),
+        access: Arc::clone(&access),
+        config: Arc::clone(&config),
+        alertmanager: config
+            .alertmanager
+            .as_ref()
+            .map(|am| Alertmanager::new(&am.url)),
+        wake,
+        throttle,
+    });
+    let stop_bot = CancellationToken::new();
     let state = AppState {
-        access: Arc::new(Access::new(&config)),
-        config: Arc::new(config),
+        access,
+        config: Arc::clone(&config),
         intake,
         store: store.clone(),
         metrics,
+    };
+    let mut app = http::router(state);
+    let bot_task = match &config.telegram.webhook {
+        None => tokio::spawn(bot::run_polling(bot, bot_state, stop_bot.clone())),
+        Some(webhook) => {
+            let url = reqwest::Url::parse(&webhook.url).context("telegram.webhook_url")?;
+            let options =
+                webhooks::Options::new(addr, url).secret_token(webhook.secret.expose().to_owned());
+            let (updates, _stopped, routes) = webhooks::axum_no_setup(options);
+            app = app.merge(http::telegram_webhook(routes, webhook.secret.clone()));
+            tokio::spawn(bot::run_webhook(
+                bot,
+                bot_state,
+                stop_bot.clone(),
+                webhook.clone(),
+                updates,
+            ))
+        }
     };
     let stop_http = CancellationToken::new();
     let server = tokio::spawn({
         let stop = stop_http.clone();
         async move {
-            axum::serve(listener, http::router(state))
+            axum::serve(listener, app)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
         }
@@ -92,10 +162,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         addr,
         stop_http,
         server,
+        stop_bot,
+        bot: bot_task,
         stop_workers,
         tracker,
         store,
-        lease_owner: lease_owner(),
+        lease_owner,
     })
 }
 

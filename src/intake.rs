@@ -3,13 +3,14 @@
 //! Request tasks route their alerts (in parallel) and hand them to one writer task, which commits
 //! whatever has queued up meanwhile in a single transaction and then answers each request. One fsync
 //! thus covers many webhooks (group commit): under load batches grow by themselves, and an idle service
-//! commits each request at once. Calls `routing` and `store`; called by `http`.
+//! commits each request at once. After each commit it wakes the delivery worker. Calls `routing` and
+//! `store`; called by `http`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -57,9 +58,16 @@ impl Intake {
         metrics: Metrics,
         tracker: &TaskTracker,
         stop: CancellationToken,
+        delivered: Arc<Notify>,
     ) -> Intake {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tracker.spawn(write_loop(store, receiver, metrics.clone(), stop));
+        tracker.spawn(write_loop(
+            store,
+            receiver,
+            metrics.clone(),
+            stop,
+            delivered,
+        ));
         Intake {
             queue,
             router: Arc::new(Router::new(config)),
@@ -144,6 +152,7 @@ async fn write_loop(
     mut receiver: mpsc::Receiver<Submission>,
     metrics: Metrics,
     stop: CancellationToken,
+    delivered: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -163,6 +172,8 @@ async fn write_loop(
             }
         }
         commit(&store, &metrics, &mut batch).await;
+        // New outbox jobs: the delivery worker need not wait for its next poll.
+        delivered.notify_one();
     }
     // Shutting down: refuse new submissions, commit what is already queued.
     receiver.close();

@@ -16,12 +16,16 @@
 pub mod access;
 pub mod alertmanager;
 pub mod app;
+pub mod bot;
+pub mod callback;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod intake;
 pub mod metrics;
 pub mod routing;
+pub mod silences;
 pub mod store;
 pub mod telemetry;

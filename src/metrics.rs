@@ -2,8 +2,8 @@
 //! cloned into the modules that count; `/metrics` renders the registry.
 
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The `database` label value of alerts that matched no database.
@@ -21,6 +21,10 @@ pub struct Metrics {
     pub outbox_due: IntGaugeVec,
     pub outbox_scheduled: IntGaugeVec,
     pub outbox_oldest_due_age: GaugeVec,
+    pub telegram_messages: IntCounterVec,
+    pub telegram_rate_limited: IntCounter,
+    pub delivery_latency: Histogram,
+    pub emails: IntCounterVec,
 }
 
 impl Metrics {
@@ -88,6 +92,33 @@ impl Metrics {
             ),
             &["kind"],
         );
+        let telegram_messages = IntCounterVec::new(
+            Opts::new(
+                "telegram_messages_total",
+                "Telegram calls by action (send, edit, digest, notice) and result (ok or the failure reason)",
+            ),
+            &["action", "result"],
+        );
+        let telegram_rate_limited = IntCounter::new(
+            "telegram_rate_limited_total",
+            "429 answers from Telegram (the throttle should keep this at 0)",
+        );
+        let delivery_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "delivery_latency_seconds",
+                "From webhook accepted to Telegram's answer to the first message of an incident",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ]),
+        );
+        let emails = IntCounterVec::new(
+            Opts::new(
+                "emails_total",
+                "Emails by kind and result (sent, transient, permanent)",
+            ),
+            &["kind", "result"],
+        );
         // The names and label sets above are constants: a bad one is a programming error that every
         // test building `Metrics` would catch, never something input can cause.
         let metrics = Self {
@@ -101,6 +132,10 @@ impl Metrics {
             outbox_due: outbox_due.expect("valid metric"),
             outbox_scheduled: outbox_scheduled.expect("valid metric"),
             outbox_oldest_due_age: outbox_oldest_due_age.expect("valid metric"),
+            telegram_messages: telegram_messages.expect("valid metric"),
+            telegram_rate_limited: telegram_rate_limited.expect("valid metric"),
+            delivery_latency: delivery_latency.expect("valid metric"),
+            emails: emails.expect("valid metric"),
         };
         for collector in metrics.collectors() {
             metrics
@@ -122,6 +157,10 @@ impl Metrics {
             Box::new(self.outbox_due.clone()),
             Box::new(self.outbox_scheduled.clone()),
             Box::new(self.outbox_oldest_due_age.clone()),
+            Box::new(self.telegram_messages.clone()),
+            Box::new(self.telegram_rate_limited.clone()),
+            Box::new(self.delivery_latency.clone()),
+            Box::new(self.emails.clone()),
         ]
     }
 

@@ -4,76 +4,11 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Backend, TestApp, TestState, WEBHOOK_TOKEN, config, eventually, free_port};
-use tokio::process::{Child, Command};
-
-fn alertmanager_binary() -> Option<String> {
-    ["prometheus-alertmanager", "alertmanager"]
-        .into_iter()
-        .find(|name| {
-            std::process::Command::new(name)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .map(str::to_owned)
-}
-
-struct Alertmanager {
-    base: String,
-    _child: Child,
-}
-
-async fn start_alertmanager(binary: &str, dir: &std::path::Path, webhook: &str) -> Alertmanager {
-    let config = format!(
-        r#"
-route:
-  receiver: postgram
-  group_by: [alertname, cluster]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: postgram
-    webhook_configs:
-      - url: "{webhook}"
-        send_resolved: true
-        http_config:
-          authorization: {{ type: Bearer, credentials: "{WEBHOOK_TOKEN}" }}
-"#
-    );
-    let file = dir.join("alertmanager.yml");
-    std::fs::write(&file, config).unwrap();
-    let port = free_port();
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", file.display()))
-        .arg(format!("--storage.path={}", dir.join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        // No gossip port: a single instance, and nothing listening beyond loopback.
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start alertmanager");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    eventually("Alertmanager to be ready", Duration::from_secs(20), || {
-        let request = client.get(format!("{base}/-/ready")).send();
-        async move { request.await.ok().filter(|r| r.status().is_success()) }
-    })
-    .await;
-    Alertmanager {
-        base,
-        _child: child,
-    }
-}
+use support::alertmanager::{alertmanager_binary, start_alertmanager};
+use support::{Backend, TestApp, TestState, config, eventually};
 
 async fn incident(app: &TestApp, status: &str) -> Option<Value> {
     let (_, page) = app.get(&format!("/incidents?status={status}")).await;

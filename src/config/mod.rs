@@ -38,6 +38,15 @@ pub struct Config {
 pub struct TelegramConfig {
     pub token: Secret,
     pub api_url: String,
+    /// Receive updates by webhook at this public URL instead of long polling.
+    pub webhook: Option<TelegramWebhook>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelegramWebhook {
+    pub url: String,
+    /// Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; anything else posting there is refused.
+    pub secret: Secret,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +81,8 @@ pub struct EscalationConfig {
     pub ack_timeout: Duration,
     /// Telegram failing to reach any admin of a database for this long sends email instead.
     pub telegram_failure_after: Duration,
+    /// Only incidents of these severities are emailed when not acknowledged; empty means all.
+    pub severities: Vec<String>,
 }
 
 /// The views and actions files, resolved against the config file's folder.

@@ -29,6 +29,8 @@ pub struct RawConfig {
 pub struct RawTelegram {
     pub token: String,
     pub api_url: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +58,7 @@ pub struct RawSmtp {
 pub struct RawEscalation {
     pub ack_timeout: Option<String>,
     pub telegram_failure_after: Option<String>,
+    pub severities: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,6 +16,7 @@ use super::raw::{RawConfig, RawDatabase};
 use super::{
     AlertmanagerConfig, ApiToken, CatalogFiles, Config, ConfigError, DatabaseConfig,
     EscalationConfig, HttpConfig, Problem, Secret, SmtpConfig, StateLocation, TelegramConfig,
+    TelegramWebhook,
 };
 use crate::domain::{
     AdminRef, ChatId, DatabaseName, EmailAddress, Role, TelegramUserId, Username, parse_duration,
@@ -157,6 +158,35 @@ fn substitute_all(
 }
 
 fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config> {
+    let webhook = match (raw.telegram.webhook_url, raw.telegram.webhook_secret) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            report.at(
+                "telegram.webhook_secret",
+                "is set but telegram.webhook_url is not",
+            );
+            None
+        }
+        (Some(url), secret) => {
+            let url = http_url(&url, "telegram.webhook_url", report);
+            let secret = secret.unwrap_or_default();
+            // Telegram's rule for secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
+            let valid = (16..=256).contains(&secret.len())
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid {
+                report.at(
+                    "telegram.webhook_secret",
+                    "needs 16-256 characters of A-Z, a-z, 0-9, '_' or '-' when webhook_url is set",
+                );
+            }
+            Some(TelegramWebhook {
+                url,
+                secret: Secret::new(secret),
+            })
+        }
+    };
     let telegram = TelegramConfig {
         token: required_secret(raw.telegram.token, "telegram.token", report),
         api_url: http_url(
@@ -164,6 +194,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
             "telegram.api_url",
             report,
         ),
+        webhook,
     };
     let listen_raw = raw.http.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
@@ -221,6 +252,9 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
             "escalation.telegram_failure_after",
             report,
         ),
+        severities: escalation
+            .and_then(|e| e.severities.clone())
+            .unwrap_or_default(),
     };
     let catalog = raw
         .catalog

@@ -38,3 +38,26 @@ pub async fn require_api_token(
     request.extensions_mut().insert(identity);
     Ok(next.run(request).await)
 }
+
+/// The header Telegram sends with every webhook post when a secret token was set.
+const TELEGRAM_SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+pub async fn require_telegram_secret(
+    secret: crate::config::Secret,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    use subtle::ConstantTimeEq;
+    let presented = request
+        .headers()
+        .get(TELEGRAM_SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let expected = secret.expose().as_bytes();
+    // Lengths are compared first: the secret's length is no secret worth a timing-safe compare.
+    if presented.len() == expected.len() && bool::from(presented.ct_eq(expected)) {
+        Ok(next.run(request).await)
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}

@@ -38,6 +38,14 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
+/// Telegram's webhook route (from teloxide), behind a constant-time check of the secret-token header:
+/// anything else posting there is refused before teloxide sees it.
+pub fn telegram_webhook(routes: Router, secret: crate::config::Secret) -> Router {
+    routes.layer(middleware::from_fn(move |request, next| {
+        auth::require_telegram_secret(secret.clone(), request, next)
+    }))
+}
+
 pub fn router(state: AppState) -> Router {
     let webhook = Router::new()
         .route("/alerts/alertmanager", post(webhook::receive))

@@ -91,7 +91,7 @@ pub struct IncidentDetail {
     pub messages: Vec<MessageRecord>,
 }
 
-const INCIDENT_COLUMNS: &str = "id, fingerprint, status, database_name, alertname, severity, labels, \
+pub(crate) const INCIDENT_COLUMNS: &str = "id, fingerprint, status, database_name, alertname, severity, labels, \
     annotations, generator_url, starts_at, ends_at, created_at, updated_at, resolved_at, \
     acknowledged_by, acknowledged_at, silenced_by, silence_id, silenced_until";
 
@@ -152,6 +152,88 @@ impl Store {
             incidents,
             next_cursor,
         })
+    }
+
+    /// One incident without its history.
+    pub async fn incident_record(&self, id: IncidentId) -> Result<Option<IncidentRecord>> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(incident).transpose()
+    }
+
+    /// Firing incidents, newest first: of the given databases (and, with `unrouted`, those that matched
+    /// none), or of every database when `databases` is `None`.
+    pub async fn firing_incidents(
+        &self,
+        databases: Option<&[String]>,
+        unrouted: bool,
+        limit: u32,
+    ) -> Result<Vec<IncidentRecord>> {
+        let mut conditions = vec!["status = 'firing'".to_owned()];
+        if let Some(databases) = databases {
+            let mut any = Vec::new();
+            for i in 0..databases.len() {
+                any.push(format!("${}", i + 1));
+            }
+            let mut scope = Vec::new();
+            if !any.is_empty() {
+                scope.push(format!("database_name IN ({})", any.join(", ")));
+            }
+            if unrouted {
+                scope.push("database_name IS NULL".to_owned());
+            }
+            if scope.is_empty() {
+                return Ok(Vec::new());
+            }
+            conditions.push(format!("({})", scope.join(" OR ")));
+        }
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {} ORDER BY id DESC LIMIT {}",
+            conditions.join(" AND "),
+            limit
+        );
+        let mut query = sqlx::query(&sql);
+        for database in databases.unwrap_or_default() {
+            query = query.bind(database.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(incident).collect()
+    }
+
+    /// Several incidents by id (in id order; unknown ids are skipped).
+    pub async fn incidents_by_ids(&self, ids: &[IncidentId]) -> Result<Vec<IncidentRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ({}) ORDER BY id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id.0);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.push(incident(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Incidents silenced from here whose silence has not ended.
+    pub async fn silenced_incidents(&self, now: DateTime<Utc>) -> Result<Vec<IncidentRecord>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents \
+             WHERE silence_id IS NOT NULL AND silenced_until > $1 ORDER BY silenced_until"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_millis(now))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(incident).collect()
     }
 
     pub async fn incident(&self, id: IncidentId) -> Result<Option<IncidentDetail>> {
@@ -220,7 +302,10 @@ async fn deliveries(conn: &mut AnyConnection, id: IncidentId) -> Result<Vec<Deli
         .collect()
 }
 
-async fn messages(conn: &mut AnyConnection, id: IncidentId) -> Result<Vec<MessageRecord>> {
+pub(crate) async fn messages(
+    conn: &mut AnyConnection,
+    id: IncidentId,
+) -> Result<Vec<MessageRecord>> {
     let rows = sqlx::query(
         "SELECT chat_id, message_id, sent_at FROM telegram_messages WHERE incident_id = $1 \
          ORDER BY chat_id",
@@ -253,7 +338,7 @@ fn labels(raw: String) -> Result<LabelSet> {
     })
 }
 
-fn incident(row: &AnyRow) -> Result<IncidentRecord> {
+pub(crate) fn incident(row: &AnyRow) -> Result<IncidentRecord> {
     Ok(IncidentRecord {
         id: IncidentId(row.try_get("id")?),
         fingerprint: row.try_get("fingerprint")?,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
+use super::delivery::cancel_escalation;
 use super::outbox::{JobKind, NewJob, insert_jobs};
 use std::collections::{HashMap, HashSet};
 
@@ -358,14 +359,7 @@ async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Result<AlertOutc
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "UPDATE outbox SET done_at = $2, result = 'cancelled: resolved' \
-         WHERE incident_id = $1 AND kind = 'email.escalation' AND done_at IS NULL",
-    )
-    .bind(incident.0)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    cancel_escalation(conn, incident, now, "resolved").await?;
     Ok(AlertOutcome::Resolved(incident))
 }
 

@@ -3,6 +3,7 @@
 //! driver: SQLite by default (one file, WAL, `synchronous=FULL`), PostgreSQL for several replicas.
 //! Times are stored as Unix milliseconds; JSON as text.
 
+mod delivery;
 mod incidents;
 mod ingest;
 mod outbox;
@@ -15,6 +16,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::StateLocation;
 
+pub use delivery::{AckOutcome, PendingSend};
 pub use incidents::{
     Delivery, IncidentDetail, IncidentFilter, IncidentPage, IncidentRecord, MessageRecord,
     ReceiptRecord,

@@ -25,14 +25,21 @@ pub enum JobKind {
     EmailEscalation,
     /// Tell the email recipients of an escalation that the incident resolved.
     EmailResolved,
+    /// Email an alert that Telegram could not deliver (a recipient refused the bot, or Telegram failed
+    /// for longer than `escalation.telegram_failure_after`).
+    EmailFallback,
+    /// A plain notice to a Telegram chat (owners told that a recipient is unreachable); text in the payload.
+    TelegramNotice,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::TelegramSend,
         JobKind::TelegramEdit,
         JobKind::EmailEscalation,
         JobKind::EmailResolved,
+        JobKind::EmailFallback,
+        JobKind::TelegramNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +48,8 @@ impl JobKind {
             JobKind::TelegramEdit => "telegram.edit",
             JobKind::EmailEscalation => "email.escalation",
             JobKind::EmailResolved => "email.resolved",
+            JobKind::EmailFallback => "email.fallback",
+            JobKind::TelegramNotice => "telegram.notice",
         }
     }
 }

@@ -3,6 +3,10 @@
 #![allow(dead_code)] // each test binary uses a different part
 #![allow(clippy::unwrap_used)]
 
+pub mod alertmanager;
+pub mod fake_telegram;
+pub mod smtp_sink;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

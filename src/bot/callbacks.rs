@@ -1,0 +1,287 @@
+//! Button presses. Every press is answered at once (or the button spins), authorised by the person who
+//! pressed it (in groups too), and refusals are audited.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use teloxide::prelude::*;
+use teloxide::types::{MaybeInaccessibleMessage, MessageId};
+
+use super::{BotState, HandlerResult, lists};
+use crate::access::Person;
+use crate::callback::Callback;
+use crate::domain::IncidentId;
+use crate::silences::{NewSilence, matchers_for};
+use crate::store::{AckOutcome, IncidentRecord};
+
+pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> HandlerResult {
+    let Some(person) = state.person(&query.from).await? else {
+        return Ok(());
+    };
+    let place = query.message.as_ref().map(|m| match m {
+        MaybeInaccessibleMessage::Regular(m) => (m.chat.id, m.id),
+        MaybeInaccessibleMessage::Inaccessible(m) => (m.chat.id, m.message_id),
+    });
+    let Some(callback) = query.data.as_deref().and_then(Callback::parse) else {
+        answer(&bot, &query, "This button is no longer valid.").await?;
+        return Ok(());
+    };
+    if !state.access.knows(&person) {
+        refuse(&bot, &query, &state, &person, None, &callback).await?;
+        return Ok(());
+    }
+    match callback {
+        Callback::Acknowledge(id) => acknowledge(&bot, &query, &state, &person, id).await,
+        Callback::Silence(id, hours) => {
+            silence(&bot, &query, &state, &person, id, hours, place).await
+        }
+        Callback::Unsilence(id) => unsilence(&bot, &query, &state, &person, id, place).await,
+        Callback::ListAlerts => {
+            answer(&bot, &query, "").await?;
+            match place {
+                Some((chat, _)) => lists::alerts(&bot, chat, &person, &state).await,
+                None => Ok(()),
+            }
+        }
+        Callback::Incidents { database, before } => {
+            answer(&bot, &query, "").await?;
+            let name = database
+                .and_then(|i| state.config.databases.get(i))
+                .map(|d| d.name.to_string())
+                .unwrap_or_default();
+            match place {
+                Some((chat, message)) => {
+                    lists::incidents(&bot, chat, Some(message), &person, &state, &name, before)
+                        .await
+                }
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
+    let mut request = bot.answer_callback_query(query.id.clone());
+    if !text.is_empty() {
+        request = request.text(text);
+    }
+    request.await?;
+    Ok(())
+}
+
+/// "Not allowed", and an audit row saying who tried what.
+async fn refuse(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    incident: Option<&IncidentRecord>,
+    callback: &Callback,
+) -> HandlerResult {
+    answer(
+        bot,
+        query,
+        "Not allowed: you do not administer this database.",
+    )
+    .await?;
+    state
+        .store
+        .audit(
+            &person.display(),
+            "refused",
+            incident.and_then(|i| i.database.as_deref()),
+            &serde_json::json!({ "button": callback.encode(), "user_id": person.id }),
+            Utc::now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The incident behind a button, if the person may act on it (answering the press otherwise).
+async fn authorised(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    id: IncidentId,
+    callback: &Callback,
+) -> Result<Option<IncidentRecord>, super::BotError> {
+    let Some(incident) = state.store.incident_record(id).await? else {
+        answer(bot, query, "This incident no longer exists.").await?;
+        return Ok(None);
+    };
+    if !state
+        .access
+        .may_act_on(person, incident.database.as_deref())
+    {
+        refuse(bot, query, state, person, Some(&incident), callback).await?;
+        return Ok(None);
+    }
+    Ok(Some(incident))
+}
+
+async fn acknowledge(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    id: IncidentId,
+) -> HandlerResult {
+    let callback = Callback::Acknowledge(id);
+    let Some(incident) = authorised(bot, query, state, person, id, &callback).await? else {
+        return Ok(());
+    };
+    let who = person.display();
+    match state.store.acknowledge(id, &who, Utc::now()).await? {
+        AckOutcome::Acknowledged => {
+            answer(bot, query, "Acknowledged: everyone sees you are on it.").await?;
+            state.wake.notify_one();
+            state
+                .store
+                .audit(
+                    &who,
+                    "acknowledge",
+                    incident.database.as_deref(),
+                    &serde_json::json!({ "incident": id }),
+                    Utc::now(),
+                )
+                .await?;
+        }
+        AckOutcome::AlreadyBy(by) => {
+            answer(bot, query, &format!("Already acknowledged by {by}.")).await?;
+        }
+        AckOutcome::NotFound => answer(bot, query, "This incident no longer exists.").await?,
+    }
+    Ok(())
+}
+
+async fn silence(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    id: IncidentId,
+    hours: u32,
+    place: Option<(ChatId, MessageId)>,
+) -> HandlerResult {
+    let callback = Callback::Silence(id, hours);
+    let Some(incident) = authorised(bot, query, state, person, id, &callback).await? else {
+        return Ok(());
+    };
+    let Some(alertmanager) = &state.alertmanager else {
+        answer(
+            bot,
+            query,
+            "Silences need alertmanager.url in the configuration.",
+        )
+        .await?;
+        return Ok(());
+    };
+    // Alertmanager may take seconds; the press is answered first.
+    answer(bot, query, &format!("Silencing for {hours}h…")).await?;
+    let now = Utc::now();
+    let until = now + chrono::Duration::hours(i64::from(hours));
+    let who = person.display();
+    let request = NewSilence {
+        matchers: matchers_for(&incident.labels),
+        starts_at: now,
+        ends_at: until,
+        created_by: who.clone(),
+        comment: format!(
+            "From Postgram, incident #{id}: {} on {}",
+            incident.alertname,
+            incident.database.as_deref().unwrap_or("no database")
+        ),
+    };
+    match alertmanager.create(&request).await {
+        Ok(silence_id) => {
+            state
+                .store
+                .set_silence(id, Some((&who, &silence_id, until)), now)
+                .await?;
+            state.wake.notify_one();
+            state
+                .store
+                .audit(
+                    &who,
+                    "silence",
+                    incident.database.as_deref(),
+                    &serde_json::json!({ "incident": id, "silence": silence_id, "hours": hours }),
+                    now,
+                )
+                .await?;
+        }
+        Err(e) => {
+            tracing::warn!(incident = %id, error = %e, "creating a silence failed");
+            if let Some((chat, _)) = place {
+                state.throttle.take(chat.0).await;
+                bot.send_message(chat, format!("Could not create the silence for #{id}: {e}"))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn unsilence(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    id: IncidentId,
+    place: Option<(ChatId, MessageId)>,
+) -> HandlerResult {
+    let callback = Callback::Unsilence(id);
+    let Some(incident) = authorised(bot, query, state, person, id, &callback).await? else {
+        return Ok(());
+    };
+    let (Some(alertmanager), Some(silence_id)) = (&state.alertmanager, &incident.silence_id) else {
+        answer(bot, query, "There is no silence to expire.").await?;
+        return Ok(());
+    };
+    answer(bot, query, "Expiring the silence…").await?;
+    let expired =
+        tokio::time::timeout(Duration::from_secs(10), alertmanager.expire(silence_id)).await;
+    match expired {
+        Ok(Ok(())) => {
+            state.store.set_silence(id, None, Utc::now()).await?;
+            state.wake.notify_one();
+            state
+                .store
+                .audit(
+                    &person.display(),
+                    "expire silence",
+                    incident.database.as_deref(),
+                    &serde_json::json!({ "incident": id, "silence": silence_id }),
+                    Utc::now(),
+                )
+                .await?;
+            if let Some((chat, _)) = place {
+                state.throttle.take(chat.0).await;
+                bot.send_message(chat, format!("🔔 The silence of #{id} is expired."))
+                    .await?;
+            }
+        }
+        Ok(Err(e)) => {
+            if let Some((chat, _)) = place {
+                state.throttle.take(chat.0).await;
+                bot.send_message(chat, format!("Could not expire the silence of #{id}: {e}"))
+                    .await?;
+            }
+        }
+        Err(_) => {
+            if let Some((chat, _)) = place {
+                state.throttle.take(chat.0).await;
+                bot.send_message(
+                    chat,
+                    format!(
+                        "Alertmanager did not answer; the silence of #{id} may still be active."
+                    ),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! The lists people ask for: firing alerts, the incident history (paged), active silences. Each is one
+//! message with a row of buttons per item, so a long list never floods the chat past Telegram's limits.
+
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+
+use super::{BotState, HandlerResult};
+use crate::access::Person;
+use crate::callback::Callback;
+use crate::delivery::render::{escape, incident_line};
+use crate::store::IncidentFilter;
+
+const ALERTS_SHOWN: u32 = 20;
+const PAGE: u32 = 10;
+
+fn button(label: String, callback: Callback) -> InlineKeyboardButton {
+    InlineKeyboardButton::callback(label, callback.encode())
+}
+
+/// Firing incidents of the person's databases (owners also see unrouted ones), with Acknowledge and
+/// Silence buttons.
+pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
+    let databases: Vec<String> = state
+        .access
+        .databases_of(person)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    let owner = state.access.is_owner(person);
+    let incidents = state
+        .store
+        .firing_incidents(
+            (!owner).then_some(databases.as_slice()),
+            owner,
+            ALERTS_SHOWN + 1,
+        )
+        .await?;
+    if incidents.is_empty() {
+        state.throttle.take(chat.0).await;
+        bot.send_message(chat, "✅ Nothing is firing in your databases.")
+            .await?;
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let mut text = String::from("<b>Firing now</b>\n");
+    let mut rows = Vec::new();
+    for incident in incidents.iter().take(ALERTS_SHOWN as usize) {
+        text.push('\n');
+        text.push_str(&incident_line(incident, now));
+        let mut row = Vec::new();
+        if incident.acknowledged_by.is_none() {
+            row.push(button(
+                format!("☑️ #{}", incident.id),
+                Callback::Acknowledge(incident.id),
+            ));
+        }
+        if incident.silence_id.is_none() {
+            row.push(button(
+                format!("🔕 1h #{}", incident.id),
+                Callback::Silence(incident.id, 1),
+            ));
+        }
+        if !row.is_empty() {
+            rows.push(row);
+        }
+    }
+    if incidents.len() > ALERTS_SHOWN as usize {
+        text.push_str("\n\n… and more: see /incidents");
+    }
+    state.throttle.take(chat.0).await;
+    bot.send_message(chat, text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(InlineKeyboardMarkup::new(rows))
+        .await?;
+    Ok(())
+}
+
+/// A page of the incident history, newest first; `edit` replaces the page in place (the ◀ button).
+pub async fn incidents(
+    bot: &Bot,
+    chat: ChatId,
+    edit: Option<MessageId>,
+    person: &Person,
+    state: &BotState,
+    database: &str,
+    before: Option<i64>,
+) -> HandlerResult {
+    let mine = state.access.databases_of(person);
+    let owner = state.access.is_owner(person);
+    let (filter_database, index) = if database.is_empty() {
+        (None, None)
+    } else {
+        match mine.iter().position(|d| d.as_str() == database) {
+            Some(i) => (
+                Some(database.to_owned()),
+                state
+                    .config
+                    .databases
+                    .iter()
+                    .position(|d| d.name.as_str() == database)
+                    .or(Some(i)),
+            ),
+            None => {
+                state.throttle.take(chat.0).await;
+                bot.send_message(
+                    chat,
+                    format!("You do not administer a database named {database:?}."),
+                )
+                .await?;
+                return Ok(());
+            }
+        }
+    };
+    if filter_database.is_none() && !owner && mine.len() != 1 {
+        let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
+        state.throttle.take(chat.0).await;
+        bot.send_message(
+            chat,
+            format!(
+                "Name one of your databases: /incidents {}",
+                names.join(" | ")
+            ),
+        )
+        .await?;
+        return Ok(());
+    }
+    let filter_database = filter_database.or_else(|| (!owner).then(|| mine[0].to_string()));
+    let filter = IncidentFilter {
+        database: filter_database.clone(),
+        status: None,
+        since: None,
+        before: before.map(crate::domain::IncidentId),
+        limit: PAGE,
+    };
+    let page = state.store.list_incidents(&filter).await?;
+    let now = chrono::Utc::now();
+    let title = filter_database.as_deref().unwrap_or("all databases");
+    let mut text = format!("<b>Incidents of {}</b>\n", escape(title));
+    if page.incidents.is_empty() {
+        text.push_str("\nNone.");
+    }
+    for incident in &page.incidents {
+        text.push('\n');
+        text.push_str(&incident_line(incident, now));
+    }
+    let index = index.or_else(|| {
+        filter_database.as_deref().and_then(|d| {
+            state
+                .config
+                .databases
+                .iter()
+                .position(|db| db.name.as_str() == d)
+        })
+    });
+    let mut row = Vec::new();
+    if before.is_some() {
+        row.push(button(
+            "⏮ Newest".to_owned(),
+            Callback::Incidents {
+                database: index,
+                before: None,
+            },
+        ));
+    }
+    if let Some(cursor) = page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
+        row.push(button(
+            "◀ Older".to_owned(),
+            Callback::Incidents {
+                database: index,
+                before: Some(cursor),
+            },
+        ));
+    }
+    let keyboard = InlineKeyboardMarkup::new(if row.is_empty() { vec![] } else { vec![row] });
+    match edit {
+        Some(message) => {
+            state.throttle.take(chat.0).await;
+            bot.edit_message_text(chat, message, text)
+                .parse_mode(ParseMode::Html)
+                .reply_markup(keyboard)
+                .await?;
+        }
+        None => {
+            state.throttle.take(chat.0).await;
+            bot.send_message(chat, text)
+                .parse_mode(ParseMode::Html)
+                .reply_markup(keyboard)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Silences created here that have not ended, with a button to expire each.
+pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
+    let now = chrono::Utc::now();
+    let silenced: Vec<_> = state
+        .store
+        .silenced_incidents(now)
+        .await?
+        .into_iter()
+        .filter(|i| state.access.may_act_on(person, i.database.as_deref()))
+        .collect();
+    if silenced.is_empty() {
+        state.throttle.take(chat.0).await;
+        bot.send_message(chat, "No silence created here is active.")
+            .await?;
+        return Ok(());
+    }
+    let mut text = String::from("<b>Active silences</b>\n");
+    let mut rows = Vec::new();
+    for incident in &silenced {
+        text.push('\n');
+        text.push_str(&incident_line(incident, now));
+        if let (Some(by), Some(until)) = (&incident.silenced_by, incident.silenced_until) {
+            text.push_str(&format!(
+                "\n    🔕 by {} until {}",
+                escape(by),
+                until.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        rows.push(vec![button(
+            format!("🔔 Expire #{}", incident.id),
+            Callback::Unsilence(incident.id),
+        )]);
+    }
+    state.throttle.take(chat.0).await;
+    bot.send_message(chat, text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(InlineKeyboardMarkup::new(rows))
+        .await?;
+    Ok(())
+}

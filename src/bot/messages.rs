@@ -1,0 +1,131 @@
+//! Messages from people: commands, and a polite refusal for strangers.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+use teloxide::types::ParseMode;
+
+use super::commands::{BOT_COMMANDS, Command};
+use super::{BotState, HandlerResult, lists};
+use crate::access::Person;
+use crate::delivery::render::escape;
+use crate::routing::Recipient;
+
+const REFUSAL: &str = "Sorry, this bot serves the database administrators of its team only. \
+                       If you should be one, ask an owner to add your Telegram id:";
+
+pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>) -> HandlerResult {
+    let Some(user) = msg.from.as_ref() else {
+        return Ok(());
+    };
+    let Some(person) = state.person(user).await? else {
+        return Ok(());
+    };
+    if !state.access.knows(&person) {
+        state.throttle.take(msg.chat.id.0).await;
+        bot.send_message(msg.chat.id, format!("{REFUSAL} {}", person.id))
+            .await?;
+        return Ok(());
+    }
+    let chat = msg.chat.id;
+    match cmd {
+        Command::Start(_) => start(&bot, chat, &person, &state).await,
+        Command::Help => reply(&bot, &state, chat, help()).await,
+        Command::Whoami => reply(&bot, &state, chat, whoami(&person, &state)).await,
+        Command::Alerts => lists::alerts(&bot, chat, &person, &state).await,
+        Command::Incidents(database) => {
+            lists::incidents(&bot, chat, None, &person, &state, database.trim(), None).await
+        }
+        Command::Silences => lists::silences(&bot, chat, &person, &state).await,
+    }
+}
+
+/// Anything that is not a command: strangers get the refusal, admins a hint.
+pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResult {
+    let Some(user) = msg.from.as_ref() else {
+        return Ok(());
+    };
+    // In groups the bot only answers commands (privacy mode delivers little else anyway).
+    if !msg.chat.is_private() {
+        return Ok(());
+    }
+    let Some(person) = state.person(user).await? else {
+        return Ok(());
+    };
+    let text = if state.access.knows(&person) {
+        "Send /help to see what I can do.".to_owned()
+    } else {
+        format!("{REFUSAL} {}", person.id)
+    };
+    state.throttle.take(msg.chat.id.0).await;
+    bot.send_message(msg.chat.id, text).await?;
+    Ok(())
+}
+
+async fn reply(bot: &Bot, state: &BotState, chat: ChatId, html: String) -> HandlerResult {
+    state.throttle.take(chat.0).await;
+    bot.send_message(chat, html)
+        .parse_mode(ParseMode::Html)
+        .await?;
+    Ok(())
+}
+
+async fn start(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
+    // Pressing Start makes a private chat reachable again.
+    let mut recipients = vec![Recipient::User(person.id).to_string()];
+    if let Some(name) = &person.username {
+        recipients.push(format!("username:{name}"));
+    }
+    state.store.mark_reachable(&recipients).await?;
+    let mut text = format!(
+        "Hello {}! {}",
+        escape(&person.display()),
+        describe(person, state)
+    );
+    text.push_str("\n\nAlerts of these databases reach you here. Send /help for the commands.");
+    reply(bot, state, chat, text).await
+}
+
+fn describe(person: &Person, state: &BotState) -> String {
+    let databases: Vec<String> = state
+        .access
+        .databases_of(person)
+        .iter()
+        .map(|d| format!("<b>{}</b>", escape(d.as_str())))
+        .collect();
+    if state.access.is_owner(person) {
+        format!(
+            "You are an <b>owner</b>: you may act on every database ({}) and receive the alerts that match none.",
+            databases.join(", ")
+        )
+    } else {
+        format!("You administer {}.", databases.join(", "))
+    }
+}
+
+fn whoami(person: &Person, state: &BotState) -> String {
+    format!(
+        "You are {} (Telegram id <code>{}</code>). {}",
+        escape(&person.display()),
+        person.id,
+        describe(person, state)
+    )
+}
+
+fn help() -> String {
+    let mut text = String::from(
+        "<b>Postgram Admin</b> sends the alerts of your PostgreSQL databases here. Under each alert: \
+         <b>Acknowledge</b> tells everyone you are on it (and stops the email escalation), \
+         <b>Silence</b> creates an Alertmanager silence.\n\n",
+    );
+    for line in BOT_COMMANDS.lines() {
+        if let Some((command, description)) = line.split_once(" - ") {
+            text.push_str(&format!(
+                "/{} — {}\n",
+                escape(command.trim()),
+                escape(description.trim())
+            ));
+        }
+    }
+    text
+}

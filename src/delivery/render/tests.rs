@@ -1,0 +1,235 @@
+use std::collections::BTreeMap;
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::domain::IncidentId;
+
+fn incident() -> IncidentRecord {
+    let starts_at = Utc.with_ymd_and_hms(2026, 11, 22, 11, 33, 15).unwrap();
+    let labels: BTreeMap<String, String> = [
+        ("alertname", "PostgresReplicationLag"),
+        ("cluster", "main"),
+        ("instance", "pg-main-1:9187"),
+        ("severity", "critical"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let annotations: BTreeMap<String, String> = [
+        ("summary", "Replication lag > 30s & <rising>"),
+        ("description", "map[instance:pg-main-2 lag:42s] a<b"),
+        ("runbook_url", "https://runbooks.local/pg/lag?a=1&b=\"2\""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    IncidentRecord {
+        id: IncidentId(42),
+        fingerprint: "2edf5878f5ac0b05".into(),
+        status: AlertStatus::Firing,
+        database: Some("main".into()),
+        alertname: "PostgresReplicationLag".into(),
+        severity: "critical".into(),
+        labels,
+        annotations,
+        generator_url: "http://prometheus.local/graph?g0.expr=lag%3E30".into(),
+        starts_at,
+        ends_at: None,
+        created_at: starts_at,
+        updated_at: starts_at,
+        resolved_at: None,
+        acknowledged_by: None,
+        acknowledged_at: None,
+        silenced_by: None,
+        silence_id: None,
+        silenced_until: None,
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 11, 38, 20).unwrap()
+}
+
+/// Every `<` opens a known tag and every `&` starts an entity: what Telegram's parser demands.
+fn assert_well_formed(html: &str) {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(['<', '&']) {
+        let tail = &rest[i..];
+        if tail.starts_with('&') {
+            let end = tail.find(';').expect("entity ends");
+            assert!(
+                ["&lt;", "&gt;", "&amp;", "&quot;"].contains(&&tail[..=end]),
+                "bad entity in {html}"
+            );
+            rest = &tail[end + 1..];
+            continue;
+        }
+        let end = tail.find('>').expect("tag ends");
+        let tag = &tail[1..end];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name), "unbalanced in {html}");
+        } else {
+            let name = tag.split(' ').next().unwrap();
+            assert!(["b", "code", "a", "i"].contains(&name), "tag {name}");
+            stack.push(name.to_owned());
+        }
+        rest = &tail[end + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+}
+
+#[test]
+fn a_firing_alert_shows_everything_escaped() {
+    let message = alert_message(&incident(), now());
+    let html = &message.html;
+    assert_well_formed(html);
+    assert!(
+        html.starts_with("🔴 <b>FIRING</b> · <b>main</b> · PostgresReplicationLag"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<b>Replication lag &gt; 30s &amp; &lt;rising&gt;</b>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("map[instance:pg-main-2 lag:42s] a&lt;b"),
+        "{html}"
+    );
+    assert!(html.contains("instance: <code>pg-main-1:9187</code>"));
+    assert!(
+        html.contains("Started 2026-11-22 11:33:15 UTC (5m 5s ago)"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<a href=\"https://runbooks.local/pg/lag?a=1&amp;b=&quot;2&quot;\">Runbook</a>"
+        ),
+        "{html}"
+    );
+    let data: Vec<&str> = message
+        .buttons
+        .iter()
+        .flatten()
+        .map(|(_, d)| d.as_str())
+        .collect();
+    assert_eq!(data, ["ack:42", "sil:42:1", "sil:42:4", "sil:42:24"]);
+}
+
+#[test]
+fn acknowledgement_silence_and_resolution_change_text_and_buttons() {
+    let mut incident = incident();
+    incident.acknowledged_by = Some("@alice".into());
+    incident.acknowledged_at = Some(now());
+    incident.silenced_by = Some("@bob".into());
+    incident.silence_id = Some("abc".into());
+    incident.silenced_until = Some(now() + chrono::Duration::hours(1));
+    let message = alert_message(&incident, now());
+    assert!(
+        message
+            .html
+            .contains("☑️ Acknowledged by @alice at 2026-11-22 11:38:20 UTC")
+    );
+    assert!(
+        message
+            .html
+            .contains("🔕 Silenced by @bob until 2026-11-22 12:38:20 UTC")
+    );
+    let data: Vec<&str> = message
+        .buttons
+        .iter()
+        .flatten()
+        .map(|(_, d)| d.as_str())
+        .collect();
+    assert_eq!(data, ["uns:42"]);
+
+    incident.status = AlertStatus::Resolved;
+    incident.ends_at = Some(incident.starts_at + chrono::Duration::seconds(13));
+    let message = alert_message(&incident, now());
+    assert!(message.html.starts_with("✅ <b>RESOLVED</b>"));
+    assert!(
+        message
+            .html
+            .contains("Resolved 2026-11-22 11:33:28 UTC after 13s"),
+        "{}",
+        message.html
+    );
+    assert!(message.buttons.is_empty());
+}
+
+#[test]
+fn huge_alerts_fit_in_4096_characters_without_broken_markup() {
+    let mut incident = incident();
+    incident
+        .annotations
+        .insert("description".into(), "<&>".repeat(5000));
+    incident
+        .annotations
+        .insert("summary".into(), "s&".repeat(3000));
+    for i in 0..200 {
+        incident
+            .labels
+            .insert(format!("label_{i:03}"), "v<".repeat(300));
+    }
+    let message = alert_message(&incident, now());
+    assert!(
+        visible_len(&message.html) <= MAX_MESSAGE_LEN,
+        "{}",
+        visible_len(&message.html)
+    );
+    assert_well_formed(&message.html);
+    assert!(message.html.contains("FIRING"), "the title survives");
+    assert!(message.html.contains("Started"), "the start time survives");
+}
+
+#[test]
+fn visible_length_counts_like_telegram() {
+    assert_eq!(visible_len("<b>a&amp;b</b>"), 3);
+    assert_eq!(visible_len("🔴"), 2, "UTF-16 code units");
+    assert_eq!(visible_len("<a href=\"x\">link</a>"), 4);
+}
+
+#[test]
+fn digests_count_by_database_alertname_and_severity() {
+    let mut incidents = Vec::new();
+    for i in 0..30 {
+        let mut one = incident();
+        one.id = IncidentId(i);
+        if i % 3 == 0 {
+            one.alertname = "PostgresDown".into();
+        }
+        incidents.push(one);
+    }
+    let digest = digest_message(&incidents);
+    assert!(digest.html.contains("<b>30 new alerts</b>"));
+    assert!(
+        digest.html.contains("🔴 main · PostgresDown × 10"),
+        "{}",
+        digest.html
+    );
+    assert!(
+        digest
+            .html
+            .contains("🔴 main · PostgresReplicationLag × 20")
+    );
+    assert_well_formed(&digest.html);
+    assert_eq!(digest.buttons[0][0].1, "alerts");
+}
+
+#[test]
+fn emails_have_a_subject_text_and_html() {
+    let email = email(
+        &incident(),
+        "Nobody acknowledged this alert within 10m.",
+        now(),
+    );
+    assert_eq!(email.subject, "[FIRING] main PostgresReplicationLag");
+    assert!(
+        email
+            .text
+            .contains("summary: Replication lag > 30s & <rising>")
+    );
+    assert!(email.text.contains("instance=pg-main-1:9187"));
+    assert!(email.html.contains("Replication lag &gt; 30s"));
+}

@@ -1,0 +1,460 @@
+//! State the delivery worker and the bot share: messages sent per incident, Telegram users met,
+//! unreachable recipients, migrated chats, acknowledgements and silences (each queueing the edits of
+//! every message already sent), storm digests and the audit log.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AnyConnection, Row};
+
+use super::{Result, Store, to_millis};
+use crate::domain::IncidentId;
+use crate::store::JobKind;
+
+/// What pressing Acknowledge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckOutcome {
+    Acknowledged,
+    /// Someone acknowledged it first.
+    AlreadyBy(String),
+    NotFound,
+}
+
+/// A Telegram send waiting for its chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSend {
+    pub job_id: i64,
+    pub incident: IncidentId,
+    pub digested: bool,
+}
+
+/// Queues an edit of every message sent about the incident (one job per recipient of its sends).
+pub(crate) async fn queue_edits(
+    conn: &mut AnyConnection,
+    incident: IncidentId,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) \
+         SELECT 'telegram.edit', incident_id, recipient, $2, $2 FROM outbox \
+         WHERE incident_id = $1 AND kind = 'telegram.send'",
+    )
+    .bind(incident.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels the incident's escalation emails not yet sent: someone is on it, or it is over.
+pub(crate) async fn cancel_escalation(
+    conn: &mut AnyConnection,
+    incident: IncidentId,
+    now: i64,
+    why: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET done_at = $2, result = $3 \
+         WHERE incident_id = $1 AND kind = 'email.escalation' AND done_at IS NULL",
+    )
+    .bind(incident.0)
+    .bind(now)
+    .bind(format!("cancelled: {why}"))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Remembers the message sent to `chat_id` about an incident (a later send to the same chat replaces it).
+    pub async fn record_message(
+        &self,
+        incident: IncidentId,
+        chat_id: i64,
+        message_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO telegram_messages (incident_id, chat_id, message_id, sent_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (incident_id, chat_id) \
+             DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at",
+        )
+        .bind(incident.0)
+        .bind(chat_id)
+        .bind(message_id)
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The message sent to `chat_id` about an incident, if any.
+    pub async fn message_in(&self, incident: IncidentId, chat_id: i64) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT message_id FROM telegram_messages WHERE incident_id = $1 AND chat_id = $2",
+        )
+        .bind(incident.0)
+        .bind(chat_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Whether the send job of this incident to `recipient` is finished (sent, or given up).
+    pub async fn send_finished(&self, incident: IncidentId, recipient: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM outbox WHERE incident_id = $1 AND recipient = $2 \
+             AND kind = 'telegram.send' AND done_at IS NULL",
+        )
+        .bind(incident.0)
+        .bind(recipient)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)? == 0)
+    }
+
+    /// Records a Telegram user the bot has met, so `@username` admins resolve to their id.
+    pub async fn remember_user(
+        &self,
+        user_id: i64,
+        username: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO telegram_users (user_id, username, first_seen_at, last_seen_at) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) \
+             DO UPDATE SET username = excluded.username, last_seen_at = excluded.last_seen_at",
+        )
+        .bind(user_id)
+        .bind(username.map(str::to_ascii_lowercase))
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The id of the user with this username (lowercase, without `@`), once they wrote to the bot.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT user_id FROM telegram_users WHERE username = $1 \
+             ORDER BY last_seen_at DESC LIMIT 1",
+        )
+        .bind(username.to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Marks a recipient unreachable; `true` when the owners have not been told yet (and now count as
+    /// told, so that exactly one caller tells them).
+    pub async fn mark_unreachable(
+        &self,
+        recipient: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO unreachable_recipients (recipient, reason, since) VALUES ($1, $2, $3) \
+             ON CONFLICT (recipient) DO NOTHING",
+        )
+        .bind(recipient)
+        .bind(reason)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?;
+        let told = sqlx::query(
+            "UPDATE unreachable_recipients SET owners_told = 1 \
+             WHERE recipient = $1 AND owners_told = 0",
+        )
+        .bind(recipient)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(told.rows_affected() == 1)
+    }
+
+    /// A user pressed Start: they can be reached again.
+    pub async fn mark_reachable(&self, recipients: &[String]) -> Result<()> {
+        for recipient in recipients {
+            sqlx::query("DELETE FROM unreachable_recipients WHERE recipient = $1")
+                .bind(recipient.as_str())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn is_unreachable(&self, recipient: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM unreachable_recipients WHERE recipient = $1")
+            .bind(recipient)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// A group became a supergroup: messages for `from` go to `to` from now on.
+    pub async fn record_migration(&self, from: i64, to: i64, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO chat_migrations (from_chat_id, to_chat_id, migrated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (from_chat_id) DO UPDATE SET to_chat_id = excluded.to_chat_id",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?;
+        // Messages already sent in the old group live on in the supergroup under the same ids.
+        sqlx::query("UPDATE telegram_messages SET chat_id = $2 WHERE chat_id = $1")
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where a chat lives now, following migrations.
+    pub async fn current_chat(&self, chat_id: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT to_chat_id FROM chat_migrations WHERE from_chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(chat_id))
+    }
+
+    /// Records who acknowledged, queues the edits of every message and stops the escalation.
+    pub async fn acknowledge(
+        &self,
+        incident: IncidentId,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AckOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let now_ms = to_millis(now);
+        let done = sqlx::query(
+            "UPDATE incidents SET acknowledged_by = $2, acknowledged_at = $3, updated_at = $3 \
+             WHERE id = $1 AND acknowledged_by IS NULL",
+        )
+        .bind(incident.0)
+        .bind(by)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let row = sqlx::query("SELECT acknowledged_by FROM incidents WHERE id = $1")
+                .bind(incident.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Ok(match row {
+                None => AckOutcome::NotFound,
+                Some(row) => {
+                    AckOutcome::AlreadyBy(row.try_get::<Option<String>, _>(0)?.unwrap_or_default())
+                }
+            });
+        }
+        queue_edits(&mut tx, incident, now_ms).await?;
+        cancel_escalation(&mut tx, incident, now_ms, "acknowledged").await?;
+        tx.commit().await?;
+        Ok(AckOutcome::Acknowledged)
+    }
+
+    /// Records a silence created for the incident (or clears it with `None`) and queues the edits.
+    pub async fn set_silence(
+        &self,
+        incident: IncidentId,
+        silence: Option<(&str, &str, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let now_ms = to_millis(now);
+        let (by, id, until) = match silence {
+            Some((by, id, until)) => (Some(by), Some(id), Some(to_millis(until))),
+            None => (None, None, None),
+        };
+        sqlx::query(
+            "UPDATE incidents SET silenced_by = $2, silence_id = $3, silenced_until = $4, \
+                 updated_at = $5 WHERE id = $1",
+        )
+        .bind(incident.0)
+        .bind(by)
+        .bind(id)
+        .bind(until)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        queue_edits(&mut tx, incident, now_ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues one job.
+    pub async fn enqueue(
+        &self,
+        kind: JobKind,
+        incident: Option<IncidentId>,
+        recipient: &str,
+        payload: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO outbox (kind, incident_id, recipient, payload, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(kind.as_str())
+        .bind(incident.map(|i| i.0))
+        .bind(recipient)
+        .bind(payload.to_string())
+        .bind(to_millis(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Telegram sends not yet done for `recipient`, oldest first.
+    pub async fn pending_sends(&self, recipient: &str) -> Result<Vec<PendingSend>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, digest_message_id FROM outbox \
+             WHERE recipient = $1 AND kind = 'telegram.send' AND done_at IS NULL ORDER BY id",
+        )
+        .bind(recipient)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PendingSend {
+                    job_id: row.try_get(0)?,
+                    incident: IncidentId(row.try_get(1)?),
+                    digested: row.try_get::<Option<i64>, _>(2)?.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// Marks sends as told by a digest message and spreads them out from `first` at `spacing`, so that
+    /// they follow one by one at the chat's pace while newer alerts go first. Leases are dropped.
+    pub async fn mark_digested(
+        &self,
+        job_ids: &[i64],
+        digest_message_id: i64,
+        first: DateTime<Utc>,
+        spacing: std::time::Duration,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
+        for (i, id) in job_ids.iter().enumerate() {
+            let at = to_millis(first).saturating_add(spacing.saturating_mul(i as i64));
+            sqlx::query(
+                "UPDATE outbox SET digest_message_id = $2, next_attempt_at = $3, \
+                     lease_owner = NULL, lease_expires_at = NULL, attempts = 0 \
+                 WHERE id = $1 AND done_at IS NULL",
+            )
+            .bind(*id)
+            .bind(digest_message_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Puts a claimed job back until `at` without counting an attempt (it waited for its turn, it did
+    /// not fail).
+    pub async fn defer_job(&self, id: i64, owner: &str, at: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $3, attempts = attempts - 1, lease_owner = NULL, \
+                 lease_expires_at = NULL \
+             WHERE id = $1 AND lease_owner = $2 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(to_millis(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// When the first attempt of the incident's Telegram sends to its admins started failing, if every
+    /// one of them is still undelivered (the condition for emailing instead).
+    pub async fn telegram_failing_since(&self, incident: IncidentId) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(created_at), SUM(CASE WHEN result IS NOT NULL AND result NOT LIKE 'failed%' \
+                 AND result NOT LIKE 'unreachable%' THEN 1 ELSE 0 END) \
+             FROM outbox WHERE incident_id = $1 AND kind = 'telegram.send'",
+        )
+        .bind(incident.0)
+        .fetch_one(&self.pool)
+        .await?;
+        let since: Option<i64> = row.try_get(0)?;
+        let delivered: Option<i64> = row.try_get(1)?;
+        Ok(since.filter(|_| delivered.unwrap_or(0) == 0))
+    }
+
+    /// Whether a job of `kind` for `recipient` exists for the incident (done or not).
+    pub async fn has_job(
+        &self,
+        incident: IncidentId,
+        kind: JobKind,
+        recipient: &str,
+    ) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM outbox WHERE incident_id = $1 AND kind = $2 AND recipient = $3 LIMIT 1",
+        )
+        .bind(incident.0)
+        .bind(kind.as_str())
+        .bind(recipient)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Whether `owner` still holds the lease on a job (a digest may have taken it back meanwhile).
+    pub async fn holds_lease(&self, id: i64, owner: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM outbox WHERE id = $1 AND lease_owner = $2 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        database: Option<&str>,
+        detail: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, database_name, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(to_millis(now))
+        .bind(actor)
+        .bind(action)
+        .bind(database)
+        .bind(detail.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first (for tests and, later, `/audit`).
+    pub async fn audit_entries(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(String, String, Option<String>, String)>> {
+        let rows = sqlx::query(
+            "SELECT actor, action, database_name, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+}

@@ -1,0 +1,525 @@
+//! Alerts in Telegram, end to end: the service talks to a fake Bot API server (through
+//! `telegram.api_url`) and an SMTP sink (through `smtp.url`), exactly as it would to the real ones.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+#[macro_use]
+mod support;
+
+use std::time::Duration;
+
+use postgram::config::Config;
+use serde_json::json;
+use support::fake_telegram::{FakeTelegram, SentMessage, callback_update, text_update};
+use support::smtp_sink::SmtpSink;
+use support::{Backend, TestApp, TestState, alert, fixture, notification};
+
+const OWNER: i64 = 1000;
+const ADMIN: i64 = 2000;
+const ALICE: i64 = 2100;
+const GROUP: i64 = -1001;
+const STRANGER: i64 = 9999;
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Knobs of the test config.
+struct Setup {
+    ack_timeout: &'static str,
+    telegram_failure_after: &'static str,
+    admins: Vec<String>,
+    alertmanager: Option<String>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            ack_timeout: "10m",
+            telegram_failure_after: "2m",
+            admins: vec![ADMIN.to_string(), "\"@alice\"".to_owned()],
+            alertmanager: None,
+        }
+    }
+}
+
+struct World {
+    state: TestState,
+    app: TestApp,
+    telegram: FakeTelegram,
+    smtp: SmtpSink,
+}
+
+impl World {
+    async fn start(setup: Setup) -> World {
+        let state = TestState::new(Backend::Sqlite).await.unwrap();
+        let telegram = FakeTelegram::start().await;
+        let smtp = SmtpSink::start().await;
+        let alertmanager = setup
+            .alertmanager
+            .map(|url| format!("alertmanager: {{ url: \"{url}\" }}"))
+            .unwrap_or_default();
+        let text = format!(
+            r#"
+telegram: {{ token: "123:test", api_url: "{api}" }}
+http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
+state: "{state}"
+owners: [{OWNER}]
+smtp: {{ url: "{smtp}", from: "postgram@example.com" }}
+{alertmanager}
+escalation: {{ ack_timeout: {ack}, telegram_failure_after: {failure} }}
+databases:
+  - name: main
+    dsn: "postgres://postgres@127.0.0.1:5432/postgres"
+    match: {{ cluster: main }}
+    admins: [{admins}]
+    chat: {GROUP}
+    email: [dba@example.com]
+"#,
+            api = telegram.api_url(),
+            webhook = support::WEBHOOK_TOKEN,
+            state = state.url,
+            smtp = smtp.url(),
+            ack = setup.ack_timeout,
+            failure = setup.telegram_failure_after,
+            admins = setup.admins.join(", "),
+        );
+        let config = Config::from_text(&text, &state.dir.path().join("p.yaml"), &|_| None).unwrap();
+        let app = TestApp::start(config).await;
+        World {
+            state,
+            app,
+            telegram,
+            smtp,
+        }
+    }
+
+    async fn stop(self) {
+        self.app.stop().await;
+        self.state.cleanup().await;
+    }
+
+    /// Alice writes /start, which links "@alice" in the config to her id.
+    async fn alice_starts(&self) {
+        self.telegram
+            .push_update(text_update(ALICE, Some("alice"), ALICE, "/start"));
+        self.telegram
+            .wait_for("the reply to /start", WAIT, |t| {
+                t.messages(ALICE)
+                    .into_iter()
+                    .find(|m| m.text.contains("You administer"))
+            })
+            .await;
+    }
+
+    /// The newest message in `chat` whose text contains `needle`, once there is one.
+    async fn message(&self, chat: i64, needle: &str) -> SentMessage {
+        let needle = needle.to_owned();
+        self.telegram
+            .wait_for(&format!("{needle:?} in chat {chat}"), WAIT, move |t| {
+                t.messages(chat)
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.text.contains(&needle))
+            })
+            .await
+    }
+
+    async fn press(
+        &self,
+        user: i64,
+        username: Option<&str>,
+        message: &SentMessage,
+        data: &str,
+    ) -> String {
+        let before = self.telegram.calls_to("answerCallbackQuery").len();
+        self.telegram.push_update(callback_update(
+            user,
+            username,
+            message.chat_id,
+            message.message_id,
+            data,
+        ));
+        let call = self
+            .telegram
+            .wait_for("the button press to be answered", WAIT, move |t| {
+                t.calls_to("answerCallbackQuery").get(before).cloned()
+            })
+            .await;
+        call.params["text"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+fn buttons(message: &SentMessage) -> Vec<String> {
+    message
+        .reply_markup
+        .as_ref()
+        .and_then(|m| m["inline_keyboard"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|b| b["callback_data"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_every_admin_and_the_group_then_ack_and_resolve_edit_them_all() {
+    let world = World::start(Setup::default()).await;
+    world.alice_starts().await;
+    let (status, answer) = world.app.post_webhook(&fixture("1.json")).await;
+    assert_eq!(status, 200);
+    let id = answer["alerts"][0]["incident"].as_i64().unwrap();
+
+    let chats = [ADMIN, ALICE, GROUP];
+    let mut sent = Vec::new();
+    for chat in chats {
+        let message = world.message(chat, "PostgresReplicationLag").await;
+        assert!(
+            message.text.contains("🔴 <b>FIRING</b> · <b>main</b>"),
+            "{}",
+            message.text
+        );
+        assert!(
+            message.text.contains("Replication lag &gt; 30s"),
+            "escaped: {}",
+            message.text
+        );
+        assert_eq!(
+            buttons(&message),
+            [
+                format!("ack:{id}"),
+                format!("sil:{id}:1"),
+                format!("sil:{id}:4"),
+                format!("sil:{id}:24")
+            ]
+        );
+        sent.push(message);
+    }
+
+    // A stranger in the group presses Acknowledge: refused, audited, nothing changes.
+    let answer = world
+        .press(STRANGER, Some("mallory"), &sent[2], &format!("ack:{id}"))
+        .await;
+    assert!(answer.starts_with("Not allowed"), "{answer}");
+    // The admin presses it in the group: the person is authorised, not the chat.
+    let answer = world
+        .press(ADMIN, Some("bob"), &sent[2], &format!("ack:{id}"))
+        .await;
+    assert!(answer.starts_with("Acknowledged"), "{answer}");
+    for chat in chats {
+        let message = world.message(chat, "Acknowledged by @bob").await;
+        assert!(!buttons(&message).contains(&format!("ack:{id}")));
+    }
+    let answer = world
+        .press(ALICE, Some("alice"), &sent[1], &format!("ack:{id}"))
+        .await;
+    assert_eq!(answer, "Already acknowledged by @bob.");
+
+    world.app.post_webhook(&fixture("2.json")).await;
+    for chat in chats {
+        let message = world.message(chat, "RESOLVED").await;
+        assert!(message.text.contains("after 13s"), "{}", message.text);
+        assert!(
+            buttons(&message).is_empty(),
+            "no buttons on a resolved alert"
+        );
+        assert_eq!(
+            world
+                .telegram
+                .messages(chat)
+                .iter()
+                .filter(|m| m.text.contains("PostgresReplicationLag"))
+                .count(),
+            1,
+            "edited in place"
+        );
+    }
+    assert_eq!(world.telegram.too_many_requests(), 0);
+    assert!(
+        world.smtp.received().is_empty(),
+        "no email: Telegram delivered and someone acknowledged"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_get_a_polite_refusal_and_nothing_else() {
+    let world = World::start(Setup::default()).await;
+    world
+        .telegram
+        .push_update(text_update(STRANGER, Some("mallory"), STRANGER, "/alerts"));
+    let refusal = world.message(STRANGER, "Sorry").await;
+    assert!(refusal.text.contains(&STRANGER.to_string()));
+    world
+        .telegram
+        .push_update(text_update(ADMIN, None, ADMIN, "/whoami"));
+    let whoami = world.message(ADMIN, "You are").await;
+    assert!(
+        whoami.text.contains("You administer <b>main</b>"),
+        "{}",
+        whoami.text
+    );
+    world
+        .telegram
+        .push_update(text_update(OWNER, None, OWNER, "/whoami"));
+    assert!(
+        world
+            .message(OWNER, "owner")
+            .await
+            .text
+            .contains("<b>main</b>")
+    );
+    assert_eq!(world.telegram.messages(STRANGER).len(), 1);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_and_incidents_list_with_buttons() {
+    let world = World::start(Setup::default()).await;
+    world.app.post_webhook(&fixture("1.json")).await;
+    world.message(ADMIN, "PostgresReplicationLag").await;
+    world
+        .telegram
+        .push_update(text_update(ADMIN, None, ADMIN, "/alerts"));
+    let list = world.message(ADMIN, "Firing now").await;
+    assert!(
+        buttons(&list).iter().any(|b| b.starts_with("ack:")),
+        "{list:?}"
+    );
+    world
+        .telegram
+        .push_update(text_update(ADMIN, None, ADMIN, "/incidents"));
+    let history = world.message(ADMIN, "Incidents of main").await;
+    assert!(history.text.contains("PostgresReplicationLag"));
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_acknowledging_in_time_sends_email() {
+    let world = World::start(Setup {
+        ack_timeout: "1s",
+        ..Setup::default()
+    })
+    .await;
+    world.alice_starts().await;
+    world.app.post_webhook(&fixture("1.json")).await;
+    world.message(ADMIN, "PostgresReplicationLag").await;
+    let mail = world.smtp.wait_for_mail(1, WAIT).await;
+    assert_eq!(mail[0].to, ["dba@example.com"]);
+    assert_eq!(mail[0].subject, "[FIRING] main PostgresReplicationLag");
+    assert!(
+        mail[0]
+            .part("text/plain")
+            .unwrap()
+            .contains("Nobody acknowledged")
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_down_falls_back_to_email_after_the_configured_time() {
+    let world = World::start(Setup {
+        telegram_failure_after: "1s",
+        ..Setup::default()
+    })
+    .await;
+    world.alice_starts().await;
+    world.telegram.set_down(true);
+    world.app.post_webhook(&fixture("1.json")).await;
+    let mail = world.smtp.wait_for_mail(1, Duration::from_secs(30)).await;
+    assert_eq!(mail[0].subject, "[FIRING] main PostgresReplicationLag");
+    assert!(
+        mail[0]
+            .part("text/plain")
+            .unwrap()
+            .contains("Telegram has failed"),
+        "{:?}",
+        mail[0].part("text/plain")
+    );
+    // Telegram comes back: the messages still go out, nothing was dropped.
+    world.telegram.set_down(false);
+    for chat in [ADMIN, ALICE, GROUP] {
+        world.message(chat, "PostgresReplicationLag").await;
+    }
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_admin_gets_email_instead_and_owners_are_told_once() {
+    let world = World::start(Setup::default()).await;
+    world.alice_starts().await;
+    world.telegram.block_chat(ADMIN);
+    world.app.post_webhook(&fixture("1.json")).await;
+    world.app.post_webhook(&fixture("3.json")).await;
+    let notice = world.message(OWNER, "cannot reach").await;
+    assert!(notice.text.contains("user:2000"), "{}", notice.text);
+    let mail = world.smtp.wait_for_mail(1, WAIT).await;
+    assert!(
+        mail[0]
+            .part("text/plain")
+            .unwrap()
+            .contains("could not deliver this alert to user:2000")
+    );
+    let second = notification(
+        "firing",
+        vec![alert(
+            "dddd000000000001",
+            "firing",
+            "2026-11-22T11:00:00Z",
+            json!({ "alertname": "Second", "cluster": "main" }),
+        )],
+    );
+    world.app.post_webhook(&second).await;
+    world.message(ALICE, "Second").await;
+    world.smtp.wait_for_mail(2, WAIT).await;
+    assert_eq!(
+        world
+            .telegram
+            .messages(OWNER)
+            .iter()
+            .filter(|m| m.text.contains("cannot reach"))
+            .count(),
+        1,
+        "owners are told once"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_that_became_a_supergroup_is_followed() {
+    let world = World::start(Setup::default()).await;
+    world.telegram.migrate_chat(GROUP, -100_777);
+    world.app.post_webhook(&fixture("1.json")).await;
+    world.message(-100_777, "PostgresReplicationLag").await;
+    world.app.post_webhook(&fixture("2.json")).await;
+    world.message(-100_777, "RESOLVED").await;
+    assert!(world.telegram.messages(GROUP).is_empty());
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_are_created_and_expired_in_the_real_alertmanager() {
+    let Some(binary) = support::alertmanager::alertmanager_binary() else {
+        return support::program_missing("prometheus-alertmanager");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let am =
+        support::alertmanager::start_alertmanager(&binary, dir.path(), "http://127.0.0.1:9/unused")
+            .await;
+    let world = World::start(Setup {
+        alertmanager: Some(am.base.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let (_, answer) = world.app.post_webhook(&fixture("1.json")).await;
+    let id = answer["alerts"][0]["incident"].as_i64().unwrap();
+    let message = world.message(ADMIN, "PostgresReplicationLag").await;
+    let answer = world
+        .press(ADMIN, None, &message, &format!("sil:{id}:4"))
+        .await;
+    assert_eq!(answer, "Silencing for 4h…");
+    let silenced = world.message(ADMIN, "Silenced by user 2000").await;
+    assert_eq!(
+        buttons(&silenced),
+        [format!("ack:{id}"), format!("uns:{id}")]
+    );
+
+    let client = postgram::silences::Alertmanager::new(&am.base);
+    let active = client.list_active(None).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].created_by, "user 2000");
+    let names: Vec<&str> = active[0].matchers.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["alertname", "cluster", "instance", "severity"]);
+
+    world
+        .telegram
+        .push_update(text_update(ADMIN, None, ADMIN, "/silences"));
+    let list = world.message(ADMIN, "Active silences").await;
+    assert_eq!(buttons(&list), [format!("uns:{id}")]);
+    world.press(ADMIN, None, &list, &format!("uns:{id}")).await;
+    world.message(ADMIN, "is expired").await;
+    assert!(client.list_active(None).await.unwrap().is_empty());
+    let edited = world.message(ADMIN, "PostgresReplicationLag").await;
+    assert!(!edited.text.contains("Silenced"), "{}", edited.text);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_1000_alerts_informs_ten_admins_within_seconds_without_429s() {
+    let admins: Vec<i64> = (3001..=3010).collect();
+    let world = World::start(Setup {
+        admins: admins.iter().map(ToString::to_string).collect(),
+        ..Setup::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    for batch in 0..10 {
+        let alerts = (0..100)
+            .map(|i| {
+                alert(
+                    &format!("eeee{batch:04}{i:08}"),
+                    "firing",
+                    "2026-11-22T11:00:00Z",
+                    json!({ "alertname": format!("Storm{}", i % 7), "cluster": "main", "severity": "warning" }),
+                )
+            })
+            .collect();
+        let (status, _) = world
+            .app
+            .post_webhook(&notification("firing", alerts))
+            .await;
+        assert_eq!(status, 200);
+    }
+    // Told = alerts counted in digests plus alerts sent one by one.
+    let told = |t: &FakeTelegram, chat: i64| -> usize {
+        t.messages(chat)
+            .iter()
+            .map(|m| match m.text.split_once(" new alerts</b>") {
+                Some((head, _)) => head.rsplit("<b>").next().unwrap().parse::<usize>().unwrap(),
+                None => usize::from(m.text.contains("Storm")),
+            })
+            .sum()
+    };
+    let everyone = admins.clone();
+    world
+        .telegram
+        .wait_for(
+            "every admin to be told of every alert",
+            Duration::from_secs(20),
+            move |t| {
+                everyone
+                    .iter()
+                    .all(|chat| told(t, *chat) >= 1000)
+                    .then_some(())
+            },
+        )
+        .await;
+    let elapsed = started.elapsed();
+    eprintln!("storm: every admin informed after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "informed after {elapsed:?}"
+    );
+    assert_eq!(
+        world.telegram.too_many_requests(),
+        0,
+        "the throttle kept every limit"
+    );
+    let metrics = world.app.get_text("/metrics").await.1;
+    let pending: i64 = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("postgram_outbox_due_jobs{kind=\"telegram.send\"}")
+                || l.starts_with("postgram_outbox_scheduled_jobs{kind=\"telegram.send\"}")
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<i64>().unwrap())
+        .sum();
+    let sent = world
+        .telegram
+        .all_messages()
+        .iter()
+        .filter(|m| m.text.contains("Storm") && !m.text.contains("new alerts"))
+        .count() as i64;
+    // A message just sent may not be marked done yet, so the sum can exceed 10,000, never fall short.
+    assert!(
+        pending + sent >= 10_000,
+        "lost messages: {pending} queued + {sent} sent"
+    );
+    world.stop().await;
+}
