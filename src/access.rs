@@ -159,4 +159,61 @@ api_tokens:
         assert_eq!(access.api_identity("webhook-token-0123456789"), None);
         assert_eq!(access.api_identity(""), None);
     }
+
+    fn person(id: i64, username: Option<&str>) -> Person {
+        Person {
+            id: TelegramUserId::new(id).unwrap(),
+            username: username.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn people_may_act_on_their_databases_only() {
+        let config = Config::from_text(
+            r#"
+telegram: { token: "t" }
+http: { webhook_token: "webhook-token-0123456789" }
+owners: [1]
+databases:
+  - { name: main, dsn: "postgres://h/db", match: { cluster: main }, admins: [10, "@alice"] }
+  - { name: billing, dsn: "postgres://h/db", match: { cluster: billing }, admins: [20] }
+"#,
+            Path::new("p.yaml"),
+            &|_| None,
+        )
+        .unwrap();
+        let access = Access::new(&config);
+        let owner = person(1, None);
+        let admin = person(10, None);
+        let alice = person(99, Some("alice"));
+        let billing = person(20, Some("bob"));
+        let stranger = person(5, Some("mallory"));
+
+        assert!(access.may_act_on(&owner, Some("billing")) && access.may_act_on(&owner, None));
+        assert!(
+            access.may_act_on(&admin, Some("main")) && !access.may_act_on(&admin, Some("billing"))
+        );
+        assert!(
+            access.may_act_on(&alice, Some("main")),
+            "@alice is known by her username"
+        );
+        assert!(!access.may_act_on(&billing, Some("main")));
+        assert!(
+            !access.may_act_on(&admin, None),
+            "unrouted incidents belong to the owners"
+        );
+        assert!(!access.may_act_on(&stranger, Some("main")));
+        assert!(!access.knows(&stranger) && access.knows(&alice));
+        let names = |p: &Person| -> Vec<String> {
+            access
+                .databases_of(p)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(names(&owner), ["main", "billing"]);
+        assert_eq!(names(&billing), ["billing"]);
+        assert_eq!(owner.display(), "user 1");
+        assert_eq!(billing.display(), "@bob");
+    }
 }

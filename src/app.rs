@@ -107,8 +107,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         owner: lease_owner.clone(),
         wake: Arc::clone(&wake),
         throttle: Arc::clone(&throttle),
+        stop: stop_workers.clone(),
     }));
-    tracker.spawn(worker.run(stop_workers.clone()));
+    tracker.spawn(worker.run());
 
     let access = Arc::new(Access::new(&config));
     let bot_state = Arc::new(BotState {

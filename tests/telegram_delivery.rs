@@ -19,6 +19,7 @@ const ALICE: i64 = 2100;
 const GROUP: i64 = -1001;
 const STRANGER: i64 = 9999;
 const WAIT: Duration = Duration::from_secs(15);
+const WEBHOOK_SECRET: &str = "telegram-webhook-secret-0123";
 
 /// Knobs of the test config.
 struct Setup {
@@ -26,6 +27,8 @@ struct Setup {
     telegram_failure_after: &'static str,
     admins: Vec<String>,
     alertmanager: Option<String>,
+    /// Receive updates by webhook on this port instead of long polling.
+    webhook_port: Option<u16>,
 }
 
 impl Default for Setup {
@@ -35,6 +38,7 @@ impl Default for Setup {
             telegram_failure_after: "2m",
             admins: vec![ADMIN.to_string(), "\"@alice\"".to_owned()],
             alertmanager: None,
+            webhook_port: None,
         }
     }
 }
@@ -55,10 +59,19 @@ impl World {
             .alertmanager
             .map(|url| format!("alertmanager: {{ url: \"{url}\" }}"))
             .unwrap_or_default();
+        let (listen, webhook_mode) = match setup.webhook_port {
+            Some(port) => (
+                format!("127.0.0.1:{port}"),
+                format!(
+                    ", webhook_url: \"http://127.0.0.1:{port}/telegram/updates\", webhook_secret: \"{WEBHOOK_SECRET}\""
+                ),
+            ),
+            None => ("127.0.0.1:0".to_owned(), String::new()),
+        };
         let text = format!(
             r#"
-telegram: {{ token: "123:test", api_url: "{api}" }}
-http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
+telegram: {{ token: "123:test", api_url: "{api}"{webhook_mode} }}
+http: {{ listen: "{listen}", webhook_token: "{webhook}" }}
 state: "{state}"
 owners: [{OWNER}]
 smtp: {{ url: "{smtp}", from: "postgram@example.com" }}
@@ -521,5 +534,82 @@ async fn a_storm_of_1000_alerts_informs_ten_admins_within_seconds_without_429s()
         pending + sent >= 10_000,
         "lost messages: {pending} queued + {sent} sent"
     );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_takes_updates_from_telegram_only() {
+    let port = support::free_port();
+    let world = World::start(Setup {
+        webhook_port: Some(port),
+        ..Setup::default()
+    })
+    .await;
+    let set = world
+        .telegram
+        .wait_for("setWebhook", WAIT, |t| {
+            t.calls_to("setWebhook").first().cloned()
+        })
+        .await;
+    assert_eq!(set.params["secret_token"], WEBHOOK_SECRET);
+    let url = format!("http://127.0.0.1:{port}/telegram/updates");
+    let update = text_update(ADMIN, None, ADMIN, "/whoami");
+    for wrong in [None, Some("not-the-secret-at-all-000")] {
+        let status = world
+            .telegram
+            .post_webhook(&url, wrong, update.clone())
+            .await;
+        assert_eq!(status, 401, "secret {wrong:?}");
+    }
+    let status = world
+        .telegram
+        .post_webhook(&url, Some(WEBHOOK_SECRET), update)
+        .await;
+    assert_eq!(status, 200);
+    world.message(ADMIN, "You are").await;
+    assert!(
+        world.telegram.calls_to("getUpdates").is_empty(),
+        "no long polling in webhook mode"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_down_keeps_the_email_queued_until_it_is_back() {
+    let world = World::start(Setup {
+        ack_timeout: "1s",
+        ..Setup::default()
+    })
+    .await;
+    world.alice_starts().await;
+    world.smtp.set_down(true);
+    world.app.post_webhook(&fixture("1.json")).await;
+    world.message(ADMIN, "PostgresReplicationLag").await;
+    let app = &world.app;
+    support::eventually(
+        "the escalation email to fail while SMTP is down",
+        WAIT,
+        || async {
+            let metrics = app.get_text("/metrics").await.1;
+            metrics
+                .contains("postgram_emails_total{kind=\"email.escalation\",result=\"transient\"}")
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(world.smtp.received().is_empty());
+    world.smtp.set_down(false);
+    let mail = world.smtp.wait_for_mail(1, Duration::from_secs(30)).await;
+    assert!(
+        mail[0]
+            .part("text/plain")
+            .unwrap()
+            .contains("Nobody acknowledged")
+    );
+    let metrics = world.app.get_text("/metrics").await.1;
+    assert!(metrics.contains("postgram_emails_total{kind=\"email.escalation\",result=\"sent\"} 1"));
+    assert!(metrics.contains("postgram_telegram_messages_total{action=\"send\",result=\"ok\"} 3"));
+    assert!(metrics.contains("postgram_telegram_rate_limited_total 0"));
+    assert!(metrics.contains("postgram_delivery_latency_seconds_count 3"));
     world.stop().await;
 }

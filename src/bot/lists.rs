@@ -87,19 +87,28 @@ pub async fn incidents(
 ) -> HandlerResult {
     let mine = state.access.databases_of(person);
     let owner = state.access.is_owner(person);
-    let (filter_database, index) = if database.is_empty() {
-        (None, None)
+    // The database named, else the person's only one; owners may also look at all of them.
+    let scope = if database.is_empty() {
+        match mine.as_slice() {
+            _ if owner => None,
+            [only] => Some(only),
+            _ => {
+                let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
+                state.throttle.take(chat.0).await;
+                bot.send_message(
+                    chat,
+                    format!(
+                        "Name one of your databases: /incidents {}",
+                        names.join(" | ")
+                    ),
+                )
+                .await?;
+                return Ok(());
+            }
+        }
     } else {
-        match mine.iter().position(|d| d.as_str() == database) {
-            Some(i) => (
-                Some(database.to_owned()),
-                state
-                    .config
-                    .databases
-                    .iter()
-                    .position(|d| d.name.as_str() == database)
-                    .or(Some(i)),
-            ),
+        match mine.iter().find(|d| d.as_str() == database) {
+            Some(name) => Some(name),
             None => {
                 state.throttle.take(chat.0).await;
                 bot.send_message(
@@ -111,20 +120,8 @@ pub async fn incidents(
             }
         }
     };
-    if filter_database.is_none() && !owner && mine.len() != 1 {
-        let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
-        state.throttle.take(chat.0).await;
-        bot.send_message(
-            chat,
-            format!(
-                "Name one of your databases: /incidents {}",
-                names.join(" | ")
-            ),
-        )
-        .await?;
-        return Ok(());
-    }
-    let filter_database = filter_database.or_else(|| (!owner).then(|| mine[0].to_string()));
+    let index = scope.and_then(|d| state.config.databases.iter().position(|db| &db.name == d));
+    let filter_database = scope.map(ToString::to_string);
     let filter = IncidentFilter {
         database: filter_database.clone(),
         status: None,
@@ -143,15 +140,6 @@ pub async fn incidents(
         text.push('\n');
         text.push_str(&incident_line(incident, now));
     }
-    let index = index.or_else(|| {
-        filter_database.as_deref().and_then(|d| {
-            state
-                .config
-                .databases
-                .iter()
-                .position(|db| db.name.as_str() == d)
-        })
-    });
     let mut row = Vec::new();
     if before.is_some() {
         row.push(button(

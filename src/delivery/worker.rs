@@ -64,6 +64,8 @@ pub struct WorkerParts {
     /// Rung when new jobs are queued.
     pub wake: Arc<Notify>,
     pub throttle: Arc<Throttle>,
+    /// Stops claiming; jobs waiting for their chat's turn go back to the outbox at once.
+    pub stop: CancellationToken,
 }
 
 pub struct Worker {
@@ -75,6 +77,7 @@ pub struct Worker {
     throttle: Arc<Throttle>,
     owner: String,
     wake: Arc<Notify>,
+    stop: CancellationToken,
     chats: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -98,6 +101,7 @@ impl Worker {
             owner,
             wake,
             throttle,
+            stop,
         } = parts;
         Self {
             store,
@@ -108,12 +112,14 @@ impl Worker {
             throttle,
             owner,
             wake,
+            stop,
             chats: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Claims and performs jobs until `stop`; then lets running jobs finish for a few seconds.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+    /// Claims and performs jobs until stopped; then lets running jobs finish for a few seconds.
+    pub async fn run(self: Arc<Self>) {
+        let stop = self.stop.clone();
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
         let mut tasks = JoinSet::new();
         'claiming: loop {
@@ -218,11 +224,14 @@ impl Worker {
     async fn turn(&self, chat: i64) -> Option<Duration> {
         let free = self.throttle.next_free(chat);
         let wait = free.saturating_duration_since(tokio::time::Instant::now());
-        if wait > MAX_WAIT {
+        if wait > MAX_WAIT || self.stop.is_cancelled() {
             return Some(wait);
         }
-        self.throttle.take(chat).await;
-        None
+        tokio::select! {
+            () = self.throttle.take(chat) => None,
+            // Shutting down: the job waits in the outbox, not in this process.
+            () = self.stop.cancelled() => Some(wait),
+        }
     }
 
     async fn incident(&self, job: &ClaimedJob) -> Result<Option<IncidentRecord>, StoreError> {

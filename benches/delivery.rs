@@ -1,0 +1,257 @@
+//! Alert delivery against the fake Bot API server, with the real `postgram` binary:
+//! - latency from webhook sent to `sendMessage` received, with no rate-limit pressure (every alert goes
+//!   to a chat that is idle, at a pace under Telegram's global limit);
+//! - a storm of 1,000 alerts to 10 admins: seconds until every admin has been told of every alert,
+//!   messages sent, 429s received;
+//! - resident memory idle and at the storm's peak.
+//!
+//! `cargo bench --bench delivery`
+#![allow(clippy::unwrap_used)] // a benchmark that cannot set itself up should stop loudly
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::fake_telegram::FakeTelegram;
+use support::{Backend, TestState, WEBHOOK_TOKEN, alert, free_port, notification};
+use tokio::process::{Child, Command};
+
+const LATENCY_CHATS: usize = 50;
+const LATENCY_ALERTS: usize = 300;
+
+fn config(state: &TestState, port: u16, api: &str, databases: &str) -> String {
+    format!(
+        r#"
+telegram: {{ token: "123:bench", api_url: "{api}" }}
+http: {{ listen: "127.0.0.1:{port}", webhook_token: "{WEBHOOK_TOKEN}" }}
+state: "{}"
+owners: [1]
+databases:
+{databases}
+"#,
+        state.url
+    )
+}
+
+async fn start(state: &TestState, text: String, port: u16) -> Child {
+    let path = state.dir.path().join("postgram.yaml");
+    std::fs::write(&path, text).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_postgram"))
+        .args(["run", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        let ready = client
+            .get(format!("http://127.0.0.1:{port}/-/ready"))
+            .send()
+            .await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("postgram did not become ready");
+}
+
+/// (resident now, peak resident) in MiB, from /proc.
+fn memory(child: &Child) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id().unwrap())).unwrap();
+    let field = |name: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn post(client: &reqwest::Client, port: u16, body: &serde_json::Value) {
+    let response = client
+        .post(format!("http://127.0.0.1:{port}/alerts/alertmanager"))
+        .bearer_auth(WEBHOOK_TOKEN)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn latency() -> (Duration, Duration, f64) {
+    let state = TestState::new(Backend::Sqlite).await.unwrap();
+    let telegram = FakeTelegram::start().await;
+    let port = free_port();
+    let databases: String = (0..LATENCY_CHATS)
+        .map(|i| {
+            format!(
+                "  - {{ name: db{i}, dsn: \"postgres://x@127.0.0.1/db\", match: {{ cluster: c{i} }}, admins: [{}] }}\n",
+                5000 + i
+            )
+        })
+        .collect();
+    let mut child = start(
+        &state,
+        config(&state, port, &telegram.api_url(), &databases),
+        port,
+    )
+    .await;
+    telegram
+        .wait_for("the bot to start", Duration::from_secs(10), |t| {
+            t.calls_to("getUpdates").first().cloned()
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (idle, _) = memory(&child);
+
+    let client = reqwest::Client::new();
+    let mut sent_at = Vec::new();
+    for i in 0..LATENCY_ALERTS {
+        let body = notification(
+            "firing",
+            vec![alert(
+                &format!("{i:016x}"),
+                "firing",
+                "2026-11-22T11:00:00Z",
+                json!({ "alertname": format!("Latency{i:04}x"), "cluster": format!("c{}", i % LATENCY_CHATS) }),
+            )],
+        );
+        sent_at.push(Instant::now());
+        post(&client, port, &body).await;
+        // 20 alerts a second: under the global limit, and each chat idle for 2.5 s between its alerts.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let calls = telegram
+        .wait_for("every alert to be sent", Duration::from_secs(60), |t| {
+            let sends: Vec<_> = t
+                .calls_to("sendMessage")
+                .into_iter()
+                .filter(|c| c.status == 200)
+                .collect();
+            (sends.len() >= LATENCY_ALERTS).then_some(sends)
+        })
+        .await;
+    let mut latencies: Vec<Duration> = calls
+        .iter()
+        .filter_map(|call| {
+            let text = call.params["text"].as_str()?;
+            let at = text.find("Latency")?;
+            let i: usize = text[at + 7..at + 11].parse().ok()?;
+            Some(call.at.duration_since(sent_at[i]))
+        })
+        .collect();
+    latencies.sort();
+    assert_eq!(latencies.len(), LATENCY_ALERTS);
+    assert_eq!(telegram.too_many_requests(), 0);
+    child.start_kill().ok();
+    state.cleanup().await;
+    (
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() * 99 / 100],
+        idle,
+    )
+}
+
+struct Storm {
+    informed: Duration,
+    messages: usize,
+    too_many: usize,
+    peak: f64,
+}
+
+async fn storm() -> Storm {
+    let state = TestState::new(Backend::Sqlite).await.unwrap();
+    let telegram = FakeTelegram::start().await;
+    let port = free_port();
+    let admins: Vec<i64> = (3001..=3010).collect();
+    let list: Vec<String> = admins.iter().map(ToString::to_string).collect();
+    let databases = format!(
+        "  - {{ name: main, dsn: \"postgres://x@127.0.0.1/db\", match: {{ cluster: main }}, admins: [{}] }}\n",
+        list.join(", ")
+    );
+    let mut child = start(
+        &state,
+        config(&state, port, &telegram.api_url(), &databases),
+        port,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    for batch in 0..10 {
+        let alerts = (0..100)
+            .map(|i| {
+                alert(
+                    &format!("{batch:04}{i:012}"),
+                    "firing",
+                    "2026-11-22T11:00:00Z",
+                    json!({ "alertname": format!("Storm{}", i % 7), "cluster": "main" }),
+                )
+            })
+            .collect();
+        post(&client, port, &notification("firing", alerts)).await;
+    }
+    let told = |t: &FakeTelegram, chat: i64| -> usize {
+        t.messages(chat)
+            .iter()
+            .map(|m| match m.text.split_once(" new alerts</b>") {
+                Some((head, _)) => head.rsplit("<b>").next().unwrap().parse::<usize>().unwrap(),
+                None => usize::from(m.text.contains("Storm")),
+            })
+            .sum()
+    };
+    let everyone = admins.clone();
+    telegram
+        .wait_for("every admin informed", Duration::from_secs(60), move |t| {
+            everyone
+                .iter()
+                .all(|chat| told(t, *chat) >= 1000)
+                .then_some(())
+        })
+        .await;
+    let informed = started.elapsed();
+    // Let the individual messages flow for a few seconds, then read the peak.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (_, peak) = memory(&child);
+    let figures = Storm {
+        informed,
+        messages: telegram.all_messages().len(),
+        too_many: telegram.too_many_requests(),
+        peak,
+    };
+    child.start_kill().ok();
+    state.cleanup().await;
+    figures
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (p50, p99, idle) = runtime.block_on(latency());
+    println!(
+        "webhook → sendMessage ({LATENCY_ALERTS} alerts, no rate-limit pressure): p50 {:.1} ms, p99 {:.1} ms",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
+    println!("RSS idle: {idle:.1} MiB");
+    let storm = runtime.block_on(storm());
+    println!(
+        "storm of 1,000 alerts to 10 admins: every admin told of every alert after {:.2} s; \
+         {} messages sent within 5 s more; {} × 429; peak RSS {:.1} MiB",
+        storm.informed.as_secs_f64(),
+        storm.messages,
+        storm.too_many,
+        storm.peak
+    );
+}
