@@ -138,6 +138,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             let url = reqwest::Url::parse(&webhook.url).context("telegram.webhook_url")?;
             let options =
                 webhooks::Options::new(addr, url).secret_token(webhook.secret.expose().to_owned());
+            // Without teloxide's own setup (`axum_to_router` calls setWebhook first): the bot task
+            // registers the webhook itself and retries, so an unreachable Telegram never blocks start.
             let (updates, _stopped, routes) = webhooks::axum_no_setup(options);
             app = app.merge(http::telegram_webhook(routes, webhook.secret.clone()));
             tokio::spawn(bot::run_webhook(
