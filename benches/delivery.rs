@@ -15,9 +15,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::fake_telegram::FakeTelegram;
+use support::fake_telegram::{FakeTelegram, alerts_told};
 use support::{Backend, TestState, WEBHOOK_TOKEN, alert, free_port, notification};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const LATENCY_CHATS: usize = 50;
 const LATENCY_ALERTS: usize = 300;
@@ -39,27 +39,14 @@ databases:
 async fn start(state: &TestState, text: String, port: u16) -> Child {
     let path = state.dir.path().join("postgram.yaml");
     std::fs::write(&path, text).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_postgram"))
-        .args(["run", "--config"])
-        .arg(&path)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/-/ready"))
-            .send()
-            .await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("postgram did not become ready");
+    support::spawn_postgram(
+        env!("CARGO_BIN_EXE_postgram"),
+        &path,
+        port,
+        "warn",
+        Stdio::inherit(),
+    )
+    .await
 }
 
 /// (resident now, peak resident) in MiB, from /proc.
@@ -200,21 +187,12 @@ async fn storm() -> Storm {
             .collect();
         post(&client, port, &notification("firing", alerts)).await;
     }
-    let told = |t: &FakeTelegram, chat: i64| -> usize {
-        t.messages(chat)
-            .iter()
-            .map(|m| match m.text.split_once(" new alerts</b>") {
-                Some((head, _)) => head.rsplit("<b>").next().unwrap().parse::<usize>().unwrap(),
-                None => usize::from(m.text.contains("Storm")),
-            })
-            .sum()
-    };
     let everyone = admins.clone();
     telegram
         .wait_for("every admin informed", Duration::from_secs(60), move |t| {
             everyone
                 .iter()
-                .all(|chat| told(t, *chat) >= 1000)
+                .all(|chat| alerts_told(t, *chat, "Storm") >= 1000)
                 .then_some(())
         })
         .await;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{Backend, TestState, WEBHOOK_TOKEN, alert, config_text, free_port, notification};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 struct Case {
     backend: Backend,
@@ -55,27 +55,14 @@ async fn start_service(state: &TestState, port: u16) -> Child {
         config_text(&state.url, &format!("127.0.0.1:{port}")),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_postgram"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/-/ready"))
-            .send()
-            .await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("postgram did not become ready");
+    support::spawn_postgram(
+        env!("CARGO_BIN_EXE_postgram"),
+        &config,
+        port,
+        "warn",
+        Stdio::inherit(),
+    )
+    .await
 }
 
 async fn mean_batch(client: &reqwest::Client, port: u16) -> f64 {

@@ -14,7 +14,7 @@ use support::{
     API_TOKEN, Backend, TestState, WEBHOOK_TOKEN, alert, config_text, eventually, free_port,
     notification,
 };
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_postgram");
 
@@ -25,23 +25,7 @@ fn write_config(state: &TestState, port: u16) -> std::path::PathBuf {
 }
 
 async fn spawn(config: &Path, port: u16) -> Child {
-    let child = Command::new(BINARY)
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start postgram");
-    let client = reqwest::Client::new();
-    eventually("postgram to be ready", Duration::from_secs(20), || {
-        let request = client
-            .get(format!("http://127.0.0.1:{port}/-/ready"))
-            .send();
-        async move { request.await.ok().filter(|r| r.status().is_success()) }
-    })
-    .await;
-    child
+    support::spawn_postgram(BINARY, config, port, "info", Stdio::piped()).await
 }
 
 fn signal(child: &Child, name: &str) {

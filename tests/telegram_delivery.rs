@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use postgram::config::Config;
 use serde_json::json;
-use support::fake_telegram::{FakeTelegram, SentMessage, callback_update, text_update};
+use support::fake_telegram::{
+    FakeTelegram, SentMessage, alerts_told, callback_update, text_update,
+};
 use support::smtp_sink::SmtpSink;
 use support::{Backend, TestApp, TestState, alert, fixture, notification};
 
@@ -519,16 +521,6 @@ async fn a_storm_of_1000_alerts_informs_ten_admins_without_429s_or_losses() {
             .await;
         assert_eq!(status, 200);
     }
-    // Told = alerts counted in digests plus alerts sent one by one.
-    let told = |t: &FakeTelegram, chat: i64| -> usize {
-        t.messages(chat)
-            .iter()
-            .map(|m| match m.text.split_once(" new alerts</b>") {
-                Some((head, _)) => head.rsplit("<b>").next().unwrap().parse::<usize>().unwrap(),
-                None => usize::from(m.text.contains("Storm")),
-            })
-            .sum()
-    };
     let everyone = admins.clone();
     world
         .telegram
@@ -538,7 +530,7 @@ async fn a_storm_of_1000_alerts_informs_ten_admins_without_429s_or_losses() {
             move |t| {
                 everyone
                     .iter()
-                    .all(|chat| told(t, *chat) >= 1000)
+                    .all(|chat| alerts_told(t, *chat, "Storm") >= 1000)
                     .then_some(())
             },
         )

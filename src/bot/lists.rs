@@ -13,6 +13,21 @@ use crate::store::IncidentFilter;
 const ALERTS_SHOWN: u32 = 20;
 const PAGE: u32 = 10;
 
+async fn send_list(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    html: String,
+    rows: Vec<Vec<InlineKeyboardButton>>,
+) -> HandlerResult {
+    state.throttle.take(chat.0).await;
+    bot.send_message(chat, html)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(InlineKeyboardMarkup::new(rows))
+        .await?;
+    Ok(())
+}
+
 fn button(label: String, callback: Callback) -> InlineKeyboardButton {
     InlineKeyboardButton::callback(label, callback.encode())
 }
@@ -67,12 +82,7 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
     if incidents.len() > ALERTS_SHOWN as usize {
         text.push_str("\n\n… and more: see /incidents");
     }
-    state.throttle.take(chat.0).await;
-    bot.send_message(chat, text)
-        .parse_mode(ParseMode::Html)
-        .reply_markup(InlineKeyboardMarkup::new(rows))
-        .await?;
-    Ok(())
+    send_list(bot, state, chat, text, rows).await
 }
 
 /// A page of the incident history, newest first; `edit` replaces the page in place (the ◀ button).
@@ -212,10 +222,5 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
             Callback::Unsilence(incident.id),
         )]);
     }
-    state.throttle.take(chat.0).await;
-    bot.send_message(chat, text)
-        .parse_mode(ParseMode::Html)
-        .reply_markup(InlineKeyboardMarkup::new(rows))
-        .await?;
-    Ok(())
+    send_list(bot, state, chat, text, rows).await
 }

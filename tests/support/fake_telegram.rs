@@ -899,3 +899,20 @@ pub fn callback_update(
         },
     }})
 }
+
+/// How many alerts whose text contains `marker` a chat has been told of: the count of each storm digest
+/// ("<b>N new alerts</b>") plus every individual alert message.
+pub fn alerts_told(telegram: &FakeTelegram, chat: i64, marker: &str) -> usize {
+    telegram
+        .messages(chat)
+        .iter()
+        .map(|m| match m.text.split_once(" new alerts</b>") {
+            Some((head, _)) => head
+                .rsplit("<b>")
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0),
+            None => usize::from(m.text.contains(marker)),
+        })
+        .sum()
+}

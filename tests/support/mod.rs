@@ -339,3 +339,32 @@ pub fn program_missing(program: &str) {
     }
     eprintln!("skipping: {program} is not installed");
 }
+
+/// The `postgram` binary, run as operators run it: `postgram run --config FILE`, logging at `level` to
+/// `stderr`. Returns once `/-/ready` answers on `port`.
+pub async fn spawn_postgram(
+    binary: &str,
+    config: &Path,
+    port: u16,
+    level: &str,
+    stderr: std::process::Stdio,
+) -> tokio::process::Child {
+    let child = tokio::process::Command::new(binary)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", level)
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start postgram");
+    let client = reqwest::Client::new();
+    eventually("postgram to be ready", Duration::from_secs(20), || {
+        let request = client
+            .get(format!("http://127.0.0.1:{port}/-/ready"))
+            .send();
+        async move { request.await.ok().filter(|r| r.status().is_success()) }
+    })
+    .await;
+    child
+}
