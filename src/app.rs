@@ -17,12 +17,15 @@ use tokio::sync::Notify;
 
 use crate::access::Access;
 use crate::bot::{self, BotState};
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::delivery::worker::{Worker, WorkerParts};
 use crate::delivery::{self, email::Mailer, telegram::Telegram, throttle::Throttle};
+use crate::exec::Targets;
 use crate::http::{self, AppState};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::operations::Operations;
 use crate::silences::Alertmanager;
 use crate::store::Store;
 
@@ -78,6 +81,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .transpose()
         .context("smtp")?;
     let bot = delivery::telegram::bot(&config.telegram)?;
+    let catalog = Arc::new(Catalog::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let targets = Targets::new(&config.databases).context("the databases' DSNs")?;
+    let operations = Arc::new(Operations::new(catalog, targets, store.clone()));
     let listener = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
@@ -122,6 +128,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .map(|am| Alertmanager::new(&am.url)),
         wake,
         throttle,
+        operations: Arc::clone(&operations),
     });
     let stop_bot = CancellationToken::new();
     let state = AppState {
@@ -130,6 +137,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         intake,
         store: store.clone(),
         metrics,
+        operations,
     };
     let mut app = http::router(state);
     let bot_task = match &config.telegram.webhook {

@@ -19,6 +19,52 @@ pub enum Callback {
         database: Option<usize>,
         before: Option<i64>,
     },
+    /// The views (or actions) of a database, by its position in the config.
+    Items {
+        actions: bool,
+        database: usize,
+    },
+    /// Start running the item at `item` (its position in the catalogue) on a database.
+    Pick {
+        actions: bool,
+        database: usize,
+        item: usize,
+    },
+    /// Start running an item linked from an alert, with arguments taken from the incident's labels.
+    Link {
+        actions: bool,
+        incident: IncidentId,
+        item: usize,
+    },
+    /// The value offered at `choice` for the argument a dialogue asks for.
+    Choose {
+        dialogue: i64,
+        choice: usize,
+    },
+    /// Run the confirmed action of a dialogue.
+    Confirm(i64),
+    /// Drop a dialogue.
+    Abort(i64),
+    /// Page `page` of a view's result (re-run with the dialogue's arguments).
+    Page {
+        dialogue: i64,
+        page: usize,
+    },
+    /// The whole view result as CSV.
+    Csv(i64),
+    /// Stop the running action at `item` on a database.
+    Stop {
+        database: usize,
+        item: usize,
+    },
+}
+
+fn kind(actions: bool, view: &'static str, action: &'static str) -> &'static str {
+    if actions { action } else { view }
+}
+
+fn index(n: i64) -> Option<usize> {
+    usize::try_from(n).ok()
 }
 
 impl Callback {
@@ -33,6 +79,29 @@ impl Callback {
                 database.map_or("-".to_owned(), |d| d.to_string()),
                 before.map_or("-".to_owned(), |b| b.to_string())
             ),
+            Callback::Items { actions, database } => {
+                format!("{}:{database}", kind(*actions, "vd", "ad"))
+            }
+            Callback::Pick {
+                actions,
+                database,
+                item,
+            } => {
+                format!("{}:{database}:{item}", kind(*actions, "vp", "ap"))
+            }
+            Callback::Link {
+                actions,
+                incident,
+                item,
+            } => {
+                format!("{}:{incident}:{item}", kind(*actions, "lv", "la"))
+            }
+            Callback::Choose { dialogue, choice } => format!("dc:{dialogue}:{choice}"),
+            Callback::Confirm(dialogue) => format!("dr:{dialogue}"),
+            Callback::Abort(dialogue) => format!("dx:{dialogue}"),
+            Callback::Page { dialogue, page } => format!("pg:{dialogue}:{page}"),
+            Callback::Csv(dialogue) => format!("csv:{dialogue}"),
+            Callback::Stop { database, item } => format!("stop:{database}:{item}"),
         }
     }
 
@@ -64,6 +133,35 @@ impl Callback {
                 let before = optional()?;
                 Callback::Incidents { database, before }
             }
+            "vd" | "ad" => Callback::Items {
+                actions: verb == "ad",
+                database: index(number()?)?,
+            },
+            "vp" | "ap" => Callback::Pick {
+                actions: verb == "ap",
+                database: index(number()?)?,
+                item: index(number()?)?,
+            },
+            "lv" | "la" => Callback::Link {
+                actions: verb == "la",
+                incident: IncidentId(number()?),
+                item: index(number()?)?,
+            },
+            "dc" => Callback::Choose {
+                dialogue: number()?,
+                choice: index(number()?)?,
+            },
+            "dr" => Callback::Confirm(number()?),
+            "dx" => Callback::Abort(number()?),
+            "pg" => Callback::Page {
+                dialogue: number()?,
+                page: index(number()?)?,
+            },
+            "csv" => Callback::Csv(number()?),
+            "stop" => Callback::Stop {
+                database: index(number()?)?,
+                item: index(number()?)?,
+            },
             _ => return None,
         };
         parts.next().is_none().then_some(callback)

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::telemetry::{self, LogFormat};
 
@@ -42,21 +43,28 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => match Config::load(&config) {
-            Ok(loaded) => {
-                println!("{}: OK", config.display());
-                println!("{}", loaded.summary());
-                ExitCode::SUCCESS
+        Command::Check { config } => {
+            match Config::load(&config).and_then(|c| Catalog::load(&c).map(|k| (c, k))) {
+                Ok((loaded, catalog)) => {
+                    println!("{}: OK", config.display());
+                    println!("{}", loaded.summary());
+                    println!(
+                        "catalogue: {} view(s), {} action(s)",
+                        catalog.views.len(),
+                        catalog.actions.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    eprintln!("{} problem(s) found", e.problems.len());
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("{e}");
-                eprintln!("{} problem(s) found", e.problems.len());
-                ExitCode::FAILURE
-            }
-        },
+        }
         Command::Run { config } => {
             telemetry::init(cli.log_format);
-            let loaded = match Config::load(&config) {
+            let loaded = match Config::load(&config).and_then(|c| Catalog::load(&c).map(|_| c)) {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     for problem in &e.problems {

@@ -8,7 +8,7 @@ use chrono::Utc;
 use teloxide::prelude::*;
 use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
-use super::{BotState, HandlerResult, lists};
+use super::{BotState, HandlerResult, lists, runs};
 use crate::access::Person;
 use crate::callback::Callback;
 use crate::domain::IncidentId;
@@ -44,6 +44,126 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 None => Ok(()),
             }
         }
+        Callback::Items { actions, database } => {
+            answer(&bot, &query, "").await?;
+            match place {
+                Some((chat, _)) => {
+                    runs::items(&bot, chat, &person, &state, actions, database).await
+                }
+                None => Ok(()),
+            }
+        }
+        Callback::Pick {
+            actions,
+            database,
+            item,
+        } => {
+            answer(&bot, &query, "").await?;
+            let (Some((chat, _)), Some(db)) = (place, state.config.databases.get(database)) else {
+                return Ok(());
+            };
+            let item_on = runs::ItemOn {
+                actions,
+                database: &db.name,
+                index: item,
+            };
+            runs::pick(&bot, chat, &person, &state, item_on, &Default::default()).await
+        }
+        Callback::Link {
+            actions,
+            incident,
+            item,
+        } => {
+            let Some(record) =
+                authorised(&bot, &query, &state, &person, incident, &callback).await?
+            else {
+                return Ok(());
+            };
+            answer(&bot, &query, "").await?;
+            let (Some((chat, _)), Some(database)) = (
+                place,
+                record
+                    .database
+                    .as_deref()
+                    .and_then(|d| crate::domain::DatabaseName::parse(d).ok()),
+            ) else {
+                return Ok(());
+            };
+            let item_on = runs::ItemOn {
+                actions,
+                database: &database,
+                index: item,
+            };
+            runs::pick(&bot, chat, &person, &state, item_on, &record.labels).await
+        }
+        Callback::Choose { dialogue, choice } => {
+            let Some(dialogue) = own_dialogue(&bot, &query, &state, &person, dialogue).await?
+            else {
+                return Ok(());
+            };
+            answer(&bot, &query, "").await?;
+            match dialogue.choices.get(choice).cloned() {
+                Some(value) => runs::answer(&bot, &person, &state, dialogue, &value).await,
+                None => Ok(()),
+            }
+        }
+        Callback::Confirm(dialogue) => {
+            let Some(dialogue) = own_dialogue(&bot, &query, &state, &person, dialogue).await?
+            else {
+                return Ok(());
+            };
+            answer(&bot, &query, "Running…").await?;
+            runs::run(&bot, &person, &state, dialogue, None).await
+        }
+        Callback::Abort(dialogue) => {
+            if let Some(dialogue) = own_dialogue(&bot, &query, &state, &person, dialogue).await? {
+                state.store.end_dialogue(dialogue.id).await?;
+                answer(&bot, &query, "Cancelled.").await?;
+            }
+            Ok(())
+        }
+        Callback::Page { dialogue, page } => {
+            let Some(dialogue) = own_dialogue(&bot, &query, &state, &person, dialogue).await?
+            else {
+                return Ok(());
+            };
+            answer(&bot, &query, "").await?;
+            match place {
+                Some((_, message)) => {
+                    runs::run(&bot, &person, &state, dialogue, Some((message, page))).await
+                }
+                None => Ok(()),
+            }
+        }
+        Callback::Csv(dialogue) => {
+            let Some(dialogue) = own_dialogue(&bot, &query, &state, &person, dialogue).await?
+            else {
+                return Ok(());
+            };
+            answer(&bot, &query, "Preparing the CSV…").await?;
+            runs::csv(&bot, &person, &state, dialogue).await
+        }
+        Callback::Stop { database, item } => {
+            let db = state.config.databases.get(database).map(|d| d.name.clone());
+            let alias = state
+                .operations
+                .catalog()
+                .actions
+                .get(item)
+                .map(|a| a.alias.clone());
+            let (Some(db), Some(alias)) = (db, alias) else {
+                return answer(&bot, &query, "This button is no longer valid.").await;
+            };
+            if !state.access.may_act_on(&person, Some(db.as_str())) {
+                return refuse(&bot, &query, &state, &person, None, &callback).await;
+            }
+            let text = if state.operations.cancel(&db, &alias) {
+                "Cancelling…"
+            } else {
+                "It is not running."
+            };
+            answer(&bot, &query, text).await
+        }
         Callback::Incidents { database, before } => {
             answer(&bot, &query, "").await?;
             let name = database
@@ -57,6 +177,27 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 }
                 None => Ok(()),
             }
+        }
+    }
+}
+
+/// The dialogue behind a button, if it is the presser's own (answering the press otherwise).
+async fn own_dialogue(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    id: i64,
+) -> Result<Option<crate::store::Dialogue>, super::BotError> {
+    match state.store.dialogue(id).await? {
+        Some(dialogue) if dialogue.user_id == person.id.get() => Ok(Some(dialogue)),
+        Some(_) => {
+            answer(bot, query, "This is someone else's request.").await?;
+            Ok(None)
+        }
+        None => {
+            answer(bot, query, "This request is over; start again.").await?;
+            Ok(None)
         }
     }
 }

@@ -21,6 +21,12 @@ pub enum Command {
     Incidents(String),
     #[command(description = "silences created here, with a button to expire each")]
     Silences,
+    #[command(description = "run a read-only view of a database")]
+    Views,
+    #[command(description = "run an action on a database")]
+    Actions,
+    #[command(description = "the latest entries of the audit log (owners)")]
+    Audit,
     #[command(description = "who you are to this bot")]
     Whoami,
 }

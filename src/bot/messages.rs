@@ -6,7 +6,7 @@ use teloxide::prelude::*;
 use teloxide::types::ParseMode;
 
 use super::commands::{BOT_COMMANDS, Command};
-use super::{BotState, HandlerResult, lists};
+use super::{BotState, HandlerResult, lists, runs};
 use crate::access::Person;
 use crate::delivery::render::escape;
 use crate::routing::Recipient;
@@ -37,6 +37,9 @@ pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>)
             lists::incidents(&bot, chat, None, &person, &state, database.trim(), None).await
         }
         Command::Silences => lists::silences(&bot, chat, &person, &state).await,
+        Command::Views => runs::start(&bot, chat, &person, &state, false).await,
+        Command::Actions => runs::start(&bot, chat, &person, &state, true).await,
+        Command::Audit => audit(&bot, &state, chat, &person).await,
     }
 }
 
@@ -45,13 +48,16 @@ pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResul
     let Some(user) = msg.from.as_ref() else {
         return Ok(());
     };
+    let Some(person) = state.person(user).await? else {
+        return Ok(());
+    };
+    if state.access.knows(&person) && runs::typed(&bot, &msg, &person, &state).await? {
+        return Ok(());
+    }
     // In groups the bot only answers commands (privacy mode delivers little else anyway).
     if !msg.chat.is_private() {
         return Ok(());
     }
-    let Some(person) = state.person(user).await? else {
-        return Ok(());
-    };
     let text = if state.access.knows(&person) {
         "Send /help to see what I can do.".to_owned()
     } else {
@@ -128,4 +134,22 @@ fn help() -> String {
         }
     }
     text
+}
+
+async fn audit(bot: &Bot, state: &BotState, chat: ChatId, person: &Person) -> HandlerResult {
+    if !state.access.is_owner(person) {
+        return reply(bot, state, chat, "The audit log is for owners.".to_owned()).await;
+    }
+    let entries = state.store.audit_entries(20).await?;
+    let mut text = String::from("<b>Audit log</b> (newest first)\n");
+    for (actor, action, database, detail) in entries {
+        text.push_str(&format!(
+            "\n{} · {} · {} · <code>{}</code>",
+            escape(&actor),
+            escape(&action),
+            escape(database.as_deref().unwrap_or("-")),
+            escape(&detail.chars().take(200).collect::<String>())
+        ));
+    }
+    reply(bot, state, chat, text).await
 }

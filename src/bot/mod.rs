@@ -6,6 +6,8 @@ mod callbacks;
 pub mod commands;
 mod lists;
 mod messages;
+mod runs;
+mod table;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +48,7 @@ pub struct BotState {
     pub wake: Arc<Notify>,
     /// Shared with the delivery worker: replies count against the same per-chat limits.
     pub throttle: Arc<Throttle>,
+    pub operations: Arc<crate::operations::Operations>,
 }
 
 impl BotState {

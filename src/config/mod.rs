@@ -5,6 +5,7 @@
 mod env;
 mod locate;
 mod raw;
+pub(crate) mod report;
 mod secret;
 mod validate;
 

@@ -8,14 +8,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use yaml_serde::Value;
-
-use super::env::substitute;
-use super::locate::Positions;
 use super::raw::{RawConfig, RawDatabase};
+use super::report::{Report, parse};
 use super::{
     AlertmanagerConfig, ApiToken, CatalogFiles, Config, ConfigError, DatabaseConfig,
-    EscalationConfig, HttpConfig, Problem, Secret, SmtpConfig, StateLocation, TelegramConfig,
+    EscalationConfig, HttpConfig, Secret, SmtpConfig, StateLocation, TelegramConfig,
     TelegramWebhook,
 };
 use crate::domain::{
@@ -28,133 +25,15 @@ const DEFAULT_STATE: &str = "sqlite://postgram.db";
 /// Shorter tokens are guessable; 16 characters is the floor `openssl rand -hex 16` comfortably clears.
 const MIN_TOKEN_LEN: usize = 16;
 
-/// Collects problems for one file, locating each by its path in the document.
-struct Report<'a> {
-    file: &'a Path,
-    positions: Positions,
-    problems: Vec<Problem>,
-    seen: HashSet<String>,
-}
-
-impl Report<'_> {
-    /// Records a problem at `path`, unless one is already there: a value that failed substitution
-    /// would only repeat itself as "not a URL".
-    fn at(&mut self, path: &str, message: impl Into<String>) {
-        if !self.seen.insert(path.to_owned()) {
-            return;
-        }
-        self.problems.push(Problem {
-            file: self.file.to_owned(),
-            position: self.positions.find(path),
-            message: format!("{}: {}", display_path(path), message.into()),
-        });
-    }
-
-    fn finish<T>(mut self, value: Option<T>) -> Result<T, ConfigError> {
-        match value {
-            Some(value) if self.problems.is_empty() => Ok(value),
-            _ => {
-                self.problems.sort_by_key(|p| p.position);
-                Err(ConfigError {
-                    problems: self.problems,
-                })
-            }
-        }
-    }
-}
-
-fn display_path(path: &str) -> &str {
-    if path == "." { "config" } else { path }
-}
-
-fn single(file: &Path, position: Option<super::Position>, message: String) -> ConfigError {
-    ConfigError {
-        problems: vec![Problem {
-            file: file.to_owned(),
-            position,
-            message,
-        }],
-    }
-}
-
 pub fn validate(
     text: &str,
     file: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let positions = Positions::index(text).map_err(|(pos, msg)| single(file, Some(pos), msg))?;
-    let mut value: Value = yaml_serde::from_str(text).map_err(|e| {
-        let position = e.location().map(|l| super::Position {
-            line: l.line(),
-            column: l.column(),
-        });
-        single(file, position, e.to_string())
-    })?;
-    let mut report = Report {
-        file,
-        positions,
-        problems: Vec::new(),
-        seen: HashSet::new(),
-    };
-    substitute_all(&mut value, ".", lookup, &mut report);
-
-    let raw: Option<RawConfig> = match serde_path_to_error::deserialize(value) {
-        Ok(raw) => Some(raw),
-        Err(e) => {
-            let path = e.path().to_string();
-            let message = e.inner().to_string();
-            // For an unknown field the path ends in that field: point at its key.
-            let position = message
-                .starts_with("unknown field")
-                .then(|| report.positions.find_key(&path))
-                .flatten()
-                .or_else(|| report.positions.find(&path));
-            report.problems.push(Problem {
-                file: file.to_owned(),
-                position,
-                message: format!("{}: {message}", display_path(&path)),
-            });
-            None
-        }
-    };
+    let (raw, mut report) = parse::<RawConfig>(text, file, Some(lookup))?;
     let base = file.parent().unwrap_or(Path::new("."));
     let config = raw.and_then(|raw| build(raw, base, &mut report));
-    let config = report.finish(config)?;
-    check_catalog(&config.catalog)?;
-    Ok(config)
-}
-
-fn substitute_all(
-    value: &mut Value,
-    path: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    report: &mut Report<'_>,
-) {
-    match value {
-        Value::String(s) => match substitute(s, lookup) {
-            Ok(done) => *s = done,
-            Err(problems) => report.at(path, problems.join("; ")),
-        },
-        Value::Sequence(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                let prefix = if path == "." { "" } else { path };
-                substitute_all(item, &format!("{prefix}[{i}]"), lookup, report);
-            }
-        }
-        Value::Mapping(map) => {
-            for (key, item) in map.iter_mut() {
-                let key = key.as_str().unwrap_or("?");
-                let child = if path == "." {
-                    key.to_owned()
-                } else {
-                    format!("{path}.{key}")
-                };
-                substitute_all(item, &child, lookup, report);
-            }
-        }
-        Value::Tagged(tagged) => substitute_all(&mut tagged.value, path, lookup, report),
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
-    }
+    report.finish(config)
 }
 
 fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config> {
@@ -460,31 +339,6 @@ fn api_tokens(raw: Vec<super::raw::RawApiToken>, report: &mut Report<'_>) -> Vec
         }
     }
     out
-}
-
-/// The catalogue files must exist and be valid YAML; their schema is checked by the catalogue itself.
-fn check_catalog(catalog: &CatalogFiles) -> Result<(), ConfigError> {
-    let mut problems = Vec::new();
-    for file in [&catalog.views, &catalog.actions].into_iter().flatten() {
-        let problem = match std::fs::read_to_string(file) {
-            Err(e) => Some((None, format!("cannot read this catalogue file: {e}"))),
-            Ok(text) => Positions::index(&text)
-                .err()
-                .map(|(position, message)| (Some(position), message)),
-        };
-        if let Some((position, message)) = problem {
-            problems.push(Problem {
-                file: file.clone(),
-                position,
-                message,
-            });
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigError { problems })
-    }
 }
 
 #[cfg(test)]

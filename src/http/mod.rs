@@ -3,6 +3,7 @@
 //! hold SQL or business rules.
 
 mod auth;
+mod catalog;
 mod databases;
 mod error;
 mod health;
@@ -23,6 +24,7 @@ use crate::access::Access;
 use crate::config::Config;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::operations::Operations;
 use crate::store::Store;
 
 /// Webhook bodies above this are refused with 413; Alertmanager's own are a few KiB per alert.
@@ -36,6 +38,7 @@ pub struct AppState {
     pub intake: Intake,
     pub store: Store,
     pub metrics: Metrics,
+    pub operations: Arc<Operations>,
 }
 
 /// Telegram's webhook route (from teloxide), behind a constant-time check of the secret-token header:
@@ -58,6 +61,11 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::show))
         .route("/databases", get(databases::list))
+        .route("/views", get(catalog::list_views))
+        .route("/views/{alias}", get(catalog::run_view))
+        .route("/actions", get(catalog::list_actions))
+        .route("/actions/execute/{alias}", post(catalog::execute))
+        .route("/audit", get(catalog::audit))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_token,

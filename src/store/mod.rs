@@ -4,6 +4,7 @@
 //! Times are stored as Unix milliseconds; JSON as text.
 
 mod delivery;
+mod dialogues;
 mod incidents;
 mod ingest;
 mod outbox;
@@ -17,6 +18,7 @@ use sqlx::{AnyPool, Executor};
 use crate::config::StateLocation;
 
 pub use delivery::{AckOutcome, PendingSend};
+pub use dialogues::Dialogue;
 pub use incidents::{
     Delivery, IncidentDetail, IncidentFilter, IncidentPage, IncidentRecord, MessageRecord,
     ReceiptRecord,

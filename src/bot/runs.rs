@@ -1,0 +1,764 @@
+//! Running views and actions from Telegram: `/views` and `/actions` → database (skipped when there is
+//! one) → item → arguments (buttons for enums, booleans and `choices_sql`; a typed reply otherwise,
+//! asked again with the error when invalid) → confirmation → run → result. The dialogue lives in the
+//! state store, so a restart in the middle loses nothing. Runs go through `operations`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use teloxide::prelude::*;
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode,
+};
+
+use super::{BotState, HandlerResult, table};
+use crate::access::Person;
+use crate::callback::Callback;
+use crate::catalog::{ArgType, Argument, MASK};
+use crate::delivery::render::escape;
+use crate::domain::DatabaseName;
+use crate::exec::{ActionReport, Outcome, Progress};
+use crate::operations::{OpError, Via};
+use crate::store::Dialogue;
+
+/// Progress messages are edited at most this often (Telegram's per-chat limits).
+const PROGRESS_EVERY: Duration = Duration::from_secs(3);
+/// Choices offered as buttons at most.
+const MAX_CHOICES: usize = 20;
+
+fn button(label: impl Into<String>, callback: Callback) -> InlineKeyboardButton {
+    InlineKeyboardButton::callback(label.into(), callback.encode())
+}
+
+async fn say(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    html: String,
+    rows: Vec<Vec<InlineKeyboardButton>>,
+) -> Result<MessageId, super::BotError> {
+    state.throttle.take(chat.0).await;
+    let message = bot
+        .send_message(chat, html)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(InlineKeyboardMarkup::new(rows))
+        .await?;
+    Ok(message.id)
+}
+
+fn noun(actions: bool) -> &'static str {
+    if actions { "actions" } else { "views" }
+}
+
+/// The databases the person may run things on, with their positions in the config.
+fn databases(person: &Person, state: &BotState) -> Vec<(usize, DatabaseName)> {
+    state
+        .config
+        .databases
+        .iter()
+        .enumerate()
+        .filter(|(_, db)| state.access.may_act_on(person, Some(db.name.as_str())))
+        .map(|(i, db)| (i, db.name.clone()))
+        .collect()
+}
+
+/// `/views` and `/actions`: the database picker, or the list when there is one database.
+pub async fn start(
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    actions: bool,
+) -> HandlerResult {
+    let mine = databases(person, state);
+    match mine.as_slice() {
+        [] => {
+            say(
+                bot,
+                state,
+                chat,
+                "You administer no database.".to_owned(),
+                vec![],
+            )
+            .await?;
+            Ok(())
+        }
+        [(index, _)] => items(bot, chat, person, state, actions, *index).await,
+        _ => {
+            let rows = mine
+                .iter()
+                .map(|(i, name)| {
+                    vec![button(
+                        name.to_string(),
+                        Callback::Items {
+                            actions,
+                            database: *i,
+                        },
+                    )]
+                })
+                .collect();
+            say(
+                bot,
+                state,
+                chat,
+                format!("Which database? ({})", noun(actions)),
+                rows,
+            )
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+/// The views or actions of one database.
+pub async fn items(
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    actions: bool,
+    database: usize,
+) -> HandlerResult {
+    let Some(db) = state.config.databases.get(database) else {
+        return Ok(());
+    };
+    if !state.access.may_act_on(person, Some(db.name.as_str())) {
+        say(
+            bot,
+            state,
+            chat,
+            "Not allowed: you do not administer this database.".to_owned(),
+            vec![],
+        )
+        .await?;
+        return Ok(());
+    }
+    let catalog = state.operations.catalog();
+    let rows: Vec<Vec<InlineKeyboardButton>> = if actions {
+        catalog
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.serves(&db.name))
+            .map(|(i, a)| {
+                vec![button(
+                    a.title.clone(),
+                    Callback::Pick {
+                        actions,
+                        database,
+                        item: i,
+                    },
+                )]
+            })
+            .collect()
+    } else {
+        catalog
+            .views
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.serves(&db.name))
+            .map(|(i, v)| {
+                vec![button(
+                    v.title.clone(),
+                    Callback::Pick {
+                        actions,
+                        database,
+                        item: i,
+                    },
+                )]
+            })
+            .collect()
+    };
+    let text = if rows.is_empty() {
+        format!(
+            "No {} for <b>{}</b>.",
+            noun(actions),
+            escape(db.name.as_str())
+        )
+    } else {
+        format!("<b>{}</b>: {}", escape(db.name.as_str()), noun(actions))
+    };
+    say(bot, state, chat, text, rows).await?;
+    Ok(())
+}
+
+fn item(state: &BotState, actions: bool, index: usize) -> Option<(String, String, Vec<Argument>)> {
+    let catalog = state.operations.catalog();
+    if actions {
+        catalog
+            .actions
+            .get(index)
+            .map(|a| (a.alias.clone(), a.title.clone(), a.arguments.clone()))
+    } else {
+        catalog
+            .views
+            .get(index)
+            .map(|v| (v.alias.clone(), v.title.clone(), v.arguments.clone()))
+    }
+}
+
+/// A catalogue item on a database: an action (or a view) by its position in the catalogue.
+pub struct ItemOn<'a> {
+    pub actions: bool,
+    pub database: &'a DatabaseName,
+    pub index: usize,
+}
+
+/// Starts a dialogue for an item on a database, with values already known (from an alert's labels).
+pub async fn pick(
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    item_on: ItemOn<'_>,
+    known: &BTreeMap<String, String>,
+) -> HandlerResult {
+    let ItemOn {
+        actions,
+        database,
+        index,
+    } = item_on;
+    if !state.access.may_act_on(person, Some(database.as_str())) {
+        say(
+            bot,
+            state,
+            chat,
+            "Not allowed: you do not administer this database.".to_owned(),
+            vec![],
+        )
+        .await?;
+        return Ok(());
+    }
+    let Some((alias, _, arguments)) = item(state, actions, index) else {
+        return Ok(());
+    };
+    // Only values that fit are carried over from an alert; the rest are asked for.
+    let given: BTreeMap<String, String> = known
+        .iter()
+        .filter(|(name, value)| {
+            arguments.iter().any(|a| {
+                &&a.name == name
+                    && !matches!(a.kind, ArgType::Secret { .. })
+                    && a.parse(value).is_ok()
+            })
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let kind = if actions { "action" } else { "view" };
+    let new = Dialogue {
+        id: 0,
+        user_id: person.id.get(),
+        chat_id: chat.0,
+        kind: kind.to_owned(),
+        database: database.to_string(),
+        alias,
+        arguments: given,
+        awaiting: None,
+        choices: Vec::new(),
+    };
+    let id = state.store.start_dialogue(&new, Utc::now()).await?;
+    let Some(dialogue) = state.store.dialogue(id).await? else {
+        return Ok(());
+    };
+    advance(bot, person, state, dialogue).await
+}
+
+fn arguments_of(
+    state: &BotState,
+    dialogue: &Dialogue,
+) -> Option<(bool, String, Vec<Argument>, bool)> {
+    let catalog = state.operations.catalog();
+    if dialogue.kind == "action" {
+        catalog
+            .action(&dialogue.alias)
+            .map(|a| (true, a.title.clone(), a.arguments.clone(), a.confirm))
+    } else {
+        catalog
+            .view(&dialogue.alias)
+            .map(|v| (false, v.title.clone(), v.arguments.clone(), false))
+    }
+}
+
+/// Asks for the next missing argument, or confirms, or runs.
+async fn advance(
+    bot: &Bot,
+    person: &Person,
+    state: &BotState,
+    mut dialogue: Dialogue,
+) -> HandlerResult {
+    let chat = ChatId(dialogue.chat_id);
+    let Some((actions, title, arguments, confirm)) = arguments_of(state, &dialogue) else {
+        state.store.end_dialogue(dialogue.id).await?;
+        return Ok(());
+    };
+    let missing = arguments
+        .iter()
+        .find(|a| a.required && a.default.is_none() && !dialogue.arguments.contains_key(&a.name));
+    if let Some(argument) = missing {
+        return ask(bot, state, &mut dialogue, argument, None).await;
+    }
+    if actions && confirm {
+        let mut text = format!(
+            "Run <b>{}</b> on <b>{}</b>?\n",
+            escape(&title),
+            escape(&dialogue.database)
+        );
+        for argument in &arguments {
+            let shown = match dialogue.arguments.get(&argument.name) {
+                Some(_) if matches!(argument.kind, ArgType::Secret { .. }) => MASK.to_owned(),
+                Some(value) => value.clone(),
+                None => argument
+                    .default
+                    .as_ref()
+                    .map_or("(none)".to_owned(), |d| d.shown()),
+            };
+            text.push_str(&format!(
+                "\n{}: <code>{}</code>",
+                escape(&argument.name),
+                escape(&shown)
+            ));
+        }
+        let rows = vec![vec![
+            button("✅ Run", Callback::Confirm(dialogue.id)),
+            button("✖ Cancel", Callback::Abort(dialogue.id)),
+        ]];
+        say(bot, state, chat, text, rows).await?;
+        return Ok(());
+    }
+    run(bot, person, state, dialogue, None).await
+}
+
+async fn ask(
+    bot: &Bot,
+    state: &BotState,
+    dialogue: &mut Dialogue,
+    argument: &Argument,
+    problem: Option<String>,
+) -> HandlerResult {
+    let chat = ChatId(dialogue.chat_id);
+    let mut offered: Vec<(String, String)> = match &argument.kind {
+        ArgType::Enum { choices } => choices.iter().map(|c| (c.clone(), c.clone())).collect(),
+        ArgType::Bool => vec![("true".into(), "yes".into()), ("false".into(), "no".into())],
+        _ => Vec::new(),
+    };
+    if let Some(sql) = &argument.choices_sql
+        && let Some(target) = state.operations.target_of(&dialogue.database)
+    {
+        match target
+            .choices(sql, Duration::from_secs(10), MAX_CHOICES)
+            .await
+        {
+            Ok(rows) => offered = rows,
+            Err(e) => tracing::warn!(argument = %argument.name, error = %e, "choices_sql failed"),
+        }
+    }
+    offered.truncate(MAX_CHOICES);
+    let mut text = String::new();
+    if let Some(problem) = problem {
+        text.push_str(&format!("⚠️ {}\n\n", escape(&problem)));
+    }
+    text.push_str(&format!(
+        "<b>{}</b> ({})",
+        escape(&argument.name),
+        argument.kind.name()
+    ));
+    if !argument.description.is_empty() {
+        text.push_str(&format!(": {}", escape(&argument.description)));
+    }
+    text.push_str(if offered.is_empty() {
+        "\nReply with the value."
+    } else {
+        "\nChoose, or reply with a value."
+    });
+    dialogue.awaiting = Some(argument.name.clone());
+    dialogue.choices = offered.iter().map(|(value, _)| value.clone()).collect();
+    state.store.update_dialogue(dialogue, Utc::now()).await?;
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = offered
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, label))| {
+            vec![button(
+                label,
+                Callback::Choose {
+                    dialogue: dialogue.id,
+                    choice: i,
+                },
+            )]
+        })
+        .collect();
+    rows.push(vec![button("✖ Cancel", Callback::Abort(dialogue.id))]);
+    say(bot, state, chat, text, rows).await?;
+    Ok(())
+}
+
+/// A value for the argument a dialogue waits for (typed, or a chosen button).
+pub async fn answer(
+    bot: &Bot,
+    person: &Person,
+    state: &BotState,
+    mut dialogue: Dialogue,
+    raw: &str,
+) -> HandlerResult {
+    let Some((_, _, arguments, _)) = arguments_of(state, &dialogue) else {
+        return Ok(());
+    };
+    let Some(argument) = dialogue
+        .awaiting
+        .as_ref()
+        .and_then(|name| arguments.iter().find(|a| &a.name == name))
+        .cloned()
+    else {
+        return Ok(());
+    };
+    match argument.parse(raw) {
+        Ok(_) => {
+            dialogue
+                .arguments
+                .insert(argument.name.clone(), raw.trim().to_owned());
+            dialogue.awaiting = None;
+            dialogue.choices.clear();
+            state.store.update_dialogue(&dialogue, Utc::now()).await?;
+            advance(bot, person, state, dialogue).await
+        }
+        Err(e) => ask(bot, state, &mut dialogue, &argument, Some(e.to_string())).await,
+    }
+}
+
+/// Typed text in a chat where the person's dialogue waits for a value; `false` when none waits.
+pub async fn typed(
+    bot: &Bot,
+    message: &Message,
+    person: &Person,
+    state: &BotState,
+) -> Result<bool, super::BotError> {
+    let Some(text) = message.text() else {
+        return Ok(false);
+    };
+    let Some(dialogue) = state
+        .store
+        .awaiting_dialogue(person.id.get(), message.chat.id.0)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let secret = arguments_of(state, &dialogue)
+        .and_then(|(_, _, arguments, _)| {
+            arguments
+                .into_iter()
+                .find(|a| Some(&a.name) == dialogue.awaiting.as_ref())
+        })
+        .is_some_and(|a| matches!(a.kind, ArgType::Secret { .. }));
+    if secret {
+        // A secret should not stay in the chat history.
+        if let Err(e) = bot.delete_message(message.chat.id, message.id).await {
+            tracing::warn!(error = %e, "could not delete a message holding a secret");
+        }
+    }
+    answer(bot, person, state, dialogue, text).await?;
+    Ok(true)
+}
+
+/// Runs the dialogue's item; a view shows page 0 (or edits `page` into `edit`).
+pub async fn run(
+    bot: &Bot,
+    person: &Person,
+    state: &BotState,
+    dialogue: Dialogue,
+    edit: Option<(MessageId, usize)>,
+) -> HandlerResult {
+    let chat = ChatId(dialogue.chat_id);
+    let Ok(database) = DatabaseName::parse(&dialogue.database) else {
+        return Ok(());
+    };
+    if !state.access.may_act_on(person, Some(database.as_str())) {
+        // Removed since the dialogue began: nothing runs.
+        state.store.end_dialogue(dialogue.id).await?;
+        say(
+            bot,
+            state,
+            chat,
+            "Not allowed: you do not administer this database.".to_owned(),
+            vec![],
+        )
+        .await?;
+        return Ok(());
+    }
+    let who = person.display();
+    if dialogue.kind == "action" {
+        state.store.end_dialogue(dialogue.id).await?;
+        return run_action(bot, state, chat, &who, &database, &dialogue).await;
+    }
+    let result = state
+        .operations
+        .view_table(
+            &who,
+            Via::Bot,
+            &database,
+            &dialogue.alias,
+            &dialogue.arguments,
+        )
+        .await;
+    let table = match result {
+        Ok(table) => table,
+        Err(e) => {
+            say(bot, state, chat, failure(&e), vec![]).await?;
+            return Ok(());
+        }
+    };
+    let title = state
+        .operations
+        .catalog()
+        .view(&dialogue.alias)
+        .map_or(dialogue.alias.clone(), |v| v.title.clone());
+    let number = edit.map_or(0, |(_, page)| page);
+    let (text, pages) = table::page(&format!("{title} · {}", database), &table, number);
+    let mut row = Vec::new();
+    if number > 0 {
+        row.push(button(
+            "◀",
+            Callback::Page {
+                dialogue: dialogue.id,
+                page: number - 1,
+            },
+        ));
+    }
+    if number + 1 < pages {
+        row.push(button(
+            "▶",
+            Callback::Page {
+                dialogue: dialogue.id,
+                page: number + 1,
+            },
+        ));
+    }
+    row.push(button("CSV", Callback::Csv(dialogue.id)));
+    let keyboard = InlineKeyboardMarkup::new(vec![row]);
+    state.throttle.take(chat.0).await;
+    match edit {
+        Some((message, _)) => {
+            bot.edit_message_text(chat, message, text)
+                .parse_mode(ParseMode::Html)
+                .reply_markup(keyboard)
+                .await?;
+        }
+        None => {
+            bot.send_message(chat, text)
+                .parse_mode(ParseMode::Html)
+                .reply_markup(keyboard)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn failure(error: &OpError) -> String {
+    format!("⚠️ {}", escape(&error.to_string()))
+}
+
+/// The whole result of a dialogue's view as a CSV document.
+pub async fn csv(
+    bot: &Bot,
+    person: &Person,
+    state: &BotState,
+    dialogue: Dialogue,
+) -> HandlerResult {
+    let chat = ChatId(dialogue.chat_id);
+    let Ok(database) = DatabaseName::parse(&dialogue.database) else {
+        return Ok(());
+    };
+    if !state.access.may_act_on(person, Some(database.as_str())) {
+        return Ok(());
+    }
+    let result = state
+        .operations
+        .view_csv(
+            &person.display(),
+            Via::Bot,
+            &database,
+            &dialogue.alias,
+            &dialogue.arguments,
+        )
+        .await;
+    match result {
+        Ok((header, file)) => {
+            use tokio::io::AsyncReadExt;
+            let reader =
+                std::io::Cursor::new(header.into_bytes()).chain(tokio::fs::File::from_std(file));
+            state.throttle.take(chat.0).await;
+            bot.send_document(
+                chat,
+                InputFile::read(reader).file_name(format!("{}-{}.csv", dialogue.alias, database)),
+            )
+            .await?;
+        }
+        Err(e) => {
+            say(bot, state, chat, failure(&e), vec![]).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn run_action(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    who: &str,
+    database: &DatabaseName,
+    dialogue: &Dialogue,
+) -> HandlerResult {
+    let Some((index, action)) = state
+        .operations
+        .catalog()
+        .actions
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.alias == dialogue.alias)
+    else {
+        return Ok(());
+    };
+    let Some(db_index) = state
+        .config
+        .databases
+        .iter()
+        .position(|d| &d.name == database)
+    else {
+        return Ok(());
+    };
+    let title = action.title.clone();
+    let stop = vec![vec![button(
+        "⏹ Cancel",
+        Callback::Stop {
+            database: db_index,
+            item: index,
+        },
+    )]];
+    let status = say(
+        bot,
+        state,
+        chat,
+        format!(
+            "⏳ <b>{}</b> on <b>{}</b>: starting…",
+            escape(&title),
+            escape(database.as_str())
+        ),
+        stop.clone(),
+    )
+    .await?;
+    // Steps report through a shared slot; a task edits the message at most every few seconds.
+    let latest: Arc<Mutex<Option<Progress>>> = Arc::new(Mutex::new(None));
+    let started = Instant::now();
+    let ticker = {
+        let latest = Arc::clone(&latest);
+        let bot = bot.clone();
+        let title = title.clone();
+        let database = database.to_string();
+        let keyboard = InlineKeyboardMarkup::new(stop);
+        tokio::spawn(async move {
+            let mut shown: Option<usize> = None;
+            loop {
+                tokio::time::sleep(PROGRESS_EVERY).await;
+                let progress = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let Some(progress) = progress else { continue };
+                if shown == Some(progress.step) && started.elapsed() < PROGRESS_EVERY * 2 {
+                    continue;
+                }
+                shown = Some(progress.step);
+                let text = format!(
+                    "⏳ <b>{}</b> on <b>{}</b>: step {} of {} ({}), {}s",
+                    escape(&title),
+                    escape(&database),
+                    progress.step,
+                    progress.of,
+                    escape(&progress.name),
+                    started.elapsed().as_secs()
+                );
+                let _ = bot
+                    .edit_message_text(chat, status, text)
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+                    .await;
+            }
+        })
+    };
+    let sink = Arc::clone(&latest);
+    let result = state
+        .operations
+        .run_action(
+            who,
+            Via::Bot,
+            database,
+            &dialogue.alias,
+            &dialogue.arguments,
+            &move |p| {
+                *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+            },
+        )
+        .await;
+    ticker.abort();
+    let text = match result {
+        Ok(report) => summary(&title, database, &report),
+        Err(e) => failure(&e),
+    };
+    state.throttle.take(chat.0).await;
+    bot.edit_message_text(chat, status, text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(InlineKeyboardMarkup::default())
+        .await?;
+    Ok(())
+}
+
+/// The result of an action: outcome, each step, the first rows returned, output tails.
+fn summary(title: &str, database: &DatabaseName, report: &ActionReport) -> String {
+    let (mark, outcome) = match &report.outcome {
+        Outcome::Succeeded => ("✅", "done".to_owned()),
+        Outcome::Failed { step, error } => ("❌", format!("failed at step {step}: {error}")),
+        Outcome::Cancelled { step } => ("⏹", format!("cancelled at step {step}")),
+        Outcome::TimedOut { step } => ("⌛", format!("timed out at step {step}")),
+    };
+    let mut text = format!(
+        "{mark} <b>{}</b> on <b>{}</b>: {} ({:.1}s)\n",
+        escape(title),
+        escape(database.as_str()),
+        escape(&outcome),
+        report.duration.as_secs_f64()
+    );
+    for (i, step) in report.steps.iter().enumerate() {
+        let mut line = format!("\n{}. {}", i + 1, escape(&step.name));
+        if let Some(rows) = step.rows_affected {
+            line.push_str(&format!(" · {rows} row(s)"));
+        }
+        if let Some(code) = step.exit_code {
+            line.push_str(&format!(" · exit {code}"));
+        }
+        text.push_str(&line);
+    }
+    if let Some(table) = report.steps.iter().rev().find_map(|s| s.table.as_ref()) {
+        let (page, _) = table::page("Returned", table, 0);
+        if text.len() + page.len() < 3500 {
+            text.push_str("\n\n");
+            text.push_str(&page);
+        }
+    }
+    for step in &report.steps {
+        for (name, tail) in [("stdout", &step.stdout_tail), ("stderr", &step.stderr_tail)] {
+            let tail: String = tail
+                .chars()
+                .rev()
+                .take(600)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !tail.trim().is_empty() && text.len() + tail.len() < 3800 {
+                text.push_str(&format!(
+                    "\n\n{} {name}:\n<pre>{}</pre>",
+                    escape(&step.name),
+                    escape(tail.trim_end())
+                ));
+            }
+        }
+    }
+    text
+}

@@ -1,0 +1,130 @@
+//! The catalogue: views and actions declared in `views.yaml` and `actions.yaml` (format in
+//! docs/catalogue.md), read once and validated into the types below — aliases, databases, arguments,
+//! SQL templates — with every problem reported as `file:line:column`. Calls only `config` (to read
+//! files); `plan` turns an item and its arguments into what `exec` runs.
+
+mod args;
+pub mod plan;
+mod raw;
+mod sql;
+mod validate;
+
+use std::time::Duration;
+
+pub use args::{ArgError, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown};
+pub use sql::{Form, Segment, Template};
+
+use crate::config::{Config, ConfigError};
+use crate::domain::DatabaseName;
+
+/// SQL with variants for newer servers: the variant with the highest `min_server_version` not above the
+/// server's major version wins, else the base.
+#[derive(Debug, Clone)]
+pub struct VersionedSql {
+    pub base: Template,
+    /// Sorted by version, ascending.
+    pub variants: Vec<(u32, Template)>,
+}
+
+impl VersionedSql {
+    pub fn for_server(&self, major: u32) -> &Template {
+        self.variants
+            .iter()
+            .rev()
+            .find(|(min, _)| *min <= major)
+            .map_or(&self.base, |(_, t)| t)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct View {
+    pub alias: String,
+    pub title: String,
+    pub description: String,
+    /// `None`: every database.
+    pub databases: Option<Vec<DatabaseName>>,
+    pub timeout: Duration,
+    pub max_rows: usize,
+    pub arguments: Vec<Argument>,
+    pub sql: VersionedSql,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepBody {
+    Sql {
+        sql: VersionedSql,
+        transaction: bool,
+        split: bool,
+    },
+    Shell {
+        command: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    pub body: StepBody,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub alias: String,
+    pub title: String,
+    pub description: String,
+    pub databases: Option<Vec<DatabaseName>>,
+    pub confirm: bool,
+    pub timeout: Duration,
+    pub arguments: Vec<Argument>,
+    pub steps: Vec<Step>,
+}
+
+fn serves(databases: &Option<Vec<DatabaseName>>, database: &DatabaseName) -> bool {
+    databases
+        .as_ref()
+        .is_none_or(|list| list.contains(database))
+}
+
+impl View {
+    pub fn serves(&self, database: &DatabaseName) -> bool {
+        serves(&self.databases, database)
+    }
+}
+
+impl Action {
+    pub fn serves(&self, database: &DatabaseName) -> bool {
+        serves(&self.databases, database)
+    }
+}
+
+/// Every view and action.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub views: Vec<View>,
+    pub actions: Vec<Action>,
+}
+
+impl Catalog {
+    /// Reads the files the config names (none named: an empty catalogue).
+    pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
+        validate::load(config)
+    }
+
+    /// Validates catalogue texts as if read from the given files.
+    pub fn from_texts(
+        views: Option<(&std::path::Path, &str)>,
+        actions: Option<(&std::path::Path, &str)>,
+        databases: &[DatabaseName],
+    ) -> Result<Catalog, ConfigError> {
+        validate::from_texts(views, actions, databases)
+    }
+
+    pub fn view(&self, alias: &str) -> Option<&View> {
+        self.views.iter().find(|v| v.alias == alias)
+    }
+
+    pub fn action(&self, alias: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.alias == alias)
+    }
+}

@@ -1,0 +1,155 @@
+use std::path::Path;
+
+use super::*;
+
+fn databases() -> Vec<DatabaseName> {
+    vec![
+        DatabaseName::parse("main").unwrap(),
+        DatabaseName::parse("billing").unwrap(),
+    ]
+}
+
+fn views(text: &str) -> Result<Catalog, ConfigError> {
+    from_texts(Some((Path::new("views.yaml"), text)), None, &databases())
+}
+
+fn actions(text: &str) -> Result<Catalog, ConfigError> {
+    from_texts(None, Some((Path::new("actions.yaml"), text)), &databases())
+}
+
+fn problems(result: Result<Catalog, ConfigError>) -> Vec<String> {
+    result
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn a_valid_view_and_action_load() {
+    let catalog = views(
+        r#"
+views:
+  - alias: long_queries
+    title: Long queries
+    databases: [main]
+    timeout: 10s
+    arguments:
+      - { name: min_duration, type: duration, default: 1m }
+    sql: SELECT pid FROM pg_stat_activity WHERE now() - query_start > :min_duration::interval
+    variants:
+      - { min_server_version: 14, sql: "SELECT pid, query_id FROM pg_stat_activity WHERE now() - query_start > :min_duration::interval" }
+"#,
+    )
+    .unwrap();
+    let view = catalog.view("long_queries").unwrap();
+    assert_eq!(view.timeout, Duration::from_secs(10));
+    assert!(view.serves(&databases()[0]) && !view.serves(&databases()[1]));
+    assert!(!view.arguments[0].required, "a default makes it optional");
+    assert_eq!(view.sql.for_server(13), &view.sql.base);
+    assert_ne!(view.sql.for_server(15), &view.sql.base);
+
+    let catalog = actions(
+        r#"
+actions:
+  - alias: vacuum_table
+    title: VACUUM a table
+    confirm: true
+    arguments:
+      - { name: table, type: identifier, kind: relation }
+    steps:
+      - { name: vacuum, sql: "VACUUM (ANALYZE) :table", transaction: false }
+      - { name: stats, sql: "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = :'table'::regclass" }
+      - { name: note, shell: "echo $PG_ARG_TABLE" }
+"#,
+    )
+    .unwrap();
+    let action = catalog.action("vacuum_table").unwrap();
+    assert!(action.confirm);
+    assert_eq!(action.steps.len(), 3);
+    assert!(matches!(
+        action.steps[0].body,
+        StepBody::Sql {
+            transaction: false,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn every_problem_is_located() {
+    let found = problems(views(
+        r#"
+views:
+  - alias: Bad-Alias
+    title: x
+    databases: [nowhere]
+    timeout: soon
+    arguments:
+      - { name: n, type: int, default: many }
+      - { name: n, type: colour }
+    sql: SELECT :missing, :'n'
+"#,
+    ));
+    let expected = [
+        "views.yaml:3:12: views[0].alias: \"Bad-Alias\" must be 1-40 characters",
+        "views.yaml:5:17: views[0].databases[0]: \"nowhere\" is not a database of the config",
+        "views.yaml:6:14: views[0].timeout: \"soon\" is not a duration",
+        "views.yaml:8:40: views[0].arguments[0].default: \"many\" is not a whole number",
+        "views.yaml:9:17: views[0].arguments[1].name: n is declared twice",
+        "views.yaml:10:10: views[0].sql: :missing names no declared argument",
+    ];
+    for (line, want) in expected.iter().enumerate() {
+        assert!(
+            found.iter().any(|f| f.starts_with(want)),
+            "missing #{line} {want:?} in {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_and_malformed_steps_are_refused() {
+    let found = problems(actions(
+        "actions:\n  - { alias: a, title: t, steps: [], colour: red }\n",
+    ));
+    assert!(found[0].contains("unknown field `colour`"), "{found:?}");
+    let found = problems(actions(
+        "actions:\n  - alias: a\n    title: t\n    steps:\n      - { name: both, sql: 'SELECT 1', shell: 'true' }\n",
+    ));
+    assert!(
+        found[0].contains("exactly one of sql or shell"),
+        "{found:?}"
+    );
+    let found = problems(actions("actions:\n  - { alias: a, title: t, steps: [] }\n"));
+    assert!(found[0].contains("at least one step"), "{found:?}");
+}
+
+#[test]
+fn secrets_have_no_default_and_quoted_forms_need_identifiers() {
+    let found = problems(actions(
+        r#"
+actions:
+  - alias: a
+    title: t
+    arguments:
+      - { name: password, type: secret, default: hunter2 }
+      - { name: name, type: string }
+    steps:
+      - { name: s, sql: "SELECT :'name'" }
+"#,
+    ));
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("a secret cannot have a default")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("are for identifier arguments")),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|f| f.contains("hunter2")), "{found:?}");
+}

@@ -1,0 +1,263 @@
+//! Views and actions over REST: `GET /views`, `GET /views/{alias}?database=D&arg=value…` (JSON, or CSV
+//! for `Accept: text/csv`), `GET /actions`, `POST /actions/execute/{alias}` with `{database, args}`.
+//! Viewers may run views; admins and owners actions too.
+
+use std::collections::BTreeMap;
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ApiError, AppState};
+use crate::access::ApiIdentity;
+use crate::catalog::{ArgType, Argument};
+use crate::domain::{DatabaseName, Role};
+use crate::exec::{ExecError, Outcome};
+use crate::operations::{OpError, Via};
+
+#[derive(Serialize)]
+struct ArgumentView<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    description: &'a str,
+    required: bool,
+    default: Option<String>,
+    choices: Option<&'a [String]>,
+}
+
+fn describe(arguments: &[Argument]) -> Vec<ArgumentView<'_>> {
+    arguments
+        .iter()
+        .map(|a| ArgumentView {
+            name: &a.name,
+            kind: a.kind.name(),
+            description: &a.description,
+            required: a.required,
+            default: a.default.as_ref().map(|d| d.shown()),
+            choices: match &a.kind {
+                ArgType::Enum { choices } => Some(choices),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+fn databases(list: &Option<Vec<DatabaseName>>, state: &AppState) -> Vec<String> {
+    match list {
+        Some(list) => list.iter().map(ToString::to_string).collect(),
+        None => state
+            .config
+            .databases
+            .iter()
+            .map(|d| d.name.to_string())
+            .collect(),
+    }
+}
+
+pub async fn list_views(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let views: Vec<_> = state
+        .operations
+        .catalog()
+        .views
+        .iter()
+        .map(|v| {
+            json!({
+                "alias": v.alias, "title": v.title, "description": v.description,
+                "databases": databases(&v.databases, &state), "arguments": describe(&v.arguments),
+            })
+        })
+        .collect();
+    Json(json!({ "views": views }))
+}
+
+pub async fn list_actions(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let actions: Vec<_> = state
+        .operations
+        .catalog()
+        .actions
+        .iter()
+        .map(|a| {
+            json!({
+                "alias": a.alias, "title": a.title, "description": a.description,
+                "databases": databases(&a.databases, &state), "confirm": a.confirm,
+                "arguments": describe(&a.arguments),
+                "steps": a.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({ "actions": actions }))
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::UnknownView(_) | OpError::UnknownAction(_) | OpError::UnknownDatabase(_) => {
+                ApiError::NotFound(e.to_string())
+            }
+            OpError::NotServed { .. } => ApiError::NotFound(e.to_string()),
+            OpError::Argument(e) => ApiError::bad_request(e.name, e.message),
+            OpError::Busy { .. } => ApiError::Conflict(e.to_string()),
+            OpError::Spool(e) => ApiError::internal(&e),
+            OpError::Exec { ref error, .. } => match error {
+                ExecError::Unreachable(_) => ApiError::BadGateway(e.to_string()),
+                ExecError::TimedOut => ApiError::GatewayTimeout(e.to_string()),
+                _ => ApiError::BadGateway(e.to_string()),
+            },
+        }
+    }
+}
+
+fn database(state: &AppState, raw: Option<&String>) -> Result<DatabaseName, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::bad_request("database", "is required"))?;
+    let name = DatabaseName::parse(raw).map_err(|e| ApiError::bad_request("database", e))?;
+    state
+        .config
+        .database(&name)
+        .map(|d| d.name.clone())
+        .ok_or_else(|| ApiError::NotFound(format!("no database named {raw:?}")))
+}
+
+fn forbid_unless(identity: &ApiIdentity, role: Role) -> Result<(), ApiError> {
+    if identity.role >= role {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "token {} is a {:?}; this needs {role:?}",
+            identity.name, identity.role
+        )))
+    }
+}
+
+pub async fn run_view(
+    State(state): State<AppState>,
+    Extension(identity): Extension<ApiIdentity>,
+    Path(alias): Path<String>,
+    Query(mut params): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    forbid_unless(&identity, Role::Viewer)?;
+    let database = database(&state, params.remove("database").as_ref())?;
+    let who = format!("token:{}", identity.name);
+    let wants_csv = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    if !wants_csv {
+        let table = state
+            .operations
+            .view_table(&who, Via::Rest, &database, &alias, &params)
+            .await?;
+        return Ok(Json(json!({
+            "columns": table.columns, "rows": table.rows, "truncated": table.truncated,
+        }))
+        .into_response());
+    }
+    let (header, file) = state
+        .operations
+        .view_csv(&who, Via::Rest, &database, &alias, &params)
+        .await?;
+    let rows = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let header = futures_util::stream::once(async move { Ok(axum::body::Bytes::from(header)) });
+    let body = Body::from_stream(futures_util::StreamExt::chain(header, rows));
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteRequest {
+    database: String,
+    #[serde(default)]
+    args: BTreeMap<String, serde_json::Value>,
+}
+
+pub async fn execute(
+    State(state): State<AppState>,
+    Extension(identity): Extension<ApiIdentity>,
+    Path(alias): Path<String>,
+    body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    forbid_unless(&identity, Role::Admin)?;
+    let Json(request) = body.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+    let database = database(&state, Some(&request.database))?;
+    let mut args = BTreeMap::new();
+    for (name, value) in request.args {
+        let text = match value {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(ApiError::bad_request(
+                    name,
+                    "must be a string, number or boolean",
+                ));
+            }
+        };
+        args.insert(name, text);
+    }
+    let who = format!("token:{}", identity.name);
+    let report = state
+        .operations
+        .run_action(&who, Via::Rest, &database, &alias, &args, &|_| {})
+        .await?;
+    let status = match report.outcome {
+        Outcome::Succeeded => StatusCode::OK,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Ok((status, Json(report_json(&report))).into_response())
+}
+
+fn report_json(report: &crate::exec::ActionReport) -> serde_json::Value {
+    let (outcome, step, error) = match &report.outcome {
+        Outcome::Succeeded => ("succeeded", None, None),
+        Outcome::Failed { step, error } => ("failed", Some(*step), Some(error.clone())),
+        Outcome::Cancelled { step } => ("cancelled", Some(*step), None),
+        Outcome::TimedOut { step } => ("timed_out", Some(*step), None),
+    };
+    json!({
+        "outcome": outcome, "failed_step": step, "error": error,
+        "duration_ms": report.duration.as_millis() as u64,
+        "steps": report.steps.iter().map(|s| json!({
+            "name": s.name, "rows_affected": s.rows_affected,
+            "columns": s.table.as_ref().map(|t| &t.columns), "rows": s.table.as_ref().map(|t| &t.rows),
+            "exit_code": s.exit_code, "stdout": s.stdout_tail, "stderr": s.stderr_tail,
+            "duration_ms": s.duration.as_millis() as u64,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    Extension(identity): Extension<ApiIdentity>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    forbid_unless(&identity, Role::Owner)?;
+    let limit = match params.get("limit") {
+        None => 100,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::bad_request("limit", "must be a number from 1 to 1000"))?,
+    };
+    let entries = state
+        .store
+        .audit_entries(limit)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let entries: Vec<_> = entries
+        .into_iter()
+        .map(|(actor, action, database, detail)| {
+            json!({
+                "actor": actor, "action": action, "database": database,
+                "detail": serde_json::from_str::<serde_json::Value>(&detail).unwrap_or(json!(detail)),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries })))
+}

@@ -1,0 +1,379 @@
+//! Running views and actions for people: finds the item and the database, parses the arguments, plans
+//! the SQL, runs it through `exec`, keeps one run per (database, action) at a time with a way to cancel
+//! it, and audits every run (secrets masked). The one entry point for both the bot and REST; the
+//! caller has already asked `access` whether the person may.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::Utc;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::{self, Action, ArgError, Catalog, View, plan};
+use crate::domain::DatabaseName;
+use crate::exec::{ActionReport, ExecError, Outcome, Progress, Table, Targets};
+use crate::store::Store;
+
+/// Why a run did not happen or failed; every variant may be shown to the person who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("no view named {0:?}")]
+    UnknownView(String),
+    #[error("no action named {0:?}")]
+    UnknownAction(String),
+    #[error("no database named {0:?}")]
+    UnknownDatabase(String),
+    #[error("{item} does not run on {database}")]
+    NotServed { item: String, database: String },
+    #[error("{0}")]
+    Argument(ArgError),
+    #[error("{action} is already running on {database}")]
+    Busy { action: String, database: String },
+    #[error("{database}: {error}")]
+    Exec { database: String, error: ExecError },
+    /// Writing the CSV spool failed (disk full, say): internal, not the person's fault.
+    #[error("spooling the CSV failed: {0}")]
+    Spool(#[from] std::io::Error),
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Bot,
+    Rest,
+}
+
+impl Via {
+    fn as_str(self) -> &'static str {
+        match self {
+            Via::Bot => "bot",
+            Via::Rest => "rest",
+        }
+    }
+}
+
+type RunKey = (DatabaseName, String);
+
+pub struct Operations {
+    catalog: Arc<Catalog>,
+    targets: Targets,
+    store: Store,
+    running: Mutex<HashMap<RunKey, CancellationToken>>,
+}
+
+/// Removes a run from the registry when it ends, however it ends.
+struct RunGuard<'a> {
+    running: &'a Mutex<HashMap<RunKey, CancellationToken>>,
+    key: RunKey,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}
+
+impl Operations {
+    pub fn new(catalog: Arc<Catalog>, targets: Targets, store: Store) -> Self {
+        Self {
+            catalog,
+            targets,
+            store,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn view(&self, alias: &str, database: &DatabaseName) -> Result<&View, OpError> {
+        let view = self
+            .catalog
+            .view(alias)
+            .ok_or_else(|| OpError::UnknownView(alias.to_owned()))?;
+        if !view.serves(database) {
+            return Err(OpError::NotServed {
+                item: alias.to_owned(),
+                database: database.to_string(),
+            });
+        }
+        Ok(view)
+    }
+
+    pub fn action(&self, alias: &str, database: &DatabaseName) -> Result<&Action, OpError> {
+        let action = self
+            .catalog
+            .action(alias)
+            .ok_or_else(|| OpError::UnknownAction(alias.to_owned()))?;
+        if !action.serves(database) {
+            return Err(OpError::NotServed {
+                item: alias.to_owned(),
+                database: database.to_string(),
+            });
+        }
+        Ok(action)
+    }
+
+    /// The database by name, for `choices_sql` and the like.
+    pub fn target_of(&self, database: &str) -> Option<crate::exec::Target> {
+        DatabaseName::parse(database)
+            .ok()
+            .and_then(|name| self.targets.get(&name))
+    }
+
+    fn target(&self, database: &DatabaseName) -> Result<crate::exec::Target, OpError> {
+        self.targets
+            .get(database)
+            .ok_or_else(|| OpError::UnknownDatabase(database.to_string()))
+    }
+
+    fn planned(database: &DatabaseName, e: plan::PlanError) -> OpError {
+        match e {
+            plan::PlanError::Argument { name, message } => {
+                OpError::Argument(ArgError { name, message })
+            }
+            plan::PlanError::Exec(error) => OpError::Exec {
+                database: database.to_string(),
+                error,
+            },
+        }
+    }
+
+    async fn audit(
+        &self,
+        who: &str,
+        via: Via,
+        action: &str,
+        database: &DatabaseName,
+        detail: serde_json::Value,
+    ) {
+        let mut detail = detail;
+        detail["via"] = json!(via.as_str());
+        if let Err(e) = self
+            .store
+            .audit(who, action, Some(database.as_str()), &detail, Utc::now())
+            .await
+        {
+            tracing::error!(error = %e, "writing the audit log failed");
+        }
+    }
+
+    /// Runs a view, calling `on_row` for each row (up to the view's cap).
+    pub async fn stream_view(
+        &self,
+        who: &str,
+        via: Via,
+        database: &DatabaseName,
+        alias: &str,
+        given: &BTreeMap<String, String>,
+        on_row: &mut (dyn FnMut(Vec<Option<String>>) + Send),
+    ) -> Result<crate::exec::ViewSummary, OpError> {
+        let view = self.view(alias, database)?;
+        let values = catalog::parse_all(&view.arguments, given).map_err(OpError::Argument)?;
+        let target = self.target(database)?;
+        let started = Instant::now();
+        let (query, options) = plan::view_query(view, &target, &values)
+            .await
+            .map_err(|e| Self::planned(database, e))?;
+        let result = target.view(&query, &options, on_row).await;
+        let detail = json!({
+            "view": alias,
+            "arguments": catalog::shown(&values),
+            "outcome": match &result {
+                Ok(summary) => format!("{} rows{}", summary.rows, if summary.truncated { " (truncated)" } else { "" }),
+                Err(e) => format!("failed: {e}"),
+            },
+            "duration_ms": started.elapsed().as_millis() as u64,
+        });
+        self.audit(who, via, "view", database, detail).await;
+        result.map_err(|error| OpError::Exec {
+            database: database.to_string(),
+            error,
+        })
+    }
+
+    /// Runs a view and keeps its rows (bounded by the view's cap).
+    pub async fn view_table(
+        &self,
+        who: &str,
+        via: Via,
+        database: &DatabaseName,
+        alias: &str,
+        given: &BTreeMap<String, String>,
+    ) -> Result<Table, OpError> {
+        let mut rows = Vec::new();
+        let summary = self
+            .stream_view(who, via, database, alias, given, &mut |row| rows.push(row))
+            .await?;
+        Ok(Table {
+            columns: summary.columns,
+            rows,
+            truncated: summary.truncated,
+        })
+    }
+
+    /// Runs a view into CSV: the header line, and an unlinked temporary file with the rows (it vanishes
+    /// with its handle). Rows go to disk as they arrive, so memory stays flat however many there are.
+    pub async fn view_csv(
+        &self,
+        who: &str,
+        via: Via,
+        database: &DatabaseName,
+        alias: &str,
+        given: &BTreeMap<String, String>,
+    ) -> Result<(String, std::fs::File), OpError> {
+        use std::io::{Seek, Write};
+        static SPOOLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "postgram-{}-{}.csv",
+            std::process::id(),
+            SPOOLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let mut file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        let mut writer = std::io::BufWriter::new(file.try_clone()?);
+        let mut failed: Option<std::io::Error> = None;
+        let summary = self
+            .stream_view(who, via, database, alias, given, &mut |row| {
+                if failed.is_none()
+                    && let Err(e) = writer.write_all(csv_line(row.into_iter()).as_bytes())
+                {
+                    failed = Some(e);
+                }
+            })
+            .await?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        writer.flush()?;
+        drop(writer);
+        file.rewind()?;
+        let header = csv_line(summary.columns.into_iter().map(Some));
+        Ok((header, file))
+    }
+
+    /// Runs an action (one run per database and action at a time). `progress` hears of each step.
+    pub async fn run_action(
+        &self,
+        who: &str,
+        via: Via,
+        database: &DatabaseName,
+        alias: &str,
+        given: &BTreeMap<String, String>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<ActionReport, OpError> {
+        let action = self.action(alias, database)?;
+        let values = catalog::parse_all(&action.arguments, given).map_err(OpError::Argument)?;
+        let target = self.target(database)?;
+        let key = (database.clone(), alias.to_owned());
+        let cancel = CancellationToken::new();
+        {
+            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            if running.contains_key(&key) {
+                return Err(OpError::Busy {
+                    action: alias.to_owned(),
+                    database: database.to_string(),
+                });
+            }
+            running.insert(key.clone(), cancel.clone());
+        }
+        let _guard = RunGuard {
+            running: &self.running,
+            key,
+        };
+        let plan = plan::action_plan(action, &target, &values)
+            .await
+            .map_err(|e| Self::planned(database, e))?;
+        let mut report = target.run_action(&plan, progress, cancel).await;
+        mask_secrets(&mut report, &values);
+        let outcome = match &report.outcome {
+            Outcome::Succeeded => "succeeded".to_owned(),
+            Outcome::Failed { step, error } => format!("failed at step {step}: {error}"),
+            Outcome::Cancelled { step } => format!("cancelled at step {step}"),
+            Outcome::TimedOut { step } => format!("timed out at step {step}"),
+        };
+        let detail = json!({
+            "action": alias,
+            "arguments": catalog::shown(&values),
+            "outcome": outcome,
+            "duration_ms": report.duration.as_millis() as u64,
+        });
+        self.audit(who, via, "action", database, detail).await;
+        Ok(report)
+    }
+
+    /// Cancels the running action; `false` if none runs.
+    pub fn cancel(&self, database: &DatabaseName, alias: &str) -> bool {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        match running.get(&(database.clone(), alias.to_owned())) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Replaces every secret value in a report (step output, returned rows, errors) with the mask: a
+/// command may echo its environment, and PostgreSQL may quote a statement back.
+fn mask_secrets(report: &mut ActionReport, values: &BTreeMap<String, catalog::ArgValue>) {
+    let secrets: Vec<String> = values
+        .values()
+        .filter(|v| v.is_secret())
+        .map(catalog::ArgValue::for_shell)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if secrets.is_empty() {
+        return;
+    }
+    let mask = |text: &mut String| {
+        for secret in &secrets {
+            if text.contains(secret.as_str()) {
+                *text = text.replace(secret.as_str(), catalog::MASK);
+            }
+        }
+    };
+    for step in &mut report.steps {
+        mask(&mut step.stdout_tail);
+        mask(&mut step.stderr_tail);
+        if let Some(table) = &mut step.table {
+            for cell in table.rows.iter_mut().flatten().flatten() {
+                mask(cell);
+            }
+        }
+    }
+    if let Outcome::Failed { error, .. } = &mut report.outcome {
+        mask(error);
+    }
+}
+
+/// One CSV line, fields quoted when they need to be (RFC 4180); NULL is an empty field.
+pub fn csv_line(fields: impl Iterator<Item = Option<String>>) -> String {
+    let mut line = String::new();
+    for (i, field) in fields.enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        let field = field.unwrap_or_default();
+        if field.contains([',', '"', '\n', '\r']) {
+            line.push('"');
+            line.push_str(&field.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(&field);
+        }
+    }
+    line.push_str("\r\n");
+    line
+}
