@@ -19,6 +19,7 @@ use crate::access::Access;
 use crate::bot::{self, BotState};
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::delivery::links::Links;
 use crate::delivery::worker::{Worker, WorkerParts};
 use crate::delivery::{self, email::Mailer, telegram::Telegram, throttle::Throttle};
 use crate::exec::Targets;
@@ -82,6 +83,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("smtp")?;
     let bot = delivery::telegram::bot(&config.telegram)?;
     let catalog = Arc::new(Catalog::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let links =
+        Arc::new(Links::new(&config, Arc::clone(&catalog)).map_err(|e| anyhow::anyhow!("{e}"))?);
     let targets = Targets::new(&config.databases).context("the databases' DSNs")?;
     let operations = Arc::new(Operations::new(catalog, targets, store.clone()));
     let listener = TcpListener::bind(config.http.listen)
@@ -113,6 +116,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         owner: lease_owner.clone(),
         wake: Arc::clone(&wake),
         throttle: Arc::clone(&throttle),
+        links,
         stop: stop_workers.clone(),
     }));
     tracker.spawn(worker.run());

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::delivery::links::Links;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -44,7 +45,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => {
-            match Config::load(&config).and_then(|c| Catalog::load(&c).map(|k| (c, k))) {
+            let checked = Config::load(&config).and_then(|c| {
+                let catalog = std::sync::Arc::new(Catalog::load(&c)?);
+                Links::new(&c, std::sync::Arc::clone(&catalog))?;
+                Ok((c, catalog))
+            });
+            match checked {
                 Ok((loaded, catalog)) => {
                     println!("{}: OK", config.display());
                     println!("{}", loaded.summary());

@@ -211,7 +211,7 @@ pub async fn pick(
     bot: &Bot,
     chat: ChatId,
     person: &Person,
-    state: &BotState,
+    state: &Arc<BotState>,
     item_on: ItemOn<'_>,
     known: &BTreeMap<String, String>,
 ) -> HandlerResult {
@@ -285,7 +285,7 @@ fn arguments_of(
 async fn advance(
     bot: &Bot,
     person: &Person,
-    state: &BotState,
+    state: &Arc<BotState>,
     mut dialogue: Dialogue,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
@@ -397,7 +397,7 @@ async fn ask(
 pub async fn answer(
     bot: &Bot,
     person: &Person,
-    state: &BotState,
+    state: &Arc<BotState>,
     mut dialogue: Dialogue,
     raw: &str,
 ) -> HandlerResult {
@@ -431,7 +431,7 @@ pub async fn typed(
     bot: &Bot,
     message: &Message,
     person: &Person,
-    state: &BotState,
+    state: &Arc<BotState>,
 ) -> Result<bool, super::BotError> {
     let Some(text) = message.text() else {
         return Ok(false);
@@ -464,7 +464,7 @@ pub async fn typed(
 pub async fn run(
     bot: &Bot,
     person: &Person,
-    state: &BotState,
+    state: &Arc<BotState>,
     dialogue: Dialogue,
     edit: Option<(MessageId, usize)>,
 ) -> HandlerResult {
@@ -488,7 +488,15 @@ pub async fn run(
     let who = person.display();
     if dialogue.kind == "action" {
         state.store.end_dialogue(dialogue.id).await?;
-        return run_action(bot, state, chat, &who, &database, &dialogue).await;
+        // The dispatcher handles one update per chat at a time: the run goes on in its own task so
+        // that the Cancel button of this very chat can be pressed meanwhile.
+        let (bot, state) = (bot.clone(), Arc::clone(state));
+        tokio::spawn(async move {
+            if let Err(e) = run_action(&bot, &state, chat, &who, &database, &dialogue).await {
+                tracing::warn!(error = %e, "reporting an action's run failed");
+            }
+        });
+        return Ok(());
     }
     let result = state
         .operations

@@ -23,6 +23,8 @@ use crate::domain::{AdminRef, ChatId, DatabaseName, EmailAddress, Role, Telegram
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file it was read from (for messages about it).
+    pub file: PathBuf,
     pub telegram: TelegramConfig,
     pub http: HttpConfig,
     pub state: StateLocation,
@@ -33,6 +35,15 @@ pub struct Config {
     pub catalog: CatalogFiles,
     pub databases: Vec<DatabaseConfig>,
     pub api_tokens: Vec<ApiToken>,
+    /// By alertname: the views and actions offered on its messages (checked against the catalogue).
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub alertname: String,
+    pub views: Vec<String>,
+    pub actions: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

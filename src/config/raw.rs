@@ -22,6 +22,19 @@ pub struct RawConfig {
     pub databases: Vec<RawDatabase>,
     #[serde(default)]
     pub api_tokens: Vec<RawApiToken>,
+    #[serde(default)]
+    pub links: Vec<RawLink>,
+}
+
+/// Views and actions offered on the messages of an alert.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub alertname: String,
+    #[serde(default)]
+    pub views: Vec<String>,
+    #[serde(default)]
+    pub actions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,7 +12,7 @@ use super::raw::{RawConfig, RawDatabase};
 use super::report::{Report, parse};
 use super::{
     AlertmanagerConfig, ApiToken, CatalogFiles, Config, ConfigError, DatabaseConfig,
-    EscalationConfig, HttpConfig, Secret, SmtpConfig, StateLocation, TelegramConfig,
+    EscalationConfig, HttpConfig, Link, Secret, SmtpConfig, StateLocation, TelegramConfig,
     TelegramWebhook,
 };
 use crate::domain::{
@@ -32,7 +32,12 @@ pub fn validate(
 ) -> Result<Config, ConfigError> {
     let (raw, mut report) = parse::<RawConfig>(text, file, Some(lookup))?;
     let base = file.parent().unwrap_or(Path::new("."));
-    let config = raw.and_then(|raw| build(raw, base, &mut report));
+    let config = raw
+        .and_then(|raw| build(raw, base, &mut report))
+        .map(|mut config| {
+            config.file = file.to_owned();
+            config
+        });
     report.finish(config)
 }
 
@@ -147,6 +152,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
     let api_tokens = api_tokens(raw.api_tokens, report);
 
     Some(Config {
+        file: PathBuf::new(),
         telegram,
         http: HttpConfig {
             listen: listen.ok()?,
@@ -160,6 +166,15 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
         catalog,
         databases,
         api_tokens,
+        links: raw
+            .links
+            .into_iter()
+            .map(|l| Link {
+                alertname: l.alertname,
+                views: l.views,
+                actions: l.actions,
+            })
+            .collect(),
     })
 }
 

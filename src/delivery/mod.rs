@@ -3,6 +3,7 @@
 //! say; `telegram`, `throttle` and `email` talk to the outside world.
 
 pub mod email;
+pub mod links;
 pub mod render;
 pub mod telegram;
 pub mod throttle;

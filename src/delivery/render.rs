@@ -208,8 +208,13 @@ fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> St
     lines.join("\n")
 }
 
-/// The alert message for an incident, as every recipient sees it now.
-pub fn alert_message(incident: &IncidentRecord, now: DateTime<Utc>) -> Rendered {
+/// The alert message for an incident, as every recipient sees it now; `links` are extra buttons (one
+/// row each) for the views and actions that help with it.
+pub fn alert_message(
+    incident: &IncidentRecord,
+    now: DateTime<Utc>,
+    links: &[(String, String)],
+) -> Rendered {
     // Shrink the least important parts until the message fits.
     let budgets = [
         Budget {
@@ -250,10 +255,9 @@ pub fn alert_message(incident: &IncidentRecord, now: DateTime<Utc>) -> Rendered 
             break;
         }
     }
-    Rendered {
-        html,
-        buttons: buttons(incident, now),
-    }
+    let mut buttons = buttons(incident, now);
+    buttons.extend(links.iter().map(|link| vec![link.clone()]));
+    Rendered { html, buttons }
 }
 
 fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, String)>> {
@@ -382,7 +386,7 @@ pub fn email(incident: &IncidentRecord, reason: &str, now: DateTime<Utc>) -> Ema
         text.push_str(&format!("Source: {}\n", incident.generator_url));
     }
     text.push_str(&format!("Incident #{}\n", incident.id));
-    let message = alert_message(incident, now);
+    let message = alert_message(incident, now, &[]);
     let html = format!(
         "<html><body><p>{}</p><pre style=\"font-family: sans-serif\">{}</pre></body></html>",
         escape(reason),

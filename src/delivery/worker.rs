@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::email::{Email, EmailError, Mailer};
+use super::links::Links;
 use super::render;
 use super::telegram::{SendError, Telegram};
 use super::throttle::Throttle;
@@ -64,6 +65,8 @@ pub struct WorkerParts {
     /// Rung when new jobs are queued.
     pub wake: Arc<Notify>,
     pub throttle: Arc<Throttle>,
+    /// View and action buttons for alert messages.
+    pub links: Arc<Links>,
     /// Stops claiming; jobs waiting for their chat's turn go back to the outbox at once.
     pub stop: CancellationToken,
 }
@@ -77,6 +80,7 @@ pub struct Worker {
     throttle: Arc<Throttle>,
     owner: String,
     wake: Arc<Notify>,
+    links: Arc<Links>,
     stop: CancellationToken,
     chats: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -101,6 +105,7 @@ impl Worker {
             owner,
             wake,
             throttle,
+            links,
             stop,
         } = parts;
         Self {
@@ -112,6 +117,7 @@ impl Worker {
             throttle,
             owner,
             wake,
+            links,
             stop,
             chats: Mutex::new(HashMap::new()),
         }
@@ -307,7 +313,7 @@ impl Worker {
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let rendered = render::alert_message(&incident, Utc::now());
+        let rendered = render::alert_message(&incident, Utc::now(), &self.links.buttons(&incident));
         match self.telegram.send(chat, &rendered).await {
             Ok(message_id) => {
                 self.count("send", "ok");
@@ -375,7 +381,7 @@ impl Worker {
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let rendered = render::alert_message(&incident, Utc::now());
+        let rendered = render::alert_message(&incident, Utc::now(), &self.links.buttons(&incident));
         match self.telegram.edit(chat, message_id, &rendered).await {
             Ok(()) => {
                 self.count("edit", "ok");

@@ -473,6 +473,7 @@ impl State {
                 "has_main_web_app": false,
             })),
             "sendmessage" => self.send_message(p, now),
+            "senddocument" => self.send_document(p, now),
             "editmessagetext" => self.edit(p, now, true),
             "editmessagereplymarkup" => self.edit(p, now, false),
             "deletemessage" => {
@@ -572,6 +573,40 @@ impl State {
         let stored = Stored {
             message,
             visible,
+            date: now_unix(),
+            edit_date: None,
+        };
+        let answer = message_json(&stored);
+        self.messages.push(stored);
+        Ok(answer)
+    }
+
+    /// A document is stored as a message whose text is `document:` and the file's content, so tests
+    /// can read what was sent.
+    fn send_document(&mut self, p: &Value, now: Instant) -> Answer {
+        let chat_id = self.chat(p)?;
+        let mut content = p["document"].as_str().unwrap_or_default().to_owned();
+        // Uploads arrive as `attach://<name>`, the file itself in the part of that name.
+        if let Some(part) = content.strip_prefix("attach://") {
+            content = p[part].as_str().unwrap_or_default().to_owned();
+        }
+        if content.is_empty() {
+            return Err(bad_request("file must be non-empty"));
+        }
+        self.flood_control(chat_id, now)?;
+        let next = self.last_message_id.entry(chat_id).or_insert(0);
+        *next += 1;
+        let message = SentMessage {
+            chat_id,
+            message_id: *next,
+            text: format!("document:\n{content}"),
+            reply_markup: None,
+            edits: 0,
+            sent_at: now,
+        };
+        let stored = Stored {
+            message,
+            visible: String::new(),
             date: now_unix(),
             edit_date: None,
         };

@@ -1,0 +1,139 @@
+//! The view and action buttons on an alert's messages: from the config's `links` (by alertname) and the
+//! alert's own `postgram_views` / `postgram_actions` annotations. A button opens the item already
+//! filled in from the alert's labels.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::callback::Callback;
+use crate::catalog::Catalog;
+use crate::config::{Config, ConfigError, Problem};
+use crate::domain::{AlertStatus, DatabaseName};
+use crate::store::IncidentRecord;
+
+/// At most this many link buttons on one message.
+const MAX_LINKS: usize = 6;
+
+pub struct Links {
+    catalog: Arc<Catalog>,
+    /// alertname → (view aliases, action aliases)
+    by_alertname: HashMap<String, (Vec<String>, Vec<String>)>,
+}
+
+impl Links {
+    /// Checks every alias of the config's links against the catalogue.
+    pub fn new(config: &Config, catalog: Arc<Catalog>) -> Result<Links, ConfigError> {
+        let mut problems = Vec::new();
+        for (i, link) in config.links.iter().enumerate() {
+            for (j, alias) in link.views.iter().enumerate() {
+                if catalog.view(alias).is_none() {
+                    problems.push(format!(
+                        "links[{i}].views[{j}]: no view named {alias:?} in the catalogue"
+                    ));
+                }
+            }
+            for (j, alias) in link.actions.iter().enumerate() {
+                if catalog.action(alias).is_none() {
+                    problems.push(format!(
+                        "links[{i}].actions[{j}]: no action named {alias:?} in the catalogue"
+                    ));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError {
+                problems: problems
+                    .into_iter()
+                    .map(|message| Problem {
+                        file: config.file.clone(),
+                        position: None,
+                        message,
+                    })
+                    .collect(),
+            });
+        }
+        let mut by_alertname: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+        for link in &config.links {
+            let entry = by_alertname.entry(link.alertname.clone()).or_default();
+            entry.0.extend(link.views.iter().cloned());
+            entry.1.extend(link.actions.iter().cloned());
+        }
+        Ok(Links {
+            catalog,
+            by_alertname,
+        })
+    }
+
+    /// Buttons for a firing incident of a database: (label, callback data).
+    pub fn buttons(&self, incident: &IncidentRecord) -> Vec<(String, String)> {
+        let Some(database) = incident
+            .database
+            .as_deref()
+            .and_then(|d| DatabaseName::parse(d).ok())
+        else {
+            return Vec::new();
+        };
+        if incident.status == AlertStatus::Resolved {
+            return Vec::new();
+        }
+        let (mut views, mut actions) = self
+            .by_alertname
+            .get(&incident.alertname)
+            .cloned()
+            .unwrap_or_default();
+        let listed = |key: &str| -> Vec<String> {
+            incident
+                .annotations
+                .get(key)
+                .map(|list| {
+                    list.split(',')
+                        .map(|a| a.trim().to_owned())
+                        .filter(|a| !a.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        views.extend(listed("postgram_views"));
+        actions.extend(listed("postgram_actions"));
+        let mut buttons = Vec::new();
+        for alias in views {
+            if let Some((item, view)) = self
+                .catalog
+                .views
+                .iter()
+                .enumerate()
+                .find(|(_, v)| v.alias == alias)
+                && view.serves(&database)
+            {
+                let data = Callback::Link {
+                    actions: false,
+                    incident: incident.id,
+                    item,
+                }
+                .encode();
+                buttons.push((format!("🔎 {}", view.title), data));
+            }
+        }
+        for alias in actions {
+            if let Some((item, action)) = self
+                .catalog
+                .actions
+                .iter()
+                .enumerate()
+                .find(|(_, a)| a.alias == alias)
+                && action.serves(&database)
+            {
+                let data = Callback::Link {
+                    actions: true,
+                    incident: incident.id,
+                    item,
+                }
+                .encode();
+                buttons.push((format!("⚙️ {}", action.title), data));
+            }
+        }
+        buttons.dedup_by(|a, b| a.1 == b.1);
+        buttons.truncate(MAX_LINKS);
+        buttons
+    }
+}

@@ -1,0 +1,282 @@
+//! Views and actions from Telegram, end to end: the fake Bot API server, the real PostgreSQL as the
+//! administered database, and the bot's dialogues (database, item, arguments, confirmation, result).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod support;
+
+use std::time::Duration;
+
+use postgram::config::Config;
+use sqlx::Connection;
+use support::fake_telegram::{FakeTelegram, SentMessage, callback_update, text_update};
+use support::{Backend, TestApp, TestState, fixture};
+
+const ADMIN: i64 = 2000;
+const STRANGER: i64 = 9999;
+const SECRET: &str = "Correct-Horse-Battery-9";
+const WAIT: Duration = Duration::from_secs(20);
+
+const VIEWS: &str = r#"
+views:
+  - alias: numbers
+    title: Numbers
+    arguments:
+      - { name: upto, type: int, min: 1, max: 100000, description: how many rows }
+    sql: SELECT g AS n, repeat('x', 30) AS filler FROM generate_series(1, :upto) g
+"#;
+
+const ACTIONS: &str = r#"
+actions:
+  - alias: remember
+    title: Remember a note
+    confirm: true
+    arguments:
+      - { name: note, type: string }
+      - { name: mode, type: enum, choices: [fast, safe] }
+      - { name: password, type: secret }
+    steps:
+      - { name: table, sql: "CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text, mode text)" }
+      - { name: insert, sql: "INSERT INTO notes (body, mode) VALUES (:note, :mode) RETURNING id, body, mode" }
+      - { name: echo, shell: "echo \"password is $PG_ARG_PASSWORD\"" }
+  - alias: nap
+    title: Nap
+    steps:
+      - { name: sleep, sql: "SELECT pg_sleep(60)" }
+"#;
+
+struct World {
+    state: TestState,
+    target: TestState,
+    app: TestApp,
+    telegram: FakeTelegram,
+}
+
+impl World {
+    async fn start() -> Option<World> {
+        let state = TestState::new(Backend::Sqlite).await?;
+        let target = TestState::new(Backend::Postgres).await?;
+        let telegram = FakeTelegram::start().await;
+        let dir = state.dir.path();
+        std::fs::write(dir.join("views.yaml"), VIEWS).unwrap();
+        std::fs::write(dir.join("actions.yaml"), ACTIONS).unwrap();
+        let text = format!(
+            r#"
+telegram: {{ token: "1:x", api_url: "{api}" }}
+http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
+state: "{state}"
+owners: [1]
+catalog: {{ views: views.yaml, actions: actions.yaml }}
+links:
+  - {{ alertname: PostgresReplicationLag, views: [numbers] }}
+databases:
+  - {{ name: main, dsn: "{target}", match: {{ cluster: main }}, admins: [{ADMIN}] }}
+"#,
+            api = telegram.api_url(),
+            webhook = support::WEBHOOK_TOKEN,
+            state = state.url,
+            target = target.url,
+        );
+        let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None).unwrap();
+        let app = TestApp::start(config).await;
+        Some(World {
+            state,
+            target,
+            app,
+            telegram,
+        })
+    }
+
+    async fn stop(self) {
+        self.app.stop().await;
+        self.target.cleanup().await;
+        self.state.cleanup().await;
+    }
+
+    fn say(&self, user: i64, text: &str) {
+        self.telegram
+            .push_update(text_update(user, None, user, text));
+    }
+
+    /// The newest message in the chat containing `needle`, once there is one.
+    async fn message(&self, chat: i64, needle: &str) -> SentMessage {
+        let needle = needle.to_owned();
+        self.telegram
+            .wait_for(&format!("{needle:?} in chat {chat}"), WAIT, move |t| {
+                t.messages(chat)
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.text.contains(&needle))
+            })
+            .await
+    }
+
+    /// Presses the button whose label contains `label` on `message`.
+    async fn press(&self, user: i64, message: &SentMessage, label: &str) -> String {
+        let data = buttons(message)
+            .into_iter()
+            .find(|(l, _)| l.contains(label))
+            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", message.reply_markup))
+            .1;
+        self.press_data(user, message, &data).await
+    }
+
+    async fn press_data(&self, user: i64, message: &SentMessage, data: &str) -> String {
+        let before = self.telegram.calls_to("answerCallbackQuery").len();
+        self.telegram.push_update(callback_update(
+            user,
+            None,
+            message.chat_id,
+            message.message_id,
+            data,
+        ));
+        let call = self
+            .telegram
+            .wait_for("the press to be answered", WAIT, move |t| {
+                t.calls_to("answerCallbackQuery").get(before).cloned()
+            })
+            .await;
+        call.params["text"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+fn buttons(message: &SentMessage) -> Vec<(String, String)> {
+    message
+        .reply_markup
+        .as_ref()
+        .and_then(|m| m["inline_keyboard"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["text"].as_str().unwrap_or_default().to_owned(),
+                b["callback_data"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_asks_for_its_argument_pages_and_exports_csv() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    world.say(ADMIN, "/views");
+    let list = world.message(ADMIN, "main</b>: views").await;
+    world.press(ADMIN, &list, "Numbers").await;
+    world.message(ADMIN, "<b>upto</b> (int)").await;
+    world.say(ADMIN, "lots");
+    world.message(ADMIN, "not a whole number").await;
+    world.say(ADMIN, "60");
+    let first = world.message(ADMIN, "Numbers · main").await;
+    assert!(first.text.contains("rows 1–"), "{}", first.text);
+    assert!(first.text.contains("of 60"));
+    world.press(ADMIN, &first, "▶").await;
+    let second = world.message(ADMIN, "rows 2").await;
+    assert_eq!(second.message_id, first.message_id, "paging edits in place");
+    world.press(ADMIN, &second, "CSV").await;
+    let document = world.message(ADMIN, "document:").await;
+    let lines: Vec<&str> = document.text.lines().collect();
+    assert_eq!(lines[1], "n,filler");
+    assert_eq!(lines.len(), 2 + 60);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_confirms_runs_and_never_shows_its_secret() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    world.say(ADMIN, "/actions");
+    let list = world.message(ADMIN, "main</b>: actions").await;
+    world.press(ADMIN, &list, "Remember a note").await;
+    world.message(ADMIN, "<b>note</b> (string)").await;
+    let note = "'; DROP TABLE notes; -- $(touch /tmp/postgram-bot-pwned)";
+    world.say(ADMIN, note);
+    let mode = world.message(ADMIN, "<b>mode</b> (enum)").await;
+    world.press(ADMIN, &mode, "safe").await;
+    world.message(ADMIN, "<b>password</b> (secret)").await;
+    world.say(ADMIN, SECRET);
+    let confirm = world.message(ADMIN, "Run <b>Remember a note</b>").await;
+    assert!(confirm.text.contains("••••••"), "{}", confirm.text);
+    assert!(
+        world.telegram.calls_to("deleteMessage").len() == 1,
+        "the message holding the secret is deleted"
+    );
+    world.press(ADMIN, &confirm, "Run").await;
+    let done = world.message(ADMIN, "✅ <b>Remember a note</b>").await;
+    assert!(done.text.contains("safe"), "{}", done.text);
+    assert!(done.text.contains("password is ••••••"), "{}", done.text);
+    for message in world.telegram.messages(ADMIN) {
+        assert!(
+            !message.text.contains(SECRET),
+            "the secret reached the chat: {}",
+            message.text
+        );
+    }
+    let mut conn = sqlx::PgConnection::connect(&world.target.url)
+        .await
+        .unwrap();
+    let body: String = sqlx::query_scalar("SELECT body FROM notes")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(body, note, "stored as data");
+    assert!(!std::path::Path::new("/tmp/postgram-bot-pwned").exists());
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_a_running_action() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    world.say(ADMIN, "/actions");
+    let list = world.message(ADMIN, "main</b>: actions").await;
+    world.press(ADMIN, &list, "Nap").await;
+    let running = world.message(ADMIN, "⏳ <b>Nap</b>").await;
+    let answer = world.press(ADMIN, &running, "Cancel").await;
+    assert_eq!(answer, "Cancelling…");
+    let stopped = world.message(ADMIN, "⏹ <b>Nap</b>").await;
+    assert!(
+        stopped.text.contains("cancelled at step 1"),
+        "{}",
+        stopped.text
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_cannot_list_run_or_press_anything() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    world.say(STRANGER, "/views");
+    world.message(STRANGER, "Sorry").await;
+    let refusal = world.telegram.messages(STRANGER).pop().unwrap();
+    for data in ["vp:0:0", "ap:0:0", "vd:0", "stop:0:1", "pg:1:0", "csv:1"] {
+        let answer = world.press_data(STRANGER, &refusal, data).await;
+        assert!(answer.starts_with("Not allowed"), "{data}: {answer}");
+    }
+    assert_eq!(
+        world.telegram.messages(STRANGER).len(),
+        1,
+        "nothing but the refusal"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_carry_buttons_to_their_views() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    world.app.post_webhook(&fixture("1.json")).await;
+    let alert = world.message(ADMIN, "PostgresReplicationLag").await;
+    world.press(ADMIN, &alert, "Numbers").await;
+    world.message(ADMIN, "<b>upto</b> (int)").await;
+    world.say(ADMIN, "3");
+    let table = world.message(ADMIN, "Numbers · main").await;
+    assert!(table.text.contains("rows 1–3 of 3"), "{}", table.text);
+    world.stop().await;
+}
