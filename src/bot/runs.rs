@@ -498,30 +498,54 @@ pub async fn run(
         });
         return Ok(());
     }
-    let result = state
-        .operations
-        .view_table(
-            &who,
-            Via::Bot,
-            &database,
-            &dialogue.alias,
-            &dialogue.arguments,
-        )
-        .await;
-    let table = match result {
-        Ok(table) => table,
-        Err(e) => {
-            say(bot, state, chat, failure(&e), vec![]).await?;
-            return Ok(());
-        }
-    };
     let title = state
         .operations
         .catalog()
         .view(&dialogue.alias)
         .map_or(dialogue.alias.clone(), |v| v.title.clone());
     let number = edit.map_or(0, |(_, page)| page);
-    let (text, pages) = table::page(&format!("{title} · {}", database), &table, number);
+    // Only this page's rows are kept: memory stays flat however many rows the view returns.
+    let mut per_page = 0;
+    let mut seen = 0;
+    let mut kept: Vec<Vec<Option<String>>> = Vec::new();
+    let result = state
+        .operations
+        .stream_view(
+            &who,
+            Via::Bot,
+            &database,
+            &dialogue.alias,
+            &dialogue.arguments,
+            &mut |row| {
+                if per_page == 0 {
+                    per_page = table::rows_per_page(row.len());
+                }
+                if seen / per_page == number {
+                    kept.push(row);
+                }
+                seen += 1;
+            },
+        )
+        .await;
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            say(bot, state, chat, failure(&e), vec![]).await?;
+            return Ok(());
+        }
+    };
+    let per_page = table::rows_per_page(summary.columns.len());
+    let pages = summary.rows.div_ceil(per_page).max(1);
+    let text = table::render(
+        &format!("{title} · {database}"),
+        &table::PageRows {
+            columns: &summary.columns,
+            rows: &kept,
+            start: number * per_page,
+            total: summary.rows,
+            truncated: summary.truncated,
+        },
+    );
     let mut row = Vec::new();
     if number > 0 {
         row.push(button(

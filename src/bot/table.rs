@@ -32,20 +32,20 @@ fn line(cells: &[String], widths: &[usize]) -> String {
     padded.join(" │ ").trim_end().to_owned()
 }
 
-/// How many rows fit on one page.
-pub fn rows_per_page(table: &Table) -> usize {
-    let widths = widths(table);
-    let width: usize = widths.iter().sum::<usize>() + 3 * widths.len().saturating_sub(1) + 1;
-    ((BUDGET / width.max(1)).saturating_sub(2)).clamp(1, MAX_ROWS_PER_PAGE)
+/// Rows on one page, from the number of columns alone, so that a page can be cut from a stream
+/// without holding the other rows: wide cells are cut at `MAX_CELL`, and lines past the budget are
+/// dropped rather than overflowing the message.
+pub fn rows_per_page(columns: usize) -> usize {
+    let width = columns.max(1) * 18;
+    (BUDGET / width).clamp(3, MAX_ROWS_PER_PAGE)
 }
 
-fn widths(table: &Table) -> Vec<usize> {
-    let mut widths: Vec<usize> = table
-        .columns
+fn widths(columns: &[String], rows: &[Vec<Option<String>>]) -> Vec<usize> {
+    let mut widths: Vec<usize> = columns
         .iter()
         .map(|c| c.chars().count().min(MAX_CELL))
         .collect();
-    for row in &table.rows {
+    for row in rows {
         for (i, value) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell(value).chars().count());
@@ -55,13 +55,19 @@ fn widths(table: &Table) -> Vec<usize> {
     widths
 }
 
-/// Page `page` (from 0) of the table under `title`, and the number of pages.
-pub fn page(title: &str, table: &Table, page: usize) -> (String, usize) {
-    let per_page = rows_per_page(table);
-    let pages = table.rows.len().div_ceil(per_page).max(1);
-    let page = page.min(pages - 1);
-    let widths = widths(table);
-    let header: Vec<String> = table
+/// One page of a result: the rows of that page, where they start, and how many rows there are.
+pub struct PageRows<'a> {
+    pub columns: &'a [String],
+    pub rows: &'a [Vec<Option<String>>],
+    pub start: usize,
+    pub total: usize,
+    pub truncated: bool,
+}
+
+/// The page under `title`, as HTML.
+pub fn render(title: &str, page: &PageRows<'_>) -> String {
+    let widths = widths(page.columns, page.rows);
+    let header: Vec<String> = page
         .columns
         .iter()
         .map(|c| cell(&Some(c.clone())))
@@ -74,13 +80,13 @@ pub fn page(title: &str, table: &Table, page: usize) -> (String, usize) {
             .collect::<Vec<_>>()
             .join("─┼─"),
     );
-    let start = page * per_page;
-    for row in table.rows.iter().skip(start).take(per_page) {
+    for row in page.rows {
         let cells: Vec<String> = row.iter().map(cell).collect();
         lines.push(line(&cells, &widths));
     }
     let mut body = String::new();
-    for l in &lines {
+    let mut shown = 0;
+    for (i, l) in lines.iter().enumerate() {
         let escaped = escape(l);
         // Very wide tables: stop before the limit rather than send a broken message.
         if visible_len(&body) + visible_len(&escaped) > BUDGET {
@@ -88,31 +94,49 @@ pub fn page(title: &str, table: &Table, page: usize) -> (String, usize) {
         }
         body.push_str(&escaped);
         body.push('\n');
+        shown = i.saturating_sub(1);
     }
-    let shown_to = (start + per_page).min(table.rows.len());
-    let footer = if table.rows.is_empty() {
+    let footer = if page.total == 0 {
         "no rows".to_owned()
     } else {
         format!(
-            "rows {}–{shown_to} of {}{}",
-            start + 1,
-            table.rows.len(),
-            if table.truncated {
+            "rows {}–{} of {}{}",
+            page.start + 1,
+            page.start + shown,
+            page.total,
+            if page.truncated {
                 " (more were cut)"
             } else {
                 ""
             }
         )
     };
-    (
-        format!(
-            "<b>{}</b>\n<pre>{}</pre>{}",
-            escape(title),
-            body.trim_end(),
-            escape(&footer)
-        ),
-        pages,
+    format!(
+        "<b>{}</b>\n<pre>{}</pre>{}",
+        escape(title),
+        body.trim_end(),
+        escape(&footer)
     )
+}
+
+/// Page `number` (from 0) of a whole table in memory (action results), and the number of pages.
+pub fn page(title: &str, table: &Table, number: usize) -> (String, usize) {
+    let per_page = rows_per_page(table.columns.len());
+    let pages = table.rows.len().div_ceil(per_page).max(1);
+    let number = number.min(pages - 1);
+    let start = number * per_page;
+    let end = (start + per_page).min(table.rows.len());
+    let html = render(
+        title,
+        &PageRows {
+            columns: &table.columns,
+            rows: &table.rows[start..end],
+            start,
+            total: table.rows.len(),
+            truncated: table.truncated,
+        },
+    );
+    (html, pages)
 }
 
 #[cfg(test)]
@@ -144,7 +168,7 @@ mod tests {
             "{}",
             visible_len(&first)
         );
-        assert_eq!(pages, 1000usize.div_ceil(rows_per_page(&big)));
+        assert_eq!(pages, 1000usize.div_ceil(rows_per_page(3)));
         assert!(
             first.contains("'&lt;0&gt;' &amp; x FROM t"),
             "escaped, one line: {first}"
