@@ -148,6 +148,8 @@ impl FakeTelegram {
         };
         let app = Router::new()
             .route("/{bot}/{method}", any(handle))
+            // Telegram takes documents up to 50 MB.
+            .layer(axum::extract::DefaultBodyLimit::max(50 * 1024 * 1024))
             .fallback(|| async { reply(Err(failure(404))) })
             .with_state(fake.clone());
         tokio::spawn(async move {
