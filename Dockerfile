@@ -5,9 +5,10 @@ COPY . .
 RUN cargo build --release --locked --bin postgram
 
 FROM debian:bookworm-slim
-# CA certificates, for TLS to the Bot API, SMTP servers and PostgreSQL.
+# CA certificates, for TLS to the Bot API, SMTP servers and PostgreSQL; psql and pg_dump for the shell
+# steps of the shipped actions (use a client at least as new as the servers it dumps).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates postgresql-client \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/postgram postgram \
  && mkdir -p /var/lib/postgram /etc/postgram \

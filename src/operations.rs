@@ -164,7 +164,9 @@ impl Operations {
         }
     }
 
-    /// Runs a view, calling `on_row` for each row (up to the view's cap).
+    /// Runs a view, calling `on_row` for each row (up to the view's cap, or `limit` when lower: a chat
+    /// page needs only the rows up to its own, and reading no further keeps it fast).
+    #[allow(clippy::too_many_arguments)]
     pub async fn stream_view(
         &self,
         who: &str,
@@ -172,15 +174,19 @@ impl Operations {
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
+        limit: Option<usize>,
         on_row: &mut (dyn FnMut(Vec<Option<String>>) + Send),
     ) -> Result<crate::exec::ViewSummary, OpError> {
         let view = self.view(alias, database)?;
         let values = catalog::parse_all(&view.arguments, given).map_err(OpError::Argument)?;
         let target = self.target(database)?;
         let started = Instant::now();
-        let (query, options) = plan::view_query(view, &target, &values)
+        let (query, mut options) = plan::view_query(view, &target, &values)
             .await
             .map_err(|e| Self::planned(database, e))?;
+        if let Some(limit) = limit {
+            options.max_rows = options.max_rows.min(limit);
+        }
         let result = target.view(&query, &options, on_row).await;
         let detail = json!({
             "view": alias,
@@ -209,7 +215,9 @@ impl Operations {
     ) -> Result<Table, OpError> {
         let mut rows = Vec::new();
         let summary = self
-            .stream_view(who, via, database, alias, given, &mut |row| rows.push(row))
+            .stream_view(who, via, database, alias, given, None, &mut |row| {
+                rows.push(row)
+            })
             .await?;
         Ok(Table {
             columns: summary.columns,
@@ -244,7 +252,7 @@ impl Operations {
         let mut writer = std::io::BufWriter::new(file.try_clone()?);
         let mut failed: Option<std::io::Error> = None;
         let summary = self
-            .stream_view(who, via, database, alias, given, &mut |row| {
+            .stream_view(who, via, database, alias, given, None, &mut |row| {
                 if failed.is_none()
                     && let Err(e) = writer.write_all(csv_line(row.into_iter()).as_bytes())
                 {

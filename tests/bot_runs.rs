@@ -170,7 +170,11 @@ async fn a_view_asks_for_its_argument_pages_and_exports_csv() {
     world.say(ADMIN, "60");
     let first = world.message(ADMIN, "Numbers · main").await;
     assert!(first.text.contains("rows 1–"), "{}", first.text);
-    assert!(first.text.contains("of 60"));
+    assert!(
+        first.text.contains("+"),
+        "more rows than this page were not all read: {}",
+        first.text
+    );
     world.press(ADMIN, &first, "▶").await;
     let second = world.message(ADMIN, "rows 2").await;
     assert_eq!(second.message_id, first.message_id, "paging edits in place");

@@ -516,6 +516,8 @@ pub async fn run(
             &database,
             &dialogue.alias,
             &dialogue.arguments,
+            // Enough rows for this page whatever its size, and one more to know a next page exists.
+            Some((number + 1) * table::MAX_ROWS_PER_PAGE + 1),
             &mut |row| {
                 if per_page == 0 {
                     per_page = table::rows_per_page(row.len());
@@ -535,7 +537,12 @@ pub async fn run(
         }
     };
     let per_page = table::rows_per_page(summary.columns.len());
-    let pages = summary.rows.div_ceil(per_page).max(1);
+    // Reading stopped after this page: when it was cut, a next page exists and the total is unknown.
+    let pages = if summary.truncated {
+        number + 2
+    } else {
+        summary.rows.div_ceil(per_page).max(1)
+    };
     let text = table::render(
         &format!("{title} · {database}"),
         &table::PageRows {

@@ -7,7 +7,8 @@ use crate::exec::Table;
 const MAX_CELL: usize = 40;
 /// Room kept for the title and the footer around the table.
 const BUDGET: usize = MAX_MESSAGE_LEN - 400;
-const MAX_ROWS_PER_PAGE: usize = 25;
+/// The most rows a page shows.
+pub const MAX_ROWS_PER_PAGE: usize = 25;
 
 fn cell(value: &Option<String>) -> String {
     let text = value
@@ -61,6 +62,7 @@ pub struct PageRows<'a> {
     pub rows: &'a [Vec<Option<String>>],
     pub start: usize,
     pub total: usize,
+    /// `total` is only a lower bound: more rows exist than were read.
     pub truncated: bool,
 }
 
@@ -104,11 +106,7 @@ pub fn render(title: &str, page: &PageRows<'_>) -> String {
             page.start + 1,
             page.start + shown,
             page.total,
-            if page.truncated {
-                " (more were cut)"
-            } else {
-                ""
-            }
+            if page.truncated { "+" } else { "" }
         )
     };
     format!(
