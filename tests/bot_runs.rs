@@ -49,6 +49,7 @@ struct World {
     target: TestState,
     app: TestApp,
     telegram: FakeTelegram,
+    config: Config,
 }
 
 impl World {
@@ -77,13 +78,34 @@ databases:
             target = target.url,
         );
         let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config).await;
+        let app = TestApp::start(config.clone()).await;
         Some(World {
             state,
             target,
             app,
             telegram,
+            config,
         })
+    }
+
+    /// Stops the service and starts it again on the same state.
+    async fn restart(self) -> World {
+        let World {
+            state,
+            target,
+            app,
+            telegram,
+            config,
+        } = self;
+        app.stop().await;
+        let app = TestApp::start(config.clone()).await;
+        World {
+            state,
+            target,
+            app,
+            telegram,
+            config,
+        }
     }
 
     async fn stop(self) {
@@ -282,5 +304,21 @@ async fn alerts_carry_buttons_to_their_views() {
     world.say(ADMIN, "3");
     let table = world.message(ADMIN, "Numbers · main").await;
     assert!(table.text.contains("rows 1–3 of 3"), "{}", table.text);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_survives_a_restart() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    world.say(ADMIN, "/views");
+    let list = world.message(ADMIN, "main</b>: views").await;
+    world.press(ADMIN, &list, "Numbers").await;
+    world.message(ADMIN, "<b>upto</b> (int)").await;
+    let world = world.restart().await;
+    world.say(ADMIN, "4");
+    let table = world.message(ADMIN, "Numbers · main").await;
+    assert!(table.text.contains("rows 1–4 of 4"), "{}", table.text);
     world.stop().await;
 }

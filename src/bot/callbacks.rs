@@ -356,9 +356,10 @@ async fn silence(
         Err(e) => {
             tracing::warn!(incident = %id, error = %e, "creating a silence failed");
             if let Some((chat, _)) = place {
-                state.throttle.take(chat.0).await;
-                bot.send_message(chat, format!("Could not create the silence for #{id}: {e}"))
-                    .await?;
+                super::polite(state, chat, || {
+                    bot.send_message(chat, format!("Could not create the silence for #{id}: {e}"))
+                })
+                .await?;
             }
         }
     }
@@ -399,27 +400,30 @@ async fn unsilence(
                 )
                 .await?;
             if let Some((chat, _)) = place {
-                state.throttle.take(chat.0).await;
-                bot.send_message(chat, format!("🔔 The silence of #{id} is expired."))
-                    .await?;
+                super::polite(state, chat, || {
+                    bot.send_message(chat, format!("🔔 The silence of #{id} is expired."))
+                })
+                .await?;
             }
         }
         Ok(Err(e)) => {
             if let Some((chat, _)) = place {
-                state.throttle.take(chat.0).await;
-                bot.send_message(chat, format!("Could not expire the silence of #{id}: {e}"))
-                    .await?;
+                super::polite(state, chat, || {
+                    bot.send_message(chat, format!("Could not expire the silence of #{id}: {e}"))
+                })
+                .await?;
             }
         }
         Err(_) => {
             if let Some((chat, _)) = place {
-                state.throttle.take(chat.0).await;
-                bot.send_message(
-                    chat,
-                    format!(
-                        "Alertmanager did not answer; the silence of #{id} may still be active."
-                    ),
-                )
+                super::polite(state, chat, || {
+                    bot.send_message(
+                        chat,
+                        format!(
+                            "Alertmanager did not answer; the silence of #{id} may still be active."
+                        ),
+                    )
+                })
                 .await?;
             }
         }

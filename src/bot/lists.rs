@@ -20,11 +20,12 @@ async fn send_list(
     html: String,
     rows: Vec<Vec<InlineKeyboardButton>>,
 ) -> HandlerResult {
-    state.throttle.take(chat.0).await;
-    bot.send_message(chat, html)
-        .parse_mode(ParseMode::Html)
-        .reply_markup(InlineKeyboardMarkup::new(rows))
-        .await?;
+    super::polite(state, chat, || {
+        bot.send_message(chat, html.clone())
+            .parse_mode(ParseMode::Html)
+            .reply_markup(InlineKeyboardMarkup::new(rows.clone()))
+    })
+    .await?;
     Ok(())
 }
 
@@ -51,9 +52,10 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
         )
         .await?;
     if incidents.is_empty() {
-        state.throttle.take(chat.0).await;
-        bot.send_message(chat, "✅ Nothing is firing in your databases.")
-            .await?;
+        super::polite(state, chat, || {
+            bot.send_message(chat, "✅ Nothing is firing in your databases.")
+        })
+        .await?;
         return Ok(());
     }
     let now = chrono::Utc::now();
@@ -104,14 +106,15 @@ pub async fn incidents(
             [only] => Some(only),
             _ => {
                 let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
-                state.throttle.take(chat.0).await;
-                bot.send_message(
-                    chat,
-                    format!(
-                        "Name one of your databases: /incidents {}",
-                        names.join(" | ")
-                    ),
-                )
+                super::polite(state, chat, || {
+                    bot.send_message(
+                        chat,
+                        format!(
+                            "Name one of your databases: /incidents {}",
+                            names.join(" | ")
+                        ),
+                    )
+                })
                 .await?;
                 return Ok(());
             }
@@ -120,11 +123,12 @@ pub async fn incidents(
         match mine.iter().find(|d| d.as_str() == database) {
             Some(name) => Some(name),
             None => {
-                state.throttle.take(chat.0).await;
-                bot.send_message(
-                    chat,
-                    format!("You do not administer a database named {database:?}."),
-                )
+                super::polite(state, chat, || {
+                    bot.send_message(
+                        chat,
+                        format!("You do not administer a database named {database:?}."),
+                    )
+                })
                 .await?;
                 return Ok(());
             }
@@ -172,18 +176,20 @@ pub async fn incidents(
     let keyboard = InlineKeyboardMarkup::new(if row.is_empty() { vec![] } else { vec![row] });
     match edit {
         Some(message) => {
-            state.throttle.take(chat.0).await;
-            bot.edit_message_text(chat, message, text)
-                .parse_mode(ParseMode::Html)
-                .reply_markup(keyboard)
-                .await?;
+            super::polite(state, chat, || {
+                bot.edit_message_text(chat, message, text.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+            })
+            .await?;
         }
         None => {
-            state.throttle.take(chat.0).await;
-            bot.send_message(chat, text)
-                .parse_mode(ParseMode::Html)
-                .reply_markup(keyboard)
-                .await?;
+            super::polite(state, chat, || {
+                bot.send_message(chat, text.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+            })
+            .await?;
         }
     }
     Ok(())
@@ -200,9 +206,10 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
         .filter(|i| state.access.may_act_on(person, i.database.as_deref()))
         .collect();
     if silenced.is_empty() {
-        state.throttle.take(chat.0).await;
-        bot.send_message(chat, "No silence created here is active.")
-            .await?;
+        super::polite(state, chat, || {
+            bot.send_message(chat, "No silence created here is active.")
+        })
+        .await?;
         return Ok(());
     }
     let mut text = String::from("<b>Active silences</b>\n");

@@ -22,9 +22,10 @@ pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>)
         return Ok(());
     };
     if !state.access.knows(&person) {
-        state.throttle.take(msg.chat.id.0).await;
-        bot.send_message(msg.chat.id, format!("{REFUSAL} {}", person.id))
-            .await?;
+        super::polite(&state, msg.chat.id, || {
+            bot.send_message(msg.chat.id, format!("{REFUSAL} {}", person.id))
+        })
+        .await?;
         return Ok(());
     }
     let chat = msg.chat.id;
@@ -63,16 +64,19 @@ pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResul
     } else {
         format!("{REFUSAL} {}", person.id)
     };
-    state.throttle.take(msg.chat.id.0).await;
-    bot.send_message(msg.chat.id, text).await?;
+    super::polite(&state, msg.chat.id, || {
+        bot.send_message(msg.chat.id, text.clone())
+    })
+    .await?;
     Ok(())
 }
 
 async fn reply(bot: &Bot, state: &BotState, chat: ChatId, html: String) -> HandlerResult {
-    state.throttle.take(chat.0).await;
-    bot.send_message(chat, html)
-        .parse_mode(ParseMode::Html)
-        .await?;
+    super::polite(state, chat, || {
+        bot.send_message(chat, html.clone())
+            .parse_mode(ParseMode::Html)
+    })
+    .await?;
     Ok(())
 }
 

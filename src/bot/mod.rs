@@ -69,6 +69,31 @@ impl BotState {
     }
 }
 
+/// Sends through the throttle shared with the delivery worker. A 429 — the throttle cannot know of
+/// messages sent before a restart or by another replica — waits as long as Telegram asks and tries
+/// again, twice at most, so a reply is late rather than lost.
+pub(crate) async fn polite<T, F, Fut>(
+    state: &BotState,
+    chat: ChatId,
+    call: F,
+) -> Result<T, teloxide::RequestError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
+{
+    for _ in 0..2 {
+        state.throttle.take(chat.0).await;
+        match call().into_future().await {
+            Err(teloxide::RequestError::RetryAfter(wait)) => {
+                state.throttle.penalize(chat.0, wait.duration());
+            }
+            other => return other,
+        }
+    }
+    state.throttle.take(chat.0).await;
+    call().into_future().await
+}
+
 /// The whole handler tree.
 pub fn schema() -> teloxide::dispatching::UpdateHandler<BotError> {
     dptree::entry()

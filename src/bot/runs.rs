@@ -39,12 +39,13 @@ async fn say(
     html: String,
     rows: Vec<Vec<InlineKeyboardButton>>,
 ) -> Result<MessageId, super::BotError> {
-    state.throttle.take(chat.0).await;
-    let message = bot
-        .send_message(chat, html)
-        .parse_mode(ParseMode::Html)
-        .reply_markup(InlineKeyboardMarkup::new(rows))
-        .await?;
+    let keyboard = InlineKeyboardMarkup::new(rows);
+    let message = super::polite(state, chat, || {
+        bot.send_message(chat, html.clone())
+            .parse_mode(ParseMode::Html)
+            .reply_markup(keyboard.clone())
+    })
+    .await?;
     Ok(message.id)
 }
 
@@ -574,19 +575,22 @@ pub async fn run(
     }
     row.push(button("CSV", Callback::Csv(dialogue.id)));
     let keyboard = InlineKeyboardMarkup::new(vec![row]);
-    state.throttle.take(chat.0).await;
     match edit {
         Some((message, _)) => {
-            bot.edit_message_text(chat, message, text)
-                .parse_mode(ParseMode::Html)
-                .reply_markup(keyboard)
-                .await?;
+            super::polite(state, chat, || {
+                bot.edit_message_text(chat, message, text.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+            })
+            .await?;
         }
         None => {
-            bot.send_message(chat, text)
-                .parse_mode(ParseMode::Html)
-                .reply_markup(keyboard)
-                .await?;
+            super::polite(state, chat, || {
+                bot.send_message(chat, text.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+            })
+            .await?;
         }
     }
     Ok(())
@@ -740,11 +744,12 @@ async fn run_action(
         Ok(report) => summary(&title, database, &report),
         Err(e) => failure(&e),
     };
-    state.throttle.take(chat.0).await;
-    bot.edit_message_text(chat, status, text)
-        .parse_mode(ParseMode::Html)
-        .reply_markup(InlineKeyboardMarkup::default())
-        .await?;
+    super::polite(state, chat, || {
+        bot.edit_message_text(chat, status, text.clone())
+            .parse_mode(ParseMode::Html)
+            .reply_markup(InlineKeyboardMarkup::default())
+    })
+    .await?;
     Ok(())
 }
 
