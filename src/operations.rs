@@ -56,6 +56,24 @@ impl Via {
 
 type RunKey = (DatabaseName, String);
 
+/// `None` when the item does not exist; an error when it exists but not for this database.
+fn served<'a, T>(
+    item: Option<&'a T>,
+    serves: bool,
+    alias: &str,
+    database: &DatabaseName,
+) -> Option<Result<&'a T, OpError>> {
+    let item = item?;
+    Some(if serves {
+        Ok(item)
+    } else {
+        Err(OpError::NotServed {
+            item: alias.to_owned(),
+            database: database.to_string(),
+        })
+    })
+}
+
 pub struct Operations {
     catalog: Arc<Catalog>,
     targets: Targets,
@@ -93,31 +111,25 @@ impl Operations {
     }
 
     pub fn view(&self, alias: &str, database: &DatabaseName) -> Result<&View, OpError> {
-        let view = self
-            .catalog
-            .view(alias)
-            .ok_or_else(|| OpError::UnknownView(alias.to_owned()))?;
-        if !view.serves(database) {
-            return Err(OpError::NotServed {
-                item: alias.to_owned(),
-                database: database.to_string(),
-            });
-        }
-        Ok(view)
+        let view = self.catalog.view(alias);
+        served(
+            view,
+            view.is_some_and(|v| v.serves(database)),
+            alias,
+            database,
+        )
+        .ok_or_else(|| OpError::UnknownView(alias.to_owned()))?
     }
 
     pub fn action(&self, alias: &str, database: &DatabaseName) -> Result<&Action, OpError> {
-        let action = self
-            .catalog
-            .action(alias)
-            .ok_or_else(|| OpError::UnknownAction(alias.to_owned()))?;
-        if !action.serves(database) {
-            return Err(OpError::NotServed {
-                item: alias.to_owned(),
-                database: database.to_string(),
-            });
-        }
-        Ok(action)
+        let action = self.catalog.action(alias);
+        served(
+            action,
+            action.is_some_and(|a| a.serves(database)),
+            alias,
+            database,
+        )
+        .ok_or_else(|| OpError::UnknownAction(alias.to_owned()))?
     }
 
     /// The database by name, for `choices_sql` and the like.

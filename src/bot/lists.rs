@@ -174,25 +174,7 @@ pub async fn incidents(
         ));
     }
     let keyboard = InlineKeyboardMarkup::new(if row.is_empty() { vec![] } else { vec![row] });
-    match edit {
-        Some(message) => {
-            super::polite(state, chat, || {
-                bot.edit_message_text(chat, message, text.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
-            })
-            .await?;
-        }
-        None => {
-            super::polite(state, chat, || {
-                bot.send_message(chat, text.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
-            })
-            .await?;
-        }
-    }
-    Ok(())
+    super::show(bot, state, chat, edit, text, keyboard).await
 }
 
 /// Silences created here that have not ended, with a button to expire each.

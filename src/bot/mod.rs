@@ -94,6 +94,37 @@ where
     call().into_future().await
 }
 
+/// Shows an HTML message with buttons: replaces `edit` in place (paging), or sends a new one.
+pub(crate) async fn show(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    edit: Option<teloxide::types::MessageId>,
+    html: String,
+    keyboard: teloxide::types::InlineKeyboardMarkup,
+) -> HandlerResult {
+    use teloxide::types::ParseMode;
+    match edit {
+        Some(message) => {
+            polite(state, chat, || {
+                bot.edit_message_text(chat, message, html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+            })
+            .await?;
+        }
+        None => {
+            polite(state, chat, || {
+                bot.send_message(chat, html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// The whole handler tree.
 pub fn schema() -> teloxide::dispatching::UpdateHandler<BotError> {
     dptree::entry()

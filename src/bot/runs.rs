@@ -136,42 +136,22 @@ pub async fn items(
         .await?;
         return Ok(());
     }
-    let catalog = state.operations.catalog();
-    let rows: Vec<Vec<InlineKeyboardButton>> = if actions {
-        catalog
-            .actions
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.serves(&db.name))
-            .map(|(i, a)| {
-                vec![button(
-                    a.title.clone(),
-                    Callback::Pick {
-                        actions,
-                        database,
-                        item: i,
-                    },
-                )]
-            })
-            .collect()
-    } else {
-        catalog
-            .views
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.serves(&db.name))
-            .map(|(i, v)| {
-                vec![button(
-                    v.title.clone(),
-                    Callback::Pick {
-                        actions,
-                        database,
-                        item: i,
-                    },
-                )]
-            })
-            .collect()
-    };
+    let rows: Vec<Vec<InlineKeyboardButton>> = state
+        .operations
+        .catalog()
+        .items(actions)
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.serves(&db.name))
+        .map(|(i, item)| {
+            let pick = Callback::Pick {
+                actions,
+                database,
+                item: i,
+            };
+            vec![button(item.title.to_owned(), pick)]
+        })
+        .collect();
     let text = if rows.is_empty() {
         format!(
             "No {} for <b>{}</b>.",
@@ -186,18 +166,13 @@ pub async fn items(
 }
 
 fn item(state: &BotState, actions: bool, index: usize) -> Option<(String, String, Vec<Argument>)> {
-    let catalog = state.operations.catalog();
-    if actions {
-        catalog
-            .actions
-            .get(index)
-            .map(|a| (a.alias.clone(), a.title.clone(), a.arguments.clone()))
-    } else {
-        catalog
-            .views
-            .get(index)
-            .map(|v| (v.alias.clone(), v.title.clone(), v.arguments.clone()))
-    }
+    let items = state.operations.catalog().items(actions);
+    let item = items.get(index)?;
+    Some((
+        item.alias.to_owned(),
+        item.title.to_owned(),
+        item.arguments.to_vec(),
+    ))
 }
 
 /// A catalogue item on a database: an action (or a view) by its position in the catalogue.
@@ -270,16 +245,15 @@ fn arguments_of(
     state: &BotState,
     dialogue: &Dialogue,
 ) -> Option<(bool, String, Vec<Argument>, bool)> {
-    let catalog = state.operations.catalog();
-    if dialogue.kind == "action" {
-        catalog
-            .action(&dialogue.alias)
-            .map(|a| (true, a.title.clone(), a.arguments.clone(), a.confirm))
-    } else {
-        catalog
-            .view(&dialogue.alias)
-            .map(|v| (false, v.title.clone(), v.arguments.clone(), false))
-    }
+    let actions = dialogue.kind == "action";
+    let items = state.operations.catalog().items(actions);
+    let item = items.iter().find(|i| i.alias == dialogue.alias)?;
+    Some((
+        actions,
+        item.title.to_owned(),
+        item.arguments.to_vec(),
+        item.confirm,
+    ))
 }
 
 /// Asks for the next missing argument, or confirms, or runs.
@@ -575,25 +549,15 @@ pub async fn run(
     }
     row.push(button("CSV", Callback::Csv(dialogue.id)));
     let keyboard = InlineKeyboardMarkup::new(vec![row]);
-    match edit {
-        Some((message, _)) => {
-            super::polite(state, chat, || {
-                bot.edit_message_text(chat, message, text.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
-            })
-            .await?;
-        }
-        None => {
-            super::polite(state, chat, || {
-                bot.send_message(chat, text.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
-            })
-            .await?;
-        }
-    }
-    Ok(())
+    super::show(
+        bot,
+        state,
+        chat,
+        edit.map(|(message, _)| message),
+        text,
+        keyboard,
+    )
+    .await
 }
 
 fn failure(error: &OpError) -> String {

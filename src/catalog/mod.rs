@@ -98,6 +98,23 @@ impl Action {
     }
 }
 
+/// What views and actions have in common, for lists and dialogues.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemInfo<'a> {
+    pub alias: &'a str,
+    pub title: &'a str,
+    pub arguments: &'a [Argument],
+    /// Actions only: ask for confirmation first.
+    pub confirm: bool,
+    databases: &'a Option<Vec<DatabaseName>>,
+}
+
+impl ItemInfo<'_> {
+    pub fn serves(&self, database: &DatabaseName) -> bool {
+        serves(self.databases, database)
+    }
+}
+
 /// Every view and action.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -126,5 +143,32 @@ impl Catalog {
 
     pub fn action(&self, alias: &str) -> Option<&Action> {
         self.actions.iter().find(|a| a.alias == alias)
+    }
+
+    /// The views (or actions), in catalogue order: a button's item number is its position here.
+    pub fn items(&self, actions: bool) -> Vec<ItemInfo<'_>> {
+        if actions {
+            self.actions
+                .iter()
+                .map(|a| ItemInfo {
+                    alias: &a.alias,
+                    title: &a.title,
+                    arguments: &a.arguments,
+                    confirm: a.confirm,
+                    databases: &a.databases,
+                })
+                .collect()
+        } else {
+            self.views
+                .iter()
+                .map(|v| ItemInfo {
+                    alias: &v.alias,
+                    title: &v.title,
+                    arguments: &v.arguments,
+                    confirm: false,
+                    databases: &v.databases,
+                })
+                .collect()
+        }
     }
 }
