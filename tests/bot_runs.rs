@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use postgram::config::Config;
 use sqlx::Connection;
-use support::fake_telegram::{FakeTelegram, SentMessage, callback_update, text_update};
+use support::fake_telegram::{FakeTelegram, SentMessage, buttons, text_update};
 use support::{Backend, TestApp, TestState, fixture};
 
 const ADMIN: i64 = 2000;
@@ -121,15 +121,7 @@ databases:
 
     /// The newest message in the chat containing `needle`, once there is one.
     async fn message(&self, chat: i64, needle: &str) -> SentMessage {
-        let needle = needle.to_owned();
-        self.telegram
-            .wait_for(&format!("{needle:?} in chat {chat}"), WAIT, move |t| {
-                t.messages(chat)
-                    .into_iter()
-                    .rev()
-                    .find(|m| m.text.contains(&needle))
-            })
-            .await
+        self.telegram.newest_containing(chat, needle, WAIT).await
     }
 
     /// Presses the button whose label contains `label` on `message`.
@@ -143,39 +135,8 @@ databases:
     }
 
     async fn press_data(&self, user: i64, message: &SentMessage, data: &str) -> String {
-        let before = self.telegram.calls_to("answerCallbackQuery").len();
-        self.telegram.push_update(callback_update(
-            user,
-            None,
-            message.chat_id,
-            message.message_id,
-            data,
-        ));
-        let call = self
-            .telegram
-            .wait_for("the press to be answered", WAIT, move |t| {
-                t.calls_to("answerCallbackQuery").get(before).cloned()
-            })
-            .await;
-        call.params["text"].as_str().unwrap_or_default().to_owned()
+        self.telegram.press(user, None, message, data, WAIT).await
     }
-}
-
-fn buttons(message: &SentMessage) -> Vec<(String, String)> {
-    message
-        .reply_markup
-        .as_ref()
-        .and_then(|m| m["inline_keyboard"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-        .map(|b| {
-            (
-                b["text"].as_str().unwrap_or_default().to_owned(),
-                b["callback_data"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

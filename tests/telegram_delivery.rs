@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use postgram::config::Config;
 use serde_json::json;
-use support::fake_telegram::{
-    FakeTelegram, SentMessage, alerts_told, callback_update, text_update,
-};
+use support::fake_telegram::{self, FakeTelegram, SentMessage, alerts_told, text_update};
 use support::smtp_sink::SmtpSink;
 use support::{Backend, TestApp, TestState, alert, fixture, notification};
 
@@ -132,15 +130,7 @@ api_tokens:
 
     /// The newest message in `chat` whose text contains `needle`, once there is one.
     async fn message(&self, chat: i64, needle: &str) -> SentMessage {
-        let needle = needle.to_owned();
-        self.telegram
-            .wait_for(&format!("{needle:?} in chat {chat}"), WAIT, move |t| {
-                t.messages(chat)
-                    .into_iter()
-                    .rev()
-                    .find(|m| m.text.contains(&needle))
-            })
-            .await
+        self.telegram.newest_containing(chat, needle, WAIT).await
     }
 
     async fn press(
@@ -150,33 +140,17 @@ api_tokens:
         message: &SentMessage,
         data: &str,
     ) -> String {
-        let before = self.telegram.calls_to("answerCallbackQuery").len();
-        self.telegram.push_update(callback_update(
-            user,
-            username,
-            message.chat_id,
-            message.message_id,
-            data,
-        ));
-        let call = self
-            .telegram
-            .wait_for("the button press to be answered", WAIT, move |t| {
-                t.calls_to("answerCallbackQuery").get(before).cloned()
-            })
-            .await;
-        call.params["text"].as_str().unwrap_or_default().to_owned()
+        self.telegram
+            .press(user, username, message, data, WAIT)
+            .await
     }
 }
 
+/// The callback data of a message's buttons.
 fn buttons(message: &SentMessage) -> Vec<String> {
-    message
-        .reply_markup
-        .as_ref()
-        .and_then(|m| m["inline_keyboard"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-        .map(|b| b["callback_data"].as_str().unwrap_or_default().to_owned())
+    fake_telegram::buttons(message)
+        .into_iter()
+        .map(|(_, data)| data)
         .collect()
 }
 

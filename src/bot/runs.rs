@@ -49,6 +49,13 @@ async fn say(
     Ok(message.id)
 }
 
+/// The person does not administer the database (any more: membership is checked at every step).
+async fn not_allowed(bot: &Bot, state: &BotState, chat: ChatId) -> HandlerResult {
+    let text = "Not allowed: you do not administer this database.".to_owned();
+    say(bot, state, chat, text, vec![]).await?;
+    Ok(())
+}
+
 fn noun(actions: bool) -> &'static str {
     if actions { "actions" } else { "views" }
 }
@@ -126,15 +133,7 @@ pub async fn items(
         return Ok(());
     };
     if !state.access.may_act_on(person, Some(db.name.as_str())) {
-        say(
-            bot,
-            state,
-            chat,
-            "Not allowed: you do not administer this database.".to_owned(),
-            vec![],
-        )
-        .await?;
-        return Ok(());
+        return not_allowed(bot, state, chat).await;
     }
     let rows: Vec<Vec<InlineKeyboardButton>> = state
         .operations
@@ -197,15 +196,7 @@ pub async fn pick(
         index,
     } = item_on;
     if !state.access.may_act_on(person, Some(database.as_str())) {
-        say(
-            bot,
-            state,
-            chat,
-            "Not allowed: you do not administer this database.".to_owned(),
-            vec![],
-        )
-        .await?;
-        return Ok(());
+        return not_allowed(bot, state, chat).await;
     }
     let Some((alias, _, arguments)) = item(state, actions, index) else {
         return Ok(());
@@ -450,15 +441,7 @@ pub async fn run(
     if !state.access.may_act_on(person, Some(database.as_str())) {
         // Removed since the dialogue began: nothing runs.
         state.store.end_dialogue(dialogue.id).await?;
-        say(
-            bot,
-            state,
-            chat,
-            "Not allowed: you do not administer this database.".to_owned(),
-            vec![],
-        )
-        .await?;
-        return Ok(());
+        return not_allowed(bot, state, chat).await;
     }
     let who = person.display();
     if dialogue.kind == "action" {

@@ -953,3 +953,61 @@ pub fn alerts_told(telegram: &FakeTelegram, chat: i64, marker: &str) -> usize {
         })
         .sum()
 }
+
+impl FakeTelegram {
+    /// The newest message in `chat` whose text contains `needle`, once there is one.
+    pub async fn newest_containing(&self, chat: i64, needle: &str, limit: Duration) -> SentMessage {
+        let needle = needle.to_owned();
+        self.wait_for(&format!("{needle:?} in chat {chat}"), limit, move |t| {
+            t.messages(chat)
+                .into_iter()
+                .rev()
+                .find(|m| m.text.contains(&needle))
+        })
+        .await
+    }
+
+    /// Presses the button with callback `data` on `message` as `user`, and returns the text the press
+    /// was answered with (once it is answered).
+    pub async fn press(
+        &self,
+        user: i64,
+        username: Option<&str>,
+        message: &SentMessage,
+        data: &str,
+        limit: Duration,
+    ) -> String {
+        let before = self.calls_to("answerCallbackQuery").len();
+        self.push_update(callback_update(
+            user,
+            username,
+            message.chat_id,
+            message.message_id,
+            data,
+        ));
+        let call = self
+            .wait_for("the button press to be answered", limit, move |t| {
+                t.calls_to("answerCallbackQuery").get(before).cloned()
+            })
+            .await;
+        call.params["text"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// The inline buttons of a message: (label, callback data), row by row.
+pub fn buttons(message: &SentMessage) -> Vec<(String, String)> {
+    message
+        .reply_markup
+        .as_ref()
+        .and_then(|m| m["inline_keyboard"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["text"].as_str().unwrap_or_default().to_owned(),
+                b["callback_data"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
