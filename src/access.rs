@@ -14,6 +14,17 @@ use crate::domain::{AdminRef, DatabaseName, Role, TelegramUserId};
 pub struct ApiIdentity {
     pub name: String,
     pub role: Role,
+    /// `None`: every database.
+    pub databases: Option<Vec<DatabaseName>>,
+}
+
+impl ApiIdentity {
+    /// Whether the token may reach this database at all.
+    pub fn reaches(&self, database: &DatabaseName) -> bool {
+        self.databases
+            .as_ref()
+            .is_none_or(|list| list.contains(database))
+    }
 }
 
 /// A Telegram user as the bot sees them.
@@ -58,6 +69,7 @@ impl Access {
                         ApiIdentity {
                             name: t.name.clone(),
                             role: t.role,
+                            databases: t.databases.clone(),
                         },
                     )
                 })

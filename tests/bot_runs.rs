@@ -23,6 +23,11 @@ views:
     arguments:
       - { name: upto, type: int, min: 1, max: 100000, description: how many rows }
     sql: SELECT g AS n, repeat('x', 30) AS filler FROM generate_series(1, :upto) g
+  - alias: echo
+    title: Echo
+    arguments:
+      - { name: text, type: string }
+    sql: SELECT :text AS echoed, length(:text) AS length, (SELECT count(*) FROM pg_class WHERE relname = 'jots') AS jots_tables
 "#;
 
 const ACTIONS: &str = r#"
@@ -70,7 +75,7 @@ catalog: {{ views: views.yaml, actions: actions.yaml }}
 links:
   - {{ alertname: PostgresReplicationLag, views: [numbers] }}
 databases:
-  - {{ name: main, dsn: "{target}", match: {{ cluster: main }}, admins: [{ADMIN}] }}
+  - {{ name: main, dsn: "{target}", match: {{ cluster: main }}, admins: [{ADMIN}, 2101, 2102, 2103, 2104, 2105, 2106] }}
 "#,
             api = telegram.api_url(),
             webhook = support::WEBHOOK_TOKEN,
@@ -281,5 +286,69 @@ async fn a_dialogue_survives_a_restart() {
     world.say(ADMIN, "4");
     let table = world.message(ADMIN, "Numbers · main").await;
     assert!(table.text.contains("rows 1–4 of 4"), "{}", table.text);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injection_attempts_typed_in_chat_stay_data() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&world.target.url)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE jots (body text)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let corpus = [
+        "'; DROP TABLE jots; --",
+        "\"; DROP TABLE jots; --",
+        "$(touch /tmp/postgram-chat-pwned)",
+        "`touch /tmp/postgram-chat-pwned`",
+        "line one\nline two; DROP TABLE jots",
+        &"long".repeat(1000),
+    ];
+    // One admin per value, each in their own chat, so the runs go in parallel.
+    for (i, value) in corpus.iter().enumerate() {
+        let admin = 2101 + i as i64;
+        world.say(admin, "/views");
+        let list = world.message(admin, "main</b>: views").await;
+        world.press(admin, &list, "Echo").await;
+        world.message(admin, "<b>text</b> (string)").await;
+        world.say(admin, value);
+    }
+    for (i, value) in corpus.iter().enumerate() {
+        let admin = 2101 + i as i64;
+        let table = world.message(admin, "Echo · main").await;
+        let shown: String = value
+            .chars()
+            .take(20)
+            .collect::<String>()
+            .replace('\n', " ");
+        let escaped = shown
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;");
+        assert!(
+            table.text.contains(&escaped),
+            "{value:?} echoed as data: {}",
+            table.text
+        );
+        assert!(
+            table.text.contains("│ 1"),
+            "the jots table survived: {}",
+            table.text
+        );
+    }
+    // A NUL byte is refused by the argument itself and asked for again.
+    world.say(2106, "/views");
+    let list = world.message(2106, "main</b>: views").await;
+    world.press(2106, &list, "Echo").await;
+    world.message(2106, "<b>text</b> (string)").await;
+    world.say(2106, "nul\u{0}byte");
+    world.message(2106, "must not contain a NUL").await;
+    assert!(!std::path::Path::new("/tmp/postgram-chat-pwned").exists());
     world.stop().await;
 }

@@ -16,6 +16,7 @@ const VIEWER: &str = "viewer-token-0123456789";
 const ADMIN: &str = "admin-token-01234567890";
 const OWNER: &str = "owner-token-01234567890";
 const SECRET: &str = "s3cret-Passw0rd-never-shown";
+const ELSEWHERE: &str = "elsewhere-token-0123456789";
 
 const VIEWS: &str = r#"
 views:
@@ -79,6 +80,7 @@ api_tokens:
   - {{ name: viewer, token: "{VIEWER}", role: viewer }}
   - {{ name: admin, token: "{ADMIN}", role: admin }}
   - {{ name: owner, token: "{OWNER}", role: owner }}
+  - {{ name: elsewhere, token: "{ELSEWHERE}", role: owner, databases: [dead] }}
 "#,
             webhook = support::WEBHOOK_TOKEN,
             state = state.url,
@@ -298,5 +300,35 @@ async fn a_dead_database_answers_within_seconds_without_its_password() {
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("dead"), "{body}");
     assert!(!body.contains("hunter2"), "{body}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_limited_to_other_databases_reaches_nothing_here() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let (status, body) = world
+        .get(ELSEWHERE, "/views/numbers?database=main", false)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = world
+        .execute(
+            ELSEWHERE,
+            "remember",
+            json!({ "database": "main", "args": { "note": "x" } }),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = world.get(ELSEWHERE, "/incidents", false).await;
+    assert_eq!(status, 403, "must name one of its databases");
+    let (status, _) = world
+        .get(ELSEWHERE, "/incidents?database=main", false)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = world
+        .get(ELSEWHERE, "/incidents?database=dead", false)
+        .await;
+    assert_eq!(status, 200);
     world.stop().await;
 }

@@ -120,6 +120,8 @@ pub struct ApiToken {
     pub name: String,
     pub token: Secret,
     pub role: Role,
+    /// `None`: every database.
+    pub databases: Option<Vec<DatabaseName>>,
 }
 
 /// One problem found in a config or catalogue file.

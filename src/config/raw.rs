@@ -102,4 +102,6 @@ pub struct RawApiToken {
     pub name: String,
     pub token: String,
     pub role: String,
+    /// The databases the token may reach; all of them when absent.
+    pub databases: Option<Vec<String>>,
 }

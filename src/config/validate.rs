@@ -149,7 +149,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
         .unwrap_or_default();
 
     let databases = databases(raw.databases, report);
-    let api_tokens = api_tokens(raw.api_tokens, report);
+    let api_tokens = api_tokens(raw.api_tokens, &databases, report);
 
     Some(Config {
         file: PathBuf::new(),
@@ -322,7 +322,11 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConf
     out
 }
 
-fn api_tokens(raw: Vec<super::raw::RawApiToken>, report: &mut Report<'_>) -> Vec<ApiToken> {
+fn api_tokens(
+    raw: Vec<super::raw::RawApiToken>,
+    known: &[DatabaseConfig],
+    report: &mut Report<'_>,
+) -> Vec<ApiToken> {
     let mut names = HashSet::new();
     let mut values = HashSet::new();
     let mut out = Vec::new();
@@ -345,11 +349,30 @@ fn api_tokens(raw: Vec<super::raw::RawApiToken>, report: &mut Report<'_>) -> Vec
             report.at(&at("token"), "the same token is given twice");
         }
         match Role::parse(&token.role) {
-            Ok(role) => out.push(ApiToken {
-                name: token.name,
-                token: Secret::new(token.token),
-                role,
-            }),
+            Ok(role) => {
+                let databases = token.databases.as_ref().map(|names| {
+                    names
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(j, name)| {
+                            let found = known.iter().find(|d| d.name.as_str() == name);
+                            if found.is_none() {
+                                report.at(
+                                    &format!("api_tokens[{i}].databases[{j}]"),
+                                    format!("{name:?} is not a database of the config"),
+                                );
+                            }
+                            found.map(|d| d.name.clone())
+                        })
+                        .collect()
+                });
+                out.push(ApiToken {
+                    name: token.name,
+                    token: Secret::new(token.token),
+                    role,
+                    databases,
+                })
+            }
             Err(e) => report.at(&at("role"), e),
         }
     }

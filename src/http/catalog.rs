@@ -123,6 +123,18 @@ fn database(state: &AppState, raw: Option<&String>) -> Result<DatabaseName, ApiE
         .ok_or_else(|| ApiError::NotFound(format!("no database named {raw:?}")))
 }
 
+/// A token limited to some databases gets 403 for the others.
+fn forbid_elsewhere(identity: &ApiIdentity, database: &DatabaseName) -> Result<(), ApiError> {
+    if identity.reaches(database) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "token {} may not reach database {database}",
+            identity.name
+        )))
+    }
+}
+
 fn forbid_unless(identity: &ApiIdentity, role: Role) -> Result<(), ApiError> {
     if identity.role >= role {
         Ok(())
@@ -143,6 +155,7 @@ pub async fn run_view(
 ) -> Result<Response, ApiError> {
     forbid_unless(&identity, Role::Viewer)?;
     let database = database(&state, params.remove("database").as_ref())?;
+    forbid_elsewhere(&identity, &database)?;
     let who = format!("token:{}", identity.name);
     let wants_csv = headers
         .get(header::ACCEPT)
@@ -185,6 +198,7 @@ pub async fn execute(
     forbid_unless(&identity, Role::Admin)?;
     let Json(request) = body.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
     let database = database(&state, Some(&request.database))?;
+    forbid_elsewhere(&identity, &database)?;
     let mut args = BTreeMap::new();
     for (name, value) in request.args {
         let text = match value {

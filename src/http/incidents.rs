@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 
 use super::{ApiError, AppState};
+use crate::access::ApiIdentity;
 use crate::domain::{AlertStatus, DatabaseName, IncidentId, parse_duration};
 use crate::store::{IncidentDetail, IncidentFilter, IncidentPage};
 
@@ -16,9 +18,24 @@ const PARAMETERS: [&str; 5] = ["database", "status", "since", "cursor", "limit"]
 
 pub async fn list(
     State(state): State<AppState>,
+    Extension(identity): Extension<ApiIdentity>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<IncidentPage>, ApiError> {
     let filter = filter(&state, &params, Utc::now())?;
+    // A token limited to some databases names one of them: the history of the others is not its own.
+    if identity.databases.is_some() {
+        let reachable = filter
+            .database
+            .as_deref()
+            .and_then(|d| DatabaseName::parse(d).ok())
+            .is_some_and(|d| identity.reaches(&d));
+        if !reachable {
+            return Err(ApiError::Forbidden(format!(
+                "token {} must name one of its databases",
+                identity.name
+            )));
+        }
+    }
     let page = state
         .store
         .list_incidents(&filter)
@@ -29,6 +46,7 @@ pub async fn list(
 
 pub async fn show(
     State(state): State<AppState>,
+    Extension(identity): Extension<ApiIdentity>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let id = id
@@ -39,7 +57,17 @@ pub async fn show(
         .incident(IncidentId(id))
         .await
         .map_err(|e| ApiError::internal(&e))?
+        .filter(|detail| {
+            identity.databases.is_none()
+                || detail
+                    .incident
+                    .database
+                    .as_deref()
+                    .and_then(|d| DatabaseName::parse(d).ok())
+                    .is_some_and(|d| identity.reaches(&d))
+        })
         .map(Json)
+        // Out of reach reads as absent: a limited token learns nothing about other databases.
         .ok_or_else(|| ApiError::NotFound(format!("incident {id} does not exist")))
 }
 
