@@ -4,11 +4,18 @@
 //! - [`cli`] parses the command line and hands over to [`app`] (`run`) or [`config`] (`check`).
 //! - [`config`] reads `postgram.yaml` (env substitution, secrets, positions) into validated domain types.
 //! - [`app`] wires everything together, owns every task and shuts them down in order.
-//! - [`http`] is the axum server: the Alertmanager webhook, the REST read side, health and metrics.
-//! - [`access`] answers who an API caller is and what they may do.
-//! - [`alertmanager`] parses webhook payloads (version 4) into domain alerts.
-//! - [`routing`] decides which database an alert concerns and who must hear about it.
-//! - [`intake`] turns a parsed notification into durable incidents and outbox jobs, batching commits.
+//! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
+//!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues.
+//!   Neither calls the other.
+//! - [`access`] answers who a caller is (Telegram person, API token) and what they may do.
+//! - [`alertmanager`] parses webhook payloads (version 4) into domain alerts; [`routing`] decides which
+//!   database an alert concerns and who must hear about it; [`intake`] turns a notification into
+//!   durable incidents and outbox jobs, batching commits.
+//! - [`catalog`] is views.yaml and actions.yaml, validated, and plans runs; [`operations`] runs them for
+//!   people (arguments, one run at a time, cancel, audit); [`exec`] is the only module that talks to
+//!   the administered databases.
+//! - [`delivery`] performs the outbox: Telegram messages (throttled, storm digests) and email;
+//!   [`silences`] talks to Alertmanager's silence API; [`callback`] encodes inline-button payloads.
 //! - [`store`] is the service's own state (SQLite or PostgreSQL): the only module holding its SQL.
 //! - [`domain`] holds the small types everything else agrees on; [`metrics`] the Prometheus registry;
 //!   [`telemetry`] the log subscriber.
