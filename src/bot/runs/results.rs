@@ -1,0 +1,346 @@
+//! What a run shows: a view's page (only that page's rows are read) with ◀ ▶ and CSV, the CSV document,
+//! and an action's live progress (edited at most every few seconds, with Cancel) and its summary.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
+
+use super::super::{BotState, HandlerResult, table};
+use super::{PROGRESS_EVERY, button, not_allowed, say};
+use crate::access::Person;
+use crate::callback::Callback;
+use crate::delivery::render::escape;
+use crate::domain::DatabaseName;
+use crate::exec::{ActionReport, Outcome, Progress};
+use crate::operations::{OpError, Via};
+use crate::store::Dialogue;
+
+/// Runs the dialogue's item; a view shows page 0 (or edits `page` into `edit`).
+pub async fn run(
+    bot: &Bot,
+    person: &Person,
+    state: &Arc<BotState>,
+    dialogue: Dialogue,
+    edit: Option<(MessageId, usize)>,
+) -> HandlerResult {
+    let chat = ChatId(dialogue.chat_id);
+    let Ok(database) = DatabaseName::parse(&dialogue.database) else {
+        return Ok(());
+    };
+    if !state.access.may_act_on(person, Some(database.as_str())) {
+        // Removed since the dialogue began: nothing runs.
+        state.store.end_dialogue(dialogue.id).await?;
+        return not_allowed(bot, state, chat).await;
+    }
+    let who = person.display();
+    if dialogue.kind == "action" {
+        state.store.end_dialogue(dialogue.id).await?;
+        // The dispatcher handles one update per chat at a time: the run goes on in its own task so
+        // that the Cancel button of this very chat can be pressed meanwhile.
+        let (bot, state) = (bot.clone(), Arc::clone(state));
+        tokio::spawn(async move {
+            if let Err(e) = run_action(&bot, &state, chat, &who, &database, &dialogue).await {
+                tracing::warn!(error = %e, "reporting an action's run failed");
+            }
+        });
+        return Ok(());
+    }
+    let title = state
+        .operations
+        .catalog()
+        .view(&dialogue.alias)
+        .map_or(dialogue.alias.clone(), |v| v.title.clone());
+    let number = edit.map_or(0, |(_, page)| page);
+    // Only this page's rows are kept: memory stays flat however many rows the view returns.
+    let mut per_page = 0;
+    let mut seen = 0;
+    let mut kept: Vec<Vec<Option<String>>> = Vec::new();
+    let result = state
+        .operations
+        .stream_view(
+            &who,
+            Via::Bot,
+            &database,
+            &dialogue.alias,
+            &dialogue.arguments,
+            // Enough rows for this page whatever its size, and one more to know a next page exists.
+            Some((number + 1) * table::MAX_ROWS_PER_PAGE + 1),
+            &mut |row| {
+                if per_page == 0 {
+                    per_page = table::rows_per_page(row.len());
+                }
+                if seen / per_page == number {
+                    kept.push(row);
+                }
+                seen += 1;
+            },
+        )
+        .await;
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            say(bot, state, chat, failure(&e), vec![]).await?;
+            return Ok(());
+        }
+    };
+    let per_page = table::rows_per_page(summary.columns.len());
+    // Reading stopped after this page: when it was cut, a next page exists and the total is unknown.
+    let pages = if summary.truncated {
+        number + 2
+    } else {
+        summary.rows.div_ceil(per_page).max(1)
+    };
+    let text = table::render(
+        &format!("{title} · {database}"),
+        &table::PageRows {
+            columns: &summary.columns,
+            rows: &kept,
+            start: number * per_page,
+            total: summary.rows,
+            truncated: summary.truncated,
+        },
+    );
+    let mut row = Vec::new();
+    if number > 0 {
+        row.push(button(
+            "◀",
+            Callback::Page {
+                dialogue: dialogue.id,
+                page: number - 1,
+            },
+        ));
+    }
+    if number + 1 < pages {
+        row.push(button(
+            "▶",
+            Callback::Page {
+                dialogue: dialogue.id,
+                page: number + 1,
+            },
+        ));
+    }
+    row.push(button("CSV", Callback::Csv(dialogue.id)));
+    let keyboard = InlineKeyboardMarkup::new(vec![row]);
+    super::super::show(
+        bot,
+        state,
+        chat,
+        edit.map(|(message, _)| message),
+        text,
+        keyboard,
+    )
+    .await
+}
+
+fn failure(error: &OpError) -> String {
+    format!("⚠️ {}", escape(&error.to_string()))
+}
+
+/// The whole result of a dialogue's view as a CSV document.
+pub async fn csv(
+    bot: &Bot,
+    person: &Person,
+    state: &BotState,
+    dialogue: Dialogue,
+) -> HandlerResult {
+    let chat = ChatId(dialogue.chat_id);
+    let Ok(database) = DatabaseName::parse(&dialogue.database) else {
+        return Ok(());
+    };
+    if !state.access.may_act_on(person, Some(database.as_str())) {
+        return Ok(());
+    }
+    let result = state
+        .operations
+        .view_csv(
+            &person.display(),
+            Via::Bot,
+            &database,
+            &dialogue.alias,
+            &dialogue.arguments,
+        )
+        .await;
+    match result {
+        Ok((header, file)) => {
+            use tokio::io::AsyncReadExt;
+            let reader =
+                std::io::Cursor::new(header.into_bytes()).chain(tokio::fs::File::from_std(file));
+            state.throttle.take(chat.0).await;
+            bot.send_document(
+                chat,
+                InputFile::read(reader).file_name(format!("{}-{}.csv", dialogue.alias, database)),
+            )
+            .await?;
+        }
+        Err(e) => {
+            say(bot, state, chat, failure(&e), vec![]).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn run_action(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    who: &str,
+    database: &DatabaseName,
+    dialogue: &Dialogue,
+) -> HandlerResult {
+    let Some((index, action)) = state
+        .operations
+        .catalog()
+        .actions
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.alias == dialogue.alias)
+    else {
+        return Ok(());
+    };
+    let Some(db_index) = state
+        .config
+        .databases
+        .iter()
+        .position(|d| &d.name == database)
+    else {
+        return Ok(());
+    };
+    let title = action.title.clone();
+    let stop = vec![vec![button(
+        "⏹ Cancel",
+        Callback::Stop {
+            database: db_index,
+            item: index,
+        },
+    )]];
+    let status = say(
+        bot,
+        state,
+        chat,
+        format!(
+            "⏳ <b>{}</b> on <b>{}</b>: starting…",
+            escape(&title),
+            escape(database.as_str())
+        ),
+        stop.clone(),
+    )
+    .await?;
+    // Steps report through a shared slot; a task edits the message at most every few seconds.
+    let latest: Arc<Mutex<Option<Progress>>> = Arc::new(Mutex::new(None));
+    let started = Instant::now();
+    let ticker = {
+        let latest = Arc::clone(&latest);
+        let bot = bot.clone();
+        let title = title.clone();
+        let database = database.to_string();
+        let keyboard = InlineKeyboardMarkup::new(stop);
+        tokio::spawn(async move {
+            let mut shown: Option<usize> = None;
+            loop {
+                tokio::time::sleep(PROGRESS_EVERY).await;
+                let progress = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let Some(progress) = progress else { continue };
+                if shown == Some(progress.step) && started.elapsed() < PROGRESS_EVERY * 2 {
+                    continue;
+                }
+                shown = Some(progress.step);
+                let text = format!(
+                    "⏳ <b>{}</b> on <b>{}</b>: step {} of {} ({}), {}s",
+                    escape(&title),
+                    escape(&database),
+                    progress.step,
+                    progress.of,
+                    escape(&progress.name),
+                    started.elapsed().as_secs()
+                );
+                let _ = bot
+                    .edit_message_text(chat, status, text)
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone())
+                    .await;
+            }
+        })
+    };
+    let sink = Arc::clone(&latest);
+    let result = state
+        .operations
+        .run_action(
+            who,
+            Via::Bot,
+            database,
+            &dialogue.alias,
+            &dialogue.arguments,
+            &move |p| {
+                *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+            },
+        )
+        .await;
+    ticker.abort();
+    let text = match result {
+        Ok(report) => summary(&title, database, &report),
+        Err(e) => failure(&e),
+    };
+    super::super::polite(state, chat, || {
+        bot.edit_message_text(chat, status, text.clone())
+            .parse_mode(ParseMode::Html)
+            .reply_markup(InlineKeyboardMarkup::default())
+    })
+    .await?;
+    Ok(())
+}
+
+/// The result of an action: outcome, each step, the first rows returned, output tails.
+fn summary(title: &str, database: &DatabaseName, report: &ActionReport) -> String {
+    let (mark, outcome) = match &report.outcome {
+        Outcome::Succeeded => ("✅", "done".to_owned()),
+        Outcome::Failed { step, error } => ("❌", format!("failed at step {step}: {error}")),
+        Outcome::Cancelled { step } => ("⏹", format!("cancelled at step {step}")),
+        Outcome::TimedOut { step } => ("⌛", format!("timed out at step {step}")),
+    };
+    let mut text = format!(
+        "{mark} <b>{}</b> on <b>{}</b>: {} ({:.1}s)\n",
+        escape(title),
+        escape(database.as_str()),
+        escape(&outcome),
+        report.duration.as_secs_f64()
+    );
+    for (i, step) in report.steps.iter().enumerate() {
+        let mut line = format!("\n{}. {}", i + 1, escape(&step.name));
+        if let Some(rows) = step.rows_affected {
+            line.push_str(&format!(" · {rows} row(s)"));
+        }
+        if let Some(code) = step.exit_code {
+            line.push_str(&format!(" · exit {code}"));
+        }
+        text.push_str(&line);
+    }
+    if let Some(table) = report.steps.iter().rev().find_map(|s| s.table.as_ref()) {
+        let (page, _) = table::page("Returned", table, 0);
+        if text.len() + page.len() < 3500 {
+            text.push_str("\n\n");
+            text.push_str(&page);
+        }
+    }
+    for step in &report.steps {
+        for (name, tail) in [("stdout", &step.stdout_tail), ("stderr", &step.stderr_tail)] {
+            let tail: String = tail
+                .chars()
+                .rev()
+                .take(600)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !tail.trim().is_empty() && text.len() + tail.len() < 3800 {
+                text.push_str(&format!(
+                    "\n\n{} {name}:\n<pre>{}</pre>",
+                    escape(&step.name),
+                    escape(tail.trim_end())
+                ));
+            }
+        }
+    }
+    text
+}
