@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use serde::Serialize;
 
 use super::AppState;
+use crate::access::ApiIdentity;
 use crate::domain::{AdminRef, ChatId, EmailAddress};
 
 #[derive(Serialize)]
@@ -26,12 +27,17 @@ pub struct Databases<'a> {
     owners: Vec<String>,
 }
 
-pub async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
+/// The databases the token reaches (all of them unless it is limited).
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(identity): Extension<ApiIdentity>,
+) -> Json<serde_json::Value> {
     let config = &state.config;
     let body = Databases {
         databases: config
             .databases
             .iter()
+            .filter(|db| identity.reaches(&db.name))
             .map(|db| DatabaseView {
                 name: db.name.as_str(),
                 matchers: &db.matchers,
