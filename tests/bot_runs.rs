@@ -129,6 +129,13 @@ databases:
         self.telegram.newest_containing(chat, needle, WAIT).await
     }
 
+    /// `/views` or `/actions` as `user`, then a press on the item titled `item`.
+    async fn open(&self, user: i64, kind: &str, item: &str) {
+        self.say(user, &format!("/{kind}"));
+        let list = self.message(user, &format!("main</b>: {kind}")).await;
+        self.press(user, &list, item).await;
+    }
+
     /// Presses the button whose label contains `label` on `message`.
     async fn press(&self, user: i64, message: &SentMessage, label: &str) -> String {
         let data = buttons(message)
@@ -149,9 +156,7 @@ async fn a_view_asks_for_its_argument_pages_and_exports_csv() {
     let Some(world) = World::start().await else {
         return;
     };
-    world.say(ADMIN, "/views");
-    let list = world.message(ADMIN, "main</b>: views").await;
-    world.press(ADMIN, &list, "Numbers").await;
+    world.open(ADMIN, "views", "Numbers").await;
     world.message(ADMIN, "<b>upto</b> (int)").await;
     world.say(ADMIN, "lots");
     world.message(ADMIN, "not a whole number").await;
@@ -179,9 +184,7 @@ async fn an_action_confirms_runs_and_never_shows_its_secret() {
     let Some(world) = World::start().await else {
         return;
     };
-    world.say(ADMIN, "/actions");
-    let list = world.message(ADMIN, "main</b>: actions").await;
-    world.press(ADMIN, &list, "Remember a note").await;
+    world.open(ADMIN, "actions", "Remember a note").await;
     world.message(ADMIN, "<b>note</b> (string)").await;
     let note = "'; DROP TABLE notes; -- $(touch /tmp/postgram-bot-pwned)";
     world.say(ADMIN, note);
@@ -223,9 +226,7 @@ async fn cancel_stops_a_running_action() {
     let Some(world) = World::start().await else {
         return;
     };
-    world.say(ADMIN, "/actions");
-    let list = world.message(ADMIN, "main</b>: actions").await;
-    world.press(ADMIN, &list, "Nap").await;
+    world.open(ADMIN, "actions", "Nap").await;
     let running = world.message(ADMIN, "⏳ <b>Nap</b>").await;
     let answer = world.press(ADMIN, &running, "Cancel").await;
     assert_eq!(answer, "Cancelling…");
@@ -278,9 +279,7 @@ async fn a_dialogue_survives_a_restart() {
     let Some(world) = World::start().await else {
         return;
     };
-    world.say(ADMIN, "/views");
-    let list = world.message(ADMIN, "main</b>: views").await;
-    world.press(ADMIN, &list, "Numbers").await;
+    world.open(ADMIN, "views", "Numbers").await;
     world.message(ADMIN, "<b>upto</b> (int)").await;
     let world = world.restart().await;
     world.say(ADMIN, "4");
@@ -312,9 +311,7 @@ async fn injection_attempts_typed_in_chat_stay_data() {
     // One admin per value, each in their own chat, so the runs go in parallel.
     for (i, value) in corpus.iter().enumerate() {
         let admin = 2101 + i as i64;
-        world.say(admin, "/views");
-        let list = world.message(admin, "main</b>: views").await;
-        world.press(admin, &list, "Echo").await;
+        world.open(admin, "views", "Echo").await;
         world.message(admin, "<b>text</b> (string)").await;
         world.say(admin, value);
     }
@@ -343,9 +340,7 @@ async fn injection_attempts_typed_in_chat_stay_data() {
         );
     }
     // A NUL byte is refused by the argument itself and asked for again.
-    world.say(2106, "/views");
-    let list = world.message(2106, "main</b>: views").await;
-    world.press(2106, &list, "Echo").await;
+    world.open(2106, "views", "Echo").await;
     world.message(2106, "<b>text</b> (string)").await;
     world.say(2106, "nul\u{0}byte");
     world.message(2106, "must not contain a NUL").await;
