@@ -70,7 +70,8 @@ pub fn main() -> ExitCode {
         }
         Command::Run { config } => {
             telemetry::init(cli.log_format);
-            let loaded = match Config::load(&config).and_then(|c| Catalog::load(&c).map(|_| c)) {
+            // The catalogue is read (and checked) once, by `app::start`.
+            let loaded = match Config::load(&config) {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     for problem in &e.problems {

@@ -98,19 +98,6 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    /// Whether the send job of this incident to `recipient` is finished (sent, or given up).
-    pub async fn send_finished(&self, incident: IncidentId, recipient: &str) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM outbox WHERE incident_id = $1 AND recipient = $2 \
-             AND kind = 'telegram.send' AND done_at IS NULL",
-        )
-        .bind(incident.0)
-        .bind(recipient)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<i64, _>(0)? == 0)
-    }
-
     /// Records a Telegram user the bot has met, so `@username` admins resolve to their id.
     pub async fn remember_user(
         &self,
@@ -181,14 +168,6 @@ impl Store {
                 .await?;
         }
         Ok(())
-    }
-
-    pub async fn is_unreachable(&self, recipient: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 FROM unreachable_recipients WHERE recipient = $1")
-            .bind(recipient)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
     }
 
     /// A group became a supergroup: messages for `from` go to `to` from now on.
