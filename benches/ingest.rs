@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{Backend, TestState, WEBHOOK_TOKEN, alert, config_text, free_port, notification};
+use support::fake_telegram::FakeTelegram;
+use support::{Backend, TestState, WEBHOOK_TOKEN, alert, free_port, notification};
 use tokio::process::Child;
 
 struct Case {
@@ -48,13 +49,23 @@ fn body(alerts: usize) -> Vec<u8> {
     notification("firing", alerts).to_string().into_bytes()
 }
 
-async fn start_service(state: &TestState, port: u16) -> Child {
+/// The service as it runs in production: Telegram reachable (the tests' fake Bot API, which enforces
+/// Telegram's limits), two admins and a group chat per alert, so the delivery worker works alongside.
+async fn start_service(state: &TestState, port: u16, telegram: &FakeTelegram) -> Child {
     let config = state.dir.path().join("postgram.yaml");
-    std::fs::write(
-        &config,
-        config_text(&state.url, &format!("127.0.0.1:{port}")),
-    )
-    .unwrap();
+    let text = format!(
+        r#"
+telegram: {{ token: "123:bench", api_url: "{api}" }}
+http: {{ listen: "127.0.0.1:{port}", webhook_token: "{WEBHOOK_TOKEN}" }}
+state: "{state}"
+owners: [1000]
+databases:
+  - {{ name: main, dsn: "postgres://postgres@127.0.0.1:5432/postgres", match: {{ cluster: main }}, admins: [2000, 2001], chat: -1001 }}
+"#,
+        api = telegram.api_url(),
+        state = state.url,
+    );
+    std::fs::write(&config, text).unwrap();
     support::spawn_postgram(
         env!("CARGO_BIN_EXE_postgram"),
         &config,
@@ -87,7 +98,8 @@ async fn mean_batch(client: &reqwest::Client, port: u16) -> f64 {
 async fn run(case: &Case, measure: Duration) -> Option<Figures> {
     let state = TestState::new(case.backend).await?;
     let port = free_port();
-    let mut service = start_service(&state, port).await;
+    let telegram = FakeTelegram::start().await;
+    let mut service = start_service(&state, port, &telegram).await;
     let url = format!("http://127.0.0.1:{port}/alerts/alertmanager");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(case.concurrency)

@@ -21,6 +21,7 @@ on_both_backends!(
     a_claimed_job_is_not_claimed_again_until_its_lease_expires,
     only_the_lease_holder_completes_or_retries,
     concurrent_claimers_never_share_a_job,
+    a_digest_spreads_its_jobs_out,
 );
 
 fn location(state: &TestState) -> StateLocation {
@@ -279,5 +280,52 @@ async fn concurrent_claimers_never_share_a_job(backend: Backend) {
     let unique: HashSet<i64> = all.iter().copied().collect();
     assert_eq!(all.len(), 300, "every job performed");
     assert_eq!(unique.len(), 300, "no job performed twice");
+    state.cleanup().await;
+}
+
+async fn a_digest_spreads_its_jobs_out(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let store = open(&state).await;
+    store.ingest(&[request(3, at(0))]).await.unwrap();
+    let pending = store.pending_sends("user:1").await.unwrap();
+    assert_eq!(pending.len(), 3);
+    let ids: Vec<i64> = pending.iter().map(|p| p.job_id).collect();
+    // Claimed, then told by a digest: the lease goes, the jobs come back one second apart.
+    store
+        .claim_jobs("w1", at(1), Duration::from_secs(60), 100)
+        .await
+        .unwrap();
+    store
+        .mark_digested(&ids, 77, at(10), Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .pending_sends("user:1")
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.digested)
+    );
+    let due = |t| {
+        let store = store.clone();
+        async move {
+            let jobs = store
+                .claim_jobs("w2", at(t), Duration::from_millis(1), 100)
+                .await
+                .unwrap();
+            jobs.into_iter().filter(|j| j.recipient == "user:1").count()
+        }
+    };
+    assert_eq!(due(9).await, 0);
+    assert_eq!(due(10).await, 1);
+    assert_eq!(
+        due(12).await,
+        3,
+        "all due by then (the first again: its short lease expired)"
+    );
+    store.close().await;
     state.cleanup().await;
 }

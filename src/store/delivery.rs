@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
+use super::ingest::{ROWS_PER_STATEMENT, rows_sql};
 use super::{Result, Store, to_millis};
 use crate::domain::IncidentId;
 use crate::store::JobKind;
@@ -318,20 +319,25 @@ impl Store {
         first: DateTime<Utc>,
         spacing: std::time::Duration,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
         let spacing = i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
-        for (i, id) in job_ids.iter().enumerate() {
-            let at = to_millis(first).saturating_add(spacing.saturating_mul(i as i64));
-            sqlx::query(
-                "UPDATE outbox SET digest_message_id = $2, next_attempt_at = $3, \
+        let mut tx = self.pool.begin().await?;
+        // One statement per chunk (a storm digest covers thousands of jobs): each job's time comes from
+        // a VALUES list, whose columns both backends name column1, column2.
+        for (c, chunk) in job_ids.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let sql = format!(
+                "UPDATE outbox SET digest_message_id = ${}, next_attempt_at = v.column2, \
                      lease_owner = NULL, lease_expires_at = NULL, attempts = 0 \
-                 WHERE id = $1 AND done_at IS NULL",
-            )
-            .bind(*id)
-            .bind(digest_message_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+                 FROM (VALUES {}) AS v WHERE outbox.id = v.column1 AND outbox.done_at IS NULL",
+                chunk.len() * 2 + 1,
+                rows_sql(chunk.len(), 2, "({1}, {2})")
+            );
+            let mut query = sqlx::query(&sql);
+            for (i, id) in chunk.iter().enumerate() {
+                let position = (c * ROWS_PER_STATEMENT + i) as i64;
+                let at = to_millis(first).saturating_add(spacing.saturating_mul(position));
+                query = query.bind(*id).bind(at);
+            }
+            query.bind(digest_message_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
