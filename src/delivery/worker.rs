@@ -156,7 +156,6 @@ impl Worker {
                 }
                 continue;
             }
-            let jobs = self.defer_busy_chats(jobs).await;
             for job in jobs {
                 let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
                     break 'claiming;
@@ -174,39 +173,6 @@ impl Worker {
         })
         .await;
         tasks.abort_all();
-    }
-
-    /// Puts back, in one statement, the Telegram jobs whose chat will not be free for a while, and
-    /// returns the rest. In a storm most claimed jobs are for busy chats; deferring them one by one
-    /// would compete with intake for the store's write lock.
-    async fn defer_busy_chats(&self, jobs: Vec<ClaimedJob>) -> Vec<ClaimedJob> {
-        let now = tokio::time::Instant::now();
-        let mut busy = Vec::new();
-        let mut ready = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let telegram = matches!(
-                job.kind,
-                JobKind::TelegramSend | JobKind::TelegramEdit | JobKind::TelegramNotice
-            );
-            // Usernames need a lookup and migrated groups a redirect: those take the ordinary path.
-            let chat = match job.recipient.parse::<Recipient>() {
-                Ok(Recipient::User(id)) if telegram => Some(id.get()),
-                Ok(Recipient::Chat(chat)) if telegram => Some(chat.0),
-                _ => None,
-            };
-            let wait = chat.map(|c| self.throttle.next_free(c).saturating_duration_since(now));
-            match wait {
-                Some(wait) if wait > MAX_WAIT => busy.push((job.id, at(wait))),
-                _ => ready.push(job),
-            }
-        }
-        if !busy.is_empty()
-            && let Err(e) = self.store.defer_jobs(&self.owner, &busy).await
-        {
-            // Their leases expire and they come back; nothing is lost.
-            tracing::warn!(error = %e, jobs = busy.len(), "deferring jobs failed");
-        }
-        ready
     }
 
     async fn perform(&self, job: ClaimedJob) {

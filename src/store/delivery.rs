@@ -346,29 +346,17 @@ impl Store {
     /// Puts a claimed job back until `at` without counting an attempt (it waited for its turn, it did
     /// not fail).
     pub async fn defer_job(&self, id: i64, owner: &str, at: DateTime<Utc>) -> Result<bool> {
-        Ok(self.defer_jobs(owner, &[(id, at)]).await? == 1)
-    }
-
-    /// [`Store::defer_job`] for many jobs at once, one statement per chunk: a storm defers thousands.
-    /// Returns how many were still `owner`'s.
-    pub async fn defer_jobs(&self, owner: &str, jobs: &[(i64, DateTime<Utc>)]) -> Result<u64> {
-        let mut deferred = 0;
-        for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "UPDATE outbox SET next_attempt_at = v.column2, attempts = attempts - 1, \
-                     lease_owner = NULL, lease_expires_at = NULL \
-                 FROM (VALUES {}) AS v \
-                 WHERE outbox.id = v.column1 AND outbox.lease_owner = ${} AND outbox.done_at IS NULL",
-                rows_sql(chunk.len(), 2, "({1}, {2})"),
-                chunk.len() * 2 + 1,
-            );
-            let mut query = sqlx::query(&sql);
-            for (id, at) in chunk {
-                query = query.bind(*id).bind(to_millis(*at));
-            }
-            deferred += query.bind(owner).execute(&self.pool).await?.rows_affected();
-        }
-        Ok(deferred)
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $3, attempts = attempts - 1, lease_owner = NULL, \
+                 lease_expires_at = NULL \
+             WHERE id = $1 AND lease_owner = $2 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(to_millis(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// When the first attempt of the incident's Telegram sends to its admins started failing, if every
