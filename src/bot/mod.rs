@@ -83,7 +83,9 @@ where
 {
     for _ in 0..2 {
         state.throttle.take(chat.0).await;
-        match call().into_future().await {
+        let answer = call().into_future().await;
+        state.throttle.done(chat.0);
+        match answer {
             Err(teloxide::RequestError::RetryAfter(wait)) => {
                 state.throttle.penalize(chat.0, wait.duration());
             }
@@ -91,7 +93,9 @@ where
         }
     }
     state.throttle.take(chat.0).await;
-    call().into_future().await
+    let answer = call().into_future().await;
+    state.throttle.done(chat.0);
+    answer
 }
 
 /// Shows an HTML message with buttons: replaces `edit` in place (paging), or sends a new one.

@@ -94,6 +94,21 @@ impl Throttle {
         }
     }
 
+    /// The call to `chat` has been answered. Its turn counts from now, not from when it was taken: a
+    /// request delayed on its way (a busy machine, a new connection) must not arrive right before the
+    /// next one, and it has arrived by the time it is answered.
+    pub fn done(&self, chat: i64) {
+        let now = Instant::now();
+        let mut windows = self.lock();
+        if let Some(last) = windows
+            .chats
+            .get_mut(&chat)
+            .and_then(|sent| sent.back_mut())
+        {
+            *last = (*last).max(now);
+        }
+    }
+
     /// Telegram said 429 with `retry_after`: nothing goes to `chat` before then.
     pub fn penalize(&self, chat: i64, retry_after: Duration) {
         let until = Instant::now() + retry_after;
@@ -148,6 +163,15 @@ mod tests {
         assert_eq!(throttle.try_take(1000), Err(start + SECOND));
         throttle.take(1000).await;
         assert_eq!(Instant::now(), start + SECOND);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_answer_pushes_the_next_turn_back() {
+        let throttle = Throttle::default();
+        throttle.take(5).await;
+        tokio::time::advance(Duration::from_millis(700)).await;
+        throttle.done(5);
+        assert_eq!(throttle.next_free(5), Instant::now() + PER_CHAT_SPACING);
     }
 
     #[tokio::test(start_paused = true)]

@@ -314,7 +314,9 @@ impl Worker {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
         let rendered = render::alert_message(&incident, Utc::now(), &self.links.buttons(&incident));
-        match self.telegram.send(chat, &rendered).await {
+        let answer = self.telegram.send(chat, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
             Ok(message_id) => {
                 self.count("send", "ok");
                 let first = job.attempts == 1 && incident.created_at <= Utc::now();
@@ -348,7 +350,9 @@ impl Worker {
         let ids: Vec<IncidentId> = fresh.iter().map(|p| p.incident).collect();
         let incidents = self.store.incidents_by_ids(&ids).await?;
         let rendered = render::digest_message(&incidents);
-        match self.telegram.send(chat, &rendered).await {
+        let answer = self.telegram.send(chat, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
             Ok(message_id) => {
                 self.count("digest", "ok");
                 let jobs: Vec<i64> = fresh.iter().map(|p| p.job_id).collect();
@@ -382,7 +386,9 @@ impl Worker {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
         let rendered = render::alert_message(&incident, Utc::now(), &self.links.buttons(&incident));
-        match self.telegram.edit(chat, message_id, &rendered).await {
+        let answer = self.telegram.edit(chat, message_id, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
             Ok(()) => {
                 self.count("edit", "ok");
                 Ok(Outcome::Done("edited".to_owned()))
@@ -408,7 +414,9 @@ impl Worker {
             html: text,
             buttons: Vec::new(),
         };
-        match self.telegram.send(chat, &rendered).await {
+        let answer = self.telegram.send(chat, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
             Ok(_) => {
                 self.count("notice", "ok");
                 Ok(Outcome::Done("sent".to_owned()))

@@ -168,11 +168,15 @@ pub async fn csv(
             let reader =
                 std::io::Cursor::new(header.into_bytes()).chain(tokio::fs::File::from_std(file));
             state.throttle.take(chat.0).await;
-            bot.send_document(
-                chat,
-                InputFile::read(reader).file_name(format!("{}-{}.csv", dialogue.alias, database)),
-            )
-            .await?;
+            let sent = bot
+                .send_document(
+                    chat,
+                    InputFile::read(reader)
+                        .file_name(format!("{}-{}.csv", dialogue.alias, database)),
+                )
+                .await;
+            state.throttle.done(chat.0);
+            sent?;
         }
         Err(e) => {
             say(bot, state, chat, failure(&e), vec![]).await?;
@@ -236,6 +240,7 @@ async fn run_action(
         let title = title.clone();
         let database = database.to_string();
         let keyboard = InlineKeyboardMarkup::new(stop);
+        let throttle = Arc::clone(&state.throttle);
         tokio::spawn(async move {
             let mut shown: Option<usize> = None;
             loop {
@@ -255,11 +260,14 @@ async fn run_action(
                     escape(&progress.name),
                     started.elapsed().as_secs()
                 );
+                // Progress shares the chat's turns with everything else sent there.
+                throttle.take(chat.0).await;
                 let _ = bot
                     .edit_message_text(chat, status, text)
                     .parse_mode(ParseMode::Html)
                     .reply_markup(keyboard.clone())
                     .await;
+                throttle.done(chat.0);
             }
         })
     };
