@@ -1,30 +1,70 @@
-//! Who is calling, and what they may do: Telegram users (owners, and admins of each database) for the
-//! bot, API bearer tokens for REST, the webhook token for Alertmanager. Every decision about a person is
-//! made here, from the person (never the chat they write in). Tokens are compared through their SHA-256 digests in constant time, so neither the
-//! content nor the length of a configured token leaks through timing.
+//! Who is calling, and what they may do. Every decision about who may do what is made here, by
+//! [`may`]: from the identity (a Telegram person — never the chat they write in — or an API token),
+//! the permission, and the database concerned.
+//!
+//! Roles: owners (config) may do everything; a database's admins (config baseline plus members added
+//! at runtime) read and act on it; its viewers read it (alerts, incidents, views) and nothing more.
+//! Tokens carry a role, on every database or on the ones they list. Tokens are compared through their
+//! SHA-256 digests in constant time, so neither the content nor the length of a token leaks through
+//! timing; the service keeps nothing else of a token.
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
-use crate::domain::{AdminRef, DatabaseName, Role, TelegramUserId};
+use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
+use crate::routing::Recipient;
+use crate::store::{Store, StoreError};
 
-/// A caller of the REST API, as named in the config's `api_tokens`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiIdentity {
-    pub name: String,
-    pub role: Role,
-    /// `None`: every database.
-    pub databases: Option<Vec<DatabaseName>>,
+/// What a caller wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See alerts, incidents, silences and views.
+    Read,
+    /// Acknowledge, silence, expire a silence.
+    Respond,
+    /// Run (and stop) actions.
+    RunActions,
+    /// Add, remove and change a database's members.
+    ManageMembers,
+    /// Create and revoke API tokens (the whole service).
+    ManageTokens,
+    /// Read the audit log (the whole service).
+    ReadAudit,
 }
 
-impl ApiIdentity {
-    /// Whether the token may reach this database at all.
-    pub fn reaches(&self, database: &DatabaseName) -> bool {
-        self.databases
-            .as_ref()
-            .is_none_or(|list| list.contains(database))
+impl Permission {
+    pub const ALL: [Permission; 6] = [
+        Permission::Read,
+        Permission::Respond,
+        Permission::RunActions,
+        Permission::ManageMembers,
+        Permission::ManageTokens,
+        Permission::ReadAudit,
+    ];
+
+    /// The least role that grants it.
+    pub fn needs(self) -> Role {
+        match self {
+            Permission::Read => Role::Viewer,
+            Permission::Respond | Permission::RunActions => Role::Admin,
+            Permission::ManageMembers | Permission::ManageTokens | Permission::ReadAudit => {
+                Role::Owner
+            }
+        }
     }
+
+    /// Permissions about the whole service rather than one database.
+    fn service_wide(self) -> bool {
+        matches!(self, Permission::ManageTokens | Permission::ReadAudit)
+    }
+}
+
+/// Where a role comes from: the config (locked in the bot) or a change made at runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Config,
+    Runtime,
 }
 
 /// A Telegram user as the bot sees them.
@@ -43,84 +83,230 @@ impl Person {
             None => format!("user {}", self.id),
         }
     }
+
+    /// The stored forms a membership of this person may have: `user:<id>`, `username:<name>`.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys = vec![Recipient::User(self.id).to_string()];
+        if let Some(name) = &self.username {
+            keys.push(format!("username:{name}"));
+        }
+        keys
+    }
+}
+
+/// A caller, with every role they hold, resolved once per update or request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// How the caller appears in audit and messages: `@alice`, `user 42`, `token:grafana`.
+    pub name: String,
+    /// The role on every database and on what belongs to none (unrouted incidents).
+    everywhere: Option<Role>,
+    /// Roles on single databases (the highest wins when several apply).
+    roles: Vec<(DatabaseName, Role, Source)>,
+}
+
+impl Identity {
+    /// The role on one database, if any, and where it comes from.
+    pub fn role_on(&self, database: &str) -> Option<(Role, Source)> {
+        let local = self
+            .roles
+            .iter()
+            .filter(|(name, _, _)| name.as_str() == database)
+            .map(|(_, role, source)| (*role, *source))
+            .max_by_key(|(role, _)| *role);
+        match (self.everywhere, local) {
+            (Some(all), Some((role, source))) if role > all => Some((role, source)),
+            (Some(all), _) => Some((all, Source::Config)),
+            (None, local) => local,
+        }
+    }
+
+    /// Whether the service knows this caller at all (strangers are told how to get in).
+    pub fn is_known(&self) -> bool {
+        self.everywhere.is_some() || !self.roles.is_empty()
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.everywhere == Some(Role::Owner)
+    }
+
+    /// The databases of `config` on which the caller holds `permission`, in config order.
+    pub fn databases<'c>(
+        &self,
+        config: &'c Config,
+        permission: Permission,
+    ) -> Vec<&'c DatabaseName> {
+        config
+            .databases
+            .iter()
+            .map(|db| &db.name)
+            .filter(|name| may(self, permission, Some(name.as_str())))
+            .collect()
+    }
+}
+
+/// The one access decision: whether `identity` may do `permission` on `database` (`None`: something
+/// that belongs to no database, such as an unrouted incident, or the whole service).
+pub fn may(identity: &Identity, permission: Permission, database: Option<&str>) -> bool {
+    let needs = permission.needs();
+    let everywhere = identity.everywhere.is_some_and(|role| role >= needs);
+    match database {
+        _ if permission.service_wide() => everywhere,
+        None => everywhere,
+        Some(database) => identity
+            .role_on(database)
+            .is_some_and(|(role, _)| role >= needs),
+    }
+}
+
+pub(crate) fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Lowercase hex, the stored form of a digest.
+pub fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct ConfigToken {
+    sha256: [u8; 32],
+    name: String,
+    role: Role,
+    databases: Option<Vec<DatabaseName>>,
+}
+
+struct ConfigMembers {
+    database: DatabaseName,
+    admins: Vec<MemberRef>,
+    viewers: Vec<MemberRef>,
 }
 
 pub struct Access {
     webhook: [u8; 32],
-    tokens: Vec<([u8; 32], ApiIdentity)>,
+    tokens: Vec<ConfigToken>,
     owners: Vec<TelegramUserId>,
-    admins: Vec<(DatabaseName, Vec<AdminRef>)>,
+    members: Vec<ConfigMembers>,
+    store: Store,
 }
 
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+fn member_matches(person: &Person, member: &MemberRef) -> bool {
+    match member {
+        MemberRef::Id(id) => *id == person.id,
+        MemberRef::Username(name) => person.username.as_deref() == Some(name.as_str()),
+    }
+}
+
+fn token_identity(
+    name: &str,
+    role: Role,
+    databases: Option<Vec<DatabaseName>>,
+    source: Source,
+) -> Identity {
+    let name = format!("token:{name}");
+    match databases {
+        None => Identity {
+            name,
+            everywhere: Some(role),
+            roles: Vec::new(),
+        },
+        Some(list) => Identity {
+            name,
+            everywhere: None,
+            roles: list.into_iter().map(|db| (db, role, source)).collect(),
+        },
+    }
 }
 
 impl Access {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, store: Store) -> Self {
         Self {
             webhook: digest(config.http.webhook_token.expose()),
             tokens: config
                 .api_tokens
                 .iter()
-                .map(|t| {
-                    (
-                        digest(t.token.expose()),
-                        ApiIdentity {
-                            name: t.name.clone(),
-                            role: t.role,
-                            databases: t.databases.clone(),
-                        },
-                    )
+                .map(|t| ConfigToken {
+                    sha256: t.sha256,
+                    name: t.name.clone(),
+                    role: t.role,
+                    databases: t.databases.clone(),
                 })
                 .collect(),
             owners: config.owners.clone(),
-            admins: config
+            members: config
                 .databases
                 .iter()
-                .map(|db| (db.name.clone(), db.admins.clone()))
+                .map(|db| ConfigMembers {
+                    database: db.name.clone(),
+                    admins: db.admins.clone(),
+                    viewers: db.viewers.clone(),
+                })
                 .collect(),
+            store,
         }
     }
 
-    pub fn is_owner(&self, person: &Person) -> bool {
-        self.owners.contains(&person.id)
-    }
-
-    fn is_listed(person: &Person, admins: &[AdminRef]) -> bool {
-        admins.iter().any(|admin| match admin {
-            AdminRef::Id(id) => *id == person.id,
-            AdminRef::Username(name) => person.username.as_deref() == Some(name.as_str()),
+    /// Everything `person` holds: owner from the config, config memberships, and runtime ones read
+    /// from the state store now (so a removal takes effect at the very next press, on every replica).
+    pub async fn person(&self, person: &Person) -> Result<Identity, StoreError> {
+        let everywhere = self.owners.contains(&person.id).then_some(Role::Owner);
+        let mut roles = Vec::new();
+        for db in &self.members {
+            if db.admins.iter().any(|m| member_matches(person, m)) {
+                roles.push((db.database.clone(), Role::Admin, Source::Config));
+            } else if db.viewers.iter().any(|m| member_matches(person, m)) {
+                roles.push((db.database.clone(), Role::Viewer, Source::Config));
+            }
+        }
+        for (database, role) in self.store.memberships(&person.keys()).await? {
+            // Members of databases no longer in the config grant nothing.
+            if let Some(db) = self
+                .members
+                .iter()
+                .find(|d| d.database.as_str() == database)
+            {
+                roles.push((db.database.clone(), role, Source::Runtime));
+            }
+        }
+        Ok(Identity {
+            name: person.display(),
+            everywhere,
+            roles,
         })
     }
 
-    /// The databases `person` administers (all of them for owners), in config order.
-    pub fn databases_of(&self, person: &Person) -> Vec<DatabaseName> {
-        let owner = self.is_owner(person);
-        self.admins
-            .iter()
-            .filter(|(_, admins)| owner || Self::is_listed(person, admins))
-            .map(|(name, _)| name.clone())
-            .collect()
-    }
-
-    /// Whether `person` may act on (acknowledge, silence) an incident of `database`; incidents that
-    /// matched no database belong to the owners.
-    pub fn may_act_on(&self, person: &Person, database: Option<&str>) -> bool {
-        if self.is_owner(person) {
-            return true;
+    /// The identity of an API token: one from the config or one created with `/tokens` and not
+    /// revoked. Every known token is compared, match or not.
+    pub async fn token(&self, token: &str) -> Result<Option<Identity>, StoreError> {
+        let presented = digest(token);
+        let mut found = None;
+        for known in &self.tokens {
+            if bool::from(presented.ct_eq(&known.sha256)) {
+                found = Some(token_identity(
+                    &known.name,
+                    known.role,
+                    known.databases.clone(),
+                    Source::Config,
+                ));
+            }
         }
-        let Some(database) = database else {
-            return false;
-        };
-        self.admins
-            .iter()
-            .any(|(name, admins)| name.as_str() == database && Self::is_listed(person, admins))
-    }
-
-    /// Whether the bot should talk to `person` at all.
-    pub fn knows(&self, person: &Person) -> bool {
-        self.is_owner(person) || !self.databases_of(person).is_empty()
+        let presented_hex = hex(&presented);
+        for stored in self.store.active_tokens().await? {
+            if bool::from(presented_hex.as_bytes().ct_eq(stored.sha256.as_bytes())) {
+                let databases = stored.databases.map(|names| {
+                    names
+                        .iter()
+                        .filter_map(|n| DatabaseName::parse(n).ok())
+                        .collect()
+                });
+                found = Some(token_identity(
+                    &stored.name,
+                    stored.role,
+                    databases,
+                    Source::Runtime,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     /// Whether `token` is the Alertmanager webhook token.
@@ -128,48 +314,75 @@ impl Access {
         bool::from(digest(token).ct_eq(&self.webhook))
     }
 
-    /// The identity an API token belongs to. Every configured token is compared, match or not.
-    pub fn api_identity(&self, token: &str) -> Option<ApiIdentity> {
-        let presented = digest(token);
-        let mut found = None;
-        for (known, identity) in &self.tokens {
-            if bool::from(presented.ct_eq(known)) {
-                found = Some(identity.clone());
-            }
-        }
-        found
+    /// The config's admins and viewers of a database (locked: the bot cannot remove them).
+    pub fn config_members(&self, database: &str) -> (&[MemberRef], &[MemberRef]) {
+        self.members
+            .iter()
+            .find(|db| db.database.as_str() == database)
+            .map_or((&[], &[]), |db| (&db.admins, &db.viewers))
     }
+
+    /// Whether a member (stored form) is one of the config's members of the database.
+    pub fn is_config_member(&self, database: &str, member: &str) -> bool {
+        let (admins, viewers) = self.config_members(database);
+        admins
+            .iter()
+            .chain(viewers)
+            .any(|m| Recipient::from(m).to_string() == member)
+    }
+
+    pub fn owners(&self) -> &[TelegramUserId] {
+        &self.owners
+    }
+}
+
+/// Parses a member as people write it: a Telegram user id, `@username`, or the stored forms
+/// `user:<id>` / `username:<name>`.
+pub fn parse_member(raw: &str) -> Result<MemberRef, String> {
+    let raw = raw.trim();
+    if let Some(name) = raw.strip_prefix("username:") {
+        return Username::parse_handle(&format!("@{name}")).map(MemberRef::Username);
+    }
+    if raw.starts_with('@') {
+        return Username::parse_handle(raw).map(MemberRef::Username);
+    }
+    let id = raw.strip_prefix("user:").unwrap_or(raw);
+    id.parse::<i64>()
+        .map_err(|_| format!("{raw:?} is neither a Telegram user id nor an @username"))
+        .and_then(TelegramUserId::new)
+        .map(MemberRef::Id)
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
-    use super::*;
+    use chrono::Utc;
 
-    #[test]
-    fn tokens_identify_their_owner_and_nothing_else() {
-        let config = Config::from_text(
-            r#"
+    use super::*;
+    use crate::config::StateLocation;
+    use crate::store::MemberChange;
+
+    const CONFIG: &str = r#"
 telegram: { token: "t" }
 http: { webhook_token: "webhook-token-0123456789" }
 owners: [1]
+databases:
+  - { name: main, dsn: "postgres://h/db", match: { cluster: main }, admins: [10, "@alice"], viewers: [11] }
+  - { name: billing, dsn: "postgres://h/db", match: { cluster: billing }, admins: [20] }
 api_tokens:
   - { name: grafana, token: "grafana-token-0123456789", role: viewer }
-  - { name: ops, token: "ops-token-0123456789abc", role: owner }
-"#,
-            Path::new("p.yaml"),
-            &|_| None,
-        )
-        .unwrap();
-        let access = Access::new(&config);
-        assert!(access.is_webhook_token("webhook-token-0123456789"));
-        assert!(!access.is_webhook_token("webhook-token-012345678"));
-        assert!(!access.is_webhook_token("grafana-token-0123456789"));
-        let ops = access.api_identity("ops-token-0123456789abc").unwrap();
-        assert_eq!((ops.name.as_str(), ops.role), ("ops", Role::Owner));
-        assert_eq!(access.api_identity("webhook-token-0123456789"), None);
-        assert_eq!(access.api_identity(""), None);
+  - { name: ops, token_sha256: "b6a1d2c4c6f9d1b0a6b1a9a3c0e1f2d3c4b5a6978899aabbccddeeff00112233", role: owner }
+  - { name: billing-ci, token: "billing-token-0123456789", role: admin, databases: [billing] }
+"#;
+
+    async fn access() -> (Access, Store, tempfile::TempDir) {
+        let config = Config::from_text(CONFIG, Path::new("p.yaml"), &|_| None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&StateLocation::Sqlite(dir.path().join("s.db")))
+            .await
+            .unwrap();
+        (Access::new(&config, store.clone()), store, dir)
     }
 
     fn person(id: i64, username: Option<&str>) -> Person {
@@ -179,53 +392,163 @@ api_tokens:
         }
     }
 
-    #[test]
-    fn people_may_act_on_their_databases_only() {
-        let config = Config::from_text(
-            r#"
-telegram: { token: "t" }
-http: { webhook_token: "webhook-token-0123456789" }
-owners: [1]
-databases:
-  - { name: main, dsn: "postgres://h/db", match: { cluster: main }, admins: [10, "@alice"] }
-  - { name: billing, dsn: "postgres://h/db", match: { cluster: billing }, admins: [20] }
-"#,
-            Path::new("p.yaml"),
-            &|_| None,
-        )
-        .unwrap();
-        let access = Access::new(&config);
-        let owner = person(1, None);
-        let admin = person(10, None);
-        let alice = person(99, Some("alice"));
-        let billing = person(20, Some("bob"));
-        let stranger = person(5, Some("mallory"));
+    #[tokio::test]
+    async fn tokens_identify_their_owner_and_nothing_else() {
+        let (access, store, _dir) = access().await;
+        assert!(access.is_webhook_token("webhook-token-0123456789"));
+        assert!(!access.is_webhook_token("webhook-token-012345678"));
+        assert!(!access.is_webhook_token("grafana-token-0123456789"));
+        let grafana = access
+            .token("grafana-token-0123456789")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(grafana.name, "token:grafana");
+        assert!(may(&grafana, Permission::Read, Some("main")));
+        assert!(!may(&grafana, Permission::Respond, Some("main")));
+        let ci = access
+            .token("billing-token-0123456789")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(may(&ci, Permission::RunActions, Some("billing")));
+        assert!(!may(&ci, Permission::Read, Some("main")));
+        assert!(!may(&ci, Permission::Read, None));
+        assert_eq!(
+            access.token("webhook-token-0123456789").await.unwrap(),
+            None
+        );
+        assert_eq!(access.token("").await.unwrap(), None);
 
-        assert!(access.may_act_on(&owner, Some("billing")) && access.may_act_on(&owner, None));
+        // A token created at runtime works until revoked.
+        let secret = "runtime-token-0123456789";
+        let id = store
+            .create_token(
+                "rt",
+                &hex(&digest(secret)),
+                Role::Admin,
+                None,
+                "@owner",
+                Utc::now(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let rt = access.token(secret).await.unwrap().unwrap();
         assert!(
-            access.may_act_on(&admin, Some("main")) && !access.may_act_on(&admin, Some("billing"))
+            may(&rt, Permission::Respond, Some("main"))
+                && !may(&rt, Permission::ManageMembers, Some("main"))
         );
-        assert!(
-            access.may_act_on(&alice, Some("main")),
-            "@alice is known by her username"
+        assert!(store.revoke_token(id, "@owner", Utc::now()).await.unwrap());
+        assert_eq!(access.token(secret).await.unwrap(), None);
+    }
+
+    #[test]
+    fn a_token_can_be_configured_by_its_digest() {
+        let config = Config::from_text(CONFIG, Path::new("p.yaml"), &|_| None).unwrap();
+        let ops = &config.api_tokens[1];
+        assert_eq!(
+            hex(&ops.sha256),
+            "b6a1d2c4c6f9d1b0a6b1a9a3c0e1f2d3c4b5a6978899aabbccddeeff00112233"
         );
-        assert!(!access.may_act_on(&billing, Some("main")));
+        assert_eq!(
+            hex(&digest("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[tokio::test]
+    async fn roles_come_from_the_config_and_the_store() {
+        let (access, store, _dir) = access().await;
+        let owner = access.person(&person(1, None)).await.unwrap();
+        let admin = access.person(&person(10, None)).await.unwrap();
+        let alice = access.person(&person(99, Some("alice"))).await.unwrap();
+        let viewer = access.person(&person(11, None)).await.unwrap();
+        let billing = access.person(&person(20, Some("bob"))).await.unwrap();
+        let stranger = access.person(&person(5, Some("mallory"))).await.unwrap();
+
+        for permission in Permission::ALL {
+            assert!(may(&owner, permission, Some("billing")) && may(&owner, permission, None));
+            assert!(!may(&stranger, permission, Some("main")));
+        }
+        assert!(may(&admin, Permission::Respond, Some("main")));
+        assert!(may(&admin, Permission::RunActions, Some("main")));
+        assert!(!may(&admin, Permission::Read, Some("billing")));
+        assert!(!may(&admin, Permission::ManageMembers, Some("main")));
         assert!(
-            !access.may_act_on(&admin, None),
+            !may(&admin, Permission::Respond, None),
             "unrouted incidents belong to the owners"
         );
-        assert!(!access.may_act_on(&stranger, Some("main")));
-        assert!(!access.knows(&stranger) && access.knows(&alice));
-        let names = |p: &Person| -> Vec<String> {
-            access
-                .databases_of(p)
-                .iter()
-                .map(ToString::to_string)
-                .collect()
+        assert!(
+            may(&alice, Permission::Respond, Some("main")),
+            "@alice is known by her username"
+        );
+        assert!(may(&viewer, Permission::Read, Some("main")));
+        assert!(!may(&viewer, Permission::Respond, Some("main")));
+        assert!(!may(&viewer, Permission::RunActions, Some("main")));
+        assert!(!may(&billing, Permission::Read, Some("main")));
+        assert!(!stranger.is_known() && alice.is_known() && viewer.is_known());
+        assert_eq!(viewer.role_on("main"), Some((Role::Viewer, Source::Config)));
+
+        // A runtime member, known by username until they write to the bot.
+        let change = |member: &'static str, role: Option<Role>| MemberChange {
+            database: "billing",
+            member,
+            role,
+            actor: "@owner",
+            audit_detail: serde_json::json!({}),
+            notices: Vec::new(),
+            send_firing: false,
+            at: Utc::now(),
+        };
+        store
+            .change_member(&change("username:mallory", Some(Role::Viewer)))
+            .await
+            .unwrap();
+        let mallory = access.person(&person(5, Some("mallory"))).await.unwrap();
+        assert_eq!(
+            mallory.role_on("billing"),
+            Some((Role::Viewer, Source::Runtime))
+        );
+        assert!(may(&mallory, Permission::Read, Some("billing")));
+        assert!(!may(&mallory, Permission::Respond, Some("billing")));
+        store
+            .change_member(&change("username:mallory", Some(Role::Admin)))
+            .await
+            .unwrap();
+        let mallory = access.person(&person(5, Some("mallory"))).await.unwrap();
+        assert!(may(&mallory, Permission::Respond, Some("billing")));
+        store
+            .change_member(&change("username:mallory", None))
+            .await
+            .unwrap();
+        let mallory = access.person(&person(5, Some("mallory"))).await.unwrap();
+        assert!(!mallory.is_known());
+        let names = |i: &Identity| -> Vec<String> {
+            i.databases(
+                &Config::from_text(CONFIG, Path::new("p.yaml"), &|_| None).unwrap(),
+                Permission::Read,
+            )
+            .iter()
+            .map(ToString::to_string)
+            .collect()
         };
         assert_eq!(names(&owner), ["main", "billing"]);
         assert_eq!(names(&billing), ["billing"]);
-        assert_eq!(owner.display(), "user 1");
-        assert_eq!(billing.display(), "@bob");
+        assert_eq!(person(20, Some("bob")).display(), "@bob");
+    }
+
+    #[test]
+    fn members_parse_as_people_write_them() {
+        assert_eq!(parse_member("42").unwrap().to_string(), "42");
+        assert_eq!(parse_member("user:42").unwrap().to_string(), "42");
+        assert_eq!(parse_member("@Alice_1").unwrap().to_string(), "@alice_1");
+        assert_eq!(
+            parse_member("username:alice_1").unwrap().to_string(),
+            "@alice_1"
+        );
+        for bad in ["", "alice", "-5", "@x", "user:abc"] {
+            assert!(parse_member(bad).is_err(), "{bad:?}");
+        }
     }
 }

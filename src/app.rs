@@ -25,8 +25,10 @@ use crate::delivery::{self, email::Mailer, telegram::Telegram, throttle::Throttl
 use crate::exec::Targets;
 use crate::http::{self, AppState};
 use crate::intake::Intake;
+use crate::members::Members;
 use crate::metrics::Metrics;
 use crate::operations::Operations;
+use crate::routing::{Router, SharedRouter};
 use crate::silences::Alertmanager;
 use crate::store::Store;
 
@@ -99,6 +101,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // One throttle for everything that talks to Telegram: the worker's messages and the bot's replies.
     let throttle = Arc::new(Throttle::default());
     let lease_owner = lease_owner();
+    let access = Arc::new(Access::new(&config, store.clone()));
+    let router = SharedRouter::new(Router::new(&config, &[]));
+    let members = Arc::new(Members::new(
+        store.clone(),
+        Arc::clone(&access),
+        Arc::clone(&config),
+        router.clone(),
+        Arc::clone(&wake),
+    ));
+    members
+        .reload()
+        .await
+        .context("reading the members added at runtime")?;
+    tracker.spawn(refresh_members(Arc::clone(&members), stop_workers.clone()));
     let intake = Intake::start(
         &config,
         store.clone(),
@@ -106,6 +122,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &tracker,
         stop_workers.clone(),
         Arc::clone(&wake),
+        router,
     );
     let worker = Arc::new(Worker::new(WorkerParts {
         store: store.clone(),
@@ -121,7 +138,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }));
     tracker.spawn(worker.run());
 
-    let access = Arc::new(Access::new(&config));
     let bot_state = Arc::new(BotState {
         store: store.clone(),
         access: Arc::clone(&access),
@@ -133,6 +149,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         wake,
         throttle,
         operations: Arc::clone(&operations),
+        members: Arc::clone(&members),
     });
     let stop_bot = CancellationToken::new();
     let state = AppState {
@@ -142,6 +159,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store: store.clone(),
         metrics,
         operations,
+        members,
     };
     let mut app = http::router(state);
     let bot_task = match &config.telegram.webhook {
@@ -184,6 +202,24 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store,
         lease_owner,
     })
+}
+
+/// Rebuilds the router now and then, so members added or removed through another replica sharing the
+/// state store receive alerts here too. (Access checks read the store on every update; only routing
+/// uses this copy.)
+async fn refresh_members(members: Arc<Members>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(e) = members.reload().await {
+                    tracing::warn!(error = %e, "reloading the member list failed");
+                }
+            }
+        }
+    }
 }
 
 /// Runs until SIGTERM or SIGINT, then shuts down gracefully.

@@ -1,12 +1,12 @@
 //! Inline button payloads. Telegram allows 64 bytes of callback data, so a button carries a verb and the
 //! id of state kept in the store (an incident, a page cursor), never the state itself.
 
-use crate::domain::IncidentId;
+use crate::domain::{IncidentId, MemberRef, Role, TelegramUserId, Username};
 
 /// Silence durations offered on alert messages, in hours.
 pub const SILENCE_HOURS: [u32; 3] = [1, 4, 24];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
     Acknowledge(IncidentId),
     Silence(IncidentId, u32),
@@ -57,6 +57,73 @@ pub enum Callback {
         database: usize,
         item: usize,
     },
+    /// The member list of a database (by its position in the config), with its buttons.
+    Members {
+        database: usize,
+    },
+    /// Add an admin or viewer to a database: offers Telegram's pick-a-person button.
+    MemberAdd {
+        database: usize,
+        role: Role,
+    },
+    /// Invite someone to a database by a one-time link (the bot asks for their @username).
+    MemberInvite {
+        database: usize,
+        role: Role,
+    },
+    /// Give a runtime member a role, or remove them (`None`).
+    MemberSet {
+        database: usize,
+        member: MemberRef,
+        role: Option<Role>,
+    },
+    /// Create an API token named `name` with `role`, on one database (by position) or all.
+    TokenNew {
+        role: Role,
+        database: Option<usize>,
+        name: String,
+    },
+    /// Revoke the token created here with this id.
+    TokenRevoke(i64),
+    /// Delete the message that showed a new token once.
+    TokenHide,
+}
+
+fn role_code(role: Role) -> char {
+    match role {
+        Role::Owner => 'o',
+        Role::Admin => 'a',
+        Role::Viewer => 'v',
+    }
+}
+
+fn role_of(code: &str) -> Option<Role> {
+    match code {
+        "o" => Some(Role::Owner),
+        "a" => Some(Role::Admin),
+        "v" => Some(Role::Viewer),
+        _ => None,
+    }
+}
+
+/// `u<id>` or `n<username>`: short, and free of `:`.
+fn member_code(member: &MemberRef) -> String {
+    match member {
+        MemberRef::Id(id) => format!("u{id}"),
+        MemberRef::Username(name) => format!("n{}", name.as_str()),
+    }
+}
+
+fn member_of(code: &str) -> Option<MemberRef> {
+    if let Some(id) = code.strip_prefix('u') {
+        return TelegramUserId::new(id.parse().ok()?)
+            .ok()
+            .map(MemberRef::Id);
+    }
+    let name = code.strip_prefix('n')?;
+    Username::parse_handle(&format!("@{name}"))
+        .ok()
+        .map(MemberRef::Username)
 }
 
 fn kind(actions: bool, view: &'static str, action: &'static str) -> &'static str {
@@ -65,6 +132,14 @@ fn kind(actions: bool, view: &'static str, action: &'static str) -> &'static str
 
 fn index(n: i64) -> Option<usize> {
     usize::try_from(n).ok()
+}
+
+/// Names of tokens created from the bot: 1–24 of `a-z`, `0-9`, `-`, `_` (they travel in buttons).
+pub fn token_name_ok(name: &str) -> bool {
+    (1..=24).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 impl Callback {
@@ -102,6 +177,31 @@ impl Callback {
             Callback::Page { dialogue, page } => format!("pg:{dialogue}:{page}"),
             Callback::Csv(dialogue) => format!("csv:{dialogue}"),
             Callback::Stop { database, item } => format!("stop:{database}:{item}"),
+            Callback::Members { database } => format!("mem:{database}"),
+            Callback::MemberAdd { database, role } => format!("ma:{database}:{}", role_code(*role)),
+            Callback::MemberInvite { database, role } => {
+                format!("mi:{database}:{}", role_code(*role))
+            }
+            Callback::MemberSet {
+                database,
+                member,
+                role,
+            } => format!(
+                "ms:{database}:{}:{}",
+                role.map_or('x', role_code),
+                member_code(member)
+            ),
+            Callback::TokenNew {
+                role,
+                database,
+                name,
+            } => format!(
+                "tn:{}:{}:{name}",
+                role_code(*role),
+                database.map_or("-".to_owned(), |d| d.to_string())
+            ),
+            Callback::TokenRevoke(id) => format!("tr:{id}"),
+            Callback::TokenHide => "th".to_owned(),
         }
     }
 
@@ -162,6 +262,49 @@ impl Callback {
                 database: index(number()?)?,
                 item: index(number()?)?,
             },
+            "mem" => Callback::Members {
+                database: index(number()?)?,
+            },
+            "ma" | "mi" => {
+                let database = index(number()?)?;
+                let role = role_of(parts.next()?).filter(|r| *r != Role::Owner)?;
+                if verb == "ma" {
+                    Callback::MemberAdd { database, role }
+                } else {
+                    Callback::MemberInvite { database, role }
+                }
+            }
+            "ms" => {
+                let database = index(number()?)?;
+                let role = match parts.next()? {
+                    "x" => None,
+                    code => Some(role_of(code).filter(|r| *r != Role::Owner)?),
+                };
+                let member = member_of(parts.next()?)?;
+                Callback::MemberSet {
+                    database,
+                    member,
+                    role,
+                }
+            }
+            "tn" => {
+                let role = role_of(parts.next()?)?;
+                let database = match parts.next()? {
+                    "-" => None,
+                    n => Some(n.parse().ok()?),
+                };
+                let name = parts.next()?.to_owned();
+                if !token_name_ok(&name) {
+                    return None;
+                }
+                Callback::TokenNew {
+                    role,
+                    database,
+                    name,
+                }
+            }
+            "tr" => Callback::TokenRevoke(number()?),
+            "th" => Callback::TokenHide,
             _ => return None,
         };
         parts.next().is_none().then_some(callback)
@@ -187,18 +330,59 @@ mod tests {
                 database: None,
                 before: None,
             },
+            Callback::Members { database: 99 },
+            Callback::MemberAdd {
+                database: 1,
+                role: Role::Viewer,
+            },
+            Callback::MemberInvite {
+                database: 1,
+                role: Role::Admin,
+            },
+            Callback::MemberSet {
+                database: 99,
+                member: MemberRef::Username(
+                    Username::parse_handle(&format!("@{}", "a".repeat(32))).unwrap(),
+                ),
+                role: None,
+            },
+            Callback::MemberSet {
+                database: 0,
+                member: MemberRef::Id(TelegramUserId::new(i64::MAX).unwrap()),
+                role: Some(Role::Admin),
+            },
+            Callback::TokenNew {
+                role: Role::Owner,
+                database: Some(99),
+                name: "x".repeat(24),
+            },
+            Callback::TokenRevoke(i64::MAX),
+            Callback::TokenHide,
         ];
         for callback in all {
             let data = callback.encode();
             assert!(data.len() <= 64, "{data}");
-            assert_eq!(Callback::parse(&data), Some(callback), "{data}");
+            assert_eq!(Callback::parse(&data), Some(callback.clone()), "{data}");
         }
     }
 
     #[test]
     fn foreign_data_is_ignored() {
         for data in [
-            "", "ack", "ack:x", "ack:1:2", "sil:1:3", "sil:1", "inc:1", "drop:1", "uns:",
+            "",
+            "ack",
+            "ack:x",
+            "ack:1:2",
+            "sil:1:3",
+            "sil:1",
+            "inc:1",
+            "drop:1",
+            "uns:",
+            "ma:0:o",
+            "ms:0:o:u1",
+            "ms:0:a:alice",
+            "tn:a:-:Bad Name",
+            "tn:k:-:x",
         ] {
             assert_eq!(Callback::parse(data), None, "{data:?}");
         }

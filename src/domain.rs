@@ -98,19 +98,20 @@ impl fmt::Display for Username {
     }
 }
 
-/// An admin as written in the config: a user id, or a username linked when that user first writes to the bot.
+/// A member (admin or viewer) as written in the config or added from the bot: a user id, or a username
+/// linked when that user first writes to the bot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
-pub enum AdminRef {
+pub enum MemberRef {
     Id(TelegramUserId),
     Username(Username),
 }
 
-impl fmt::Display for AdminRef {
+impl fmt::Display for MemberRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AdminRef::Id(id) => id.fmt(f),
-            AdminRef::Username(name) => name.fmt(f),
+            MemberRef::Id(id) => id.fmt(f),
+            MemberRef::Username(name) => name.fmt(f),
         }
     }
 }
@@ -233,6 +234,14 @@ pub enum Role {
 }
 
 impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "owner" => Ok(Role::Owner),

@@ -18,7 +18,7 @@ use crate::alertmanager::Notification;
 use crate::config::Config;
 use crate::domain::DatabaseName;
 use crate::metrics::{Metrics, UNROUTED};
-use crate::routing::Router;
+use crate::routing::SharedRouter;
 use crate::store::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest, Store, StoreError};
 
 /// The most notifications one transaction takes; bounds the time any request waits behind others.
@@ -43,7 +43,7 @@ struct Submission {
 #[derive(Clone)]
 pub struct Intake {
     queue: mpsc::Sender<Submission>,
-    router: Arc<Router>,
+    router: SharedRouter,
     metrics: Metrics,
     ack_timeout: Duration,
     email_enabled: bool,
@@ -59,6 +59,7 @@ impl Intake {
         tracker: &TaskTracker,
         stop: CancellationToken,
         delivered: Arc<Notify>,
+        router: SharedRouter,
     ) -> Intake {
         let (queue, receiver) = mpsc::channel(QUEUE);
         tracker.spawn(write_loop(
@@ -70,7 +71,7 @@ impl Intake {
         ));
         Intake {
             queue,
-            router: Arc::new(Router::new(config)),
+            router,
             metrics,
             ack_timeout: config.escalation.ack_timeout,
             email_enabled: config.smtp.is_some(),
@@ -86,11 +87,12 @@ impl Intake {
     ) -> Result<IngestOutcome, IntakeError> {
         let escalate_at = received_at
             + chrono::Duration::from_std(self.ack_timeout).unwrap_or(chrono::Duration::MAX);
+        let router = self.router.current();
         let routes: Vec<AlertRoute> = notification
             .alerts
             .iter()
             .map(|alert| {
-                let destination = self.router.route(&alert.labels);
+                let destination = router.route(&alert.labels);
                 AlertRoute {
                     database: destination.database.cloned(),
                     telegram: destination

@@ -7,7 +7,8 @@
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
 //!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues.
 //!   Neither calls the other.
-//! - [`access`] answers who a caller is (Telegram person, API token) and what they may do.
+//! - [`access`] answers who a caller is (Telegram person, API token) and makes every decision about
+//!   what they may do (`may`); [`members`] changes who belongs to a database (bot and REST alike).
 //! - [`alertmanager`] parses webhook payloads (version 4) into domain alerts; [`routing`] decides which
 //!   database an alert concerns and who must hear about it; [`intake`] turns a notification into
 //!   durable incidents and outbox jobs, batching commits.
@@ -33,6 +34,7 @@ pub mod domain;
 pub mod exec;
 pub mod http;
 pub mod intake;
+pub mod members;
 pub mod metrics;
 pub mod operations;
 pub mod routing;

@@ -1,14 +1,16 @@
-//! Which database an alert concerns, and who must hear about it. Built once from the config; pure (no I/O).
+//! Which database an alert concerns, and who must hear about it. Built from the config and the members
+//! added at runtime; pure (no I/O). [`SharedRouter`] swaps in a new one when membership changes.
 //!
 //! An alert belongs to the first database (in config order) whose `match` labels it all carries with equal
 //! values. Alerts that match no database go to the owners, so nothing is ever dropped for lack of a route.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use crate::alertmanager::LabelSet;
 use crate::config::Config;
-use crate::domain::{AdminRef, ChatId, DatabaseName, EmailAddress, TelegramUserId, Username};
+use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberRef, TelegramUserId, Username};
 
 /// A Telegram destination for an alert message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,11 +49,11 @@ impl FromStr for Recipient {
     }
 }
 
-impl From<&AdminRef> for Recipient {
-    fn from(admin: &AdminRef) -> Self {
+impl From<&MemberRef> for Recipient {
+    fn from(admin: &MemberRef) -> Self {
         match admin {
-            AdminRef::Id(id) => Recipient::User(*id),
-            AdminRef::Username(name) => Recipient::Username(name.clone()),
+            MemberRef::Id(id) => Recipient::User(*id),
+            MemberRef::Username(name) => Recipient::Username(name.clone()),
         }
     }
 }
@@ -79,14 +81,20 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn new(config: &Config) -> Self {
+    /// Routes for the config's databases; `members` are the runtime members as `(database, recipient)`.
+    pub fn new(config: &Config, members: &[(String, Recipient)]) -> Self {
         let routes = config
             .databases
             .iter()
             .map(|db| {
                 let mut telegram: Vec<Recipient> = Vec::new();
-                let private = db.admins.iter().map(Recipient::from);
-                for recipient in private.chain(db.chat.map(Recipient::Chat)) {
+                let configured = db.admins.iter().chain(&db.viewers).map(Recipient::from);
+                let runtime = members
+                    .iter()
+                    .filter(|(name, _)| name == db.name.as_str())
+                    .map(|(_, recipient)| recipient.clone());
+                let chat = db.chat.map(Recipient::Chat);
+                for recipient in configured.chain(runtime).chain(chat) {
                     if !telegram.contains(&recipient) {
                         telegram.push(recipient);
                     }
@@ -125,6 +133,25 @@ impl Router {
     }
 }
 
+/// The current router, replaced whole when membership changes (readers never wait for a rebuild).
+#[derive(Clone)]
+pub struct SharedRouter(Arc<RwLock<Arc<Router>>>);
+
+impl SharedRouter {
+    pub fn new(router: Router) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(router))))
+    }
+
+    pub fn current(&self) -> Arc<Router> {
+        // A poisoned lock still holds a whole router: swaps only ever assign.
+        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn replace(&self, router: Router) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(router);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -139,7 +166,8 @@ databases:
   - name: main
     dsn: "postgres://x@h/db"
     match: { cluster: main }
-    admins: [10, "@alice", 10]
+    admins: [10, "@alice"]
+    viewers: [11]
     chat: -100
     email: [dba@example.com]
   - name: main-replica
@@ -153,7 +181,12 @@ databases:
 
     fn router() -> Router {
         let config = Config::from_text(CONFIG, Path::new("p.yaml"), &|_| None).unwrap();
-        Router::new(&config)
+        let runtime = [
+            ("main".to_owned(), "user:12".parse().unwrap()),
+            ("main".to_owned(), "user:10".parse().unwrap()),
+            ("gone".to_owned(), "user:13".parse().unwrap()),
+        ];
+        Router::new(&config, &runtime)
     }
 
     fn labels(pairs: &[(&str, &str)]) -> LabelSet {
@@ -169,7 +202,17 @@ databases:
         let main = router.route(&labels(&[("cluster", "main"), ("alertname", "X")]));
         assert_eq!(main.database.map(DatabaseName::as_str), Some("main"));
         let recipients: Vec<String> = main.telegram.iter().map(ToString::to_string).collect();
-        assert_eq!(recipients, ["user:10", "username:alice", "chat:-100"]);
+        assert_eq!(
+            recipients,
+            [
+                "user:10",
+                "username:alice",
+                "user:11",
+                "user:12",
+                "chat:-100"
+            ],
+            "config admins and viewers, runtime members, then the group; each once"
+        );
         assert_eq!(main.email.len(), 1);
 
         // The first matching database wins, even when a later one is more specific.

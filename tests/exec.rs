@@ -25,6 +25,7 @@ fn target_for(dsn: &str) -> Target {
         dsn: Secret::new(dsn),
         matchers: BTreeMap::new(),
         admins: Vec::new(),
+        viewers: Vec::new(),
         chat: None,
         email: Vec::new(),
     };

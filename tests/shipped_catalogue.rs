@@ -33,6 +33,7 @@ fn targets(url: &str) -> Targets {
         dsn: Secret::new(url),
         matchers: BTreeMap::new(),
         admins: Vec::new(),
+        viewers: Vec::new(),
         chat: None,
         email: Vec::new(),
     }])

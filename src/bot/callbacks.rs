@@ -8,8 +8,8 @@ use chrono::Utc;
 use teloxide::prelude::*;
 use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
-use super::{BotState, HandlerResult, lists, runs};
-use crate::access::Person;
+use super::{BotState, HandlerResult, admins, lists, runs, tokens};
+use crate::access::{Permission, Person};
 use crate::callback::Callback;
 use crate::domain::IncidentId;
 use crate::silences::{NewSilence, matchers_for};
@@ -27,11 +27,11 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         answer(&bot, &query, "This button is no longer valid.").await?;
         return Ok(());
     };
-    if !state.access.knows(&person) {
+    if !state.identity(&person).await?.is_known() {
         refuse(&bot, &query, &state, &person, None, &callback).await?;
         return Ok(());
     }
-    match callback {
+    match callback.clone() {
         Callback::Acknowledge(id) => acknowledge(&bot, &query, &state, &person, id).await,
         Callback::Silence(id, hours) => {
             silence(&bot, &query, &state, &person, id, hours, place).await
@@ -154,7 +154,10 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             let (Some(db), Some(alias)) = (db, alias) else {
                 return answer(&bot, &query, "This button is no longer valid.").await;
             };
-            if !state.access.may_act_on(&person, Some(db.as_str())) {
+            if !state
+                .may(&person, Permission::RunActions, Some(db.as_str()))
+                .await?
+            {
                 return refuse(&bot, &query, &state, &person, None, &callback).await;
             }
             let text = if state.operations.cancel(&db, &alias) {
@@ -163,6 +166,21 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 "It is not running."
             };
             answer(&bot, &query, text).await
+        }
+        Callback::Members { database } => {
+            answer(&bot, &query, "").await?;
+            match place {
+                Some((chat, message)) => {
+                    admins::show(&bot, chat, Some(message), &person, &state, Some(database)).await
+                }
+                None => Ok(()),
+            }
+        }
+        Callback::MemberAdd { .. } | Callback::MemberInvite { .. } | Callback::MemberSet { .. } => {
+            admins::pressed(&bot, &query, &state, &person, &callback, place).await
+        }
+        Callback::TokenNew { .. } | Callback::TokenRevoke(_) | Callback::TokenHide => {
+            tokens::pressed(&bot, &query, &state, &person, &callback, place).await
         }
         Callback::Incidents { database, before } => {
             answer(&bot, &query, "").await?;
@@ -223,7 +241,7 @@ async fn refuse(
     answer(
         bot,
         query,
-        "Not allowed: you do not administer this database.",
+        "Not allowed: your role on this database does not permit this.",
     )
     .await?;
     state
@@ -252,9 +270,13 @@ async fn authorised(
         answer(bot, query, "This incident no longer exists.").await?;
         return Ok(None);
     };
+    let permission = match callback {
+        Callback::Link { actions, .. } => runs::permission(*actions),
+        _ => Permission::Respond,
+    };
     if !state
-        .access
-        .may_act_on(person, incident.database.as_deref())
+        .may(person, permission, incident.database.as_deref())
+        .await?
     {
         refuse(bot, query, state, person, Some(&incident), callback).await?;
         return Ok(None);

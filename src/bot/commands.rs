@@ -27,6 +27,10 @@ pub enum Command {
     Actions,
     #[command(description = "the latest entries of the audit log (owners)")]
     Audit,
+    #[command(description = "members of each database: add, invite, change role, remove (owners)")]
+    Admins,
+    #[command(description = "API tokens: list and revoke; /tokens NAME creates one (owners)")]
+    Tokens(String),
     #[command(description = "who you are to this bot")]
     Whoami,
 }
@@ -73,5 +77,13 @@ mod tests {
             Some(Command::Start(String::new()))
         );
         assert!(Command::parse("/drop_database", "postgram_bot").is_err());
+        assert_eq!(
+            Command::parse("/start inv_abc", "postgram_bot").ok(),
+            Some(Command::Start("inv_abc".to_owned()))
+        );
+        assert_eq!(
+            Command::parse("/tokens@postgram_bot grafana", "postgram_bot").ok(),
+            Some(Command::Tokens("grafana".to_owned()))
+        );
     }
 }

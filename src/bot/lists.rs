@@ -5,9 +5,10 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
 
 use super::{BotState, HandlerResult};
-use crate::access::Person;
+use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
 use crate::delivery::render::{escape, incident_line};
+use crate::domain::DatabaseName;
 use crate::store::IncidentFilter;
 
 const ALERTS_SHOWN: u32 = 20;
@@ -36,13 +37,14 @@ fn button(label: String, callback: Callback) -> InlineKeyboardButton {
 /// Firing incidents of the person's databases (owners also see unrouted ones), with Acknowledge and
 /// Silence buttons.
 pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
-    let databases: Vec<String> = state
-        .access
-        .databases_of(person)
+    let who = state.identity(person).await?;
+    let databases: Vec<String> = who
+        .databases(&state.config, Permission::Read)
         .iter()
         .map(|d| d.to_string())
         .collect();
-    let owner = state.access.is_owner(person);
+    // Incidents that matched no database belong to the owners.
+    let owner = may(&who, Permission::Read, None);
     let incidents = state
         .store
         .firing_incidents(
@@ -65,13 +67,14 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
         text.push('\n');
         text.push_str(&incident_line(incident, now));
         let mut row = Vec::new();
-        if incident.acknowledged_by.is_none() {
+        let responds = may(&who, Permission::Respond, incident.database.as_deref());
+        if responds && incident.acknowledged_by.is_none() {
             row.push(button(
                 format!("☑️ #{}", incident.id),
                 Callback::Acknowledge(incident.id),
             ));
         }
-        if incident.silence_id.is_none() {
+        if responds && incident.silence_id.is_none() {
             row.push(button(
                 format!("🔕 1h #{}", incident.id),
                 Callback::Silence(incident.id, 1),
@@ -97,8 +100,13 @@ pub async fn incidents(
     database: &str,
     before: Option<i64>,
 ) -> HandlerResult {
-    let mine = state.access.databases_of(person);
-    let owner = state.access.is_owner(person);
+    let who = state.identity(person).await?;
+    let mine: Vec<DatabaseName> = who
+        .databases(&state.config, Permission::Read)
+        .into_iter()
+        .cloned()
+        .collect();
+    let owner = may(&who, Permission::Read, None);
     // The database named, else the person's only one; owners may also look at all of them.
     let scope = if database.is_empty() {
         match mine.as_slice() {
@@ -126,7 +134,7 @@ pub async fn incidents(
                 super::polite(state, chat, || {
                     bot.send_message(
                         chat,
-                        format!("You do not administer a database named {database:?}."),
+                        format!("You are not a member of a database named {database:?}."),
                     )
                 })
                 .await?;
@@ -180,12 +188,13 @@ pub async fn incidents(
 /// Silences created here that have not ended, with a button to expire each.
 pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
     let now = chrono::Utc::now();
+    let who = state.identity(person).await?;
     let silenced: Vec<_> = state
         .store
         .silenced_incidents(now)
         .await?
         .into_iter()
-        .filter(|i| state.access.may_act_on(person, i.database.as_deref()))
+        .filter(|i| may(&who, Permission::Respond, i.database.as_deref()))
         .collect();
     if silenced.is_empty() {
         super::polite(state, chat, || {

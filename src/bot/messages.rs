@@ -6,10 +6,11 @@ use teloxide::prelude::*;
 use teloxide::types::ParseMode;
 
 use super::commands::{BOT_COMMANDS, Command};
-use super::{BotState, HandlerResult, lists, runs};
-use crate::access::Person;
+use super::{BotState, HandlerResult, admins, lists, runs, tokens};
+use crate::access::{Identity, Permission, Person, may};
+use crate::domain::Role;
 use crate::delivery::render::escape;
-use crate::routing::Recipient;
+use crate::members::INVITE_PREFIX;
 
 const REFUSAL: &str = "Sorry, this bot serves the database administrators of its team only. \
                        If you should be one, ask an owner to add your Telegram id:";
@@ -21,18 +22,25 @@ pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>)
     let Some(person) = state.person(user).await? else {
         return Ok(());
     };
-    if !state.access.knows(&person) {
+    let chat = msg.chat.id;
+    // An invite link works for someone the bot does not know yet: that is its point.
+    if let Command::Start(payload) = &cmd
+        && let Some(code) = payload.trim().strip_prefix(INVITE_PREFIX)
+    {
+        return admins::redeem(&bot, chat, &person, &state, code).await;
+    }
+    let who = state.identity(&person).await?;
+    if !who.is_known() {
         super::polite(&state, msg.chat.id, || {
             bot.send_message(msg.chat.id, format!("{REFUSAL} {}", person.id))
         })
         .await?;
         return Ok(());
     }
-    let chat = msg.chat.id;
     match cmd {
-        Command::Start(_) => start(&bot, chat, &person, &state).await,
+        Command::Start(_) => start(&bot, chat, &person, &who, &state).await,
         Command::Help => reply(&bot, &state, chat, help()).await,
-        Command::Whoami => reply(&bot, &state, chat, whoami(&person, &state)).await,
+        Command::Whoami => reply(&bot, &state, chat, whoami(&person, &who, &state)).await,
         Command::Alerts => lists::alerts(&bot, chat, &person, &state).await,
         Command::Incidents(database) => {
             lists::incidents(&bot, chat, None, &person, &state, database.trim(), None).await
@@ -40,7 +48,9 @@ pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>)
         Command::Silences => lists::silences(&bot, chat, &person, &state).await,
         Command::Views => runs::start(&bot, chat, &person, &state, false).await,
         Command::Actions => runs::start(&bot, chat, &person, &state, true).await,
-        Command::Audit => audit(&bot, &state, chat, &person).await,
+        Command::Audit => audit(&bot, &state, chat, &who).await,
+        Command::Admins => admins::show(&bot, chat, None, &person, &state, None).await,
+        Command::Tokens(name) => tokens::command(&bot, chat, &person, &state, name.trim()).await,
     }
 }
 
@@ -52,14 +62,18 @@ pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResul
     let Some(person) = state.person(user).await? else {
         return Ok(());
     };
-    if state.access.knows(&person) && runs::typed(&bot, &msg, &person, &state).await? {
+    let known = state.identity(&person).await?.is_known();
+    if known
+        && (admins::message(&bot, &msg, &person, &state).await?
+            || runs::typed(&bot, &msg, &person, &state).await?)
+    {
         return Ok(());
     }
     // In groups the bot only answers commands (privacy mode delivers little else anyway).
     if !msg.chat.is_private() {
         return Ok(());
     }
-    let text = if state.access.knows(&person) {
+    let text = if known {
         "Send /help to see what I can do.".to_owned()
     } else {
         format!("{REFUSAL} {}", person.id)
@@ -80,45 +94,69 @@ async fn reply(bot: &Bot, state: &BotState, chat: ChatId, html: String) -> Handl
     Ok(())
 }
 
-async fn start(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
+async fn start(
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    who: &Identity,
+    state: &BotState,
+) -> HandlerResult {
     // Pressing Start makes a private chat reachable again.
-    let mut recipients = vec![Recipient::User(person.id).to_string()];
-    if let Some(name) = &person.username {
-        recipients.push(format!("username:{name}"));
-    }
-    state.store.mark_reachable(&recipients).await?;
+    state.store.mark_reachable(&person.keys()).await?;
     let mut text = format!(
         "Hello {}! {}",
         escape(&person.display()),
-        describe(person, state)
+        describe(who, state)
     );
     text.push_str("\n\nAlerts of these databases reach you here. Send /help for the commands.");
     reply(bot, state, chat, text).await
 }
 
-fn describe(person: &Person, state: &BotState) -> String {
-    let databases: Vec<String> = state
-        .access
-        .databases_of(person)
-        .iter()
-        .map(|d| format!("<b>{}</b>", escape(d.as_str())))
-        .collect();
-    if state.access.is_owner(person) {
-        format!(
-            "You are an <b>owner</b>: you may act on every database ({}) and receive the alerts that match none.",
-            databases.join(", ")
-        )
-    } else {
-        format!("You administer {}.", databases.join(", "))
+/// The person's roles, database by database.
+fn describe(who: &Identity, state: &BotState) -> String {
+    if who.is_owner() {
+        let all: Vec<String> = state
+            .config
+            .databases
+            .iter()
+            .map(|d| format!("<b>{}</b>", escape(d.name.as_str())))
+            .collect();
+        return format!(
+            "You are an <b>owner</b>: you may do everything on every database ({}) and receive the \
+             alerts that match none.",
+            all.join(", ")
+        );
     }
+    let named = |wanted: Role| -> Vec<String> {
+        state
+            .config
+            .databases
+            .iter()
+            .filter(|d| who.role_on(d.name.as_str()).is_some_and(|(role, _)| role == wanted))
+            .map(|d| format!("<b>{}</b>", escape(d.name.as_str())))
+            .collect()
+    };
+    let (administered, viewed) = (named(Role::Admin), named(Role::Viewer));
+    let mut text = String::new();
+    if !administered.is_empty() {
+        text.push_str(&format!("You administer {}.", administered.join(", ")));
+    }
+    if !viewed.is_empty() {
+        text.push_str(&format!(
+            "{}You view {} (alerts, incidents and views; no acknowledging, silencing or actions).",
+            if text.is_empty() { "" } else { " " },
+            viewed.join(", ")
+        ));
+    }
+    text
 }
 
-fn whoami(person: &Person, state: &BotState) -> String {
+fn whoami(person: &Person, who: &Identity, state: &BotState) -> String {
     format!(
         "You are {} (Telegram id <code>{}</code>). {}",
         escape(&person.display()),
         person.id,
-        describe(person, state)
+        describe(who, state)
     )
 }
 
@@ -140,8 +178,8 @@ fn help() -> String {
     text
 }
 
-async fn audit(bot: &Bot, state: &BotState, chat: ChatId, person: &Person) -> HandlerResult {
-    if !state.access.is_owner(person) {
+async fn audit(bot: &Bot, state: &BotState, chat: ChatId, who: &Identity) -> HandlerResult {
+    if !may(who, Permission::ReadAudit, None) {
         return reply(bot, state, chat, "The audit log is for owners.".to_owned()).await;
     }
     let entries = state.store.audit_entries(20).await?;

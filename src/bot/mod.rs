@@ -2,12 +2,14 @@
 //! `access` about the person (never the chat), call `store` and `silences`, and wake the delivery worker
 //! when they queue edits. Long polling by default; webhook mode serves updates from the HTTP server.
 
+mod admins;
 mod callbacks;
 pub mod commands;
 mod lists;
 mod messages;
 mod runs;
 mod table;
+mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use teloxide::types::User;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{Access, Person};
+use crate::access::{Access, Identity, Permission, Person, may};
 use crate::config::{Config, TelegramWebhook};
 use crate::delivery::throttle::Throttle;
 use crate::domain::TelegramUserId;
@@ -49,6 +51,7 @@ pub struct BotState {
     /// Shared with the delivery worker: replies count against the same per-chat limits.
     pub throttle: Arc<Throttle>,
     pub operations: Arc<crate::operations::Operations>,
+    pub members: Arc<crate::members::Members>,
 }
 
 impl BotState {
@@ -66,6 +69,22 @@ impl BotState {
             .remember_user(id.get(), username.as_deref(), chrono::Utc::now())
             .await?;
         Ok(Some(Person { id, username }))
+    }
+
+    /// Every role the person holds now (read from the store on each update, so a removal takes
+    /// effect at the very next message or press).
+    pub async fn identity(&self, person: &Person) -> Result<Identity, StoreError> {
+        self.access.person(person).await
+    }
+
+    /// `access::may` for a person, resolved now.
+    pub async fn may(
+        &self,
+        person: &Person,
+        permission: Permission,
+        database: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        Ok(may(&self.identity(person).await?, permission, database))
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 pub use locate::Position;
 pub use secret::Secret;
 
-use crate::domain::{AdminRef, ChatId, DatabaseName, EmailAddress, Role, TelegramUserId};
+use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberRef, Role, TelegramUserId};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -110,7 +110,9 @@ pub struct DatabaseConfig {
     pub dsn: Secret,
     /// Labels an alert must carry (all of them, exactly) to be routed here.
     pub matchers: BTreeMap<String, String>,
-    pub admins: Vec<AdminRef>,
+    /// Config members: shown locked in the bot, never removed from it.
+    pub admins: Vec<MemberRef>,
+    pub viewers: Vec<MemberRef>,
     pub chat: Option<ChatId>,
     pub email: Vec<EmailAddress>,
 }
@@ -118,7 +120,8 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone)]
 pub struct ApiToken {
     pub name: String,
-    pub token: Secret,
+    /// SHA-256 of the token: all the service keeps of it, whichever way it was written.
+    pub sha256: [u8; 32],
     pub role: Role,
     /// `None`: every database.
     pub databases: Option<Vec<DatabaseName>>,
@@ -231,10 +234,11 @@ impl Config {
                 .map(|(k, v)| format!("{k}={v:?}"))
                 .collect();
             lines.push(format!(
-                "  {}: alerts with {{{}}}; {} admin(s){}; {} fallback email(s)",
+                "  {}: alerts with {{{}}}; {} admin(s), {} viewer(s){}; {} fallback email(s)",
                 db.name,
                 matchers.join(", "),
                 db.admins.len(),
+                db.viewers.len(),
                 if db.chat.is_some() {
                     " and a group chat"
                 } else {

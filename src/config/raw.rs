@@ -91,6 +91,9 @@ pub struct RawDatabase {
     /// Ids or `@usernames`; kept as YAML values so each entry gets its own message.
     #[serde(default)]
     pub admins: Vec<yaml_serde::Value>,
+    /// Like `admins`, for people who see alerts and views but may not act.
+    #[serde(default)]
+    pub viewers: Vec<yaml_serde::Value>,
     pub chat: Option<i64>,
     #[serde(default)]
     pub email: Vec<String>,
@@ -100,7 +103,9 @@ pub struct RawDatabase {
 #[serde(deny_unknown_fields)]
 pub struct RawApiToken {
     pub name: String,
-    pub token: String,
+    /// The token itself, or (for operators who keep no secret in the file) its SHA-256 in hex.
+    pub token: Option<String>,
+    pub token_sha256: Option<String>,
     pub role: String,
     /// The databases the token may reach; all of them when absent.
     pub databases: Option<Vec<String>>,

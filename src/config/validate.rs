@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::raw::{RawConfig, RawDatabase};
+use super::raw::{RawApiToken, RawConfig, RawDatabase};
 use super::report::{Report, parse};
 use super::{
     AlertmanagerConfig, ApiToken, CatalogFiles, Config, ConfigError, DatabaseConfig,
@@ -16,7 +16,7 @@ use super::{
     TelegramWebhook,
 };
 use crate::domain::{
-    AdminRef, ChatId, DatabaseName, EmailAddress, Role, TelegramUserId, Username, parse_duration,
+    ChatId, DatabaseName, EmailAddress, MemberRef, Role, TelegramUserId, Username, parse_duration,
 };
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
@@ -283,21 +283,14 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConf
                 );
             }
         }
-        let mut admins = Vec::new();
-        for (j, admin) in db.admins.iter().enumerate() {
-            let path = format!("databases[{i}].admins[{j}]");
-            let parsed = match admin {
-                yaml_serde::Value::Number(n) => n
-                    .as_i64()
-                    .ok_or_else(|| format!("{n} is not a Telegram user id"))
-                    .and_then(TelegramUserId::new)
-                    .map(AdminRef::Id),
-                yaml_serde::Value::String(s) => Username::parse_handle(s).map(AdminRef::Username),
-                _ => Err("expected a Telegram user id or an @username".to_owned()),
-            };
-            match parsed {
-                Ok(admin) => admins.push(admin),
-                Err(e) => report.at(&path, e),
+        let admins = members(&db.admins, &format!("databases[{i}].admins"), report);
+        let viewers = members(&db.viewers, &format!("databases[{i}].viewers"), report);
+        for (j, viewer) in viewers.iter().enumerate() {
+            if admins.contains(viewer) {
+                report.at(
+                    &format!("databases[{i}].viewers[{j}]"),
+                    format!("{viewer} is already an admin of this database"),
+                );
             }
         }
         let mut email = Vec::new();
@@ -315,6 +308,7 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConf
             dsn: Secret::new(db.dsn),
             matchers: db.matchers,
             admins,
+            viewers,
             chat: db.chat.map(ChatId),
             email,
         });
@@ -322,8 +316,81 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConf
     out
 }
 
+/// Telegram user ids or `@usernames`, each checked on its own.
+fn members(raw: &[yaml_serde::Value], path: &str, report: &mut Report) -> Vec<MemberRef> {
+    let mut out = Vec::new();
+    for (j, member) in raw.iter().enumerate() {
+        let parsed = match member {
+            yaml_serde::Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| format!("{n} is not a Telegram user id"))
+                .and_then(TelegramUserId::new)
+                .map(MemberRef::Id),
+            yaml_serde::Value::String(s) => Username::parse_handle(s).map(MemberRef::Username),
+            _ => Err("expected a Telegram user id or an @username".to_owned()),
+        };
+        match parsed {
+            Ok(member) if out.contains(&member) => {
+                report.at(&format!("{path}[{j}]"), format!("{member} is listed twice"))
+            }
+            Ok(member) => out.push(member),
+            Err(e) => report.at(&format!("{path}[{j}]"), e),
+        }
+    }
+    out
+}
+
+/// A token's SHA-256: of `token`, or `token_sha256` as written (exactly one of the two).
+fn token_digest(
+    token: &RawApiToken,
+    at: &dyn Fn(&str) -> String,
+    report: &mut Report,
+) -> Option<[u8; 32]> {
+    match (&token.token, &token.token_sha256) {
+        (Some(_), Some(_)) => {
+            report.at(
+                &at("token_sha256"),
+                "give either token or token_sha256, not both",
+            );
+            None
+        }
+        (None, None) => {
+            report.at(
+                &at("token"),
+                "is required (or token_sha256: the token's SHA-256 in hex)",
+            );
+            None
+        }
+        (Some(value), None) if value.len() < MIN_TOKEN_LEN => {
+            report.at(
+                &at("token"),
+                format!("must be at least {MIN_TOKEN_LEN} characters"),
+            );
+            None
+        }
+        (Some(value), None) => Some(crate::access::digest(value)),
+        (None, Some(hex)) => {
+            let parsed = (hex.len() == 64)
+                .then(|| {
+                    (0..32)
+                        .map(|k| u8::from_str_radix(hex.get(2 * k..2 * k + 2)?, 16).ok())
+                        .collect::<Option<Vec<u8>>>()
+                })
+                .flatten()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+            if parsed.is_none() {
+                report.at(
+                    &at("token_sha256"),
+                    "must be 64 hexadecimal digits (the output of `printf %s TOKEN | sha256sum`)",
+                );
+            }
+            parsed
+        }
+    }
+}
+
 fn api_tokens(
-    raw: Vec<super::raw::RawApiToken>,
+    raw: Vec<RawApiToken>,
     known: &[DatabaseConfig],
     report: &mut Report<'_>,
 ) -> Vec<ApiToken> {
@@ -340,12 +407,10 @@ fn api_tokens(
                 format!("token name {:?} is used twice", token.name),
             );
         }
-        if token.token.len() < MIN_TOKEN_LEN {
-            report.at(
-                &at("token"),
-                format!("must be at least {MIN_TOKEN_LEN} characters"),
-            );
-        } else if !values.insert(token.token.clone()) {
+        let sha256 = token_digest(&token, &at, report);
+        if let Some(sha256) = sha256
+            && !values.insert(sha256)
+        {
             report.at(&at("token"), "the same token is given twice");
         }
         match Role::parse(&token.role) {
@@ -366,12 +431,14 @@ fn api_tokens(
                         })
                         .collect()
                 });
-                out.push(ApiToken {
-                    name: token.name,
-                    token: Secret::new(token.token),
-                    role,
-                    databases,
-                })
+                if let Some(sha256) = sha256 {
+                    out.push(ApiToken {
+                        name: token.name,
+                        sha256,
+                        role,
+                        databases,
+                    })
+                }
             }
             Err(e) => report.at(&at("role"), e),
         }

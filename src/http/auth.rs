@@ -7,6 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{ApiError, AppState};
+use crate::access::{Identity, Permission, may};
 
 fn bearer(request: &Request) -> Option<&str> {
     let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
@@ -32,11 +33,46 @@ pub async fn require_api_token(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let identity = bearer(&request)
-        .and_then(|token| state.access.api_identity(token))
+    let token = bearer(&request).ok_or(ApiError::Unauthorized)?;
+    let identity = state
+        .access
+        .token(token)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        // Unknown and revoked tokens alike.
         .ok_or(ApiError::Unauthorized)?;
     request.extensions_mut().insert(identity);
     Ok(next.run(request).await)
+}
+
+/// 403 unless `access::may` allows it: the one check every REST route makes.
+pub fn require(
+    identity: &Identity,
+    permission: Permission,
+    database: Option<&str>,
+) -> Result<(), ApiError> {
+    if may(identity, permission, database) {
+        return Ok(());
+    }
+    let what = match permission {
+        Permission::Read => "read",
+        Permission::Respond => "respond to alerts of",
+        Permission::RunActions => "run actions on",
+        Permission::ManageMembers => "manage the members of",
+        Permission::ManageTokens => "manage API tokens of",
+        Permission::ReadAudit => "read the audit log of",
+    };
+    let target = match database {
+        _ if permission == Permission::ManageTokens || permission == Permission::ReadAudit => {
+            "this service".to_owned()
+        }
+        Some(database) => format!("database {database}"),
+        None => "every database".to_owned(),
+    };
+    Err(ApiError::Forbidden(format!(
+        "{} may not {what} {target}",
+        identity.name
+    )))
 }
 
 /// The header Telegram sends with every webhook post when a secret token was set.

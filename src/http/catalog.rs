@@ -13,10 +13,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::auth::require;
 use super::{ApiError, AppState};
-use crate::access::ApiIdentity;
+use crate::access::{Identity, Permission, may};
 use crate::catalog::{ArgType, Argument};
-use crate::domain::{DatabaseName, Role};
+use crate::domain::DatabaseName;
 use crate::exec::{ExecError, Outcome};
 use crate::operations::{OpError, Via};
 
@@ -48,19 +49,28 @@ fn describe(arguments: &[Argument]) -> Vec<ArgumentView<'_>> {
         .collect()
 }
 
-fn databases(list: &Option<Vec<DatabaseName>>, state: &AppState) -> Vec<String> {
-    match list {
-        Some(list) => list.iter().map(ToString::to_string).collect(),
-        None => state
-            .config
-            .databases
-            .iter()
-            .map(|d| d.name.to_string())
-            .collect(),
-    }
+/// The databases an item serves that the caller may use it on.
+fn databases(
+    list: &Option<Vec<DatabaseName>>,
+    state: &AppState,
+    identity: &Identity,
+    permission: Permission,
+) -> Vec<String> {
+    state
+        .config
+        .databases
+        .iter()
+        .map(|d| &d.name)
+        .filter(|name| list.as_ref().is_none_or(|list| list.contains(name)))
+        .filter(|name| may(identity, permission, Some(name.as_str())))
+        .map(ToString::to_string)
+        .collect()
 }
 
-pub async fn list_views(State(state): State<AppState>) -> Json<serde_json::Value> {
+pub async fn list_views(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Json<serde_json::Value> {
     let views: Vec<_> = state
         .operations
         .catalog()
@@ -69,14 +79,17 @@ pub async fn list_views(State(state): State<AppState>) -> Json<serde_json::Value
         .map(|v| {
             json!({
                 "alias": v.alias, "title": v.title, "description": v.description,
-                "databases": databases(&v.databases, &state), "arguments": describe(&v.arguments),
+                "databases": databases(&v.databases, &state, &identity, Permission::Read), "arguments": describe(&v.arguments),
             })
         })
         .collect();
     Json(json!({ "views": views }))
 }
 
-pub async fn list_actions(State(state): State<AppState>) -> Json<serde_json::Value> {
+pub async fn list_actions(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Json<serde_json::Value> {
     let actions: Vec<_> = state
         .operations
         .catalog()
@@ -85,7 +98,7 @@ pub async fn list_actions(State(state): State<AppState>) -> Json<serde_json::Val
         .map(|a| {
             json!({
                 "alias": a.alias, "title": a.title, "description": a.description,
-                "databases": databases(&a.databases, &state), "confirm": a.confirm,
+                "databases": databases(&a.databases, &state, &identity, Permission::RunActions), "confirm": a.confirm,
                 "arguments": describe(&a.arguments),
                 "steps": a.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
             })
@@ -123,40 +136,16 @@ fn database(state: &AppState, raw: Option<&String>) -> Result<DatabaseName, ApiE
         .ok_or_else(|| ApiError::NotFound(format!("no database named {raw:?}")))
 }
 
-/// A token limited to some databases gets 403 for the others.
-fn forbid_elsewhere(identity: &ApiIdentity, database: &DatabaseName) -> Result<(), ApiError> {
-    if identity.reaches(database) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "token {} may not reach database {database}",
-            identity.name
-        )))
-    }
-}
-
-fn forbid_unless(identity: &ApiIdentity, role: Role) -> Result<(), ApiError> {
-    if identity.role >= role {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "token {} is a {:?}; this needs {role:?}",
-            identity.name, identity.role
-        )))
-    }
-}
-
 pub async fn run_view(
     State(state): State<AppState>,
-    Extension(identity): Extension<ApiIdentity>,
+    Extension(identity): Extension<Identity>,
     Path(alias): Path<String>,
     Query(mut params): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    forbid_unless(&identity, Role::Viewer)?;
     let database = database(&state, params.remove("database").as_ref())?;
-    forbid_elsewhere(&identity, &database)?;
-    let who = format!("token:{}", identity.name);
+    require(&identity, Permission::Read, Some(database.as_str()))?;
+    let who = identity.name.clone();
     let wants_csv = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -191,14 +180,13 @@ pub struct ExecuteRequest {
 
 pub async fn execute(
     State(state): State<AppState>,
-    Extension(identity): Extension<ApiIdentity>,
+    Extension(identity): Extension<Identity>,
     Path(alias): Path<String>,
     body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    forbid_unless(&identity, Role::Admin)?;
     let Json(request) = body.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
     let database = database(&state, Some(&request.database))?;
-    forbid_elsewhere(&identity, &database)?;
+    require(&identity, Permission::RunActions, Some(database.as_str()))?;
     let mut args = BTreeMap::new();
     for (name, value) in request.args {
         let text = match value {
@@ -214,7 +202,7 @@ pub async fn execute(
         };
         args.insert(name, text);
     }
-    let who = format!("token:{}", identity.name);
+    let who = identity.name.clone();
     let report = state
         .operations
         .run_action(&who, Via::Rest, &database, &alias, &args, &|_| {})
@@ -247,10 +235,10 @@ fn report_json(report: &crate::exec::ActionReport) -> serde_json::Value {
 
 pub async fn audit(
     State(state): State<AppState>,
-    Extension(identity): Extension<ApiIdentity>,
+    Extension(identity): Extension<Identity>,
     Query(params): Query<BTreeMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    forbid_unless(&identity, Role::Owner)?;
+    require(&identity, Permission::ReadAudit, None)?;
     let limit = match params.get("limit") {
         None => 100,
         Some(raw) => raw

@@ -7,8 +7,8 @@ use axum::{Extension, Json};
 use serde::Serialize;
 
 use super::AppState;
-use crate::access::ApiIdentity;
-use crate::domain::{AdminRef, ChatId, EmailAddress};
+use crate::access::{Identity, Permission, may};
+use crate::domain::{ChatId, EmailAddress, MemberRef};
 
 #[derive(Serialize)]
 pub struct DatabaseView<'a> {
@@ -16,6 +16,7 @@ pub struct DatabaseView<'a> {
     #[serde(rename = "match")]
     matchers: &'a BTreeMap<String, String>,
     admins: Vec<String>,
+    viewers: Vec<String>,
     chat: Option<ChatId>,
     email: &'a [EmailAddress],
 }
@@ -30,18 +31,19 @@ pub struct Databases<'a> {
 /// The databases the token reaches (all of them unless it is limited).
 pub async fn list(
     State(state): State<AppState>,
-    Extension(identity): Extension<ApiIdentity>,
+    Extension(identity): Extension<Identity>,
 ) -> Json<serde_json::Value> {
     let config = &state.config;
     let body = Databases {
         databases: config
             .databases
             .iter()
-            .filter(|db| identity.reaches(&db.name))
+            .filter(|db| may(&identity, Permission::Read, Some(db.name.as_str())))
             .map(|db| DatabaseView {
                 name: db.name.as_str(),
                 matchers: &db.matchers,
-                admins: db.admins.iter().map(AdminRef::to_string).collect(),
+                admins: db.admins.iter().map(MemberRef::to_string).collect(),
+                viewers: db.viewers.iter().map(MemberRef::to_string).collect(),
                 chat: db.chat,
                 email: &db.email,
             })

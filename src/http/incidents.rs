@@ -7,8 +7,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 
+use super::auth::require;
 use super::{ApiError, AppState};
-use crate::access::ApiIdentity;
+use crate::access::{Identity, Permission, may};
 use crate::domain::{AlertStatus, DatabaseName, IncidentId, parse_duration};
 use crate::store::{IncidentDetail, IncidentFilter, IncidentPage};
 
@@ -18,22 +19,20 @@ const PARAMETERS: [&str; 5] = ["database", "status", "since", "cursor", "limit"]
 
 pub async fn list(
     State(state): State<AppState>,
-    Extension(identity): Extension<ApiIdentity>,
+    Extension(identity): Extension<Identity>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<IncidentPage>, ApiError> {
     let filter = filter(&state, &params, Utc::now())?;
     // A token limited to some databases names one of them: the history of the others is not its own.
-    if identity.databases.is_some() {
-        let reachable = filter
-            .database
-            .as_deref()
-            .and_then(|d| DatabaseName::parse(d).ok())
-            .is_some_and(|d| identity.reaches(&d));
-        if !reachable {
-            return Err(ApiError::Forbidden(format!(
-                "token {} must name one of its databases",
-                identity.name
-            )));
+    if !may(&identity, Permission::Read, None) {
+        match filter.database.as_deref() {
+            Some(database) => require(&identity, Permission::Read, Some(database))?,
+            None => {
+                return Err(ApiError::Forbidden(format!(
+                    "{} must name one of its databases",
+                    identity.name
+                )));
+            }
         }
     }
     let page = state
@@ -46,7 +45,7 @@ pub async fn list(
 
 pub async fn show(
     State(state): State<AppState>,
-    Extension(identity): Extension<ApiIdentity>,
+    Extension(identity): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let id = id
@@ -58,13 +57,11 @@ pub async fn show(
         .await
         .map_err(|e| ApiError::internal(&e))?
         .filter(|detail| {
-            identity.databases.is_none()
-                || detail
-                    .incident
-                    .database
-                    .as_deref()
-                    .and_then(|d| DatabaseName::parse(d).ok())
-                    .is_some_and(|d| identity.reaches(&d))
+            may(
+                &identity,
+                Permission::Read,
+                detail.incident.database.as_deref(),
+            )
         })
         .map(Json)
         // Out of reach reads as absent: a limited token learns nothing about other databases.

@@ -39,6 +39,7 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Metrics,
     pub operations: Arc<Operations>,
+    pub members: Arc<crate::members::Members>,
 }
 
 /// Telegram's webhook route (from teloxide), behind a constant-time check of the secret-token header:

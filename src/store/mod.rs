@@ -7,6 +7,7 @@ mod delivery;
 mod dialogues;
 mod incidents;
 mod ingest;
+mod members;
 mod outbox;
 
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub use incidents::{
     ReceiptRecord,
 };
 pub use ingest::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest};
+pub use members::{Invite, MemberChange, MemberRecord, Notice, Redeemed, StoredToken};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
 
 /// Errors of the state store. Callers log them whole and show users only a reference.

@@ -17,7 +17,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
 
 use super::{BotState, HandlerResult};
-use crate::access::Person;
+use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
 use crate::catalog::{ArgType, Argument, MASK};
 use crate::delivery::render::escape;
@@ -51,8 +51,8 @@ async fn say(
 }
 
 /// The person does not administer the database (any more: membership is checked at every step).
-async fn not_allowed(bot: &Bot, state: &BotState, chat: ChatId) -> HandlerResult {
-    let text = "Not allowed: you do not administer this database.".to_owned();
+pub(crate) async fn not_allowed(bot: &Bot, state: &BotState, chat: ChatId) -> HandlerResult {
+    let text = "Not allowed: your role on this database does not permit this.".to_owned();
     say(bot, state, chat, text, vec![]).await?;
     Ok(())
 }
@@ -61,16 +61,30 @@ fn noun(actions: bool) -> &'static str {
     if actions { "actions" } else { "views" }
 }
 
-/// The databases the person may run things on, with their positions in the config.
-fn databases(person: &Person, state: &BotState) -> Vec<(usize, DatabaseName)> {
-    state
+/// What running views (reading) or actions needs.
+pub fn permission(actions: bool) -> Permission {
+    if actions {
+        Permission::RunActions
+    } else {
+        Permission::Read
+    }
+}
+
+/// The databases the person may run views (or actions) on, with their positions in the config.
+async fn databases(
+    person: &Person,
+    state: &BotState,
+    actions: bool,
+) -> Result<Vec<(usize, DatabaseName)>, crate::store::StoreError> {
+    let who = state.identity(person).await?;
+    Ok(state
         .config
         .databases
         .iter()
         .enumerate()
-        .filter(|(_, db)| state.access.may_act_on(person, Some(db.name.as_str())))
+        .filter(|(_, db)| may(&who, permission(actions), Some(db.name.as_str())))
         .map(|(i, db)| (i, db.name.clone()))
-        .collect()
+        .collect())
 }
 
 /// `/views` and `/actions`: the database picker, or the list when there is one database.
@@ -81,17 +95,15 @@ pub async fn start(
     state: &BotState,
     actions: bool,
 ) -> HandlerResult {
-    let mine = databases(person, state);
+    let mine = databases(person, state, actions).await?;
     match mine.as_slice() {
         [] => {
-            say(
-                bot,
-                state,
-                chat,
-                "You administer no database.".to_owned(),
-                vec![],
-            )
-            .await?;
+            let text = if actions {
+                "You may run actions on no database (viewers may only read).".to_owned()
+            } else {
+                "You are a member of no database.".to_owned()
+            };
+            say(bot, state, chat, text, vec![]).await?;
             Ok(())
         }
         [(index, _)] => items(bot, chat, person, state, actions, *index).await,
@@ -133,7 +145,10 @@ pub async fn items(
     let Some(db) = state.config.databases.get(database) else {
         return Ok(());
     };
-    if !state.access.may_act_on(person, Some(db.name.as_str())) {
+    if !state
+        .may(person, permission(actions), Some(db.name.as_str()))
+        .await?
+    {
         return not_allowed(bot, state, chat).await;
     }
     let rows: Vec<Vec<InlineKeyboardButton>> = state
@@ -196,7 +211,10 @@ pub async fn pick(
         database,
         index,
     } = item_on;
-    if !state.access.may_act_on(person, Some(database.as_str())) {
+    if !state
+        .may(person, permission(actions), Some(database.as_str()))
+        .await?
+    {
         return not_allowed(bot, state, chat).await;
     }
     let Some((alias, _, arguments)) = item(state, actions, index) else {

@@ -9,7 +9,7 @@ use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
 
 use super::super::{BotState, HandlerResult, table};
 use super::{PROGRESS_EVERY, button, not_allowed, say};
-use crate::access::Person;
+use crate::access::{Permission, Person};
 use crate::callback::Callback;
 use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
@@ -29,8 +29,15 @@ pub async fn run(
     let Ok(database) = DatabaseName::parse(&dialogue.database) else {
         return Ok(());
     };
-    if !state.access.may_act_on(person, Some(database.as_str())) {
-        // Removed since the dialogue began: nothing runs.
+    if !state
+        .may(
+            person,
+            super::permission(dialogue.kind == "action"),
+            Some(database.as_str()),
+        )
+        .await?
+    {
+        // Removed (or made a viewer) since the dialogue began: nothing runs.
         state.store.end_dialogue(dialogue.id).await?;
         return not_allowed(bot, state, chat).await;
     }
@@ -149,8 +156,11 @@ pub async fn csv(
     let Ok(database) = DatabaseName::parse(&dialogue.database) else {
         return Ok(());
     };
-    if !state.access.may_act_on(person, Some(database.as_str())) {
-        return Ok(());
+    if !state
+        .may(person, Permission::Read, Some(database.as_str()))
+        .await?
+    {
+        return not_allowed(bot, state, chat).await;
     }
     let result = state
         .operations

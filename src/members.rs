@@ -1,0 +1,403 @@
+//! Changing who belongs to a database, for the bot (`/admins`, invite links) and REST alike. A change
+//! is allowed by `access::may` (owners manage members; config members are locked), committed with its
+//! audit row and messages (a welcome with the database's firing incidents for a newcomer, a word to
+//! the member and to the database's admins), and then the router is rebuilt so the next alert reaches
+//! the new member list. Calls `access`, `store` and `routing`; called by `bot` and `http`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::access::{Access, Identity, Permission, Source, may};
+use crate::config::Config;
+use crate::delivery::render::escape;
+use crate::domain::{DatabaseName, MemberRef, Role};
+use crate::routing::{Recipient, Router, SharedRouter};
+use crate::store::{MemberChange, Redeemed, Store, StoreError};
+
+/// How long an invite link works.
+pub const INVITE_VALID: chrono::Duration = chrono::Duration::hours(24);
+/// How long the bot waits for the @username of an invite's addressee.
+pub const INVITE_ASKING: chrono::Duration = chrono::Duration::minutes(10);
+/// The prefix of an invite in a `/start` deep link.
+pub const INVITE_PREFIX: &str = "inv_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("no database named {0:?}")]
+    UnknownDatabase(String),
+    #[error("{who} may not manage the members of {database}")]
+    Forbidden { who: String, database: String },
+    #[error("{0} is a member in the configuration file; change it there")]
+    Locked(String),
+    #[error("{member} is not a member of {database} added here")]
+    NotMember { member: String, database: String },
+    #[error("owners can do everything already; {0} needs no membership")]
+    Owner(String),
+    #[error("members are admins or viewers, not {0}")]
+    BadRole(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One line of a database's member list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Stored form: `user:<id>` or `username:<name>`.
+    pub key: String,
+    /// `@name` when known, else `user <id>`.
+    pub display: String,
+    pub role: Role,
+    pub source: Source,
+    /// Who added a runtime member.
+    pub added_by: Option<String>,
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    Added,
+    RoleChanged { from: Role },
+    Removed { was: Role },
+    Unchanged,
+}
+
+pub struct Members {
+    store: Store,
+    access: Arc<Access>,
+    config: Arc<Config>,
+    router: SharedRouter,
+    wake: Arc<Notify>,
+}
+
+fn key_of(member: &MemberRef) -> String {
+    Recipient::from(member).to_string()
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Viewer => "a viewer",
+        Role::Admin => "an admin",
+        Role::Owner => "an owner",
+    }
+}
+
+impl Members {
+    pub fn new(
+        store: Store,
+        access: Arc<Access>,
+        config: Arc<Config>,
+        router: SharedRouter,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            access,
+            config,
+            router,
+            wake,
+        }
+    }
+
+    /// Rebuilds the router from the config and the stored members (after a change here, and now and
+    /// then for changes made by another replica).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let runtime: Vec<(String, Recipient)> = self
+            .store
+            .members(None)
+            .await?
+            .into_iter()
+            .filter_map(|m| Some((m.database, m.member.parse().ok()?)))
+            .collect();
+        self.router.replace(Router::new(&self.config, &runtime));
+        Ok(())
+    }
+
+    fn database(&self, name: &str) -> Result<DatabaseName, MemberError> {
+        DatabaseName::parse(name)
+            .ok()
+            .and_then(|n| self.config.database(&n).map(|d| d.name.clone()))
+            .ok_or_else(|| MemberError::UnknownDatabase(name.to_owned()))
+    }
+
+    async fn display(&self, key: &str) -> Result<String, StoreError> {
+        Ok(match key.parse::<Recipient>() {
+            Ok(Recipient::Username(name)) => name.to_string(),
+            Ok(Recipient::User(id)) => match self.store.username_of(id.get()).await? {
+                Some(name) => format!("@{name}"),
+                None => format!("user {id}"),
+            },
+            _ => key.to_owned(),
+        })
+    }
+
+    /// The members of a database: the config's (locked) first, then those added here.
+    pub async fn list(&self, database: &str) -> Result<Vec<Member>, MemberError> {
+        let database = self.database(database)?;
+        let (admins, viewers) = self.access.config_members(database.as_str());
+        let mut out = Vec::new();
+        for (member, role) in admins
+            .iter()
+            .map(|m| (m, Role::Admin))
+            .chain(viewers.iter().map(|m| (m, Role::Viewer)))
+        {
+            let key = key_of(member);
+            out.push(Member {
+                display: self.display(&key).await?,
+                key,
+                role,
+                source: Source::Config,
+                added_by: None,
+            });
+        }
+        for record in self.store.members(Some(database.as_str())).await? {
+            out.push(Member {
+                display: self.display(&record.member).await?,
+                key: record.member,
+                role: record.role,
+                source: Source::Runtime,
+                added_by: Some(record.added_by),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Makes `member` an admin or viewer of `database` (adding them, or changing their role).
+    pub async fn set(
+        &self,
+        actor: &Identity,
+        database: &str,
+        member: &MemberRef,
+        role: Role,
+    ) -> Result<Changed, MemberError> {
+        let database = self.allowed(actor, database, member)?;
+        self.apply(&actor.name, &database, member, Some(role), Utc::now())
+            .await
+    }
+
+    /// Removes a member added here.
+    pub async fn remove(
+        &self,
+        actor: &Identity,
+        database: &str,
+        member: &MemberRef,
+    ) -> Result<Changed, MemberError> {
+        let database = self.allowed(actor, database, member)?;
+        match self
+            .apply(&actor.name, &database, member, None, Utc::now())
+            .await?
+        {
+            Changed::Unchanged => Err(MemberError::NotMember {
+                member: member.to_string(),
+                database: database.to_string(),
+            }),
+            changed => Ok(changed),
+        }
+    }
+
+    fn allowed(
+        &self,
+        actor: &Identity,
+        database: &str,
+        member: &MemberRef,
+    ) -> Result<DatabaseName, MemberError> {
+        let database = self.database(database)?;
+        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
+            return Err(MemberError::Forbidden {
+                who: actor.name.clone(),
+                database: database.to_string(),
+            });
+        }
+        if self
+            .access
+            .is_config_member(database.as_str(), &key_of(member))
+        {
+            return Err(MemberError::Locked(member.to_string()));
+        }
+        if let MemberRef::Id(id) = member
+            && self.access.owners().contains(id)
+        {
+            return Err(MemberError::Owner(member.to_string()));
+        }
+        Ok(database)
+    }
+
+    async fn apply(
+        &self,
+        actor: &str,
+        database: &DatabaseName,
+        member: &MemberRef,
+        role: Option<Role>,
+        at: DateTime<Utc>,
+    ) -> Result<Changed, MemberError> {
+        if role == Some(Role::Owner) {
+            return Err(MemberError::BadRole("owner".to_owned()));
+        }
+        let key = key_of(member);
+        let who = self.display(&key).await?;
+        let db = escape(database.as_str());
+        let by = escape(actor);
+        let previous = self
+            .store
+            .members(Some(database.as_str()))
+            .await?
+            .into_iter()
+            .find(|m| m.member == key)
+            .map(|m| m.role);
+        let changed = match (previous, role) {
+            (a, b) if a == b => return Ok(Changed::Unchanged),
+            (None, Some(_)) => Changed::Added,
+            (Some(from), Some(_)) => Changed::RoleChanged { from },
+            (Some(was), None) => Changed::Removed { was },
+            (None, None) => return Ok(Changed::Unchanged),
+        };
+        let (to_member, to_admins) = match (changed, role) {
+            (Changed::Added, Some(role)) => (
+                format!(
+                    "👋 {by} made you {} of <b>{db}</b>. Its alerts reach you here from now on; \
+                     those firing now follow. Send /help to see what you can do.",
+                    role_name(role)
+                ),
+                format!(
+                    "👥 {by} added {} as {} of <b>{db}</b>.",
+                    escape(&who),
+                    role_name(role)
+                ),
+            ),
+            (Changed::RoleChanged { .. }, Some(role)) => (
+                format!("👥 {by} made you {} of <b>{db}</b>.", role_name(role)),
+                format!(
+                    "👥 {by} made {} {} of <b>{db}</b>.",
+                    escape(&who),
+                    role_name(role)
+                ),
+            ),
+            _ => (
+                format!("👥 {by} removed you from <b>{db}</b>: its alerts no longer reach you."),
+                format!("👥 {by} removed {} from <b>{db}</b>.", escape(&who)),
+            ),
+        };
+        let mut notices = vec![(key.clone(), to_member)];
+        for admin in self.admins_of(database).await? {
+            if admin != key {
+                notices.push((admin, to_admins.clone()));
+            }
+        }
+        let change = MemberChange {
+            database: database.as_str(),
+            member: &key,
+            role,
+            actor,
+            audit_detail: serde_json::json!({
+                "member": key,
+                "role": role.map(Role::as_str),
+                "previous": previous.map(Role::as_str),
+            }),
+            notices,
+            send_firing: changed == Changed::Added,
+            at,
+        };
+        self.store.change_member(&change).await?;
+        self.reload().await?;
+        self.wake.notify_one();
+        Ok(changed)
+    }
+
+    /// The admins of a database (config and runtime) in stored form: who hears of membership changes.
+    async fn admins_of(&self, database: &DatabaseName) -> Result<Vec<String>, StoreError> {
+        let (admins, _) = self.access.config_members(database.as_str());
+        let mut out: Vec<String> = admins.iter().map(key_of).collect();
+        for record in self.store.members(Some(database.as_str())).await? {
+            if record.role == Role::Admin && !out.contains(&record.member) {
+                out.push(record.member);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Starts an invite to `database` as `role`: the bot then asks `creator` for the addressee.
+    pub async fn start_invite(
+        &self,
+        actor: &Identity,
+        creator_id: i64,
+        chat_id: i64,
+        database: &str,
+        role: Role,
+    ) -> Result<i64, MemberError> {
+        let database = self.database(database)?;
+        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
+            return Err(MemberError::Forbidden {
+                who: actor.name.clone(),
+                database: database.to_string(),
+            });
+        }
+        if role == Role::Owner {
+            return Err(MemberError::BadRole("owner".to_owned()));
+        }
+        let now = Utc::now();
+        Ok(self
+            .store
+            .start_invite(
+                database.as_str(),
+                role,
+                &actor.name,
+                creator_id,
+                chat_id,
+                now,
+                now + INVITE_ASKING,
+            )
+            .await?)
+    }
+
+    /// Gives a started invite its addressee; returns the code for the deep link (kept only hashed).
+    pub async fn issue_invite(&self, id: i64, username: &str) -> Result<String, StoreError> {
+        let code = random_code(16);
+        let hash = crate::access::hex(&crate::access::digest(&code));
+        self.store
+            .issue_invite(id, username, &hash, Utc::now() + INVITE_VALID)
+            .await?;
+        Ok(code)
+    }
+
+    /// Uses an invite for `person` (who opened the link): on success they are a member now.
+    pub async fn redeem(
+        &self,
+        person: &crate::access::Person,
+        code: &str,
+    ) -> Result<Redeemed, MemberError> {
+        let hash = crate::access::hex(&crate::access::digest(code));
+        let now = Utc::now();
+        let outcome = self
+            .store
+            .redeem_invite(&hash, person.username.as_deref(), &person.display(), now)
+            .await?;
+        if let Redeemed::Joined {
+            database,
+            role,
+            created_by,
+        } = &outcome
+        {
+            let Ok(database) = self.database(database) else {
+                return Ok(Redeemed::Unknown);
+            };
+            let member = MemberRef::Id(person.id);
+            // The link was its creator's decision: the audit and the welcome name them.
+            let actor = format!("{created_by} (invite link)");
+            self.apply(&actor, &database, &member, Some(*role), now)
+                .await?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// `bytes` random bytes as URL-safe text (letters, digits, `-`, `_`): fits a deep link's payload.
+pub fn random_code(bytes: usize) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut raw = vec![0u8; bytes];
+    // The OS random source failing is not something to limp on from: no secret may be predictable.
+    getrandom::getrandom(&mut raw).expect("the operating system's random source failed");
+    raw.iter()
+        .map(|b| char::from(ALPHABET[usize::from(b & 63)]))
+        .collect()
+}
