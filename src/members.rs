@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use crate::access::{Access, Identity, Permission, Source, may};
 use crate::config::Config;
 use crate::delivery::render::escape;
-use crate::domain::{DatabaseName, MemberRef, Role};
+use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
 use crate::routing::{Recipient, Router, SharedRouter};
 use crate::store::{MemberChange, Redeemed, Store, StoreError};
 
@@ -171,7 +171,7 @@ impl Members {
         member: &MemberRef,
         role: Role,
     ) -> Result<Changed, MemberError> {
-        let database = self.allowed(actor, database, member)?;
+        let database = self.allowed(actor, database, member).await?;
         self.apply(&actor.name, &database, member, Some(role), Utc::now())
             .await
     }
@@ -183,7 +183,7 @@ impl Members {
         database: &str,
         member: &MemberRef,
     ) -> Result<Changed, MemberError> {
-        let database = self.allowed(actor, database, member)?;
+        let database = self.allowed(actor, database, member).await?;
         match self
             .apply(&actor.name, &database, member, None, Utc::now())
             .await?
@@ -196,7 +196,7 @@ impl Members {
         }
     }
 
-    fn allowed(
+    async fn allowed(
         &self,
         actor: &Identity,
         database: &str,
@@ -209,18 +209,50 @@ impl Members {
                 database: database.to_string(),
             });
         }
-        if self
-            .access
-            .is_config_member(database.as_str(), &key_of(member))
-        {
-            return Err(MemberError::Locked(member.to_string()));
-        }
-        if let MemberRef::Id(id) = member
-            && self.access.owners().contains(id)
-        {
-            return Err(MemberError::Owner(member.to_string()));
-        }
+        self.eligible(&database, member).await?;
         Ok(database)
+    }
+
+    /// Config members and owners are not runtime members: a runtime row for them could never be
+    /// removed from the bot (config members are locked) or would mean nothing (owners). A person is
+    /// matched by id and by the username the bot last saw them with, so `@alice` in the config is
+    /// also user 42 once Alice has written to the bot.
+    async fn eligible(
+        &self,
+        database: &DatabaseName,
+        member: &MemberRef,
+    ) -> Result<(), MemberError> {
+        let mut forms = vec![member.clone()];
+        match member {
+            MemberRef::Id(id) => {
+                if let Some(name) = self.store.username_of(id.get()).await?
+                    && let Ok(name) = Username::parse_handle(&format!("@{name}"))
+                {
+                    forms.push(MemberRef::Username(name));
+                }
+            }
+            MemberRef::Username(name) => {
+                if let Some(id) = self.store.user_by_username(name.as_str()).await?
+                    && let Ok(id) = TelegramUserId::new(id)
+                {
+                    forms.push(MemberRef::Id(id));
+                }
+            }
+        }
+        for form in &forms {
+            if self
+                .access
+                .is_config_member(database.as_str(), &key_of(form))
+            {
+                return Err(MemberError::Locked(member.to_string()));
+            }
+            if let MemberRef::Id(id) = form
+                && self.access.owners().contains(id)
+            {
+                return Err(MemberError::Owner(member.to_string()));
+            }
+        }
+        Ok(())
     }
 
     async fn apply(
@@ -350,14 +382,20 @@ impl Members {
             .await?)
     }
 
-    /// Gives a started invite its addressee; returns the code for the deep link (kept only hashed).
-    pub async fn issue_invite(&self, id: i64, username: &str) -> Result<String, StoreError> {
+    /// Gives a started invite its addressee; returns the code for the deep link (kept only hashed),
+    /// or `None` when the invite is no longer waiting (replaced or issued meanwhile).
+    pub async fn issue_invite(
+        &self,
+        id: i64,
+        username: &str,
+    ) -> Result<Option<String>, StoreError> {
         let code = random_code(16);
         let hash = crate::access::hex(&crate::access::digest(&code));
-        self.store
+        let issued = self
+            .store
             .issue_invite(id, username, &hash, Utc::now() + INVITE_VALID)
             .await?;
-        Ok(code)
+        Ok(issued.then_some(code))
     }
 
     /// Uses an invite for `person` (who opened the link): on success they are a member now.
@@ -382,6 +420,8 @@ impl Members {
                 return Ok(Redeemed::Unknown);
             };
             let member = MemberRef::Id(person.id);
+            // The invite is used up either way: it was for this person, who needs no other.
+            self.eligible(&database, &member).await?;
             // The link was its creator's decision: the audit and the welcome name them.
             let actor = format!("{created_by} (invite link)");
             self.apply(&actor, &database, &member, Some(*role), now)

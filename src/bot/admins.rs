@@ -1,58 +1,517 @@
 //! `/admins`: owners manage each database's members from inline keyboards. Pick a database → its
 //! members with role and source (config members locked) → Add (Telegram's pick-a-person button),
 //! Invite (a one-time `t.me/<bot>?start=…` link for one @username), Change role, Remove. Every change
-//! goes through `members`, which checks it with `access::may`, audits and announces it.
+//! goes through `members`, which checks it with `access::may`, audits and announces it; this module
+//! checks `ManageMembers` again at every step, so that a refusal reads (and is audited) the same as
+//! any other.
 
+use chrono::Utc;
+use serde_json::json;
 use teloxide::prelude::*;
-use teloxide::types::MessageId;
+use teloxide::types::{
+    ButtonRequest, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
+    KeyboardButtonRequestUsers, KeyboardMarkup, MessageId, ParseMode, ReplyMarkup, RequestId,
+    UsersShared,
+};
 
-use super::{BotState, HandlerResult};
-use crate::access::Person;
+use super::callbacks::{answer, refuse};
+use super::{BotError, BotState, HandlerResult};
+use crate::access::{Identity, Permission, Person, Source, may, parse_member};
 use crate::callback::Callback;
+use crate::delivery::render::escape;
+use crate::domain::{MemberRef, Role, TelegramUserId, Username};
+use crate::members::{Changed, INVITE_PREFIX, INVITE_VALID, MemberError};
+use crate::store::{Invite, Redeemed, StoreError};
 
-/// `/admins` (no database yet) or the `Members` button (one database): the member list.
-pub async fn show(
-    _bot: &Bot,
-    _chat: ChatId,
-    _edit: Option<MessageId>,
-    _person: &Person,
-    _state: &BotState,
-    _database: Option<usize>,
+const NOT_ALLOWED: &str = "Not allowed: your role on this database does not permit this.";
+const STALE: &str = "This button is no longer valid; send /admins again.";
+
+fn button(label: impl Into<String>, callback: Callback) -> InlineKeyboardButton {
+    InlineKeyboardButton::callback(label, callback.encode())
+}
+
+/// Sends an HTML message, with a reply keyboard, a question or a keyboard removal when given.
+async fn say(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    html: String,
+    markup: Option<ReplyMarkup>,
 ) -> HandlerResult {
+    super::polite(state, chat, || {
+        let request = bot.send_message(chat, html.clone());
+        match &markup {
+            Some(markup) => request.reply_markup(markup.clone()),
+            None => request,
+        }
+        .parse_mode(ParseMode::Html)
+    })
+    .await?;
     Ok(())
+}
+
+/// The person's roles now, when they may manage the members of `database`. Otherwise they are told
+/// "Not allowed" (here no button press waits for an answer) and the refusal is audited as a refused
+/// press is; `detail` says what was tried.
+async fn manager(
+    bot: &Bot,
+    state: &BotState,
+    (chat, person): (ChatId, &Person),
+    database: &str,
+    mut detail: serde_json::Value,
+) -> Result<Option<Identity>, BotError> {
+    let who = state.identity(person).await?;
+    if may(&who, Permission::ManageMembers, Some(database)) {
+        return Ok(Some(who));
+    }
+    detail["user_id"] = json!(person.id);
+    state
+        .store
+        .audit(
+            &person.display(),
+            "refused",
+            Some(database),
+            &detail,
+            Utc::now(),
+        )
+        .await?;
+    // Also takes away a pick-a-person keyboard the person may still have.
+    let removal = Some(ReplyMarkup::kb_remove());
+    say(bot, state, chat, NOT_ALLOWED.to_owned(), removal).await?;
+    Ok(None)
+}
+
+/// What a person may read of a member error; the store's failures stay internal.
+fn readable(error: MemberError) -> Result<String, BotError> {
+    match error {
+        MemberError::Store(e) => Err(e.into()),
+        other => Ok(other.to_string()),
+    }
+}
+
+fn a_role(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "an admin",
+        Role::Viewer => "a viewer",
+        Role::Owner => "an owner",
+    }
+}
+
+/// `@name` when the bot knows it, else `user <id>`.
+async fn name_of(state: &BotState, member: &MemberRef) -> Result<String, StoreError> {
+    let MemberRef::Id(id) = member else {
+        return Ok(member.to_string());
+    };
+    let known = state.store.username_of(id.get()).await?;
+    Ok(known.map_or_else(|| format!("user {id}"), |name| format!("@{name}")))
+}
+
+/// What a change did, in a sentence (plain text: it may answer a button press).
+fn changed(who: &str, database: &str, role: Option<Role>, changed: Changed) -> String {
+    match (changed, role) {
+        (Changed::Removed { .. }, _) | (_, None) => {
+            format!("{who} is no longer a member of {database}.")
+        }
+        (Changed::Unchanged, Some(role)) => {
+            format!("{who} is already {} of {database}.", a_role(role))
+        }
+        (_, Some(role)) => format!("{who} is now {} of {database}.", a_role(role)),
+    }
+}
+
+/// The pick-a-person request id carries the database (by position) and the role, as Telegram
+/// gives nothing else back with the person picked: `1 + 2 × database + admin`.
+fn request_id(database: usize, role: Role) -> Option<i32> {
+    let id = database
+        .checked_mul(2)?
+        .checked_add(1 + usize::from(role == Role::Admin))?;
+    i32::try_from(id).ok()
+}
+
+fn request_of(id: i32) -> Option<(usize, Role)> {
+    let n = usize::try_from(id.checked_sub(1)?).ok()?;
+    Some((n / 2, [Role::Viewer, Role::Admin][n % 2]))
+}
+
+/// The positions of the databases whose members the caller manages.
+fn managed(state: &BotState, who: &Identity) -> Vec<usize> {
+    let databases = state.config.databases.iter().enumerate();
+    databases
+        .filter(|(_, db)| may(who, Permission::ManageMembers, Some(db.name.as_str())))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// `/admins` (no database yet) or the `Members` button (one database): the member list. A position
+/// past the last database (the ◀ Databases button) shows the database picker.
+pub async fn show(
+    bot: &Bot,
+    chat: ChatId,
+    edit: Option<MessageId>,
+    person: &Person,
+    state: &BotState,
+    database: Option<usize>,
+) -> HandlerResult {
+    let chosen = database.and_then(|i| Some((i, state.config.databases.get(i)?)));
+    if let Some((database, db)) = chosen {
+        let detail = json!({ "button": Callback::Members { database }.encode() });
+        let place = (chat, person);
+        let Some(who) = manager(bot, state, place, db.name.as_str(), detail).await? else {
+            return Ok(());
+        };
+        let several = managed(state, &who).len() > 1;
+        return list(bot, (chat, edit), state, database, several).await;
+    }
+    let mine = managed(state, &state.identity(person).await?);
+    match mine.as_slice() {
+        [] => {
+            let text = "Only owners manage members. /whoami shows your roles.";
+            say(bot, state, chat, text.to_owned(), None).await
+        }
+        [only] => list(bot, (chat, edit), state, *only, false).await,
+        _ => {
+            let databases = mine.iter().map(|&database| {
+                let name = state.config.databases[database].name.as_str();
+                vec![button(name, Callback::Members { database })]
+            });
+            let keyboard = InlineKeyboardMarkup::new(databases);
+            let text = "<b>Members</b>: which database?".to_owned();
+            super::show(bot, state, chat, edit, text, keyboard).await
+        }
+    }
+}
+
+/// One database's members with their buttons; `several`: offer the way back to the picker.
+async fn list(
+    bot: &Bot,
+    (chat, edit): (ChatId, Option<MessageId>),
+    state: &BotState,
+    database: usize,
+    several: bool,
+) -> HandlerResult {
+    let Some(db) = state.config.databases.get(database) else {
+        return Ok(());
+    };
+    let name = db.name.as_str();
+    let members = match state.members.list(name).await {
+        Ok(members) => members,
+        Err(e) => return say(bot, state, chat, escape(&readable(e)?), None).await,
+    };
+    let mut text = format!(
+        "<b>Members of {}</b>\nOwners may do everything. Admins act on alerts and run actions; \
+         viewers see alerts and views. 🔒: in the configuration file.\n",
+        escape(name)
+    );
+    if members.is_empty() {
+        text.push_str("\nNo admins or viewers yet.");
+    }
+    let mut rows = Vec::new();
+    for member in &members {
+        let (shown, role) = (&member.display, member.role);
+        let source = match &member.added_by {
+            Some(by) if member.source == Source::Runtime => format!("added by {}", escape(by)),
+            _ => "🔒 config".to_owned(),
+        };
+        let line = format!("\n{} · {} · {source}", escape(shown), role.as_str());
+        text.push_str(&line);
+        // Config members are changed in the config only: they get no buttons.
+        let (Source::Runtime, Ok(member)) = (member.source, parse_member(&member.key)) else {
+            continue;
+        };
+        let (other, label) = match role {
+            Role::Admin => (Role::Viewer, "⬇ viewer"),
+            _ => (Role::Admin, "⬆ admin"),
+        };
+        let to = |role| Callback::MemberSet {
+            database,
+            member: member.clone(),
+            role,
+        };
+        rows.push(vec![
+            button(format!("{label}: {shown}"), to(Some(other))),
+            button(format!("✖ remove {shown}"), to(None)),
+        ]);
+    }
+    let add = |role| Callback::MemberAdd { database, role };
+    let invite = |role| Callback::MemberInvite { database, role };
+    rows.push(vec![
+        button("➕ Add admin", add(Role::Admin)),
+        button("➕ Add viewer", add(Role::Viewer)),
+    ]);
+    rows.push(vec![
+        button("🔗 Invite admin", invite(Role::Admin)),
+        button("🔗 Invite viewer", invite(Role::Viewer)),
+    ]);
+    if several {
+        let picker = state.config.databases.len();
+        let back = Callback::Members { database: picker };
+        rows.push(vec![button("◀ Databases", back)]);
+    }
+    let keyboard = InlineKeyboardMarkup::new(rows);
+    super::show(bot, state, chat, edit, text, keyboard).await
 }
 
 /// The member-management buttons: `MemberAdd`, `MemberInvite`, `MemberSet`.
 pub async fn pressed(
-    _bot: &Bot,
-    _query: &CallbackQuery,
-    _state: &BotState,
-    _person: &Person,
-    _callback: &Callback,
-    _place: Option<(ChatId, MessageId)>,
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    callback: &Callback,
+    place: Option<(ChatId, MessageId)>,
 ) -> HandlerResult {
-    Ok(())
+    let (Callback::MemberAdd { database, .. }
+    | Callback::MemberInvite { database, .. }
+    | Callback::MemberSet { database, .. }) = *callback
+    else {
+        return Ok(());
+    };
+    let (Some(db), Some((chat, message))) = (state.config.databases.get(database), place) else {
+        return answer(bot, query, STALE).await;
+    };
+    let name = db.name.as_str();
+    // The presser's roles now, not when the list was shown: a removed owner or admin is refused.
+    let who = state.identity(person).await?;
+    if !may(&who, Permission::ManageMembers, Some(name)) {
+        return refuse(bot, query, state, person, None, callback).await;
+    }
+    match callback {
+        Callback::MemberSet { member, role, .. } => {
+            let result = match role {
+                Some(role) => state.members.set(&who, name, member, *role).await,
+                None => state.members.remove(&who, name, member).await,
+            };
+            let done = match result {
+                Ok(done) => done,
+                Err(e) => return answer(bot, query, &readable(e)?).await,
+            };
+            let shown = name_of(state, member).await?;
+            answer(bot, query, &changed(&shown, name, *role, done)).await?;
+            if done == Changed::Unchanged {
+                return Ok(()); // the list shows it already; an identical edit would be refused
+            }
+            let several = managed(state, &who).len() > 1;
+            list(bot, (chat, Some(message)), state, database, several).await
+        }
+        Callback::MemberAdd { role, .. } => {
+            // Telegram offers its pick-a-person keyboard in private chats only.
+            let (true, Some(id)) = (chat.is_user(), request_id(database, *role)) else {
+                let text = "Picking a person works in a private chat with me; here, invite them.";
+                return answer(bot, query, text).await;
+            };
+            answer(bot, query, "").await?;
+            let request = KeyboardButtonRequestUsers::new(RequestId(id)).user_is_bot(false);
+            let request = ButtonRequest::RequestUsers(request.request_username());
+            let pick = KeyboardButton::new("👤 Choose a person").request(request);
+            let keyboard = KeyboardMarkup::new([[pick]]).one_time_keyboard();
+            let text = format!(
+                "Press <b>👤 Choose a person</b> below to pick who becomes {} of <b>{}</b>.\n\n\
+                 They should press Start in a private chat with me: until they do, Telegram does not \
+                 let me write to them, and their alerts go to the database's fallback email.",
+                a_role(*role),
+                escape(name)
+            );
+            let markup = ReplyMarkup::Keyboard(keyboard.resize_keyboard());
+            say(bot, state, chat, text, Some(markup)).await
+        }
+        Callback::MemberInvite { role, .. } => {
+            let started = state
+                .members
+                .start_invite(&who, person.id.get(), chat.0, name, *role)
+                .await;
+            let id = match started {
+                Ok(id) => id,
+                Err(e) => return answer(bot, query, &readable(e)?).await,
+            };
+            answer(bot, query, "").await?;
+            let text = format!(
+                "Send the @username of the person to invite to <b>{}</b> as {}. The link will work \
+                 once, for them only, for {} hours.",
+                escape(name),
+                role.as_str(),
+                INVITE_VALID.num_hours()
+            );
+            let asked = say(bot, state, chat, text, Some(ask_username())).await;
+            if asked.is_err() {
+                // Nobody was asked, so no answer may be taken for one.
+                state.store.drop_invite(id).await?;
+            }
+            asked
+        }
+        _ => Ok(()),
+    }
+}
+
+fn ask_username() -> ReplyMarkup {
+    ReplyMarkup::ForceReply(ForceReply::new().input_field_placeholder("@username".to_owned()))
 }
 
 /// A message that may answer this module: a person shared through the pick-a-person button, or the
 /// @username an invite waits for. `true` when it was one.
 pub async fn message(
-    _bot: &Bot,
-    _msg: &Message,
-    _person: &Person,
-    _state: &BotState,
+    bot: &Bot,
+    msg: &Message,
+    person: &Person,
+    state: &BotState,
 ) -> Result<bool, super::BotError> {
-    Ok(false)
+    let chat = msg.chat.id;
+    if let Some(shared) = msg.shared_users() {
+        picked(bot, (chat, person), state, shared).await?;
+        return Ok(true);
+    }
+    // A command always reaches its handler: that is how an owner moves on from a question.
+    let Some(text) = msg.text().map(str::trim).filter(|t| !t.starts_with('/')) else {
+        return Ok(false);
+    };
+    let now = Utc::now();
+    let Some(invite) = state
+        .store
+        .awaiting_invite(person.id.get(), chat.0, now)
+        .await?
+    else {
+        return Ok(false);
+    };
+    addressee(bot, (chat, person), state, invite, text).await?;
+    Ok(true)
+}
+
+/// The person picked with the keyboard of `MemberAdd`.
+async fn picked(
+    bot: &Bot,
+    (chat, person): (ChatId, &Person),
+    state: &BotState,
+    shared: &UsersShared,
+) -> HandlerResult {
+    let removal = || Some(ReplyMarkup::kb_remove());
+    let target = request_of(shared.request_id.0)
+        .and_then(|(database, role)| Some((state.config.databases.get(database)?, role)));
+    let user = shared.users.first().and_then(|u| {
+        let id = TelegramUserId::new(i64::try_from(u.user_id.0).ok()?).ok()?;
+        Some((id, u.username.as_deref()))
+    });
+    let (Some((db, role)), Some((id, username))) = (target, user) else {
+        return say(bot, state, chat, STALE.to_owned(), removal()).await;
+    };
+    let name = db.name.as_str();
+    let detail = json!({ "users_shared": shared.request_id.0 });
+    let Some(who) = manager(bot, state, (chat, person), name, detail).await? else {
+        return Ok(());
+    };
+    // The username Telegram shares names the new member in the list and in announcements until they
+    // write to the bot themselves. Without one, what is already known stays.
+    if let Some(username) = username {
+        let now = Utc::now();
+        state
+            .store
+            .remember_user(id.get(), Some(username), now)
+            .await?;
+    }
+    let member = MemberRef::Id(id);
+    let text = match state.members.set(&who, name, &member, role).await {
+        Ok(done) => changed(&name_of(state, &member).await?, name, Some(role), done),
+        Err(e) => readable(e)?,
+    };
+    say(bot, state, chat, escape(&text), removal()).await
+}
+
+/// The @username an invite waits for: issues the link, or says what is wrong and keeps waiting.
+async fn addressee(
+    bot: &Bot,
+    (chat, person): (ChatId, &Person),
+    state: &BotState,
+    invite: Invite,
+    text: &str,
+) -> HandlerResult {
+    let database = invite.database.as_str();
+    let detail = json!({ "invite": invite.id });
+    if manager(bot, state, (chat, person), database, detail)
+        .await?
+        .is_none()
+    {
+        // The invite dies with its creator's right to make it.
+        return Ok(state.store.drop_invite(invite.id).await?);
+    }
+    // People often leave out the @.
+    let handle = format!("@{}", text.strip_prefix('@').unwrap_or(text));
+    let username = match Username::parse_handle(&handle) {
+        Ok(username) => username,
+        Err(e) => {
+            let again = "Send the @username of the person to invite, or /admins to start over.";
+            let text = format!("⚠️ {}\n\n{again}", escape(&e));
+            return say(bot, state, chat, text, Some(ask_username())).await;
+        }
+    };
+    let Some(code) = state
+        .members
+        .issue_invite(invite.id, username.as_str())
+        .await?
+    else {
+        let text = "This invite was replaced or cancelled meanwhile; start again from /admins.";
+        return say(bot, state, chat, text.to_owned(), None).await;
+    };
+    // Not through the throttle: getMe writes to no chat.
+    let me = bot.get_me().await?;
+    let link = format!("https://t.me/{}?start={INVITE_PREFIX}{code}", me.username());
+    let until = Utc::now() + INVITE_VALID;
+    let text = format!(
+        "🔗 Send this link to {}. Opened by them, it makes them {} of <b>{}</b>; it works once, \
+         until {}.\n\n{}",
+        escape(&username.to_string()),
+        a_role(invite.role),
+        escape(database),
+        until.format("%Y-%m-%d %H:%M UTC"),
+        escape(&link)
+    );
+    say(bot, state, chat, text, None).await
 }
 
 /// `/start inv_<code>`: joins the database the invite is for, when the invite is the person's own,
 /// unused and not expired.
 pub async fn redeem(
-    _bot: &Bot,
-    _chat: ChatId,
-    _person: &Person,
-    _state: &BotState,
-    _code: &str,
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    code: &str,
 ) -> HandlerResult {
-    Ok(())
+    let again = "ask an owner for a new one.";
+    let text = match state.members.redeem(person, code).await {
+        // `members` queued the welcome and the firing incidents: this only confirms.
+        Ok(Redeemed::Joined { database, role, .. }) => {
+            // Opening the link pressed Start: the private chat is reachable (again).
+            state.store.mark_reachable(&person.keys()).await?;
+            let database = escape(&database);
+            format!("✅ You are now {} of <b>{database}</b>.", a_role(role))
+        }
+        Ok(Redeemed::Expired) => format!("This invite has expired; {again}"),
+        Ok(Redeemed::Used) => format!("This invite was already used; {again}"),
+        Ok(Redeemed::WrongUser) if person.username.is_none() => {
+            "This invite is for someone else. If it is for you, set a Telegram username and open \
+             the link again."
+                .to_owned()
+        }
+        Ok(Redeemed::WrongUser) => "This invite is for someone else.".to_owned(),
+        Ok(Redeemed::Unknown) => format!("This invite link is not valid; {again}"),
+        Err(e) => escape(&readable(e)?),
+    };
+    say(bot, state, chat, text, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pick_requests_carry_database_and_role() {
+        for database in [0, 1, 7, 1000] {
+            for role in [Role::Admin, Role::Viewer] {
+                let id = request_id(database, role).unwrap();
+                assert!(id > 0, "a signed 32-bit id; 0 is avoided");
+                assert_eq!(request_of(id), Some((database, role)));
+            }
+        }
+        assert_eq!(request_id(usize::MAX, Role::Admin), None);
+        assert_eq!(request_of(0), None);
+        assert_eq!(request_of(-5), None);
+    }
 }

@@ -220,7 +220,7 @@ async fn own_dialogue(
     }
 }
 
-async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
+pub(crate) async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
     let mut request = bot.answer_callback_query(query.id.clone());
     if !text.is_empty() {
         request = request.text(text);
@@ -230,7 +230,7 @@ async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
 }
 
 /// "Not allowed", and an audit row saying who tried what.
-async fn refuse(
+pub(crate) async fn refuse(
     bot: &Bot,
     query: &CallbackQuery,
     state: &BotState,

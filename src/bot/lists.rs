@@ -194,7 +194,7 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
         .silenced_incidents(now)
         .await?
         .into_iter()
-        .filter(|i| may(&who, Permission::Respond, i.database.as_deref()))
+        .filter(|i| may(&who, Permission::Read, i.database.as_deref()))
         .collect();
     if silenced.is_empty() {
         super::polite(state, chat, || {
@@ -215,10 +215,13 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
                 until.format("%Y-%m-%d %H:%M UTC")
             ));
         }
-        rows.push(vec![button(
-            format!("🔔 Expire #{}", incident.id),
-            Callback::Unsilence(incident.id),
-        )]);
+        // Viewers see what is silenced; expiring it is acting on it.
+        if may(&who, Permission::Respond, incident.database.as_deref()) {
+            rows.push(vec![button(
+                format!("🔔 Expire #{}", incident.id),
+                Callback::Unsilence(incident.id),
+            )]);
+        }
     }
     send_list(bot, state, chat, text, rows).await
 }

@@ -8,8 +8,8 @@ use teloxide::types::ParseMode;
 use super::commands::{BOT_COMMANDS, Command};
 use super::{BotState, HandlerResult, admins, lists, runs, tokens};
 use crate::access::{Identity, Permission, Person, may};
-use crate::domain::Role;
 use crate::delivery::render::escape;
+use crate::domain::Role;
 use crate::members::INVITE_PREFIX;
 
 const REFUSAL: &str = "Sorry, this bot serves the database administrators of its team only. \
@@ -132,7 +132,10 @@ fn describe(who: &Identity, state: &BotState) -> String {
             .config
             .databases
             .iter()
-            .filter(|d| who.role_on(d.name.as_str()).is_some_and(|(role, _)| role == wanted))
+            .filter(|d| {
+                who.role_on(d.name.as_str())
+                    .is_some_and(|(role, _)| role == wanted)
+            })
             .map(|d| format!("<b>{}</b>", escape(d.name.as_str())))
             .collect()
     };

@@ -1,32 +1,508 @@
 //! `/tokens`: owners list API tokens (config ones locked, ones created here with Revoke) and create
 //! them: `/tokens NAME` → role → one database or all → the token, shown once. Only its SHA-256 is kept.
+//!
+//! Creation is stateless: every step is a `TokenNew` button carrying the name and the role. The role
+//! buttons carry the database [`ASK_SCOPE`] (no config has that many databases), which means "ask for
+//! the scope"; the scope buttons carry a database's position in the config, or none for every database,
+//! and create the token. Each press is authorised again (`Permission::ManageTokens`), and the token is
+//! created and shown only in the owner's private chat. Creating, revoking and refusals are audited —
+//! with the token's name, never the token.
 
+use chrono::Utc;
 use teloxide::prelude::*;
-use teloxide::types::MessageId;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
 
-use super::{BotState, HandlerResult};
-use crate::access::Person;
-use crate::callback::Callback;
+use super::{BotError, BotState, HandlerResult};
+use crate::access::{Permission, Person, digest, hex, may};
+use crate::callback::{Callback, token_name_ok};
+use crate::delivery::render::escape;
+use crate::domain::Role;
+use crate::members::random_code;
+use crate::store::StoredToken;
+
+/// The database of a role button: the scope is still to be chosen.
+const ASK_SCOPE: usize = usize::MAX;
+/// Created tokens start with this, so they are recognisable in configs and leak scanners.
+const TOKEN_PREFIX: &str = "pgm_";
+/// Random bytes of a token (each becomes one of 64 characters: 192 bits).
+const TOKEN_BYTES: usize = 32;
+/// Past this the list stops, below Telegram's 4096 characters.
+const LIST_BUDGET: usize = 3500;
+/// Revoke buttons shown at most (Telegram allows 100 buttons).
+const REVOKE_BUTTONS: usize = 50;
+/// Revoked tokens shown at most, newest first.
+const REVOKED_SHOWN: usize = 10;
+
+const OWNERS_ONLY: &str = "API tokens are managed by owners.";
+
+fn button(label: impl Into<String>, callback: &Callback) -> InlineKeyboardButton {
+    InlineKeyboardButton::callback(label.into(), callback.encode())
+}
+
+/// `every database`, or the list.
+fn scope<S: std::fmt::Display>(databases: Option<&[S]>) -> String {
+    match databases {
+        None => "every database".to_owned(),
+        Some(list) => {
+            let names: Vec<String> = list.iter().map(ToString::to_string).collect();
+            names.join(", ")
+        }
+    }
+}
+
+async fn say(bot: &Bot, state: &BotState, chat: ChatId, html: String) -> HandlerResult {
+    super::polite(state, chat, || {
+        bot.send_message(chat, html.clone())
+            .parse_mode(ParseMode::Html)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Answers a press at once (a spinner otherwise); not a chat message, so not throttled.
+async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
+    let mut request = bot.answer_callback_query(query.id.clone());
+    if !text.is_empty() {
+        request = request.text(text);
+    }
+    request.await?;
+    Ok(())
+}
 
 /// `/tokens` (list) or `/tokens NAME` (create).
 pub async fn command(
-    _bot: &Bot,
-    _chat: ChatId,
-    _person: &Person,
-    _state: &BotState,
-    _name: &str,
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    name: &str,
 ) -> HandlerResult {
-    Ok(())
+    if !may(
+        &state.identity(person).await?,
+        Permission::ManageTokens,
+        None,
+    ) {
+        return say(bot, state, chat, OWNERS_ONLY.to_owned()).await;
+    }
+    if name.is_empty() {
+        return list(bot, state, chat, None).await;
+    }
+    if chat.0 != person.id.get() {
+        let text = "A new token is shown only in a private chat: send me <code>/tokens NAME</code> \
+                    there.";
+        return say(bot, state, chat, text.to_owned()).await;
+    }
+    if let Some(problem) = name_problem(state, name).await? {
+        return say(bot, state, chat, problem).await;
+    }
+    let roles = [
+        (Role::Viewer, "👁 viewer"),
+        (Role::Admin, "🛠 admin"),
+        (Role::Owner, "👑 owner"),
+    ];
+    let row: Vec<InlineKeyboardButton> = roles
+        .iter()
+        .map(|(role, label)| {
+            let next = Callback::TokenNew {
+                role: *role,
+                database: Some(ASK_SCOPE),
+                name: name.to_owned(),
+            };
+            button(*label, &next)
+        })
+        .collect();
+    let text = format!(
+        "New API token <b>{}</b>: which role?\n\n\
+         <b>viewer</b> reads incidents and views; <b>admin</b> also acts on alerts and runs actions; \
+         <b>owner</b> may do everything, members and the audit log included.",
+        escape(name)
+    );
+    super::show(
+        bot,
+        state,
+        chat,
+        None,
+        text,
+        InlineKeyboardMarkup::new(vec![row]),
+    )
+    .await
+}
+
+/// Why `name` cannot be a new token's name, if it cannot.
+async fn name_problem(state: &BotState, name: &str) -> Result<Option<String>, BotError> {
+    if !token_name_ok(name) {
+        return Ok(Some(
+            "Token names are 1 to 24 characters: lowercase letters, digits, <code>-</code> and \
+             <code>_</code>. For example: <code>/tokens grafana</code>"
+                .to_owned(),
+        ));
+    }
+    if state.config.api_tokens.iter().any(|t| t.name == name) {
+        return Ok(Some(format!(
+            "<b>{}</b> is a token of the configuration file; choose another name.",
+            escape(name)
+        )));
+    }
+    if state.store.tokens().await?.iter().any(|t| t.name == name) {
+        return Ok(Some(format!(
+            "A token named <b>{}</b> exists already (revoked tokens keep their names); choose \
+             another name.",
+            escape(name)
+        )));
+    }
+    Ok(None)
+}
+
+fn stored_line(token: &StoredToken) -> String {
+    let mut line = format!(
+        "<b>{}</b> · {} · {} · by {} on {}",
+        escape(&token.name),
+        token.role.as_str(),
+        escape(&scope(token.databases.as_deref())),
+        escape(&token.created_by),
+        token.created_at.format("%Y-%m-%d"),
+    );
+    if let Some(at) = token.revoked_at {
+        line = format!("<s>{line}</s> · revoked on {}", at.format("%Y-%m-%d"));
+    }
+    line
+}
+
+/// Every token: the config's (locked), then those created here, with a Revoke button each.
+async fn list(bot: &Bot, state: &BotState, chat: ChatId, edit: Option<MessageId>) -> HandlerResult {
+    let mut lines = Vec::new();
+    for token in &state.config.api_tokens {
+        lines.push(format!(
+            "🔒 <b>{}</b> · {} · {}",
+            escape(&token.name),
+            token.role.as_str(),
+            escape(&scope(token.databases.as_deref()))
+        ));
+    }
+    let stored = state.store.tokens().await?;
+    let (revoked, active): (Vec<&StoredToken>, Vec<&StoredToken>) =
+        stored.iter().partition(|t| t.revoked_at.is_some());
+    lines.extend(active.iter().map(|t| format!("🔑 {}", stored_line(t))));
+    lines.extend(
+        revoked
+            .iter()
+            .rev()
+            .take(REVOKED_SHOWN)
+            .map(|t| format!("✖️ {}", stored_line(t))),
+    );
+    let mut text = String::from("<b>API tokens</b>\n");
+    if lines.is_empty() {
+        text.push_str("\nNone yet.");
+    }
+    for (shown, line) in lines.iter().enumerate() {
+        if text.len() + line.len() > LIST_BUDGET {
+            text.push_str(&format!("\n… and {} more", lines.len() - shown));
+            break;
+        }
+        text.push('\n');
+        text.push_str(line);
+    }
+    text.push_str(
+        "\n\n🔒 tokens come from the configuration file. Send <code>/tokens NAME</code> to create \
+         one (in a private chat).",
+    );
+    let rows = active
+        .iter()
+        .take(REVOKE_BUTTONS)
+        .map(|t| {
+            let label = format!("Revoke {}", t.name);
+            vec![button(label, &Callback::TokenRevoke(t.id))]
+        })
+        .collect::<Vec<_>>();
+    super::show(
+        bot,
+        state,
+        chat,
+        edit,
+        text,
+        InlineKeyboardMarkup::new(rows),
+    )
+    .await
 }
 
 /// `TokenNew`, `TokenRevoke`, `TokenHide`.
 pub async fn pressed(
-    _bot: &Bot,
-    _query: &CallbackQuery,
-    _state: &BotState,
-    _person: &Person,
-    _callback: &Callback,
-    _place: Option<(ChatId, MessageId)>,
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    person: &Person,
+    callback: &Callback,
+    place: Option<(ChatId, MessageId)>,
 ) -> HandlerResult {
-    Ok(())
+    if *callback == Callback::TokenHide {
+        // Whoever sees the message may hide it, whatever their role is by now.
+        return hide(bot, query, state, place).await;
+    }
+    let who = state.identity(person).await?;
+    if !may(&who, Permission::ManageTokens, None) {
+        answer(bot, query, &format!("Not allowed: {OWNERS_ONLY}")).await?;
+        state
+            .store
+            .audit(
+                &person.display(),
+                "refused",
+                None,
+                &serde_json::json!({ "button": callback.encode(), "user_id": person.id }),
+                Utc::now(),
+            )
+            .await?;
+        return Ok(());
+    }
+    let Some((chat, message)) = place else {
+        return answer(bot, query, "This button is no longer valid.").await;
+    };
+    match callback {
+        Callback::TokenRevoke(id) => revoke(bot, query, state, &who.name, *id, chat, message).await,
+        Callback::TokenNew {
+            role,
+            database: Some(ASK_SCOPE),
+            name,
+        } => {
+            answer(bot, query, "").await?;
+            ask_scope(bot, state, chat, message, *role, name).await
+        }
+        Callback::TokenNew {
+            role,
+            database,
+            name,
+        } => {
+            let databases = match database {
+                None => None,
+                Some(i) => match state.config.databases.get(*i) {
+                    Some(db) => Some(vec![db.name.to_string()]),
+                    None => return answer(bot, query, "This button is no longer valid.").await,
+                },
+            };
+            if chat.0 != person.id.get() {
+                return answer(bot, query, "Tokens are created only in a private chat.").await;
+            }
+            let new = NewToken {
+                name,
+                role: *role,
+                databases,
+                by: &who.name,
+            };
+            create(bot, query, state, chat, message, new).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The second step: every database, or one.
+async fn ask_scope(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    message: MessageId,
+    role: Role,
+    name: &str,
+) -> HandlerResult {
+    let choice = |database| Callback::TokenNew {
+        role,
+        database,
+        name: name.to_owned(),
+    };
+    let mut rows = vec![vec![button("🌐 All databases", &choice(None))]];
+    let databases: Vec<InlineKeyboardButton> = state
+        .config
+        .databases
+        .iter()
+        .enumerate()
+        .map(|(i, db)| button(format!("🗄 {}", db.name), &choice(Some(i))))
+        .collect();
+    rows.extend(databases.chunks(2).map(<[_]>::to_vec));
+    let text = format!(
+        "New API token <b>{}</b> as <b>{}</b>: on which databases?",
+        escape(name),
+        role.as_str()
+    );
+    super::show(
+        bot,
+        state,
+        chat,
+        Some(message),
+        text,
+        InlineKeyboardMarkup::new(rows),
+    )
+    .await
+}
+
+struct NewToken<'a> {
+    name: &'a str,
+    role: Role,
+    /// `None`: every database.
+    databases: Option<Vec<String>>,
+    /// The owner creating it, as audit names them.
+    by: &'a str,
+}
+
+/// The last step: stores the token's digest, audits, and shows the token once, in a message of its own
+/// that the owner deletes with its button.
+async fn create(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    chat: ChatId,
+    message: MessageId,
+    new: NewToken<'_>,
+) -> HandlerResult {
+    let taken = name_problem(state, new.name).await?;
+    let token = format!("{TOKEN_PREFIX}{}", random_code(TOKEN_BYTES));
+    let now = Utc::now();
+    let id = match taken {
+        Some(_) => None,
+        None => {
+            state
+                .store
+                .create_token(
+                    new.name,
+                    &hex(&digest(&token)),
+                    new.role,
+                    new.databases.as_deref(),
+                    new.by,
+                    now,
+                )
+                .await?
+        }
+    };
+    let Some(id) = id else {
+        answer(bot, query, "That name is taken now.").await?;
+        let text = format!(
+            "A token named <b>{}</b> exists already; send <code>/tokens NAME</code> with another \
+             name.",
+            escape(new.name)
+        );
+        return super::show(
+            bot,
+            state,
+            chat,
+            Some(message),
+            text,
+            InlineKeyboardMarkup::default(),
+        )
+        .await;
+    };
+    let detail = serde_json::json!({
+        "name": new.name, "role": new.role.as_str(), "databases": new.databases,
+    });
+    state
+        .store
+        .audit(new.by, "token created", None, &detail, now)
+        .await?;
+    answer(bot, query, "Created: copy the token now.").await?;
+    let what = format!(
+        "<b>{}</b> · {} · {}",
+        escape(new.name),
+        new.role.as_str(),
+        escape(&scope(new.databases.as_deref()))
+    );
+    let shown = format!(
+        "🔑 New API token {what}\n\n<code>{token}</code>\n\nSend it as \
+         <code>Authorization: Bearer …</code>. This is the only time it is shown — the service keeps \
+         only its SHA-256 — so copy it now, then delete this message."
+    );
+    let hide = InlineKeyboardMarkup::new(vec![vec![button(
+        "🙈 I saved it — delete this message",
+        &Callback::TokenHide,
+    )]]);
+    if let Err(e) = super::show(bot, state, chat, None, shown, hide).await {
+        // A token nobody ever saw must not open the API.
+        state.store.revoke_token(id, new.by, Utc::now()).await?;
+        let detail = serde_json::json!({ "name": new.name, "reason": "it could not be shown" });
+        state
+            .store
+            .audit(new.by, "token revoked", None, &detail, Utc::now())
+            .await?;
+        return Err(e);
+    }
+    let done = format!("✅ Created the API token {what}: it is shown once below.");
+    super::show(
+        bot,
+        state,
+        chat,
+        Some(message),
+        done,
+        InlineKeyboardMarkup::default(),
+    )
+    .await
+}
+
+async fn revoke(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    by: &str,
+    id: i64,
+    chat: ChatId,
+    message: MessageId,
+) -> HandlerResult {
+    let name = state
+        .store
+        .tokens()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .map(|t| t.name);
+    let Some(name) = name else {
+        return answer(bot, query, "There is no such token.").await;
+    };
+    if state.store.revoke_token(id, by, Utc::now()).await? {
+        let detail = serde_json::json!({ "name": name });
+        state
+            .store
+            .audit(by, "token revoked", None, &detail, Utc::now())
+            .await?;
+        answer(
+            bot,
+            query,
+            &format!("Revoked {name}: it no longer opens the API."),
+        )
+        .await?;
+    } else {
+        answer(bot, query, &format!("{name} was revoked already.")).await?;
+    }
+    list(bot, state, chat, Some(message)).await
+}
+
+/// Deletes the message showing a token; when Telegram refuses (bots may delete only for 48 hours),
+/// replaces its text instead.
+async fn hide(
+    bot: &Bot,
+    query: &CallbackQuery,
+    state: &BotState,
+    place: Option<(ChatId, MessageId)>,
+) -> HandlerResult {
+    let Some((chat, message)) = place else {
+        return answer(bot, query, "").await;
+    };
+    let deleted = super::polite(state, chat, || bot.delete_message(chat, message)).await;
+    let text = match deleted {
+        Ok(_) => "Deleted.",
+        Err(e) => {
+            tracing::warn!(error = %e, "deleting a token message failed; hiding it");
+            let hidden = "🙈 The token that was here is hidden.".to_owned();
+            let edited = super::show(
+                bot,
+                state,
+                chat,
+                Some(message),
+                hidden,
+                InlineKeyboardMarkup::default(),
+            )
+            .await;
+            match edited {
+                Ok(()) => "Hidden.",
+                Err(e) => {
+                    tracing::warn!(error = %e, "hiding a token message failed");
+                    "Telegram refused: please delete the message yourself."
+                }
+            }
+        }
+    };
+    answer(bot, query, text).await
 }

@@ -8,6 +8,7 @@ mod databases;
 mod error;
 mod health;
 mod incidents;
+mod members;
 mod observe;
 mod webhook;
 
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub use error::ApiError;
 
@@ -62,6 +63,11 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::show))
         .route("/databases", get(databases::list))
+        .route(
+            "/databases/{name}/admins",
+            get(members::list).post(members::set),
+        )
+        .route("/databases/{name}/admins/{member}", delete(members::remove))
         .route("/views", get(catalog::list_views))
         .route("/views/{alias}", get(catalog::run_view))
         .route("/actions", get(catalog::list_actions))

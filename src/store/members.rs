@@ -180,6 +180,14 @@ impl Store {
     pub async fn change_member(&self, change: &MemberChange<'_>) -> Result<Previous> {
         let now = to_millis(change.at);
         let mut tx = self.pool.begin().await?;
+        // A write first: SQLite then takes its write lock now (waiting out other writers) instead of
+        // failing with "database is locked" when a transaction that began by reading tries to write;
+        // PostgreSQL locks the member's row, so two changes of one member do not interleave.
+        sqlx::query("UPDATE members SET role = role WHERE database_name = $1 AND member = $2")
+            .bind(change.database)
+            .bind(change.member)
+            .execute(&mut *tx)
+            .await?;
         let previous =
             sqlx::query("SELECT role FROM members WHERE database_name = $1 AND member = $2")
                 .bind(change.database)
@@ -320,14 +328,15 @@ impl Store {
     }
 
     /// Gives a started invite its addressee and code; from now on the link works until `expires_at`.
+    /// `false` when the invite no longer waits for its addressee.
     pub async fn issue_invite(
         &self,
         id: i64,
         username: &str,
         code_sha256: &str,
         expires_at: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
+    ) -> Result<bool> {
+        let updated = sqlx::query(
             "UPDATE invites SET username = $2, code_sha256 = $3, expires_at = $4 \
              WHERE id = $1 AND code_sha256 IS NULL",
         )
@@ -336,8 +345,9 @@ impl Store {
         .bind(code_sha256)
         .bind(to_millis(expires_at))
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
     }
 
     /// Drops an invite still waiting for its addressee.

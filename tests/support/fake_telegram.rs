@@ -20,6 +20,8 @@ use tokio::sync::Notify;
 
 /// The bot's user id, as `getMe` and the `from` of its messages give it.
 pub const BOT_ID: i64 = 7_000_000_001;
+/// The bot's username, as `getMe` gives it (deep links are `t.me/<this>?start=…`).
+pub const BOT_USERNAME: &str = "postgram_test_bot";
 const MAX_TEXT_UTF16: usize = 4096;
 const MAX_CALLBACK_DATA: usize = 64;
 const HTML_TAGS: &str = "b strong i em u ins s strike del a code pre span tg-spoiler blockquote";
@@ -60,6 +62,9 @@ pub struct SentMessage {
     pub text: String,
     /// The inline keyboard as sent; `None` when absent or empty.
     pub reply_markup: Option<Value>,
+    /// Any other `reply_markup` as sent: a reply keyboard, `force_reply` or `remove_keyboard`.
+    /// Telegram shows it to the user but never echoes it in the message.
+    pub reply_keyboard: Option<Value>,
     pub edits: u32,
     pub sent_at: Instant,
 }
@@ -469,7 +474,7 @@ impl State {
     fn dispatch(&mut self, method: &str, p: &Value, now: Instant) -> Answer {
         match method.to_ascii_lowercase().as_str() {
             "getme" => Ok(json!({
-                "id": BOT_ID, "is_bot": true, "first_name": "Postgram", "username": "postgram_test_bot",
+                "id": BOT_ID, "is_bot": true, "first_name": "Postgram", "username": BOT_USERNAME,
                 "can_join_groups": true, "can_read_all_group_messages": false,
                 "supports_inline_queries": false, "can_connect_to_business": false,
                 "has_main_web_app": false,
@@ -561,6 +566,7 @@ impl State {
         let text = p["text"].as_str().unwrap_or_default();
         let visible = visible_text(text, p, "message is too long")?;
         let reply_markup = inline_keyboard(p)?;
+        let reply_keyboard = reply_keyboard(p, chat_id)?;
         self.flood_control(chat_id, now)?;
         let next = self.last_message_id.entry(chat_id).or_insert(0);
         *next += 1;
@@ -569,6 +575,7 @@ impl State {
             message_id: *next,
             text: text.to_owned(),
             reply_markup,
+            reply_keyboard,
             edits: 0,
             sent_at: now,
         };
@@ -603,6 +610,7 @@ impl State {
             message_id: *next,
             text: format!("document:\n{content}"),
             reply_markup: None,
+            reply_keyboard: None,
             edits: 0,
             sent_at: now,
         };
@@ -698,11 +706,14 @@ impl State {
                 update["update_id"] = json!(self.last_update_id);
             }
         }
-        // Telegram includes the message a pressed button belongs to as it currently stands.
-        if let Some(message) = update.pointer_mut("/callback_query/message") {
-            let chat_id = message["chat"]["id"].as_i64().unwrap_or_default();
-            if let Some(index) = self.find(chat_id, message["message_id"].as_i64()) {
-                *message = message_json(&self.messages[index]);
+        // Telegram includes the message a pressed button belongs to, or the one a message replies
+        // to, as it currently stands.
+        for pointer in ["/callback_query/message", "/message/reply_to_message"] {
+            if let Some(message) = update.pointer_mut(pointer) {
+                let chat_id = message["chat"]["id"].as_i64().unwrap_or_default();
+                if let Some(index) = self.find(chat_id, message["message_id"].as_i64()) {
+                    *message = message_json(&self.messages[index]);
+                }
             }
         }
         update
@@ -814,14 +825,25 @@ fn html_entity(s: &str) -> Option<(char, usize)> {
     Some((decoded, end + 1))
 }
 
-/// The inline keyboard of `reply_markup`, checked as Telegram checks it; `None` when absent or
-/// empty. Other keyboard kinds are accepted but not kept, as Telegram does not echo them.
-fn inline_keyboard(p: &Value) -> Result<Option<Value>, Failure> {
+/// The `reply_markup` parameter (a JSON object, or its text in a multipart field), if any.
+fn markup_of(p: &Value) -> Result<Option<Value>, Failure> {
     let markup = match p.get("reply_markup") {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => serde_json::from_str(s)
             .map_err(|_| bad_request("can't parse reply keyboard markup JSON object"))?,
         Some(markup) => markup.clone(),
+    };
+    if !markup.is_object() {
+        return Err(bad_request("object expected as reply markup"));
+    }
+    Ok(Some(markup))
+}
+
+/// The inline keyboard of `reply_markup`, checked as Telegram checks it; `None` when absent or
+/// empty. Other kinds of markup are checked and kept by [`reply_keyboard`].
+fn inline_keyboard(p: &Value) -> Result<Option<Value>, Failure> {
+    let Some(markup) = markup_of(p)? else {
+        return Ok(None);
     };
     let Some(rows) = markup.get("inline_keyboard") else {
         return Ok(None);
@@ -859,8 +881,94 @@ fn inline_keyboard(p: &Value) -> Result<Option<Value>, Failure> {
     Ok((buttons > 0).then_some(markup))
 }
 
+/// A reply keyboard, `force_reply` or `remove_keyboard` in `reply_markup`, checked as Telegram checks
+/// them; `None` for an inline keyboard or no markup. Buttons that ask the user for something
+/// (people, chats, contact, location, polls, web apps) work in private chats only.
+fn reply_keyboard(p: &Value, chat_id: i64) -> Result<Option<Value>, Failure> {
+    let Some(markup) = markup_of(p)? else {
+        return Ok(None);
+    };
+    if markup.get("inline_keyboard").is_some() {
+        return Ok(None);
+    }
+    if let Some(rows) = markup.get("keyboard") {
+        let rows = rows.as_array().ok_or_else(|| {
+            bad_request("field \"keyboard\" of the ReplyKeyboardMarkup must be an Array")
+        })?;
+        for row in rows {
+            let row = row
+                .as_array()
+                .ok_or_else(|| bad_request("can't parse keyboard row: must be an Array"))?;
+            for button in row {
+                keyboard_button(button, chat_id)?;
+            }
+        }
+        return Ok(Some(markup));
+    }
+    for key in ["force_reply", "remove_keyboard"] {
+        if let Some(value) = markup.get(key) {
+            if value != &json!(true) {
+                return Err(bad_request(format!("field \"{key}\" must be true")));
+            }
+            return Ok(Some(markup));
+        }
+    }
+    Err(bad_request("can't parse reply keyboard markup JSON object"))
+}
+
+/// One button of a reply keyboard: a string, or an object with a `text` and at most one request.
+fn keyboard_button(button: &Value, chat_id: i64) -> Result<(), Failure> {
+    if button.is_string() {
+        return Ok(());
+    }
+    if button.get("text").and_then(Value::as_str).is_none() {
+        return Err(bad_request(
+            "can't parse keyboard button: Field \"text\" must be of type String",
+        ));
+    }
+    let requests = [
+        "request_users",
+        "request_chat",
+        "request_contact",
+        "request_location",
+        "request_poll",
+        "web_app",
+    ];
+    let asks = requests.iter().filter(|r| button.get(r).is_some()).count();
+    if asks > 1 {
+        return Err(bad_request(
+            "can't parse keyboard button: only one of the optional fields may be used",
+        ));
+    }
+    if chat_id < 0 && asks > 0 {
+        return Err(bad_request("BUTTON_TYPE_INVALID"));
+    }
+    if let Some(request) = button.get("request_users") {
+        if !request.is_object() {
+            return Err(bad_request(
+                "can't parse keyboard button: Field \"request_users\" must be of type Object",
+            ));
+        }
+        let id = request.get("request_id").and_then(Value::as_i64);
+        if id.and_then(|id| i32::try_from(id).ok()).is_none() {
+            return Err(bad_request(
+                "can't parse keyboard button: Field \"request_id\" must be a 32-bit Integer",
+            ));
+        }
+        if let Some(quantity) = request.get("max_quantity") {
+            let quantity = quantity.as_i64().unwrap_or_default();
+            if !(1..=10).contains(&quantity) {
+                return Err(bad_request(
+                    "can't parse keyboard button: max_quantity must be between 1 and 10",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn bot_user() -> Value {
-    json!({ "id": BOT_ID, "is_bot": true, "first_name": "Postgram", "username": "postgram_test_bot" })
+    json!({ "id": BOT_ID, "is_bot": true, "first_name": "Postgram", "username": BOT_USERNAME })
 }
 
 fn user_json(user_id: i64, username: Option<&str>) -> Value {
@@ -898,22 +1006,66 @@ fn message_json(stored: &Stored) -> Value {
 // Users' messages and callback queries need ids of their own; high ones stay clear of the bot's.
 static INCOMING_ID: AtomicI64 = AtomicI64::new(1_000_000);
 
-/// A message update from a user. The chat is private when `chat_id > 0`, a supergroup when
-/// negative; a text starting with `/` carries a `bot_command` entity for the command.
-pub fn text_update(user_id: i64, username: Option<&str>, chat_id: i64, text: &str) -> Value {
+/// A message from a user, without content yet.
+fn incoming(user_id: i64, username: Option<&str>, chat_id: i64) -> Value {
     let mut chat = chat_json(chat_id);
     if let (true, Some(username)) = (chat_id > 0, username) {
         chat["username"] = json!(username);
     }
-    let mut message = json!({
+    json!({
         "message_id": INCOMING_ID.fetch_add(1, Ordering::Relaxed), "from": user_json(user_id, username),
-        "chat": chat, "date": now_unix(), "text": text,
-    });
+        "chat": chat, "date": now_unix(),
+    })
+}
+
+/// A message update from a user. The chat is private when `chat_id > 0`, a supergroup when
+/// negative; a text starting with `/` carries a `bot_command` entity for the command alone (so
+/// `/start <payload>` is the command `start` with its payload).
+pub fn text_update(user_id: i64, username: Option<&str>, chat_id: i64, text: &str) -> Value {
+    let mut message = incoming(user_id, username, chat_id);
+    message["text"] = json!(text);
     if text.starts_with('/') {
         let command = text.split_whitespace().next().unwrap_or(text);
         let length = command.encode_utf16().count();
         message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": length }]);
     }
+    json!({ "message": message })
+}
+
+/// A text message replying to the bot's message `message_id` (as a `force_reply` question asks).
+/// Pushed or posted through the fake, the message replied to is filled in as it currently stands.
+pub fn reply_update(
+    user_id: i64,
+    username: Option<&str>,
+    chat_id: i64,
+    message_id: i64,
+    text: &str,
+) -> Value {
+    let mut update = text_update(user_id, username, chat_id, text);
+    update["message"]["reply_to_message"] = json!({
+        "message_id": message_id, "from": bot_user(), "chat": chat_json(chat_id), "date": now_unix(),
+        "text": "",
+    });
+    update
+}
+
+/// The service message Telegram sends when the user picks people with a `request_users` keyboard
+/// button: `users_shared` with the button's `request_id` and the person picked (their username
+/// only when the button asked for it and they have one).
+pub fn users_shared_update(
+    user_id: i64,
+    username: Option<&str>,
+    chat_id: i64,
+    request_id: i64,
+    shared_user_id: i64,
+    shared_username: Option<&str>,
+) -> Value {
+    let mut shared = json!({ "user_id": shared_user_id });
+    if let Some(name) = shared_username {
+        shared["username"] = json!(name);
+    }
+    let mut message = incoming(user_id, username, chat_id);
+    message["users_shared"] = json!({ "request_id": request_id, "users": [shared] });
     json!({ "message": message })
 }
 

@@ -164,3 +164,51 @@ fn an_in_memory_state_store_is_refused() {
     let found = problems(&GOOD.replace("sqlite://state/postgram.db", "sqlite://:memory:"));
     assert!(found[0].contains("state: needs a file"), "{found:?}");
 }
+
+#[test]
+fn tokens_may_be_given_by_digest_and_members_only_once() {
+    let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let text = format!(
+        "{GOOD}  - {{ name: ci, token_sha256: \"{digest}\", role: admin }}\n\
+         \x20 - {{ name: both, token: \"0123456789abcdefgh\", token_sha256: \"{digest}\", role: admin }}\n\
+         \x20 - {{ name: neither, role: admin }}\n\
+         \x20 - {{ name: badhex, token_sha256: \"xyz\", role: admin }}\n\
+         \x20 - {{ name: again, token_sha256: \"{}\", role: admin }}\n",
+        digest.to_uppercase()
+    );
+    let found = problems(&text);
+    let has = |needle: &str| found.iter().any(|p| p.contains(needle));
+    assert!(
+        has("api_tokens[2].token_sha256: give either token or token_sha256"),
+        "{found:?}"
+    );
+    assert!(
+        has("api_tokens[3].token: is required (or token_sha256"),
+        "{found:?}"
+    );
+    assert!(
+        has("api_tokens[4].token_sha256: must be 64 hexadecimal digits"),
+        "{found:?}"
+    );
+    assert!(
+        has("api_tokens[5].token: the same token is given twice"),
+        "a digest in capitals is the same digest: {found:?}"
+    );
+    assert_eq!(found.len(), 4, "{found:?}");
+
+    let members = GOOD.replace(
+        "admins: [22222222, \"@alice\"]",
+        "admins: [22222222, \"@alice\", 22222222]\n    viewers: [\"@Alice\", 33333333]",
+    );
+    let found = problems(&members);
+    let has = |needle: &str| found.iter().any(|p| p.contains(needle));
+    assert!(
+        has("databases[0].admins[2]: 22222222 is listed twice"),
+        "{found:?}"
+    );
+    assert!(
+        has("databases[0].viewers[0]: @alice is already an admin"),
+        "{found:?}"
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+}
