@@ -134,6 +134,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         wake: Arc::clone(&wake),
         throttle: Arc::clone(&throttle),
         links,
+        access: Arc::clone(&access),
         stop: stop_workers.clone(),
     }));
     tracker.spawn(worker.run());

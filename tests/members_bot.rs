@@ -350,7 +350,21 @@ async fn a_person_picked_in_telegram_becomes_a_viewer(backend: Backend) {
     world
         .message(BOB, "@boss_1 made you a viewer of <b>main</b>")
         .await;
-    world.message(BOB, ALERT).await;
+    // A viewer's copy carries no button they could only be refused on; an admin's has them.
+    let copy = world.message(BOB, ALERT).await;
+    assert!(
+        !buttons(&copy)
+            .iter()
+            .any(|(_, data)| data.starts_with("ack:") || data.starts_with("sil:")),
+        "{:?}",
+        buttons(&copy)
+    );
+    let copy = world.message(ADMIN, ALERT).await;
+    assert!(
+        buttons(&copy)
+            .iter()
+            .any(|(_, data)| data.starts_with("ack:"))
+    );
     world
         .message(ADMIN, "@boss_1 added @bobby_b as a viewer of <b>main</b>")
         .await;

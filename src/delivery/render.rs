@@ -209,11 +209,13 @@ fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> St
 }
 
 /// The alert message for an incident, as every recipient sees it now; `links` are extra buttons (one
-/// row each) for the views and actions that help with it.
+/// row each) for the views and actions that help with it. Acknowledge and Silence are shown to those
+/// who may `respond` (a viewer's copy has none: they could only be refused).
 pub fn alert_message(
     incident: &IncidentRecord,
     now: DateTime<Utc>,
     links: &[(String, String)],
+    respond: bool,
 ) -> Rendered {
     // Shrink the least important parts until the message fits.
     let budgets = [
@@ -255,7 +257,11 @@ pub fn alert_message(
             break;
         }
     }
-    let mut buttons = buttons(incident, now);
+    let mut buttons = if respond {
+        buttons(incident, now)
+    } else {
+        Vec::new()
+    };
     buttons.extend(links.iter().map(|link| vec![link.clone()]));
     Rendered { html, buttons }
 }
@@ -386,7 +392,7 @@ pub fn email(incident: &IncidentRecord, reason: &str, now: DateTime<Utc>) -> Ema
         text.push_str(&format!("Source: {}\n", incident.generator_url));
     }
     text.push_str(&format!("Incident #{}\n", incident.id));
-    let message = alert_message(incident, now, &[]);
+    let message = alert_message(incident, now, &[], false);
     let html = format!(
         "<html><body><p>{}</p><pre style=\"font-family: sans-serif\">{}</pre></body></html>",
         escape(reason),

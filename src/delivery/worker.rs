@@ -17,8 +17,10 @@ use super::links::Links;
 use super::render;
 use super::telegram::{SendError, Telegram};
 use super::throttle::Throttle;
+use crate::access::{Access, Permission, Person, may};
+use crate::callback::Callback;
 use crate::config::Config;
-use crate::domain::IncidentId;
+use crate::domain::{IncidentId, TelegramUserId};
 use crate::metrics::Metrics;
 use crate::routing::Recipient;
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
@@ -67,6 +69,8 @@ pub struct WorkerParts {
     pub throttle: Arc<Throttle>,
     /// View and action buttons for alert messages.
     pub links: Arc<Links>,
+    /// Who may press which button: a viewer's copy of an alert carries only what they may use.
+    pub access: Arc<Access>,
     /// Stops claiming; jobs waiting for their chat's turn go back to the outbox at once.
     pub stop: CancellationToken,
 }
@@ -81,6 +85,7 @@ pub struct Worker {
     owner: String,
     wake: Arc<Notify>,
     links: Arc<Links>,
+    access: Arc<Access>,
     stop: CancellationToken,
     chats: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -106,6 +111,7 @@ impl Worker {
             wake,
             throttle,
             links,
+            access,
             stop,
         } = parts;
         Self {
@@ -118,6 +124,7 @@ impl Worker {
             owner,
             wake,
             links,
+            access,
             stop,
             chats: Mutex::new(HashMap::new()),
         }
@@ -313,7 +320,7 @@ impl Worker {
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let rendered = render::alert_message(&incident, Utc::now(), &self.links.buttons(&incident));
+        let rendered = self.alert_message(&incident, chat).await?;
         let answer = self.telegram.send(chat, &rendered).await;
         self.throttle.done(chat);
         match answer {
@@ -385,7 +392,7 @@ impl Worker {
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let rendered = render::alert_message(&incident, Utc::now(), &self.links.buttons(&incident));
+        let rendered = self.alert_message(&incident, chat).await?;
         let answer = self.telegram.edit(chat, message_id, &rendered).await;
         self.throttle.done(chat);
         match answer {
@@ -395,6 +402,40 @@ impl Worker {
             }
             Err(e) => self.failed(job, chat, "edit", e).await,
         }
+    }
+
+    /// The alert message as this chat should see it. A group gets every button (each press is
+    /// decided by the person who pressed); a person only those their role lets them use.
+    async fn alert_message(
+        &self,
+        incident: &IncidentRecord,
+        chat: i64,
+    ) -> Result<render::Rendered, StoreError> {
+        let mut links = self.links.buttons(incident);
+        let (respond, act) = match TelegramUserId::new(chat) {
+            Err(_) => (true, true),
+            Ok(id) => {
+                let person = Person {
+                    id,
+                    username: self.store.username_of(chat).await?,
+                };
+                let who = self.access.person(&person).await?;
+                let database = incident.database.as_deref();
+                (
+                    may(&who, Permission::Respond, database),
+                    may(&who, Permission::RunActions, database),
+                )
+            }
+        };
+        if !act {
+            links.retain(|(_, data)| {
+                !matches!(
+                    Callback::parse(data),
+                    Some(Callback::Link { actions: true, .. })
+                )
+            });
+        }
+        Ok(render::alert_message(incident, Utc::now(), &links, respond))
     }
 
     async fn notice(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {

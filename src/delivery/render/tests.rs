@@ -82,7 +82,7 @@ fn assert_well_formed(html: &str) {
 
 #[test]
 fn a_firing_alert_shows_everything_escaped() {
-    let message = alert_message(&incident(), now(), &[]);
+    let message = alert_message(&incident(), now(), &[], true);
     let html = &message.html;
     assert_well_formed(html);
     assert!(
@@ -125,7 +125,7 @@ fn acknowledgement_silence_and_resolution_change_text_and_buttons() {
     incident.silenced_by = Some("@bob".into());
     incident.silence_id = Some("abc".into());
     incident.silenced_until = Some(now() + chrono::Duration::hours(1));
-    let message = alert_message(&incident, now(), &[]);
+    let message = alert_message(&incident, now(), &[], true);
     assert!(
         message
             .html
@@ -146,7 +146,7 @@ fn acknowledgement_silence_and_resolution_change_text_and_buttons() {
 
     incident.status = AlertStatus::Resolved;
     incident.ends_at = Some(incident.starts_at + chrono::Duration::seconds(13));
-    let message = alert_message(&incident, now(), &[]);
+    let message = alert_message(&incident, now(), &[], true);
     assert!(message.html.starts_with("✅ <b>RESOLVED</b>"));
     assert!(
         message
@@ -172,7 +172,7 @@ fn huge_alerts_fit_in_4096_characters_without_broken_markup() {
             .labels
             .insert(format!("label_{i:03}"), "v<".repeat(300));
     }
-    let message = alert_message(&incident, now(), &[]);
+    let message = alert_message(&incident, now(), &[], true);
     assert!(
         visible_len(&message.html) <= MAX_MESSAGE_LEN,
         "{}",
