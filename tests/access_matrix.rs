@@ -9,11 +9,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use postgram::config::Config;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use support::fake_telegram::{FakeTelegram, callback_update, text_update};
-use support::{Backend, TestApp, TestState, alert, notification};
+use support::fake_telegram::{callback_update, text_update};
+use support::service::Ctx;
+use support::{Service, alert, notification, sha256_hex};
 
 const OWNER: i64 = 1;
 /// Admin of `main` (the database D of the matrix).
@@ -79,26 +79,12 @@ fn username(user: i64) -> String {
     format!("matrix_user_{user}")
 }
 
-struct World {
-    state: TestState,
-    target: TestState,
-    app: TestApp,
-    telegram: FakeTelegram,
-}
-
-impl World {
-    async fn start() -> Option<World> {
-        let state = TestState::new(Backend::Sqlite).await?;
-        let target = TestState::new(Backend::Postgres).await?;
-        let telegram = FakeTelegram::start().await;
-        let dir = state.dir.path();
-        std::fs::write(dir.join("views.yaml"), VIEWS).unwrap();
-        std::fs::write(dir.join("actions.yaml"), ACTIONS).unwrap();
-        let text = format!(
-            r#"
-telegram: {{ token: "1:x", api_url: "{api}" }}
-http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
-state: "{state}"
+/// The service's config: the catalog and its links, members and a token for each role, on `target`.
+fn config(ctx: &Ctx, target: &str) -> String {
+    let head = ctx.head();
+    format!(
+        r#"
+{head}
 owners: [{OWNER}]
 catalog: {{ views: views.yaml, actions: actions.yaml }}
 links:
@@ -111,26 +97,17 @@ api_tokens:
   - {{ name: matrix-admin, token: "{ADMIN_TOKEN}", role: admin, databases: [main] }}
   - {{ name: matrix-viewer, token: "{VIEWER_TOKEN}", role: viewer, databases: [main] }}
   - {{ name: matrix-other, token: "{OTHER_TOKEN}", role: admin, databases: [billing] }}
-"#,
-            api = telegram.api_url(),
-            webhook = support::WEBHOOK_TOKEN,
-            state = state.url,
-            target = target.url,
-        );
-        let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config).await;
-        Some(World {
-            state,
-            target,
-            app,
-            telegram,
-        })
-    }
+"#
+    )
+}
 
-    async fn stop(self) {
-        self.app.stop().await;
-        self.target.cleanup().await;
-        self.state.cleanup().await;
+/// The service these tests run (`support::Service`), with their helpers.
+type World = Service;
+
+impl World {
+    async fn start() -> Option<World> {
+        let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
+        Service::start_administering(&files, config).await
     }
 
     async fn sqlite(&self) -> sqlx::SqliteConnection {
@@ -706,12 +683,4 @@ async fn every_role_meets_every_entry_point_as_expected() {
 
 fn verdict(allowed: bool) -> &'static str {
     if allowed { "allow" } else { "deny" }
-}
-
-fn sha256_hex(token: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use postgram::config::Config;
 use sqlx::Connection;
-use support::fake_telegram::{FakeTelegram, SentMessage, buttons, text_update};
-use support::{Backend, TestApp, TestState, fixture};
+use support::fake_telegram::{SentMessage, buttons, text_update};
+use support::service::Ctx;
+use support::{Service, fixture};
 
 const ADMIN: i64 = 2000;
 const STRANGER: i64 = 9999;
@@ -49,74 +49,29 @@ actions:
       - { name: sleep, sql: "SELECT pg_sleep(60)" }
 "#;
 
-struct World {
-    state: TestState,
-    target: TestState,
-    app: TestApp,
-    telegram: FakeTelegram,
-    config: Config,
-}
-
-impl World {
-    async fn start() -> Option<World> {
-        let state = TestState::new(Backend::Sqlite).await?;
-        let target = TestState::new(Backend::Postgres).await?;
-        let telegram = FakeTelegram::start().await;
-        let dir = state.dir.path();
-        std::fs::write(dir.join("views.yaml"), VIEWS).unwrap();
-        std::fs::write(dir.join("actions.yaml"), ACTIONS).unwrap();
-        let text = format!(
-            r#"
-telegram: {{ token: "1:x", api_url: "{api}" }}
-http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
-state: "{state}"
+/// The service's config: the catalog, a link and the admins of `target`.
+fn config(ctx: &Ctx, target: &str) -> String {
+    let head = ctx.head();
+    format!(
+        r#"
+{head}
 owners: [1]
 catalog: {{ views: views.yaml, actions: actions.yaml }}
 links:
   - {{ alertname: PostgresReplicationLag, views: [numbers] }}
 databases:
   - {{ name: main, dsn: "{target}", match: {{ cluster: main }}, admins: [{ADMIN}, 2101, 2102, 2103, 2104, 2105, 2106] }}
-"#,
-            api = telegram.api_url(),
-            webhook = support::WEBHOOK_TOKEN,
-            state = state.url,
-            target = target.url,
-        );
-        let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config.clone()).await;
-        Some(World {
-            state,
-            target,
-            app,
-            telegram,
-            config,
-        })
-    }
+"#
+    )
+}
 
-    /// Stops the service and starts it again on the same state.
-    async fn restart(self) -> World {
-        let World {
-            state,
-            target,
-            app,
-            telegram,
-            config,
-        } = self;
-        app.stop().await;
-        let app = TestApp::start(config.clone()).await;
-        World {
-            state,
-            target,
-            app,
-            telegram,
-            config,
-        }
-    }
+/// The service these tests run (`support::Service`), with their helpers.
+type World = Service;
 
-    async fn stop(self) {
-        self.app.stop().await;
-        self.target.cleanup().await;
-        self.state.cleanup().await;
+impl World {
+    async fn start() -> Option<World> {
+        let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
+        Service::start_administering(&files, config).await
     }
 
     fn say(&self, user: i64, text: &str) {
@@ -209,7 +164,7 @@ async fn an_action_confirms_runs_and_never_shows_its_secret() {
             message.text
         );
     }
-    let mut conn = sqlx::PgConnection::connect(&world.target.url)
+    let mut conn = sqlx::PgConnection::connect(&world.target().url)
         .await
         .unwrap();
     let body: String = sqlx::query_scalar("SELECT body FROM notes")
@@ -293,7 +248,7 @@ async fn injection_attempts_typed_in_chat_stay_data() {
     let Some(world) = World::start().await else {
         return;
     };
-    let mut conn = sqlx::PgConnection::connect(&world.target.url)
+    let mut conn = sqlx::PgConnection::connect(&world.target().url)
         .await
         .unwrap();
     sqlx::query("CREATE TABLE jots (body text)")

@@ -7,10 +7,10 @@ mod support;
 
 use std::time::Duration;
 
-use postgram::config::Config;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use support::{Backend, TestApp, TestState};
+use support::Service;
+use support::service::Ctx;
 
 const VIEWER: &str = "viewer-token-0123456789";
 const ADMIN: &str = "admin-token-01234567890";
@@ -49,25 +49,15 @@ actions:
       - { name: sleep, sql: "SELECT pg_sleep(2)" }
 "#;
 
-struct World {
-    state: TestState,
-    target: TestState,
-    app: TestApp,
-}
-
-impl World {
-    async fn start() -> Option<World> {
-        let state = TestState::new(Backend::Sqlite).await?;
-        let target = TestState::new(Backend::Postgres).await?;
-        let dir = state.dir.path();
-        std::fs::write(dir.join("views.yaml"), VIEWS).unwrap();
-        std::fs::write(dir.join("actions.yaml"), ACTIONS).unwrap();
-        let dead = format!(
-            "postgres://postgres:hunter2@127.0.0.1:{}/postgres",
-            support::free_port()
-        );
-        let text = format!(
-            r#"
+/// The service's config: the catalog and a token for each role, on `target` and on a database that
+/// is down. These tests go through REST only: no Bot API is reachable.
+fn config(ctx: &Ctx, target: &str) -> String {
+    let dead = format!(
+        "postgres://postgres:hunter2@127.0.0.1:{}/postgres",
+        support::free_port()
+    );
+    format!(
+        r#"
 telegram: {{ token: "1:x", api_url: "http://127.0.0.1:9" }}
 http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
 state: "{state}"
@@ -82,13 +72,18 @@ api_tokens:
   - {{ name: owner, token: "{OWNER}", role: owner }}
   - {{ name: elsewhere, token: "{ELSEWHERE}", role: owner, databases: [dead] }}
 "#,
-            webhook = support::WEBHOOK_TOKEN,
-            state = state.url,
-            target = target.url,
-        );
-        let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config).await;
-        Some(World { state, target, app })
+        webhook = ctx.webhook_token,
+        state = ctx.state_url,
+    )
+}
+
+/// The service these tests run (`support::Service`), with their helpers.
+type World = Service;
+
+impl World {
+    async fn start() -> Option<World> {
+        let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
+        Service::start_administering(&files, config).await
     }
 
     async fn get(&self, token: &str, path: &str, csv: bool) -> (u16, String) {
@@ -118,12 +113,6 @@ api_tokens:
             response.status().as_u16(),
             response.json().await.unwrap_or(Value::Null),
         )
-    }
-
-    async fn stop(self) {
-        self.app.stop().await;
-        self.target.cleanup().await;
-        self.state.cleanup().await;
     }
 }
 
@@ -263,7 +252,7 @@ async fn injection_attempts_are_data_and_secrets_never_show() {
         .await;
     assert_eq!(status, 400);
     assert!(!std::path::Path::new("/tmp/postgram-pwned").exists());
-    let mut conn = sqlx::PgConnection::connect(&world.target.url)
+    let mut conn = sqlx::PgConnection::connect(&world.target().url)
         .await
         .unwrap();
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM notes")

@@ -9,14 +9,14 @@ mod support;
 
 use std::time::Duration;
 
-use postgram::config::Config;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use support::fake_telegram::{
     BOT_USERNAME, FakeTelegram, SentMessage, buttons, reply_update, text_update,
     users_shared_update,
 };
-use support::{Backend, TestApp, TestState, alert, notification};
+use support::service::Ctx;
+use support::{Backend, Service, alert, notification};
 use teloxide::prelude::*;
 use teloxide::types::UpdateKind;
 
@@ -59,47 +59,29 @@ fn username(user: i64) -> Option<&'static str> {
     }
 }
 
-struct World {
-    state: TestState,
-    app: TestApp,
-    telegram: FakeTelegram,
-}
-
-impl World {
-    async fn start(backend: Backend) -> Option<World> {
-        let state = TestState::new(backend).await?;
-        let telegram = FakeTelegram::start().await;
-        let dir = state.dir.path();
-        std::fs::write(dir.join("actions.yaml"), ACTIONS).unwrap();
-        // The administered database is only reached by an action that runs; none should here.
-        let dsn = support::postgres_admin_url();
-        let text = format!(
-            r#"
-telegram: {{ token: "1:x", api_url: "{api}" }}
-http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
-state: "{state}"
+/// The service's config: members of both databases, and an action to confirm.
+fn config(ctx: &Ctx) -> String {
+    // The administered database is only reached by an action that runs; none should here.
+    let dsn = support::postgres_admin_url();
+    let head = ctx.head();
+    format!(
+        r#"
+{head}
 owners: [{OWNER}]
 catalog: {{ actions: actions.yaml }}
 databases:
   - {{ name: main, dsn: "{dsn}", match: {{ cluster: main }}, admins: [{ADMIN}], viewers: [{VIEWER}] }}
   - {{ name: billing, dsn: "{dsn}", match: {{ cluster: billing }}, admins: [3000], viewers: [{FRANK}] }}
-"#,
-            api = telegram.api_url(),
-            webhook = support::WEBHOOK_TOKEN,
-            state = state.url,
-        );
-        let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config).await;
-        Some(World {
-            state,
-            app,
-            telegram,
-        })
-    }
+"#
+    )
+}
 
-    async fn stop(self) {
-        self.app.stop().await;
-        self.state.cleanup().await;
+/// The service these tests run (`support::Service`), with their helpers.
+type World = Service;
+
+impl World {
+    async fn start(backend: Backend) -> Option<World> {
+        Service::start_with(backend, &[("actions.yaml", ACTIONS)], config).await
     }
 
     /// `user` writes `text` in their private chat, and the bot's first new message there that

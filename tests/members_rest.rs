@@ -10,13 +10,12 @@ mod support;
 use std::time::Duration;
 
 use chrono::Utc;
-use postgram::config::{Config, Secret, StateLocation};
+use postgram::config::{Secret, StateLocation};
 use postgram::domain::{IncidentId, Role};
 use postgram::store::{JobKind, Store};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use support::fake_telegram::FakeTelegram;
-use support::{Backend, TestApp, TestState, alert, notification};
+use support::service::Ctx;
+use support::{Backend, Service, alert, notification, sha256_hex};
 
 on_both_backends!(
     owners_tokens_list_add_change_and_remove_members,
@@ -36,28 +35,13 @@ const NEWCOMER: i64 = 4242;
 const CONFIG_ADMIN: i64 = 2000;
 const WAIT: Duration = Duration::from_secs(20);
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-struct World {
-    state: TestState,
-    app: TestApp,
-    telegram: FakeTelegram,
-}
-
-impl World {
-    async fn start(backend: Backend) -> Option<World> {
-        let state = TestState::new(backend).await?;
-        let telegram = FakeTelegram::start().await;
-        let text = format!(
-            r#"
-telegram: {{ token: "1:x", api_url: "{api}" }}
-http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
-state: "{state}"
+/// The service's config: tokens of every role, one limited to billing and one configured by its hash.
+fn config(ctx: &Ctx) -> String {
+    let head = ctx.head();
+    let hashed = sha256_hex(HASHED);
+    format!(
+        r#"
+{head}
 owners: [1000]
 databases:
   - name: main
@@ -75,25 +59,16 @@ api_tokens:
   - {{ name: viewer, token: "{VIEWER}", role: viewer }}
   - {{ name: elsewhere, token: "{ELSEWHERE}", role: owner, databases: [billing] }}
   - {{ name: hashed, token_sha256: "{hashed}", role: owner }}
-"#,
-            api = telegram.api_url(),
-            webhook = support::WEBHOOK_TOKEN,
-            state = state.url,
-            hashed = sha256_hex(HASHED),
-        );
-        let config =
-            Config::from_text(&text, &state.dir.path().join("postgram.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config).await;
-        Some(World {
-            state,
-            app,
-            telegram,
-        })
-    }
+"#
+    )
+}
 
-    async fn stop(self) {
-        self.app.stop().await;
-        self.state.cleanup().await;
+/// The service these tests run (`support::Service`), with their helpers.
+type World = Service;
+
+impl World {
+    async fn start(backend: Backend) -> Option<World> {
+        Service::start_with(backend, &[], config).await
     }
 
     /// The service's state store, opened beside the running service.

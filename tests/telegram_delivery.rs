@@ -7,11 +7,10 @@ mod support;
 
 use std::time::Duration;
 
-use postgram::config::Config;
 use serde_json::json;
-use support::fake_telegram::{self, FakeTelegram, SentMessage, alerts_told, text_update};
+use support::fake_telegram::{self, SentMessage, alerts_told, text_update};
 use support::smtp_sink::SmtpSink;
-use support::{Backend, TestApp, TestState, alert, fixture, notification};
+use support::{Backend, Service, alert, fixture, notification};
 
 const OWNER: i64 = 1000;
 const ADMIN: i64 = 2000;
@@ -46,17 +45,21 @@ impl Default for Setup {
     }
 }
 
+/// The service (`support::Service`, which `World` reads through to) and the SMTP sink it mails to.
 struct World {
-    state: TestState,
-    app: TestApp,
-    telegram: FakeTelegram,
+    service: Service,
     smtp: SmtpSink,
+}
+
+impl std::ops::Deref for World {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.service
+    }
 }
 
 impl World {
     async fn start(setup: Setup) -> World {
-        let state = TestState::new(Backend::Sqlite).await.unwrap();
-        let telegram = FakeTelegram::start().await;
         let smtp = SmtpSink::start().await;
         let alertmanager = setup
             .alertmanager
@@ -71,8 +74,9 @@ impl World {
             ),
             None => ("127.0.0.1:0".to_owned(), String::new()),
         };
-        let text = format!(
-            r#"
+        let service = Service::start_with(Backend::Sqlite, &[], |ctx| {
+            format!(
+                r#"
 telegram: {{ token: "123:test", api_url: "{api}"{webhook_mode} }}
 http: {{ listen: "{listen}", webhook_token: "{webhook}" }}
 state: "{state}"
@@ -90,29 +94,24 @@ databases:
 api_tokens:
   - {{ name: tests, token: "{api_token}", role: viewer }}
 "#,
-            api_token = support::API_TOKEN,
-            api = telegram.api_url(),
-            webhook = support::WEBHOOK_TOKEN,
-            state = state.url,
-            smtp = smtp.url(),
-            ack = setup.ack_timeout,
-            failure = setup.telegram_failure_after,
-            severities = setup.severities,
-            admins = setup.admins.join(", "),
-        );
-        let config = Config::from_text(&text, &state.dir.path().join("p.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config).await;
-        World {
-            state,
-            app,
-            telegram,
-            smtp,
-        }
+                api_token = support::API_TOKEN,
+                api = ctx.api_url,
+                webhook = ctx.webhook_token,
+                state = ctx.state_url,
+                smtp = smtp.url(),
+                ack = setup.ack_timeout,
+                failure = setup.telegram_failure_after,
+                severities = setup.severities,
+                admins = setup.admins.join(", "),
+            )
+        })
+        .await
+        .unwrap();
+        World { service, smtp }
     }
 
     async fn stop(self) {
-        self.app.stop().await;
-        self.state.cleanup().await;
+        self.service.stop().await;
     }
 
     /// Alice writes /start, which links "@alice" in the config to her id.

@@ -9,10 +9,10 @@ mod support;
 
 use std::time::Duration;
 
-use postgram::config::Config;
 use serde_json::{Value, json};
-use support::fake_telegram::{FakeTelegram, SentMessage, buttons, text_update};
-use support::{Backend, TestApp, TestState};
+use support::fake_telegram::{SentMessage, buttons, text_update};
+use support::service::Ctx;
+use support::{Backend, Service};
 
 on_both_backends!(
     an_owner_creates_a_token_shown_once_with_exactly_its_role_and_scope,
@@ -27,21 +27,12 @@ const GROUP: i64 = -1001;
 const OPS: &str = "ops-token-for-tokens-bot-0123";
 const WAIT: Duration = Duration::from_secs(20);
 
-struct World {
-    state: TestState,
-    app: TestApp,
-    telegram: FakeTelegram,
-}
-
-impl World {
-    async fn start(backend: Backend) -> Option<World> {
-        let state = TestState::new(backend).await?;
-        let telegram = FakeTelegram::start().await;
-        let text = format!(
-            r#"
-telegram: {{ token: "1:x", api_url: "{api}" }}
-http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
-state: "{state}"
+/// The service's config: an owner token of its own (`OPS`) to read the audit log, a viewer token.
+fn config(ctx: &Ctx) -> String {
+    let head = ctx.head();
+    format!(
+        r#"
+{head}
 owners: [{OWNER}]
 databases:
   - {{ name: main, dsn: "postgres://postgres@127.0.0.1:5432/postgres", match: {{ cluster: main }}, admins: [{ADMIN}], chat: {GROUP} }}
@@ -49,24 +40,16 @@ databases:
 api_tokens:
   - {{ name: ops, token: "{OPS}", role: owner }}
   - {{ name: grafana, token: "grafana-token-0123456789", role: viewer, databases: [main] }}
-"#,
-            api = telegram.api_url(),
-            webhook = support::WEBHOOK_TOKEN,
-            state = state.url,
-        );
-        let config =
-            Config::from_text(&text, &state.dir.path().join("postgram.yaml"), &|_| None).unwrap();
-        let app = TestApp::start(config).await;
-        Some(World {
-            state,
-            app,
-            telegram,
-        })
-    }
+"#
+    )
+}
 
-    async fn stop(self) {
-        self.app.stop().await;
-        self.state.cleanup().await;
+/// The service these tests run (`support::Service`), with their helpers.
+type World = Service;
+
+impl World {
+    async fn start(backend: Backend) -> Option<World> {
+        Service::start_with(backend, &[], config).await
     }
 
     /// `text` from `user` in `chat` (their private chat when it is their id).

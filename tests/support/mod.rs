@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod fake_telegram;
+pub mod service;
 pub mod smtp_sink;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,9 @@ use postgram::config::Config;
 use serde_json::{Value, json};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection};
+
+#[allow(unused_imports)] // not every test binary starts a `Service`
+pub use service::Service;
 
 /// Runs each named scenario `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL.
 #[allow(unused_macros)] // not every test binary runs scenarios on both backends
@@ -262,6 +266,15 @@ impl TestApp {
         let status = response.status().as_u16();
         (status, response.text().await.unwrap_or_default())
     }
+}
+
+/// The SHA-256 of `text` in lowercase hex, as the config (`token_sha256`) and the store keep API tokens.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// One alert for a webhook payload.

@@ -1,0 +1,129 @@
+//! The service as the end-to-end tests run it: a state store of its own, the fake Bot API server, the
+//! files its config names (a catalog) and `app::start` on port 0. A test file adds only what is its
+//! own: the config text and its helpers (in an `impl` of its own on `Service`, aliased as `World`).
+
+use std::path::Path;
+
+use postgram::config::Config;
+
+use super::fake_telegram::FakeTelegram;
+use super::{Backend, TestApp, TestState, WEBHOOK_TOKEN};
+
+/// What a test's config text is made from.
+pub struct Ctx<'a> {
+    /// The fake Bot API server, for `telegram.api_url`.
+    pub api_url: String,
+    /// The `state:` value.
+    pub state_url: &'a str,
+    /// For `http.webhook_token`.
+    pub webhook_token: &'static str,
+    /// Where the config and the files written beside it are.
+    pub dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    /// The lines most configs here start with: the fake as the Bot API (bot token `1:x`), a free
+    /// port, the webhook token, the test's state.
+    pub fn head(&self) -> String {
+        let Ctx {
+            api_url,
+            state_url,
+            webhook_token,
+            ..
+        } = self;
+        format!(
+            r#"telegram: {{ token: "1:x", api_url: "{api_url}" }}
+http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook_token}" }}
+state: "{state_url}""#
+        )
+    }
+}
+
+/// The running service, its state and the fake Telegram it talks to.
+pub struct Service {
+    pub state: TestState,
+    pub app: TestApp,
+    pub telegram: FakeTelegram,
+    /// What it was started with (`restart` starts it again with the same).
+    pub config: Config,
+    /// The database it administers, when started by `start_administering`.
+    target: Option<TestState>,
+}
+
+impl Service {
+    /// Writes each `(file name, contents)` of `write` into the state's directory, then starts the
+    /// service with the config text `config` makes. `None` when the state wants PostgreSQL and it is
+    /// unreachable outside CI.
+    pub async fn start_with(
+        backend: Backend,
+        write: &[(&str, &str)],
+        config: impl FnOnce(&Ctx<'_>) -> String,
+    ) -> Option<Service> {
+        let state = TestState::new(backend).await?;
+        Some(Service::launch(state, None, write, config).await)
+    }
+
+    /// Like `start_with`, the state on SQLite, administering a fresh PostgreSQL database (`target`),
+    /// whose URL `config` gets too. `None` when PostgreSQL is unreachable outside CI.
+    pub async fn start_administering(
+        write: &[(&str, &str)],
+        config: impl FnOnce(&Ctx<'_>, &str) -> String,
+    ) -> Option<Service> {
+        let state = TestState::new(Backend::Sqlite).await?;
+        let target = TestState::new(Backend::Postgres).await?;
+        let url = target.url.clone();
+        Some(Service::launch(state, Some(target), write, |ctx| config(ctx, &url)).await)
+    }
+
+    async fn launch(
+        state: TestState,
+        target: Option<TestState>,
+        write: &[(&str, &str)],
+        config: impl FnOnce(&Ctx<'_>) -> String,
+    ) -> Service {
+        let telegram = FakeTelegram::start().await;
+        let dir = state.dir.path();
+        for (name, contents) in write {
+            std::fs::write(dir.join(name), contents).expect("write a file beside the config");
+        }
+        let text = config(&Ctx {
+            api_url: telegram.api_url(),
+            state_url: &state.url,
+            webhook_token: WEBHOOK_TOKEN,
+            dir,
+        });
+        let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None)
+            .expect("the test's config is valid");
+        let app = TestApp::start(config.clone()).await;
+        Service {
+            state,
+            app,
+            telegram,
+            config,
+            target,
+        }
+    }
+
+    /// The database the service administers (started by `start_administering`).
+    pub fn target(&self) -> &TestState {
+        self.target
+            .as_ref()
+            .expect("the service was started by start_administering")
+    }
+
+    /// Stops the service and starts it again on the same state.
+    pub async fn restart(mut self) -> Service {
+        self.app.stop().await;
+        self.app = TestApp::start(self.config.clone()).await;
+        self
+    }
+
+    /// Stops the service and drops its databases.
+    pub async fn stop(self) {
+        self.app.stop().await;
+        if let Some(target) = self.target {
+            target.cleanup().await;
+        }
+        self.state.cleanup().await;
+    }
+}
