@@ -233,10 +233,21 @@ impl Worker {
         Arc::clone(chats.entry(chat).or_default())
     }
 
+    /// How long until the chat's turn, when that is too far off to wait for (without taking it).
+    fn busy(&self, chat: i64) -> Option<Duration> {
+        let wait = self
+            .throttle
+            .next_free(chat)
+            .saturating_duration_since(tokio::time::Instant::now());
+        (wait > MAX_WAIT).then_some(wait)
+    }
+
     /// Waits for the chat's turn, or says to come back later when that is far off.
     async fn turn(&self, chat: i64) -> Option<Duration> {
-        let free = self.throttle.next_free(chat);
-        let wait = free.saturating_duration_since(tokio::time::Instant::now());
+        let wait = self
+            .throttle
+            .next_free(chat)
+            .saturating_duration_since(tokio::time::Instant::now());
         if wait > MAX_WAIT || self.stop.is_cancelled() {
             return Some(wait);
         }
@@ -306,6 +317,12 @@ impl Worker {
                 .unreachable(job, "has not written to the bot yet")
                 .await;
         };
+        // In a storm most sends find their chat busy for a while: they go back to the outbox before
+        // any other work (the digest check reads every pending send of the chat), so the state store
+        // spends its time on intake rather than on jobs that cannot go out yet.
+        if let Some(wait) = self.busy(chat) {
+            return Ok(Outcome::Defer(wait));
+        }
         let lock = self.chat_lock(chat);
         let _one_at_a_time = lock.lock().await;
         if !self.store.holds_lease(job.id, &self.owner).await? {
