@@ -57,9 +57,10 @@ pub enum Callback {
         database: usize,
         item: usize,
     },
-    /// The member list of a database (by its position in the config), with its buttons.
+    /// The member list of a database (by its position in the config), with its buttons; `None`: the
+    /// database picker.
     Members {
-        database: usize,
+        database: Option<usize>,
     },
     /// Add an admin or viewer to a database: offers Telegram's pick-a-person button.
     MemberAdd {
@@ -77,16 +78,26 @@ pub enum Callback {
         member: MemberRef,
         role: Option<Role>,
     },
-    /// Create an API token named `name` with `role`, on one database (by position) or all.
+    /// A step of creating an API token named `name` with `role`: ask for its scope, or create it.
     TokenNew {
         role: Role,
-        database: Option<usize>,
+        scope: TokenScope,
         name: String,
     },
     /// Revoke the token created here with this id.
     TokenRevoke(i64),
     /// Delete the message that showed a new token once.
     TokenHide,
+}
+
+/// Which databases a new token reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Not chosen yet: the press asks.
+    Ask,
+    All,
+    /// One database, by its position in the config.
+    One(usize),
 }
 
 fn role_code(role: Role) -> char {
@@ -177,7 +188,9 @@ impl Callback {
             Callback::Page { dialogue, page } => format!("pg:{dialogue}:{page}"),
             Callback::Csv(dialogue) => format!("csv:{dialogue}"),
             Callback::Stop { database, item } => format!("stop:{database}:{item}"),
-            Callback::Members { database } => format!("mem:{database}"),
+            Callback::Members { database } => {
+                format!("mem:{}", database.map_or("-".to_owned(), |d| d.to_string()))
+            }
             Callback::MemberAdd { database, role } => format!("ma:{database}:{}", role_code(*role)),
             Callback::MemberInvite { database, role } => {
                 format!("mi:{database}:{}", role_code(*role))
@@ -191,15 +204,14 @@ impl Callback {
                 role.map_or('x', role_code),
                 member_code(member)
             ),
-            Callback::TokenNew {
-                role,
-                database,
-                name,
-            } => format!(
-                "tn:{}:{}:{name}",
-                role_code(*role),
-                database.map_or("-".to_owned(), |d| d.to_string())
-            ),
+            Callback::TokenNew { role, scope, name } => {
+                let scope = match scope {
+                    TokenScope::Ask => "?".to_owned(),
+                    TokenScope::All => "-".to_owned(),
+                    TokenScope::One(d) => d.to_string(),
+                };
+                format!("tn:{}:{scope}:{name}", role_code(*role))
+            }
             Callback::TokenRevoke(id) => format!("tr:{id}"),
             Callback::TokenHide => "th".to_owned(),
         }
@@ -263,7 +275,10 @@ impl Callback {
                 item: index(number()?)?,
             },
             "mem" => Callback::Members {
-                database: index(number()?)?,
+                database: match parts.next()? {
+                    "-" => None,
+                    n => Some(n.parse().ok()?),
+                },
             },
             "ma" | "mi" => {
                 let database = index(number()?)?;
@@ -289,19 +304,16 @@ impl Callback {
             }
             "tn" => {
                 let role = role_of(parts.next()?)?;
-                let database = match parts.next()? {
-                    "-" => None,
-                    n => Some(n.parse().ok()?),
+                let scope = match parts.next()? {
+                    "?" => TokenScope::Ask,
+                    "-" => TokenScope::All,
+                    n => TokenScope::One(n.parse().ok()?),
                 };
                 let name = parts.next()?.to_owned();
                 if !token_name_ok(&name) {
                     return None;
                 }
-                Callback::TokenNew {
-                    role,
-                    database,
-                    name,
-                }
+                Callback::TokenNew { role, scope, name }
             }
             "tr" => Callback::TokenRevoke(number()?),
             "th" => Callback::TokenHide,
@@ -330,7 +342,8 @@ mod tests {
                 database: None,
                 before: None,
             },
-            Callback::Members { database: 99 },
+            Callback::Members { database: Some(99) },
+            Callback::Members { database: None },
             Callback::MemberAdd {
                 database: 1,
                 role: Role::Viewer,
@@ -353,7 +366,12 @@ mod tests {
             },
             Callback::TokenNew {
                 role: Role::Owner,
-                database: Some(99),
+                scope: TokenScope::One(99),
+                name: "x".repeat(24),
+            },
+            Callback::TokenNew {
+                role: Role::Viewer,
+                scope: TokenScope::Ask,
                 name: "x".repeat(24),
             },
             Callback::TokenRevoke(i64::MAX),

@@ -448,6 +448,7 @@ async fn every_role_meets_every_entry_point_as_expected() {
         ),
         // Member and token management.
         row("member list", press("mem:0"), &["ma:0:"], "ynnnn"),
+        row("database picker", press("mem:-"), &["mem:0"], "ynnnn"),
         row("add a member", press("ma:0:v"), &["request_users"], "ynnnn"),
         row("invite a member", press("mi:0:a"), &["@username"], "ynnnn"),
         row(
@@ -455,6 +456,12 @@ async fn every_role_meets_every_entry_point_as_expected() {
             press("ms:0:v:nmatrixguy"),
             // The refreshed list's button for the new member (announcements name them too).
             &["ms:0:a:nmatrixguy"],
+            "ynnnn",
+        ),
+        row(
+            "token scope",
+            press("tn:a:?:matrix-step"),
+            &["tn:a:-:matrix-step"],
             "ynnnn",
         ),
         row("new token", press("tn:v:-:matrix-new"), &["pgm_"], "ynnnn"),

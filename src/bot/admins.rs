@@ -142,8 +142,8 @@ fn managed(state: &BotState, who: &Identity) -> Vec<usize> {
         .collect()
 }
 
-/// `/admins` (no database yet) or the `Members` button (one database): the member list. A position
-/// past the last database (the ◀ Databases button) shows the database picker.
+/// `/admins` and the ◀ Databases button (no database: the picker, or the list when the person manages
+/// one database), or the `Members` button of one database: its member list.
 pub async fn show(
     bot: &Bot,
     chat: ChatId,
@@ -154,7 +154,10 @@ pub async fn show(
 ) -> HandlerResult {
     let chosen = database.and_then(|i| Some((i, state.config.databases.get(i)?)));
     if let Some((database, db)) = chosen {
-        let detail = json!({ "button": Callback::Members { database }.encode() });
+        let button = Callback::Members {
+            database: Some(database),
+        };
+        let detail = json!({ "button": button.encode() });
         let place = (chat, person);
         let Some(who) = manager(bot, state, place, db.name.as_str(), detail).await? else {
             return Ok(());
@@ -172,6 +175,7 @@ pub async fn show(
         _ => {
             let databases = mine.iter().map(|&database| {
                 let name = state.config.databases[database].name.as_str();
+                let database = Some(database);
                 vec![button(name, Callback::Members { database })]
             });
             let keyboard = InlineKeyboardMarkup::new(databases);
@@ -243,8 +247,7 @@ async fn list(
         button("🔗 Invite viewer", invite(Role::Viewer)),
     ]);
     if several {
-        let picker = state.config.databases.len();
-        let back = Callback::Members { database: picker };
+        let back = Callback::Members { database: None };
         rows.push(vec![button("◀ Databases", back)]);
     }
     let keyboard = InlineKeyboardMarkup::new(rows);

@@ -171,7 +171,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             answer(&bot, &query, "").await?;
             match place {
                 Some((chat, message)) => {
-                    admins::show(&bot, chat, Some(message), &person, &state, Some(database)).await
+                    admins::show(&bot, chat, Some(message), &person, &state, database).await
                 }
                 None => Ok(()),
             }

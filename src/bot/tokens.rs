@@ -2,9 +2,8 @@
 //! them: `/tokens NAME` → role → one database or all → the token, shown once. Only its SHA-256 is kept.
 //!
 //! Creation is stateless: every step is a `TokenNew` button carrying the name and the role. The role
-//! buttons carry the database [`ASK_SCOPE`] (no config has that many databases), which means "ask for
-//! the scope"; the scope buttons carry a database's position in the config, or none for every database,
-//! and create the token. Each press is authorised again (`Permission::ManageTokens`), and the token is
+//! buttons carry the scope `Ask`, which asks for it; the scope buttons carry `All` or one database's
+//! position in the config, and create the token. Each press is authorised again (`Permission::ManageTokens`), and the token is
 //! created and shown only in the owner's private chat. Creating, revoking and refusals are audited —
 //! with the token's name, never the token.
 
@@ -14,14 +13,12 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, Par
 
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, digest, hex, may};
-use crate::callback::{Callback, token_name_ok};
+use crate::callback::{Callback, TokenScope, token_name_ok};
 use crate::delivery::render::escape;
 use crate::domain::Role;
 use crate::members::random_code;
 use crate::store::StoredToken;
 
-/// The database of a role button: the scope is still to be chosen.
-const ASK_SCOPE: usize = usize::MAX;
 /// Created tokens start with this, so they are recognisable in configs and leak scanners.
 const TOKEN_PREFIX: &str = "pgm_";
 /// Random bytes of a token (each becomes one of 64 characters: 192 bits).
@@ -105,7 +102,7 @@ pub async fn command(
         .map(|(role, label)| {
             let next = Callback::TokenNew {
                 role: *role,
-                database: Some(ASK_SCOPE),
+                scope: TokenScope::Ask,
                 name: name.to_owned(),
             };
             button(*label, &next)
@@ -260,20 +257,16 @@ pub async fn pressed(
         Callback::TokenRevoke(id) => revoke(bot, query, state, &who.name, *id, chat, message).await,
         Callback::TokenNew {
             role,
-            database: Some(ASK_SCOPE),
+            scope: TokenScope::Ask,
             name,
         } => {
             answer(bot, query, "").await?;
             ask_scope(bot, state, chat, message, *role, name).await
         }
-        Callback::TokenNew {
-            role,
-            database,
-            name,
-        } => {
-            let databases = match database {
-                None => None,
-                Some(i) => match state.config.databases.get(*i) {
+        Callback::TokenNew { role, scope, name } => {
+            let databases = match scope {
+                TokenScope::Ask | TokenScope::All => None,
+                TokenScope::One(i) => match state.config.databases.get(*i) {
                     Some(db) => Some(vec![db.name.to_string()]),
                     None => return answer(bot, query, "This button is no longer valid.").await,
                 },
@@ -302,18 +295,18 @@ async fn ask_scope(
     role: Role,
     name: &str,
 ) -> HandlerResult {
-    let choice = |database| Callback::TokenNew {
+    let choice = |scope| Callback::TokenNew {
         role,
-        database,
+        scope,
         name: name.to_owned(),
     };
-    let mut rows = vec![vec![button("🌐 All databases", &choice(None))]];
+    let mut rows = vec![vec![button("🌐 All databases", &choice(TokenScope::All))]];
     let databases: Vec<InlineKeyboardButton> = state
         .config
         .databases
         .iter()
         .enumerate()
-        .map(|(i, db)| button(format!("🗄 {}", db.name), &choice(Some(i))))
+        .map(|(i, db)| button(format!("🗄 {}", db.name), &choice(TokenScope::One(i))))
         .collect();
     rows.extend(databases.chunks(2).map(<[_]>::to_vec));
     let text = format!(
