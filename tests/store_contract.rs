@@ -22,6 +22,7 @@ on_both_backends!(
     only_the_lease_holder_completes_or_retries,
     concurrent_claimers_never_share_a_job,
     a_digest_spreads_its_jobs_out,
+    a_person_answers_one_question_at_a_time_in_a_chat,
 );
 
 fn location(state: &TestState) -> StateLocation {
@@ -327,5 +328,58 @@ async fn a_digest_spreads_its_jobs_out(backend: Backend) {
         "all due by then (the first again: its short lease expired)"
     );
     store.close().await;
+    state.cleanup().await;
+}
+
+async fn a_person_answers_one_question_at_a_time_in_a_chat(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let store = open(&state).await;
+    let now = Utc::now();
+    let later = now + chrono::Duration::minutes(10);
+    let dialogue = postgram::store::Dialogue {
+        id: 0,
+        user_id: 7,
+        chat_id: 7,
+        kind: "view".to_owned(),
+        database: "main".to_owned(),
+        alias: "sessions".to_owned(),
+        arguments: Default::default(),
+        awaiting: None,
+        choices: Vec::new(),
+    };
+    let first = store.start_dialogue(&dialogue, now).await.unwrap();
+    // Elsewhere (another chat, another person) nothing is touched.
+    let other = postgram::store::Dialogue {
+        chat_id: 8,
+        ..dialogue.clone()
+    };
+    let kept = store.start_dialogue(&other, now).await.unwrap();
+    let role = postgram::domain::Role::Admin;
+    let invite = store
+        .start_invite("main", role, "@owner", 7, 7, now, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dialogue(first).await.unwrap(),
+        None,
+        "the invite replaced the dialogue"
+    );
+    assert!(store.dialogue(kept).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .awaiting_invite(7, 7, now)
+            .await
+            .unwrap()
+            .map(|i| i.id),
+        Some(invite)
+    );
+    store.start_dialogue(&dialogue, now).await.unwrap();
+    assert_eq!(
+        store.awaiting_invite(7, 7, now).await.unwrap(),
+        None,
+        "the dialogue replaced the invite"
+    );
     state.cleanup().await;
 }

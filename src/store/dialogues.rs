@@ -49,7 +49,8 @@ const COLUMNS: &str =
     "id, user_id, chat_id, kind, database_name, alias, arguments, awaiting, choices";
 
 impl Store {
-    /// Starts a dialogue (its `id` is ignored), replacing any other of the same person in the same chat.
+    /// Starts a dialogue (its `id` is ignored), replacing any other of the same person in the same chat
+    /// and an invite of theirs there still waiting for its addressee (one question at a time).
     pub async fn start_dialogue(&self, new: &Dialogue, now: DateTime<Utc>) -> Result<i64> {
         let Dialogue {
             user_id,
@@ -66,6 +67,13 @@ impl Store {
             .bind(chat_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM invites WHERE creator_id = $1 AND chat_id = $2 AND code_sha256 IS NULL",
+        )
+        .bind(user_id)
+        .bind(chat_id)
+        .execute(&mut *tx)
+        .await?;
         let id: i64 = sqlx::query(
             "INSERT INTO dialogues (user_id, chat_id, kind, database_name, alias, arguments, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",

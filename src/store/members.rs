@@ -269,7 +269,8 @@ impl Store {
     }
 
     /// Starts an invite: the bot now waits for the addressee's @username from `creator_id` in `chat_id`
-    /// until `expires_at`. Replaces an earlier unfinished one of the same person in the same chat.
+    /// until `expires_at`. A person answers one question at a time in a chat: this replaces an earlier
+    /// unfinished invite and drops a view or action dialogue of theirs there.
     #[allow(clippy::too_many_arguments)]
     pub async fn start_invite(
         &self,
@@ -289,6 +290,11 @@ impl Store {
         .bind(chat_id)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM dialogues WHERE user_id = $1 AND chat_id = $2")
+            .bind(creator_id)
+            .bind(chat_id)
+            .execute(&mut *tx)
+            .await?;
         let id: i64 = sqlx::query(
             "INSERT INTO invites (database_name, role, created_by, creator_id, chat_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
