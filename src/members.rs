@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::delivery::render::escape;
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
 use crate::routing::{Recipient, Router, SharedRouter};
-use crate::store::{MemberChange, Redeemed, Store, StoreError};
+use crate::store::{MemberChange, MemberRecord, Redeemed, Store, StoreError};
 
 /// How long an invite link works.
 pub const INVITE_VALID: chrono::Duration = chrono::Duration::hours(24);
@@ -270,13 +270,8 @@ impl Members {
         let who = self.display(&key).await?;
         let db = escape(database.as_str());
         let by = escape(actor);
-        let previous = self
-            .store
-            .members(Some(database.as_str()))
-            .await?
-            .into_iter()
-            .find(|m| m.member == key)
-            .map(|m| m.role);
+        let runtime = self.store.members(Some(database.as_str())).await?;
+        let previous = runtime.iter().find(|m| m.member == key).map(|m| m.role);
         let changed = match (previous, role) {
             (a, b) if a == b => return Ok(Changed::Unchanged),
             (None, Some(_)) => Changed::Added,
@@ -311,7 +306,7 @@ impl Members {
             ),
         };
         let mut notices = vec![(key.clone(), to_member)];
-        for admin in self.admins_of(database).await? {
+        for admin in self.admins_of(database, &runtime) {
             if admin != key {
                 notices.push((admin, to_admins.clone()));
             }
@@ -337,15 +332,15 @@ impl Members {
     }
 
     /// The admins of a database (config and runtime) in stored form: who hears of membership changes.
-    async fn admins_of(&self, database: &DatabaseName) -> Result<Vec<String>, StoreError> {
+    fn admins_of(&self, database: &DatabaseName, runtime: &[MemberRecord]) -> Vec<String> {
         let (admins, _) = self.access.config_members(database.as_str());
         let mut out: Vec<String> = admins.iter().map(key_of).collect();
-        for record in self.store.members(Some(database.as_str())).await? {
+        for record in runtime {
             if record.role == Role::Admin && !out.contains(&record.member) {
-                out.push(record.member);
+                out.push(record.member.clone());
             }
         }
-        Ok(out)
+        out
     }
 
     /// Starts an invite to `database` as `role`: the bot then asks `creator` for the addressee.

@@ -63,9 +63,7 @@ pub fn require(
         Permission::ReadAudit => "read the audit log of",
     };
     let target = match database {
-        _ if permission == Permission::ManageTokens || permission == Permission::ReadAudit => {
-            "this service".to_owned()
-        }
+        _ if permission.service_wide() => "this service".to_owned(),
         Some(database) => format!("database {database}"),
         None => "every database".to_owned(),
     };

@@ -158,20 +158,28 @@ impl Store {
 
     /// The runtime roles of a person, known by any of `keys` (`user:<id>`, `username:<name>`).
     pub async fn memberships(&self, keys: &[String]) -> Result<Vec<(String, Role)>> {
-        let mut out = Vec::new();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query for all of a person's forms: this runs on every update and for every alert sent.
+        let places: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT database_name, role FROM members WHERE member IN ({})",
+            places.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
         for key in keys {
-            let rows = sqlx::query("SELECT database_name, role FROM members WHERE member = $1")
-                .bind(key.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-            for row in &rows {
-                out.push((
+            query = query.bind(key.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
                     row.try_get("database_name")?,
                     role(&row.try_get::<String, _>("role")?)?,
-                ));
-            }
-        }
-        Ok(out)
+                ))
+            })
+            .collect()
     }
 
     /// Adds, changes or removes a runtime member with its audit row and messages, in one transaction.
