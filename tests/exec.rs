@@ -474,6 +474,50 @@ async fn cancel_and_timeout_stop_sql_and_shell_steps() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_cut_off_mid_step_leaves_nothing_committed() {
+    let Some((state, pool, target)) = setup("CREATE TABLE t (a int)").await else {
+        return;
+    };
+    let plan = ActionPlan {
+        steps: vec![
+            sql_step("insert", "INSERT INTO t VALUES (1)", vec![], true),
+            sql_step("sleep", "SELECT pg_sleep(2)", vec![], true),
+        ],
+        timeout: Duration::from_secs(60),
+    };
+    let sleeping = "SELECT count(*) FROM pg_stat_activity \
+                    WHERE query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()";
+    {
+        // The caller gives up (a client hanging up drops the future) while the step sleeps.
+        let run = target.run_action(&plan, &|_| {}, CancellationToken::new());
+        tokio::pin!(run);
+        let asleep = support::eventually("the step to sleep", Duration::from_secs(10), || async {
+            (count(&pool, sleeping).await == 1).then_some(())
+        });
+        tokio::select! {
+            report = &mut run => panic!("the action ended first: {report:#?}"),
+            () = asleep => {}
+        }
+    }
+    support::eventually("the sleep to end", Duration::from_secs(10), || async {
+        (count(&pool, sleeping).await == 0).then_some(())
+    })
+    .await;
+    // Later actions on the same target must not inherit the cut-off one's transaction.
+    for _ in 0..3 {
+        let report = run(
+            &target,
+            vec![sql_step("noop", "SELECT 1", vec![], true)],
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(report.outcome, Outcome::Succeeded, "{report:#?}");
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM t").await, 0);
+    state.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bound_values_and_shell_arguments_stay_data() {
     let Some((state, pool, target)) = setup("CREATE TABLE t (v text)").await else {
         return;

@@ -2,14 +2,14 @@
 //! steps share one transaction on one connection; it is committed after the last of them, or before a
 //! non-transactional, `split` or shell step, and rolled back when the action stops early.
 //!
-//! A running SQL step is stopped with `pg_cancel_backend` on the step's backend, sent from another
-//! connection of the pool; the server's `statement_timeout` (the time left) stops it first on a timeout.
+//! A running SQL step is stopped with `pg_cancel_backend` on the step's backend, sent from a connection
+//! of its own; the server's `statement_timeout` (the time left) stops it first on a timeout.
 
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Executor, Postgres};
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Executor};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -31,10 +31,11 @@ const CANCEL_GRACE: Duration = Duration::from_secs(5);
 /// Time always granted to the final `COMMIT` and the closing `ROLLBACK`.
 const END_TIME: Duration = Duration::from_secs(10);
 
-/// The connection an action's SQL steps run on; never returned to the pool (its session settings are
-/// the action's), closed at the end.
+/// The connection an action's SQL steps run on: its own, never from or back to the pool (its session
+/// settings and any open transaction are the action's). Closed at the end; if the run is dropped
+/// mid-step, dropping it closes the socket and the server rolls back what was open.
 struct Session {
-    conn: PoolConnection<Postgres>,
+    conn: PgConnection,
     pid: i32,
     in_transaction: bool,
     /// False once a statement was abandoned mid-way: the connection's state is unknown.
@@ -251,12 +252,15 @@ impl Target {
     }
 
     async fn open_session(&self) -> Result<Session, ExecError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.connect().await?;
         let query = sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").persistent(false);
-        let answer =
-            tokio::time::timeout(super::target::QUICK_TIMEOUT, query.fetch_one(&mut *conn)).await;
-
-        let pid = self.settle(&mut conn, answer)?;
+        let pid =
+            match tokio::time::timeout(super::target::QUICK_TIMEOUT, query.fetch_one(&mut conn))
+                .await
+            {
+                Ok(answer) => answer.map_err(|e| self.error(e))?,
+                Err(_) => return Err(ExecError::TimedOut),
+            };
         Ok(Session {
             conn,
             pid,
@@ -281,11 +285,10 @@ impl Target {
             let rollback = tokio::time::timeout(END_TIME, s.conn.execute("ROLLBACK")).await;
             s.healthy = matches!(rollback, Ok(Ok(_)));
         }
+        // Otherwise dropping the connection closes the socket, which ends the session and rolls back
+        // whatever it left open.
         if s.healthy {
             let _ = tokio::time::timeout(END_TIME, s.conn.close()).await;
-        } else {
-            // Closing the socket ends the session, which rolls back whatever it left open.
-            s.conn.close_on_drop();
         }
     }
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 use sqlx::ConnectOptions;
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::postgres::{
+    PgConnectOptions, PgConnection, PgDatabaseError, PgPool, PgPoolOptions, PgSslMode,
+};
 
 use super::ExecError;
 use crate::config::DatabaseConfig;
@@ -204,20 +206,37 @@ impl Target {
 
     /// A connection from the pool, or `Unreachable` naming the database.
     pub(super) async fn acquire(&self) -> Result<PoolConnection<Postgres>, ExecError> {
-        self.inner.pool.acquire().await.map_err(|err| {
-            let reason = match &err {
-                sqlx::Error::PoolTimedOut => {
-                    format!("no connection within {} s", CONNECT_TIMEOUT.as_secs())
-                }
-                sqlx::Error::Database(db) => db.message().to_owned(),
-                other => other.to_string(),
-            };
-            tracing::warn!(database = %self.inner.name, reason = %self.scrub(&reason), "administered database unreachable");
-            ExecError::Unreachable(self.scrub(&format!(
-                "database {} is unreachable: {reason}",
-                self.inner.name
-            )))
-        })
+        self.inner
+            .pool
+            .acquire()
+            .await
+            .map_err(|err| self.unreachable(err))
+    }
+
+    /// A connection of its own, outside the pool: actions and cancels run on these, so a burst of
+    /// views holding every pooled connection cannot delay them, and a connection whose session an
+    /// action touched is closed with it, never handed to someone else.
+    pub(super) async fn connect(&self) -> Result<PgConnection, ExecError> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.inner.options.connect()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(err)) => Err(self.unreachable(err)),
+            Err(_) => Err(self.unreachable(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    fn unreachable(&self, err: sqlx::Error) -> ExecError {
+        let reason = match &err {
+            sqlx::Error::PoolTimedOut => {
+                format!("no connection within {} s", CONNECT_TIMEOUT.as_secs())
+            }
+            sqlx::Error::Database(db) => db.message().to_owned(),
+            other => other.to_string(),
+        };
+        tracing::warn!(database = %self.inner.name, reason = %self.scrub(&reason), "administered database unreachable");
+        ExecError::Unreachable(self.scrub(&format!(
+            "database {} is unreachable: {reason}",
+            self.inner.name
+        )))
     }
 
     /// The result of a small catalogue query run under `QUICK_TIMEOUT`; a connection that did not answer
@@ -236,18 +255,29 @@ impl Target {
         }
     }
 
-    /// Asks the server to cancel what backend `pid` is running, from another connection of the pool.
+    /// Asks the server to cancel what backend `pid` is running, from a connection of its own.
     pub(super) async fn cancel_backend(&self, pid: i32) {
-        let Ok(mut conn) = self.acquire().await else {
-            return;
+        let mut conn = match self.connect().await {
+            Ok(conn) => conn,
+            Err(err) => {
+                tracing::warn!(database = %self.inner.name, error = %err, "could not cancel a backend");
+                return;
+            }
         };
         let query = sqlx::query("SELECT pg_cancel_backend($1)")
             .bind(pid)
             .persistent(false);
-        let answer = tokio::time::timeout(QUICK_TIMEOUT, query.execute(&mut *conn)).await;
-
-        if let Err(err) = self.settle(&mut conn, answer) {
-            tracing::warn!(database = %self.inner.name, error = %err, "could not cancel a backend");
+        match tokio::time::timeout(QUICK_TIMEOUT, query.execute(&mut conn)).await {
+            Ok(Ok(_)) => {
+                let _ = tokio::time::timeout(QUICK_TIMEOUT, sqlx::Connection::close(conn)).await;
+            }
+            Ok(Err(err)) => {
+                let err = self.error(err);
+                tracing::warn!(database = %self.inner.name, error = %err, "could not cancel a backend");
+            }
+            Err(_) => {
+                tracing::warn!(database = %self.inner.name, "cancelling a backend timed out");
+            }
         }
     }
 

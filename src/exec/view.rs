@@ -24,16 +24,17 @@ impl Target {
         options: &ViewOptions,
         on_row: &mut (dyn FnMut(Vec<Option<String>>) + Send),
     ) -> Result<ViewSummary, ExecError> {
-        let mut conn = self.acquire().await?;
+        let mut held = Unsettled {
+            conn: self.acquire().await?,
+            settled: false,
+        };
         let limit = options.timeout.saturating_add(BACKSTOP);
-        match tokio::time::timeout(limit, self.read_only(&mut conn, query, options, on_row)).await {
-            Ok(result) => result,
-            Err(_) => {
-                // Dropped mid-statement: the connection's state is unknown.
-                conn.close_on_drop();
-                Err(ExecError::TimedOut)
-            }
-        }
+        let read = self.read_only(&mut held.conn, query, options, on_row);
+        let result = tokio::time::timeout(limit, read)
+            .await
+            .map_err(|_| ExecError::TimedOut)?;
+        held.settled = true;
+        result
     }
 
     /// Runs a view and collects its rows (at most `options.max_rows`).
@@ -112,5 +113,20 @@ impl Target {
             rows: fetched.kept,
             truncated: fetched.truncated,
         })
+    }
+}
+
+/// A pooled connection inside a view's transaction. Abandoned mid-statement (the view timed out, or its
+/// caller gave up and dropped the future), its state is unknown: it is closed rather than pooled.
+struct Unsettled {
+    conn: PoolConnection<Postgres>,
+    settled: bool,
+}
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.conn.close_on_drop();
+        }
     }
 }
