@@ -1,7 +1,8 @@
 //! Startup and shutdown. Builds the store, intake, delivery worker, bot and HTTP server from a validated
-//! config, spawns every task on one tracker, and stops them in order: HTTP (graceful: in-flight requests
-//! finish), the bot's dispatcher, then the workers (the intake writer commits what was accepted, the
-//! delivery worker finishes what it started), then leases and pools.
+//! config, spawns every task on one tracker, and stops them in order: running actions (cancelled and
+//! audited), HTTP (graceful: in-flight requests finish), the bot's dispatcher, then the workers (the
+//! intake writer commits what was accepted, the delivery worker finishes what it started), then leases
+//! and pools.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,7 +44,12 @@ pub struct Running {
     tracker: TaskTracker,
     store: Store,
     lease_owner: String,
+    operations: Arc<Operations>,
 }
+
+/// How long shutdown waits for cancelled runs to stop (a SQL step's cancel and rollback, a shell
+/// step's TERM then KILL take seconds).
+const RUNS_STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Running {
     /// The address the HTTP server listens on (useful with port 0).
@@ -53,6 +59,9 @@ impl Running {
 
     /// Stops in order and waits for every task.
     pub async fn stop(self) -> anyhow::Result<()> {
+        // Runs first: a request waiting for its run's report then answers with it (cancelled), and
+        // every run is audited as it ends.
+        self.operations.stop_runs(RUNS_STOP_LIMIT).await;
         self.stop_http.cancel();
         let served = self.server.await.context("HTTP server task panicked")?;
         self.stop_bot.cancel();
@@ -88,14 +97,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let links =
         Arc::new(Links::new(&config, Arc::clone(&catalog)).map_err(|e| anyhow::anyhow!("{e}"))?);
     let targets = Targets::new(&config.databases).context("the databases' DSNs")?;
-    let operations = Arc::new(Operations::new(catalog, targets, store.clone()));
+    let tracker = TaskTracker::new();
+    let operations = Arc::new(Operations::new(
+        catalog,
+        targets,
+        store.clone(),
+        tracker.clone(),
+        CancellationToken::new(),
+    ));
     let listener = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let addr = listener.local_addr()?;
     let config = Arc::new(config);
     let metrics = Metrics::new();
-    let tracker = TaskTracker::new();
     let stop_workers = CancellationToken::new();
     let wake = Arc::new(Notify::new());
     // One throttle for everything that talks to Telegram: the worker's messages and the bot's replies.
@@ -159,7 +174,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         intake,
         store: store.clone(),
         metrics,
-        operations,
+        operations: Arc::clone(&operations),
         members,
     };
     let mut app = http::router(state);
@@ -202,6 +217,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tracker,
         store,
         lease_owner,
+        operations,
     })
 }
 

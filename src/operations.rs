@@ -1,20 +1,26 @@
 //! Running views and actions for people: finds the item and the database, parses the arguments, plans
 //! the SQL, runs it through `exec`, keeps one run per (database, action) at a time with a way to cancel
 //! it, and audits every run (secrets masked). The one entry point for both the bot and REST; the
-//! caller has already asked `access` whether the person may.
+//! caller has already asked `access` whether the person may. Actions run as tasks of their own
+//! (`runs`), which outlive whoever started them.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+mod runs;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::catalog::{self, Action, ArgError, Catalog, View, plan};
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, ExecError, Outcome, Progress, Table, Targets};
-use crate::store::Store;
+use crate::store::{RunStart, Store, StoreError};
+
+pub use runs::{RunHandle, RunId, RunInfo, RunState};
 
 /// Why a run did not happen or failed; every variant may be shown to the person who asked.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +42,9 @@ pub enum OpError {
     /// Writing the CSV spool failed (disk full, say): internal, not the person's fault.
     #[error("spooling the CSV failed: {0}")]
     Spool(#[from] std::io::Error),
+    /// The run could not be audited, so it did not start: internal.
+    #[error("writing the audit log failed: {0}")]
+    Audit(#[from] StoreError),
 }
 
 /// Where a request came from, for the audit log.
@@ -53,8 +62,6 @@ impl Via {
         }
     }
 }
-
-type RunKey = (DatabaseName, String);
 
 /// `None` when the item does not exist; an error when it exists but not for this database.
 fn served<'a, T>(
@@ -78,31 +85,23 @@ pub struct Operations {
     catalog: Arc<Catalog>,
     targets: Targets,
     store: Store,
-    running: Mutex<HashMap<RunKey, CancellationToken>>,
-}
-
-/// Removes a run from the registry when it ends, however it ends.
-struct RunGuard<'a> {
-    running: &'a Mutex<HashMap<RunKey, CancellationToken>>,
-    key: RunKey,
-}
-
-impl Drop for RunGuard<'_> {
-    fn drop(&mut self) {
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.key);
-    }
+    runs: runs::Runs,
 }
 
 impl Operations {
-    pub fn new(catalog: Arc<Catalog>, targets: Targets, store: Store) -> Self {
+    /// Runs are spawned on `tracker`; `stop` cancels them all (as `stop_runs` does).
+    pub fn new(
+        catalog: Arc<Catalog>,
+        targets: Targets,
+        store: Store,
+        tracker: TaskTracker,
+        stop: CancellationToken,
+    ) -> Self {
         Self {
             catalog,
             targets,
             store,
-            running: Mutex::new(HashMap::new()),
+            runs: runs::Runs::new(tracker, stop),
         }
     }
 
@@ -282,65 +281,91 @@ impl Operations {
         Ok((header, file))
     }
 
-    /// Runs an action (one run per database and action at a time). `progress` hears of each step.
-    pub async fn run_action(
+    /// Starts an action (one run per database and action at a time): checks and plans it, writes its
+    /// audit row, then runs it in a task of its own that neither the caller going away nor anything
+    /// but `cancel`, `cancel_run` or `stop_runs` stops. `progress` hears of each step.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_action(
         &self,
         who: &str,
         via: Via,
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
-        progress: &(dyn Fn(Progress) + Send + Sync),
-    ) -> Result<ActionReport, OpError> {
+        progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    ) -> Result<RunHandle, OpError> {
         let action = self.action(alias, database)?;
         let values = catalog::parse_all(&action.arguments, given).map_err(OpError::Argument)?;
         let target = self.target(database)?;
-        let key = (database.clone(), alias.to_owned());
-        let cancel = CancellationToken::new();
-        {
-            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-            if running.contains_key(&key) {
-                return Err(OpError::Busy {
-                    action: alias.to_owned(),
-                    database: database.to_string(),
-                });
-            }
-            running.insert(key.clone(), cancel.clone());
-        }
-        let _guard = RunGuard {
-            running: &self.running,
-            key,
-        };
+        let reservation = self
+            .runs
+            .reserve(database, alias)
+            .ok_or_else(|| OpError::Busy {
+                action: alias.to_owned(),
+                database: database.to_string(),
+            })?;
         let plan = plan::action_plan(action, &target, &values)
             .await
             .map_err(|e| Self::planned(database, e))?;
-        let mut report = target.run_action(&plan, progress, cancel).await;
-        mask_secrets(&mut report, &values);
-        let outcome = match &report.outcome {
-            Outcome::Succeeded => "succeeded".to_owned(),
-            Outcome::Failed { step, error } => format!("failed at step {step}: {error}"),
-            Outcome::Cancelled { step } => format!("cancelled at step {step}"),
-            Outcome::TimedOut { step } => format!("timed out at step {step}"),
-        };
-        let detail = json!({
+        let mut detail = json!({
             "action": alias,
             "arguments": catalog::shown(&values),
-            "outcome": outcome,
-            "duration_ms": report.duration.as_millis() as u64,
+            "via": via.as_str(),
+            "outcome": "running",
         });
-        self.audit(who, via, "action", database, detail).await;
-        Ok(report)
+        let start = RunStart {
+            actor: who,
+            action: "action",
+            database: database.as_str(),
+            detail: &detail,
+        };
+        let id = self.store.start_run(&start, Utc::now()).await?;
+        let store = self.store.clone();
+        let handle = self.runs.spawn(id, reservation, move |cancel| async move {
+            let mut report = target.run_action(&plan, &*progress, cancel).await;
+            mask_secrets(&mut report, &values);
+            detail["outcome"] = json!(match &report.outcome {
+                Outcome::Succeeded => "succeeded".to_owned(),
+                Outcome::Failed { step, error } => format!("failed at step {step}: {error}"),
+                Outcome::Cancelled { step } => format!("cancelled at step {step}"),
+                Outcome::TimedOut { step } => format!("timed out at step {step}"),
+            });
+            detail["duration_ms"] = json!(report.duration.as_millis() as u64);
+            let outcome = runs::outcome_name(&report.outcome);
+            if let Err(e) = store.finish_run(id, outcome, &detail, Utc::now()).await {
+                tracing::error!(error = %e, run = id, "completing a run's audit row failed");
+            }
+            Arc::new(report)
+        });
+        Ok(handle)
+    }
+
+    /// A run of this process, by id.
+    pub fn run(&self, id: RunId) -> Option<RunInfo> {
+        self.runs.info(id)
+    }
+
+    /// Cancels run `id`; `false` if it is not under way.
+    pub fn cancel_run(&self, id: RunId) -> bool {
+        self.runs.cancel(id)
     }
 
     /// Cancels the running action; `false` if none runs.
     pub fn cancel(&self, database: &DatabaseName, alias: &str) -> bool {
-        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        match running.get(&(database.clone(), alias.to_owned())) {
-            Some(token) => {
-                token.cancel();
-                true
-            }
-            None => false,
+        self.runs.cancel_action(database, alias)
+    }
+
+    /// Spawns work that follows a run (a chat's progress and summary) on the runs' tracker, so shutdown
+    /// waits for it too.
+    pub fn follow(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.runs.follow(task);
+    }
+
+    /// Shutdown: cancels every run and waits at most `limit` for them to end, audited as cancelled.
+    pub async fn stop_runs(&self, limit: Duration) {
+        let left = self.runs.stop(limit).await;
+        if left > 0 {
+            tracing::warn!(runs = left, "runs still stopping at shutdown");
         }
     }
 }

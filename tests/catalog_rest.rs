@@ -47,6 +47,12 @@ actions:
     title: Sleep
     steps:
       - { name: sleep, sql: "SELECT pg_sleep(2)" }
+  - alias: gated
+    title: Pass the gate
+    steps:
+      - { name: table, sql: "CREATE TABLE IF NOT EXISTS passed (at timestamptz DEFAULT now())", transaction: false }
+      - { name: gate, sql: "SELECT pg_advisory_lock(4242)" }
+      - { name: pass, sql: "INSERT INTO passed DEFAULT VALUES" }
 "#;
 
 /// The service's config: the catalog and a token for each role, on `target` and on a database that
@@ -114,6 +120,206 @@ impl World {
             response.json().await.unwrap_or(Value::Null),
         )
     }
+}
+
+impl World {
+    /// Holds the advisory lock the `gated` action waits for, until the connection is dropped.
+    async fn close_gate(&self) -> sqlx::PgConnection {
+        let mut conn = sqlx::PgConnection::connect(&self.target().url)
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_advisory_lock(4242)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn
+    }
+
+    /// Waits until a run of `gated` waits at the gate (its second step).
+    async fn at_gate(&self) {
+        let url = self.target().url.clone();
+        support::eventually("a run at the gate", Duration::from_secs(30), || async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE '%pg_advisory_lock(4242)%' AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            (waiting == 1).then_some(())
+        })
+        .await;
+    }
+
+    async fn passed(&self) -> i64 {
+        let mut conn = sqlx::PgConnection::connect(&self.target().url)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM passed")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// Starts `gated` without waiting: the run's id, after checking the answer's `Location`.
+    async fn start_gated(&self) -> i64 {
+        let response = self
+            .app
+            .client
+            .post(format!(
+                "{}/actions/execute/gated?wait=false",
+                self.app.base
+            ))
+            .bearer_auth(ADMIN)
+            .json(&json!({ "database": "main" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 202);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let body: Value = response.json().await.unwrap();
+        let id = body["run_id"].as_i64().unwrap();
+        assert_eq!(location, format!("/runs/{id}"));
+        assert_eq!(body["state"], "running");
+        id
+    }
+
+    async fn post(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .app
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// The audit log's entry of the latest run of `gated`, once `ready` accepts its outcome.
+    async fn gated_audit(&self, ready: impl Fn(&str) -> bool) -> Value {
+        support::eventually("the run's audit row", Duration::from_secs(30), || async {
+            let (_, audit) = self.get(OWNER, "/audit?limit=20", false).await;
+            let audit: Value = serde_json::from_str(&audit).unwrap();
+            let entry = audit["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["detail"]["action"] == "gated")
+                .cloned()?;
+            ready(entry["detail"]["outcome"].as_str()?).then_some(entry)
+        })
+        .await
+    }
+
+    /// `GET /runs/{id}` once its state is no longer `running`.
+    async fn ended(&self, id: i64) -> Value {
+        support::eventually("the run to end", Duration::from_secs(30), || async {
+            let (status, body) = self.get(VIEWER, &format!("/runs/{id}"), false).await;
+            assert_eq!(status, 200, "{body}");
+            let run: Value = serde_json::from_str(&body).unwrap();
+            (run["state"] != "running").then_some(run)
+        })
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_hangs_up_does_not_stop_its_audited_run() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let gate = world.close_gate().await;
+    let request = tokio::spawn(
+        world
+            .app
+            .client
+            .post(format!("{}/actions/execute/gated", world.app.base))
+            .bearer_auth(ADMIN)
+            .json(&json!({ "database": "main" }))
+            .send(),
+    );
+    // Audited as it starts, before any step has run to its end.
+    let entry = world.gated_audit(|outcome| outcome == "running").await;
+    assert_eq!(entry["actor"], "token:admin");
+    assert_eq!(entry["detail"]["via"], "rest");
+    world.at_gate().await;
+    request.abort();
+    assert!(
+        request.await.unwrap_err().is_cancelled(),
+        "the caller hung up"
+    );
+    drop(gate);
+    let entry = world.gated_audit(|outcome| outcome != "running").await;
+    assert_eq!(entry["detail"]["outcome"], "succeeded", "{entry}");
+    assert!(entry["detail"]["duration_ms"].is_u64(), "{entry}");
+    assert_eq!(world.passed().await, 1, "the run went on to commit");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_reported_by_id_and_cancelled_over_rest() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let gate = world.close_gate().await;
+    let id = world.start_gated().await;
+    let (status, body) = world.get(VIEWER, &format!("/runs/{id}"), false).await;
+    assert_eq!(status, 200, "viewers may read a run: {body}");
+    let run: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (&run["state"], &run["action"], &run["database"]),
+        (&json!("running"), &json!("gated"), &json!("main"))
+    );
+    assert_eq!(run["report"], Value::Null);
+    world.at_gate().await;
+    let (status, _) = world.get(ELSEWHERE, &format!("/runs/{id}"), false).await;
+    assert_eq!(status, 403, "not on its database");
+    let (status, _) = world.post(VIEWER, &format!("/runs/{id}/cancel")).await;
+    assert_eq!(status, 403, "viewers may not cancel");
+    let (status, body) = world.post(ADMIN, &format!("/runs/{id}/cancel")).await;
+    assert_eq!(status, 202, "{body}");
+    let run = world.ended(id).await;
+    assert_eq!(run["state"], "cancelled", "{run}");
+    assert_eq!(run["report"]["failed_step"], 2, "{run}");
+    let (status, body) = world.post(ADMIN, &format!("/runs/{id}/cancel")).await;
+    assert_eq!(status, 409, "{body}");
+    let entry = world.gated_audit(|outcome| outcome != "running").await;
+    assert_eq!(entry["detail"]["outcome"], "cancelled at step 2", "{entry}");
+
+    let id = world.start_gated().await;
+    drop(gate);
+    let run = world.ended(id).await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["report"]["steps"].as_array().unwrap().len(), 3, "{run}");
+    assert_eq!(world.passed().await, 1);
+    for path in ["/runs/999999", "/runs/x"] {
+        let (status, _) = world.get(VIEWER, path, false).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_running_actions_and_audits_them() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let _gate = world.close_gate().await;
+    world.start_gated().await;
+    world.gated_audit(|outcome| outcome == "running").await;
+    world.at_gate().await;
+    // Stopping returns (the run is cancelled, not waited for) and the run's row is completed.
+    let world = tokio::time::timeout(Duration::from_secs(60), world.restart())
+        .await
+        .expect("shutdown does not wait for the gate");
+    let entry = world.gated_audit(|outcome| outcome != "running").await;
+    assert_eq!(entry["detail"]["outcome"], "cancelled at step 2", "{entry}");
+    world.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

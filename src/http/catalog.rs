@@ -1,8 +1,11 @@
 //! Views and actions over REST: `GET /views`, `GET /views/{alias}?database=D&arg=value…` (JSON, or CSV
-//! for `Accept: text/csv`), `GET /actions`, `POST /actions/execute/{alias}` with `{database, args}`.
-//! Viewers may run views; admins and owners actions too.
+//! for `Accept: text/csv`), `GET /actions`, `POST /actions/execute/{alias}` with `{database, args}`
+//! (waits for the report unless `?wait=false`; either way answers with the run's id and `Location`),
+//! `GET /runs/{id}` and `POST /runs/{id}/cancel`. Viewers may run views and read runs; admins and
+//! owners run and cancel actions too.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::Json;
@@ -19,7 +22,7 @@ use crate::access::{Identity, Permission, may};
 use crate::catalog::{ArgType, Argument};
 use crate::domain::DatabaseName;
 use crate::exec::{ExecError, Outcome};
-use crate::operations::{OpError, Via};
+use crate::operations::{OpError, RunId, RunInfo, RunState, Via};
 
 #[derive(Serialize)]
 struct ArgumentView<'a> {
@@ -117,6 +120,7 @@ impl From<OpError> for ApiError {
             OpError::Argument(e) => ApiError::bad_request(e.name, e.message),
             OpError::Busy { .. } => ApiError::Conflict(e.to_string()),
             OpError::Spool(e) => ApiError::internal(&e),
+            OpError::Audit(e) => ApiError::internal(&e),
             OpError::Exec { ref error, .. } => match error {
                 ExecError::Unreachable(_) => ApiError::BadGateway(e.to_string()),
                 ExecError::TimedOut => ApiError::GatewayTimeout(e.to_string()),
@@ -182,8 +186,20 @@ pub async fn execute(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     Path(alias): Path<String>,
+    Query(params): Query<BTreeMap<String, String>>,
     body: Result<Json<ExecuteRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let wait = match params.get("wait").map(String::as_str) {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(ApiError::bad_request("wait", "must be true or false")),
+    };
+    if let Some(unknown) = params.keys().find(|k| k.as_str() != "wait") {
+        return Err(ApiError::bad_request(
+            unknown,
+            "is not a parameter of this route",
+        ));
+    }
     let Json(request) = body.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
     let database = database(&state, Some(&request.database))?;
     require(&identity, Permission::RunActions, Some(database.as_str()))?;
@@ -203,15 +219,81 @@ pub async fn execute(
         args.insert(name, text);
     }
     let who = identity.name.clone();
-    let report = state
+    let run = state
         .operations
-        .run_action(&who, Via::Rest, &database, &alias, &args, &|_| {})
+        .start_action(&who, Via::Rest, &database, &alias, &args, Arc::new(|_| {}))
         .await?;
+    let id = run.id;
+    let location = [(header::LOCATION, format!("/runs/{id}"))];
+    if !wait {
+        let body = json!({ "run_id": id, "state": RunState::Running.name() });
+        return Ok((StatusCode::ACCEPTED, location, Json(body)).into_response());
+    }
+    // The run is a task of its own: if the caller hangs up here, it goes on and is audited.
+    let report = run
+        .finished()
+        .await
+        .ok_or_else(|| ApiError::internal(&format!("run {id} ended without a report")))?;
     let status = match report.outcome {
         Outcome::Succeeded => StatusCode::OK,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    Ok((status, Json(report_json(&report))).into_response())
+    let mut body = report_json(&report);
+    body["run_id"] = json!(id);
+    Ok((status, location, Json(body)).into_response())
+}
+
+/// The run `raw` names, if the caller may `permission` on its database; 404 for an unknown run.
+fn run_for(
+    state: &AppState,
+    identity: &Identity,
+    raw: &str,
+    permission: Permission,
+) -> Result<RunInfo, ApiError> {
+    let missing = || ApiError::NotFound(format!("no run {raw:?}"));
+    let id: RunId = raw.parse().map_err(|_| missing())?;
+    let run = state.operations.run(id).ok_or_else(missing)?;
+    require(identity, permission, Some(run.database.as_str()))?;
+    Ok(run)
+}
+
+fn run_json(run: &RunInfo) -> serde_json::Value {
+    json!({
+        "run_id": run.id, "action": run.action, "database": run.database.as_str(),
+        "state": run.state.name(),
+        "report": match &run.state {
+            RunState::Running => serde_json::Value::Null,
+            RunState::Ended(report) => report_json(report),
+        },
+    })
+}
+
+/// `GET /runs/{id}`: where the run is, and its report once it ended.
+pub async fn show_run(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let run = run_for(&state, &identity, &raw, Permission::Read)?;
+    Ok(Json(run_json(&run)))
+}
+
+/// `POST /runs/{id}/cancel`: stops a run under way (202); 409 when it already ended.
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let run = run_for(&state, &identity, &raw, Permission::RunActions)?;
+    if !state.operations.cancel_run(run.id) {
+        return Err(ApiError::Conflict(format!(
+            "run {} has already ended ({})",
+            run.id,
+            run.state.name()
+        )));
+    }
+    let body = json!({ "run_id": run.id, "state": "cancelling" });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
 fn report_json(report: &crate::exec::ActionReport) -> serde_json::Value {

@@ -72,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route("/views/{alias}", get(catalog::run_view))
         .route("/actions", get(catalog::list_actions))
         .route("/actions/execute/{alias}", post(catalog::execute))
+        .route("/runs/{id}", get(catalog::show_run))
+        .route("/runs/{id}/cancel", post(catalog::cancel_run))
         .route("/audit", get(catalog::audit))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -46,8 +46,9 @@ pub async fn run(
         state.store.end_dialogue(dialogue.id).await?;
         // The dispatcher handles one update per chat at a time: the run goes on in its own task so
         // that the Cancel button of this very chat can be pressed meanwhile.
-        let (bot, state) = (bot.clone(), Arc::clone(state));
-        tokio::spawn(async move {
+        let (bot, follower) = (bot.clone(), Arc::clone(state));
+        state.operations.follow(async move {
+            let state = follower;
             if let Err(e) = run_action(&bot, &state, chat, &who, &database, &dialogue).await {
                 tracing::warn!(error = %e, "reporting an action's run failed");
             }
@@ -241,63 +242,63 @@ async fn run_action(
         stop.clone(),
     )
     .await?;
-    // Steps report through a shared slot; a task edits the message at most every few seconds.
+    // Steps report through a shared slot; the message is edited from it at most every few seconds.
     let latest: Arc<Mutex<Option<Progress>>> = Arc::new(Mutex::new(None));
-    let started = Instant::now();
-    let ticker = {
-        let latest = Arc::clone(&latest);
-        let bot = bot.clone();
-        let title = title.clone();
-        let database = database.to_string();
-        let keyboard = InlineKeyboardMarkup::new(stop);
-        let throttle = Arc::clone(&state.throttle);
-        tokio::spawn(async move {
+    let sink = Arc::clone(&latest);
+    let started = state
+        .operations
+        .start_action(
+            who,
+            Via::Bot,
+            database,
+            &dialogue.alias,
+            &dialogue.arguments,
+            Arc::new(move |p| {
+                *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+            }),
+        )
+        .await;
+    let text = match started {
+        Ok(run) => {
+            let keyboard = InlineKeyboardMarkup::new(stop);
+            let finished = run.finished();
+            tokio::pin!(finished);
+            let clock = Instant::now();
             let mut shown: Option<usize> = None;
-            loop {
-                tokio::time::sleep(PROGRESS_EVERY).await;
+            let report = loop {
+                tokio::select! {
+                    report = &mut finished => break report,
+                    () = tokio::time::sleep(PROGRESS_EVERY) => {}
+                }
                 let progress = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let Some(progress) = progress else { continue };
-                if shown == Some(progress.step) && started.elapsed() < PROGRESS_EVERY * 2 {
+                if shown == Some(progress.step) && clock.elapsed() < PROGRESS_EVERY * 2 {
                     continue;
                 }
                 shown = Some(progress.step);
                 let text = format!(
                     "⏳ <b>{}</b> on <b>{}</b>: step {} of {} ({}), {}s",
                     escape(&title),
-                    escape(&database),
+                    escape(database.as_str()),
                     progress.step,
                     progress.of,
                     escape(&progress.name),
-                    started.elapsed().as_secs()
+                    clock.elapsed().as_secs()
                 );
                 // Progress shares the chat's turns with everything else sent there.
-                throttle.take(chat.0).await;
+                state.throttle.take(chat.0).await;
                 let _ = bot
                     .edit_message_text(chat, status, text)
                     .parse_mode(ParseMode::Html)
                     .reply_markup(keyboard.clone())
                     .await;
-                throttle.done(chat.0);
+                state.throttle.done(chat.0);
+            };
+            match report {
+                Some(report) => summary(&title, database, &report),
+                None => "❌ the run ended without a report".to_owned(),
             }
-        })
-    };
-    let sink = Arc::clone(&latest);
-    let result = state
-        .operations
-        .run_action(
-            who,
-            Via::Bot,
-            database,
-            &dialogue.alias,
-            &dialogue.arguments,
-            &move |p| {
-                *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
-            },
-        )
-        .await;
-    ticker.abort();
-    let text = match result {
-        Ok(report) => summary(&title, database, &report),
+        }
         Err(e) => failure(&e),
     };
     super::super::polite(state, chat, || {
