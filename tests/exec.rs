@@ -518,6 +518,39 @@ async fn an_action_cut_off_mid_step_leaves_nothing_committed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_step_cut_off_takes_its_whole_process_group_with_it() {
+    let Some((state, _pool, target)) = setup("").await else {
+        return;
+    };
+    let pid_file = state.dir.path().join("grandchild.pid");
+    let shell = format!("sleep 60 & echo $! > '{}'; wait", pid_file.display());
+    let plan = ActionPlan {
+        steps: vec![shell_step("sleep", &shell, &[])],
+        timeout: Duration::from_secs(120),
+    };
+    let pid = {
+        // The run is dropped mid-step, as when its task is torn down.
+        let run = target.run_action(&plan, &|_| {}, CancellationToken::new());
+        tokio::pin!(run);
+        let started = support::eventually("the grandchild", Duration::from_secs(10), || async {
+            let pid = std::fs::read_to_string(&pid_file).ok()?;
+            (!pid.trim().is_empty()).then(|| pid.trim().to_owned())
+        });
+        tokio::select! {
+            report = &mut run => panic!("the action ended first: {report:#?}"),
+            pid = started => pid,
+        }
+    };
+    support::eventually("the grandchild to die", Duration::from_secs(10), || async {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for a reaper that this container may not have.
+        (stat.is_empty() || stat.contains(") Z ")).then_some(())
+    })
+    .await;
+    state.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bound_values_and_shell_arguments_stay_data() {
     let Some((state, pool, target)) = setup("CREATE TABLE t (v text)").await else {
         return;

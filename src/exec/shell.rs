@@ -1,9 +1,9 @@
 //! Shell steps: `sh -c COMMAND` in its own process group, with arguments only in the environment, stdin
-//! closed and the tails of stdout and stderr kept. Stopping a step (cancel, timeout) kills the whole
-//! group: `TERM`, then `KILL` 2 s later.
+//! closed and the tails of stdout and stderr kept. Stopping a step (cancel, timeout, shutdown) kills the
+//! whole group: `TERM`, then `KILL` 2 s later; a step dropped mid-way has its group killed at once.
 
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -77,26 +77,35 @@ pub(super) async fn run(
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let mut child = cmd.spawn().map_err(|e| ExecError::Shell(e.to_string()))?;
-    let pgid = child.id();
-    let stdout = Tail::start(child.stdout.take());
-    let stderr = Tail::start(child.stderr.take());
-
-    let ended = tokio::select! {
-        status = child.wait() => Some(status),
-        () = cancel.cancelled() => None,
-        () = tokio::time::sleep_until(deadline) => None,
+    // Dropped before the end (the run itself was dropped), the guard kills the whole group at once:
+    // `kill_on_drop` alone would reach only the shell, not what it started.
+    let mut group = Group(child.id());
+    let (stdout, stderr) = (Tail::default(), Tail::default());
+    let reading = futures_util::future::join(
+        stdout.read(child.stdout.take()),
+        stderr.read(child.stderr.take()),
+    );
+    tokio::pin!(reading);
+    let mut read = false;
+    let ended = loop {
+        tokio::select! {
+            status = child.wait() => break Some(status),
+            () = cancel.cancelled() => break None,
+            () = tokio::time::sleep_until(deadline) => break None,
+            _ = &mut reading, if !read => read = true,
+        }
     };
     let ended = match ended {
         Some(status) => {
             let status = status.map_err(|e| ExecError::Shell(e.to_string()))?;
             // What the step left running in its group is stopped with it.
-            kill_group(pgid, "TERM").await;
+            group.signal("TERM").await;
             Ended::Exited(status)
         }
         None => {
-            kill_group(pgid, "TERM").await;
+            group.signal("TERM").await;
             let _ = tokio::time::timeout(TERM_GRACE, child.wait()).await;
-            kill_group(pgid, "KILL").await;
+            group.signal("KILL").await;
             let _ = tokio::time::timeout(TERM_GRACE, child.wait()).await;
             if cancel.is_cancelled() {
                 Ended::Cancelled
@@ -105,67 +114,85 @@ pub(super) async fn run(
             }
         }
     };
-    let (stdout_tail, stderr_tail) = tokio::join!(stdout.finish(), stderr.finish());
+    group.0 = None;
+    // Whatever still holds the pipes open (a process that left the group) gets 2 s more.
+    if !read {
+        let _ = tokio::time::timeout(TERM_GRACE, &mut reading).await;
+    }
     Ok(ShellRun {
         ended,
-        stdout_tail,
-        stderr_tail,
+        stdout_tail: stdout.text(),
+        stderr_tail: stderr.text(),
     })
 }
 
-/// Signals every process of the group `pgid` (the shell's pid, as it leads its own group).
-async fn kill_group(pgid: Option<u32>, signal: &str) {
-    let Some(pgid) = pgid else {
-        return;
-    };
-    let status = tokio::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg("--")
-        .arg(format!("-{pgid}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
-    if let Err(err) = status {
-        tracing::warn!(error = %err, "could not run kill for a shell step");
+/// The step's process group (the shell's pid, as it leads its own group); `None` once it is stopped.
+struct Group(Option<u32>);
+
+impl Group {
+    /// Signals every process of the group.
+    async fn signal(&self, signal: &str) {
+        let Some(pgid) = self.0 else {
+            return;
+        };
+        let status = tokio::process::Command::new("kill")
+            .args(kill_args(signal, pgid))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await;
+        if let Err(err) = status {
+            tracing::warn!(error = %err, "could not run kill for a shell step");
+        }
     }
 }
 
-/// The last bytes of a stream, read by a task of its own.
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            let status = std::process::Command::new("kill")
+                .args(kill_args("KILL", pgid))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            if let Err(err) = status {
+                tracing::warn!(error = %err, "could not run kill for a shell step");
+            }
+        }
+    }
+}
+
+fn kill_args(signal: &str, pgid: u32) -> [String; 3] {
+    [format!("-{signal}"), "--".to_owned(), format!("-{pgid}")]
+}
+
+/// The last bytes of a stream.
+#[derive(Default)]
 struct Tail {
-    kept: Arc<Mutex<Vec<u8>>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    kept: Mutex<Vec<u8>>,
 }
 
 impl Tail {
-    fn start(stream: Option<impl AsyncRead + Unpin + Send + 'static>) -> Tail {
-        let kept = Arc::new(Mutex::new(Vec::new()));
-        let task = stream.map(|mut stream| {
-            let kept = Arc::clone(&kept);
-            tokio::spawn(async move {
-                let mut buf = vec![0_u8; 8192];
-                while let Ok(n @ 1..) = stream.read(&mut buf).await {
-                    let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
-                    kept.extend_from_slice(&buf[..n]);
-                    if kept.len() > 2 * TAIL_BYTES {
-                        let excess = kept.len() - TAIL_BYTES;
-                        kept.drain(..excess);
-                    }
-                }
-            })
-        });
-        Tail { kept, task }
-    }
-
-    /// The tail so far, once the stream has ended or, if something still holds it open, after 2 s.
-    async fn finish(mut self) -> String {
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(TERM_GRACE, task).await.is_err() {
-                abort.abort();
+    /// Reads `stream` to its end, keeping its last bytes.
+    async fn read(&self, stream: Option<impl AsyncRead + Unpin>) {
+        let Some(mut stream) = stream else {
+            return;
+        };
+        let mut buf = vec![0_u8; 8192];
+        while let Ok(n @ 1..) = stream.read(&mut buf).await {
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            kept.extend_from_slice(&buf[..n]);
+            if kept.len() > 2 * TAIL_BYTES {
+                let excess = kept.len() - TAIL_BYTES;
+                kept.drain(..excess);
             }
         }
+    }
+
+    /// The last `TAIL_CHARS` characters read.
+    fn text(&self) -> String {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         let text = String::from_utf8_lossy(&kept);
         let skip = text.chars().count().saturating_sub(TAIL_CHARS);
