@@ -179,7 +179,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let mut app = http::router(state);
     let bot_task = match &config.telegram.webhook {
-        None => tokio::spawn(bot::run_polling(bot, bot_state, stop_bot.clone())),
+        None => tracker.spawn(bot::run_polling(bot, bot_state, stop_bot.clone())),
         Some(webhook) => {
             let url = reqwest::Url::parse(&webhook.url).context("telegram.webhook_url")?;
             let options =
@@ -188,7 +188,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             // registers the webhook itself and retries, so an unreachable Telegram never blocks start.
             let (updates, _stopped, routes) = webhooks::axum_no_setup(options);
             app = app.merge(http::telegram_webhook(routes, webhook.secret.clone()));
-            tokio::spawn(bot::run_webhook(
+            tracker.spawn(bot::run_webhook(
                 bot,
                 bot_state,
                 stop_bot.clone(),
@@ -198,7 +198,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
     };
     let stop_http = CancellationToken::new();
-    let server = tokio::spawn({
+    let server = tracker.spawn({
         let stop = stop_http.clone();
         async move {
             axum::serve(listener, app)

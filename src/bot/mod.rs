@@ -197,34 +197,44 @@ async fn ready(bot: &Bot, stop: &CancellationToken, webhook: Option<&TelegramWeb
 fn dispatcher(
     bot: Bot,
     state: Arc<BotState>,
-    stop: CancellationToken,
 ) -> Dispatcher<Bot, BotError, teloxide::dispatching::DefaultKey> {
-    let dispatcher = Dispatcher::builder(bot, schema())
+    Dispatcher::builder(bot, schema())
         .dependencies(dptree::deps![state])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("bot handler failed"))
-        .build();
-    let shutdown = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        stop.cancelled().await;
-        // The token refuses while the dispatcher is still starting; try until it takes.
-        loop {
-            match shutdown.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
+        .build()
+}
+
+/// Drives `dispatching` until it ends, asking its dispatcher (`shutdown`) to stop when `stop` fires.
+async fn until_stopped(
+    shutdown: teloxide::dispatching::ShutdownToken,
+    stop: CancellationToken,
+    dispatching: impl Future<Output = ()>,
+) {
+    tokio::pin!(dispatching);
+    tokio::select! {
+        () = &mut dispatching => return,
+        () = stop.cancelled() => {}
+    }
+    // The token refuses while the dispatcher is still starting; try until it takes.
+    loop {
+        if shutdown.shutdown().is_ok() {
+            break;
         }
-    });
-    dispatcher
+        tokio::select! {
+            () = &mut dispatching => return,
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    dispatching.await;
 }
 
 /// Runs the bot with long polling until `stop`.
 pub async fn run_polling(bot: Bot, state: Arc<BotState>, stop: CancellationToken) {
     if ready(&bot, &stop, None).await {
-        dispatcher(bot, state, stop).dispatch().await;
+        let mut dispatcher = dispatcher(bot, state);
+        let shutdown = dispatcher.shutdown_token();
+        until_stopped(shutdown, stop, dispatcher.dispatch()).await;
     }
 }
 
@@ -240,8 +250,10 @@ pub async fn run_webhook<L>(
     L::Err: std::fmt::Debug,
 {
     if ready(&bot, &stop, Some(&webhook)).await {
-        dispatcher(bot, state, stop)
-            .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("webhook"))
-            .await;
+        let mut dispatcher = dispatcher(bot, state);
+        let shutdown = dispatcher.shutdown_token();
+        let dispatching = dispatcher
+            .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("webhook"));
+        until_stopped(shutdown, stop, dispatching).await;
     }
 }
