@@ -6,8 +6,8 @@
 
 mod runs;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -35,6 +35,8 @@ pub enum OpError {
     NotServed { item: String, database: String },
     #[error("{0}")]
     Argument(ArgError),
+    #[error("at most {0} views at a time per caller: wait for one to finish")]
+    TooManyViews(usize),
     #[error("{action} is already running on {database}")]
     Busy { action: String, database: String },
     #[error("{database}: {error}")]
@@ -81,11 +83,35 @@ fn served<'a, T>(
     })
 }
 
+/// Views one caller may have running at once: half of a database's view connections, so no one
+/// caller can hold them all.
+const VIEWS_PER_CALLER: usize = 2;
+
 pub struct Operations {
     catalog: Arc<Catalog>,
     targets: Targets,
     store: Store,
     runs: runs::Runs,
+    /// Views running, per caller.
+    viewing: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A caller's place among the views running; freed when dropped.
+struct Viewing {
+    viewing: Arc<Mutex<HashMap<String, usize>>>,
+    who: String,
+}
+
+impl Drop for Viewing {
+    fn drop(&mut self) {
+        let mut viewing = self.viewing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = viewing.get_mut(&self.who) {
+            *n -= 1;
+            if *n == 0 {
+                viewing.remove(&self.who);
+            }
+        }
+    }
 }
 
 impl Operations {
@@ -102,7 +128,22 @@ impl Operations {
             targets,
             store,
             runs: runs::Runs::new(tracker, stop),
+            viewing: Arc::default(),
         }
+    }
+
+    /// Takes one of the caller's view places, or refuses when they have `VIEWS_PER_CALLER` running.
+    fn start_viewing(&self, who: &str) -> Result<Viewing, OpError> {
+        let mut viewing = self.viewing.lock().unwrap_or_else(|e| e.into_inner());
+        let running = viewing.entry(who.to_owned()).or_default();
+        if *running >= VIEWS_PER_CALLER {
+            return Err(OpError::TooManyViews(VIEWS_PER_CALLER));
+        }
+        *running += 1;
+        Ok(Viewing {
+            viewing: Arc::clone(&self.viewing),
+            who: who.to_owned(),
+        })
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -191,6 +232,7 @@ impl Operations {
         let view = self.view(alias, database)?;
         let values = catalog::parse_all(&view.arguments, given).map_err(OpError::Argument)?;
         let target = self.target(database)?;
+        let _place = self.start_viewing(who)?;
         let started = Instant::now();
         let (query, mut options) = plan::view_query(view, &target, &values)
             .await

@@ -26,6 +26,9 @@ views:
       - { name: upto, type: int, min: 0, max: 1000000, default: 10 }
       - { name: label, type: string, default: "n" }
     sql: SELECT g AS n, :label || g AS label, g % 2 = 0 AS even, now() - interval '1 day' AS ts FROM generate_series(1, :upto) g
+  - alias: slow
+    title: Slow
+    sql: SELECT pg_sleep(5) AS slept
   - alias: only_billing
     title: Not for main
     databases: [dead]
@@ -47,6 +50,13 @@ actions:
     title: Sleep
     steps:
       - { name: sleep, sql: "SELECT pg_sleep(2)" }
+  - alias: cancel_query
+    title: Cancel a query
+    arguments:
+      - { name: pid, type: int, min: 1 }
+      - { name: table, type: identifier, kind: relation, default: pg_class }
+    steps:
+      - { name: cancel, sql: "SELECT pg_cancel_backend(CAST(:pid AS int)) AS cancelled, count(*) > 0 AS seen FROM :table" }
   - alias: gated
     title: Pass the gate
     steps:
@@ -319,6 +329,60 @@ async fn shutdown_cancels_running_actions_and_audits_them() {
         .expect("shutdown does not wait for the gate");
     let entry = world.gated_audit(|outcome| outcome != "running").await;
     assert_eq!(entry["detail"]["outcome"], "cancelled at step 2", "{entry}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_slow_views_does_not_starve_an_action() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let (tokens, views): (Vec<_>, Vec<_>) = (0..8)
+        .map(|i| {
+            let token = [VIEWER, OWNER][i % 2];
+            (token, world.get(token, "/views/slow?database=main", false))
+        })
+        .unzip();
+    let views = futures_util::future::join_all(views);
+    let action = async {
+        // Once the views hold every connection of theirs.
+        let url = world.target().url.clone();
+        support::eventually("the views to run", Duration::from_secs(10), || async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let slow: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            (slow >= 4).then_some(())
+        })
+        .await;
+        world
+            .execute(
+                ADMIN,
+                "cancel_query",
+                json!({ "database": "main", "args": { "pid": 1 } }),
+            )
+            .await
+    };
+    let (views, (status, report)) = tokio::join!(views, action);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["steps"][0]["rows"][0][1], "true", "{report}");
+    let mut answered = std::collections::BTreeMap::<(&str, u16), usize>::new();
+    for (token, (status, body)) in tokens.into_iter().zip(views) {
+        assert!(matches!(status, 200 | 429), "{status}: {body}");
+        if status == 429 {
+            assert!(body.contains("views at a time"), "{body}");
+        }
+        *answered.entry((token, status)).or_default() += 1;
+    }
+    // Two callers may each have two running: the views' four connections, and no more.
+    for token in [VIEWER, OWNER] {
+        assert_eq!(answered.get(&(token, 200)), Some(&2), "{answered:?}");
+        assert_eq!(answered.get(&(token, 429)), Some(&2), "{answered:?}");
+    }
     world.stop().await;
 }
 

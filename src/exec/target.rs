@@ -1,5 +1,6 @@
-//! The administered databases: one lazily-connected pool each, the small catalogue queries (server
-//! version, resolving names), the `PG*` variables for shell steps, and how errors are reported.
+//! The administered databases: lazily-connected pools for views and for planning, connections of their
+//! own for actions, the small catalogue queries (server version, resolving names), the `PG*` variables
+//! for shell steps, and how errors are reported.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,7 +19,11 @@ use super::ExecError;
 use crate::config::DatabaseConfig;
 use crate::domain::DatabaseName;
 
-const MAX_CONNECTIONS: u32 = 4;
+/// Pooled connections per database for views (and `choices_sql`).
+const VIEW_CONNECTIONS: u32 = 4;
+/// Pooled connections per database for the small catalogue queries that plan a run, so a burst of
+/// slow views cannot hold up an action (actions themselves and cancels connect on their own).
+const QUICK_CONNECTIONS: u32 = 2;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// For the small catalogue queries (server version, resolving names), which have no timeout of their own.
 pub(super) const QUICK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,8 +41,9 @@ impl fmt::Debug for Targets {
 }
 
 impl Targets {
-    /// One lazily-connected pool per database (at most 4 connections; connecting and acquiring time out
-    /// after 3 s, so a dead server answers within seconds). Needs a Tokio runtime.
+    /// Two lazily-connected pools per database, for views (4 connections) and for planning runs (2);
+    /// connecting and acquiring time out after 3 s, so a dead server answers within seconds. Needs a
+    /// Tokio runtime.
     pub fn new(databases: &[DatabaseConfig]) -> Result<Targets, ExecError> {
         let mut targets = BTreeMap::new();
         for db in databases {
@@ -60,7 +66,10 @@ pub struct Target {
 
 struct Inner {
     name: DatabaseName,
+    /// For views.
     pool: PgPool,
+    /// For the small catalogue queries.
+    quick: PgPool,
     options: PgConnectOptions,
     /// From the DSN, for `PGPASSWORD` and for scrubbing messages.
     password: Option<String>,
@@ -92,16 +101,20 @@ impl Target {
             .disable_statement_logging();
         let url = reqwest::Url::parse(dsn).map_err(|_| invalid())?;
         let password = url.password().map(percent_decode);
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .min_connections(0)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .idle_timeout(Some(Duration::from_secs(300)))
-            .connect_lazy_with(options.clone());
+        let pool = |size| {
+            PgPoolOptions::new()
+                .max_connections(size)
+                .min_connections(0)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .idle_timeout(Some(Duration::from_secs(300)))
+                .connect_lazy_with(options.clone())
+        };
+        let (quick, pool) = (pool(QUICK_CONNECTIONS), pool(VIEW_CONNECTIONS));
         Ok(Target {
             inner: Arc::new(Inner {
                 name: db.name.clone(),
                 pool,
+                quick,
                 options,
                 password,
                 major: tokio::sync::OnceCell::new(),
@@ -120,7 +133,7 @@ impl Target {
             .inner
             .major
             .get_or_try_init(|| async {
-                let mut conn = self.acquire().await?;
+                let mut conn = self.acquire_quick().await?;
                 let query = sqlx::query_scalar::<_, i32>(
                     "SELECT current_setting('server_version_num')::int4",
                 )
@@ -137,7 +150,7 @@ impl Target {
     /// The relation `name` (SQL syntax: quoted, schema-qualified when needed) as `to_regclass` prints it,
     /// or `None` when there is no such relation or the name is not valid.
     pub async fn resolve_relation(&self, name: &str) -> Result<Option<String>, ExecError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.acquire_quick().await?;
         let query = sqlx::query_scalar::<_, Option<String>>("SELECT to_regclass($1)::text")
             .bind(name)
             .persistent(false);
@@ -160,7 +173,7 @@ impl Target {
             Some(quoted) if !quoted.is_empty() => quoted.replace("\"\"", "\""),
             _ => name.to_owned(),
         };
-        let mut conn = self.acquire().await?;
+        let mut conn = self.acquire_quick().await?;
         let query = sqlx::query_scalar::<_, String>(
             "SELECT quote_ident(rolname) FROM pg_catalog.pg_roles WHERE rolname = $1",
         )
@@ -204,10 +217,19 @@ impl Target {
         env
     }
 
-    /// A connection from the pool, or `Unreachable` naming the database.
+    /// A connection from the views' pool, or `Unreachable` naming the database.
     pub(super) async fn acquire(&self) -> Result<PoolConnection<Postgres>, ExecError> {
         self.inner
             .pool
+            .acquire()
+            .await
+            .map_err(|err| self.unreachable(err))
+    }
+
+    /// A connection from the pool of the small catalogue queries.
+    async fn acquire_quick(&self) -> Result<PoolConnection<Postgres>, ExecError> {
+        self.inner
+            .quick
             .acquire()
             .await
             .map_err(|err| self.unreachable(err))

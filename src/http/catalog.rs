@@ -119,6 +119,7 @@ impl From<OpError> for ApiError {
             OpError::NotServed { .. } => ApiError::NotFound(e.to_string()),
             OpError::Argument(e) => ApiError::bad_request(e.name, e.message),
             OpError::Busy { .. } => ApiError::Conflict(e.to_string()),
+            OpError::TooManyViews(_) => ApiError::TooManyRequests(e.to_string()),
             OpError::Spool(e) => ApiError::internal(&e),
             OpError::Audit(e) => ApiError::internal(&e),
             OpError::Exec { ref error, .. } => match error {
