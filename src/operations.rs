@@ -289,6 +289,45 @@ impl Operations {
         alias: &str,
         given: &BTreeMap<String, String>,
     ) -> Result<(String, std::fs::File), OpError> {
+        let (summary, file) = self
+            .spool(who, via, database, alias, given, &mut |row, out| {
+                out.push_str(&csv_line(row.into_iter()));
+            })
+            .await?;
+        let header = csv_line(summary.columns.into_iter().map(Some));
+        Ok((header, file))
+    }
+
+    /// Runs a view into JSON, spooled like `view_csv`: the summary, and an unlinked temporary file
+    /// holding the rows as JSON arrays separated by commas (the inside of `"rows": [...]`).
+    pub async fn view_json(
+        &self,
+        who: &str,
+        via: Via,
+        database: &DatabaseName,
+        alias: &str,
+        given: &BTreeMap<String, String>,
+    ) -> Result<(crate::exec::ViewSummary, std::fs::File), OpError> {
+        let mut first = true;
+        self.spool(who, via, database, alias, given, &mut |row, out| {
+            if !std::mem::take(&mut first) {
+                out.push(',');
+            }
+            out.push_str(&json!(row).to_string());
+        })
+        .await
+    }
+
+    /// Runs a view, writing each row as `line` renders it to an unlinked temporary file, rewound.
+    async fn spool(
+        &self,
+        who: &str,
+        via: Via,
+        database: &DatabaseName,
+        alias: &str,
+        given: &BTreeMap<String, String>,
+        line: &mut (dyn FnMut(Vec<Option<String>>, &mut String) + Send),
+    ) -> Result<(crate::exec::ViewSummary, std::fs::File), OpError> {
         use std::io::{Seek, Write};
         static SPOOLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let path = std::env::temp_dir().join(format!(
@@ -304,10 +343,13 @@ impl Operations {
         std::fs::remove_file(&path)?;
         let mut writer = std::io::BufWriter::new(file.try_clone()?);
         let mut failed: Option<std::io::Error> = None;
+        let mut text = String::new();
         let summary = self
             .stream_view(who, via, database, alias, given, None, &mut |row| {
+                text.clear();
+                line(row, &mut text);
                 if failed.is_none()
-                    && let Err(e) = writer.write_all(csv_line(row.into_iter()).as_bytes())
+                    && let Err(e) = writer.write_all(text.as_bytes())
                 {
                     failed = Some(e);
                 }
@@ -319,8 +361,7 @@ impl Operations {
         writer.flush()?;
         drop(writer);
         file.rewind()?;
-        let header = csv_line(summary.columns.into_iter().map(Some));
-        Ok((header, file))
+        Ok((summary, file))
     }
 
     /// Starts an action (one run per database and action at a time): checks and plans it, writes its

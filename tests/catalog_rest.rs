@@ -401,6 +401,14 @@ async fn views_answer_json_and_csv_and_name_what_is_wrong() {
     assert_eq!(table["rows"][2][1], "x3");
     assert_eq!(table["rows"][1][2], "true");
     assert_eq!(table["truncated"], false);
+    for (upto, rows, truncated) in [(0, 0, false), (20_000, 10_000, true)] {
+        let path = format!("/views/numbers?database=main&upto={upto}");
+        let (status, body) = world.get(VIEWER, &path, false).await;
+        assert_eq!(status, 200, "{body}");
+        let table: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(table["rows"].as_array().unwrap().len(), rows, "{upto}");
+        assert_eq!(table["truncated"], truncated, "{upto}");
+    }
 
     let (status, csv) = world
         .get(

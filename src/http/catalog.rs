@@ -156,23 +156,35 @@ pub async fn run_view(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
     if !wants_csv {
-        let table = state
+        // Spooled, then streamed: however many rows, memory holds none of them.
+        let (summary, file) = state
             .operations
-            .view_table(&who, Via::Rest, &database, &alias, &params)
+            .view_json(&who, Via::Rest, &database, &alias, &params)
             .await?;
-        return Ok(Json(json!({
-            "columns": table.columns, "rows": table.rows, "truncated": table.truncated,
-        }))
-        .into_response());
+        let head = format!(r#"{{"columns":{},"rows":["#, json!(summary.columns));
+        let tail = format!(r#"],"truncated":{}}}"#, summary.truncated);
+        let rows = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+        let body = futures_util::StreamExt::chain(
+            futures_util::StreamExt::chain(bytes_once(head), rows),
+            bytes_once(tail),
+        );
+        let json = [(header::CONTENT_TYPE, "application/json")];
+        return Ok((json, Body::from_stream(body)).into_response());
     }
     let (header, file) = state
         .operations
         .view_csv(&who, Via::Rest, &database, &alias, &params)
         .await?;
     let rows = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
-    let header = futures_util::stream::once(async move { Ok(axum::body::Bytes::from(header)) });
-    let body = Body::from_stream(futures_util::StreamExt::chain(header, rows));
+    let body = Body::from_stream(futures_util::StreamExt::chain(bytes_once(header), rows));
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}
+
+/// One chunk of a streamed body.
+fn bytes_once(
+    text: String,
+) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
+    futures_util::stream::once(async move { Ok(axum::body::Bytes::from(text)) })
 }
 
 #[derive(Deserialize)]
