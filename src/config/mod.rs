@@ -52,6 +52,8 @@ pub struct TelegramConfig {
     pub api_url: String,
     /// Receive updates by webhook at this public URL instead of long polling.
     pub webhook: Option<TelegramWebhook>,
+    /// A dialogue nobody answered for this long is deleted, with the secrets typed into it.
+    pub dialogue_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -79,6 +79,12 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
             report,
         ),
         webhook,
+        dialogue_ttl: duration(
+            raw.telegram.dialogue_ttl.as_deref(),
+            Duration::from_secs(3600),
+            "telegram.dialogue_ttl",
+            report,
+        ),
     };
     let listen_raw = raw.http.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
