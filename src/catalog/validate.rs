@@ -425,6 +425,23 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
         argument.required = arg.required.unwrap_or(argument.default.is_none());
         out.push(argument);
     }
+    // An identifier `x` also reaches shell steps as PG_ARG_X_QUOTED: no argument may take that name.
+    for identifier in out
+        .iter()
+        .filter(|a| matches!(a.kind, ArgType::Identifier(_)))
+    {
+        let quoted = format!("{}_quoted", identifier.name);
+        if let Some(j) = raw.iter().position(|a| a.name == quoted) {
+            report.at(
+                &format!("{item}.arguments[{j}].name"),
+                format!(
+                    "{quoted} is taken: shell steps get the identifier {} resolved and quoted as PG_ARG_{}",
+                    identifier.name,
+                    quoted.to_ascii_uppercase()
+                ),
+            );
+        }
+    }
     out
 }
 
