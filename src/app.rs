@@ -236,7 +236,11 @@ async fn expire_dialogues(store: Store, ttl: std::time::Duration, stop: Cancella
         tokio::select! {
             () = stop.cancelled() => return,
             _ = every.tick() => {
-                let before = chrono::Utc::now() - chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+                // A TTL beyond chrono's range keeps every dialogue.
+                let before = chrono::Duration::from_std(ttl)
+                    .ok()
+                    .and_then(|ttl| chrono::Utc::now().checked_sub_signed(ttl))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
                 if let Err(e) = store.expire_dialogues(before).await {
                     tracing::warn!(error = %e, "deleting abandoned dialogues failed");
                 }
