@@ -130,6 +130,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .context("reading the members added at runtime")?;
     tracker.spawn(refresh_members(Arc::clone(&members), stop_workers.clone()));
+    tracker.spawn(expire_dialogues(
+        store.clone(),
+        config.telegram.dialogue_ttl,
+        stop_workers.clone(),
+    ));
     let intake = Intake::start(
         &config,
         store.clone(),
@@ -233,6 +238,27 @@ async fn refresh_members(members: Arc<Members>, stop: CancellationToken) {
             _ = every.tick() => {
                 if let Err(e) = members.reload().await {
                     tracing::warn!(error = %e, "reloading the member list failed");
+                }
+            }
+        }
+    }
+}
+
+/// Deletes abandoned dialogues (and forgets the secrets typed into them) once they are `ttl` old.
+async fn expire_dialogues(store: Store, ttl: std::time::Duration, stop: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60).min(ttl));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {
+                // A TTL beyond chrono's range keeps every dialogue.
+                let before = chrono::Duration::from_std(ttl)
+                    .ok()
+                    .and_then(|ttl| chrono::Utc::now().checked_sub_signed(ttl))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+                if let Err(e) = store.expire_dialogues(before).await {
+                    tracing::warn!(error = %e, "deleting abandoned dialogues failed");
                 }
             }
         }

@@ -240,7 +240,12 @@ impl Operations {
         if let Some(limit) = limit {
             options.max_rows = options.max_rows.min(limit);
         }
-        let result = target.view(&query, &options, on_row).await;
+        // PostgreSQL may quote a value back in its error ("invalid input syntax … \"value\""): the
+        // audit row and the answer get the error with secrets masked, like the arguments.
+        let result = target
+            .view(&query, &options, on_row)
+            .await
+            .map_err(|e| mask_error(e, &secret_values(&values)));
         let detail = json!({
             "view": alias,
             "arguments": catalog::shown(&values),
@@ -329,16 +334,19 @@ impl Operations {
         line: &mut (dyn FnMut(Vec<Option<String>>, &mut String) + Send),
     ) -> Result<(crate::exec::ViewSummary, std::fs::File), OpError> {
         use std::io::{Seek, Write};
+        use std::os::unix::fs::OpenOptionsExt;
         static SPOOLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let path = std::env::temp_dir().join(format!(
             "postgram-{}-{}.csv",
             std::process::id(),
             SPOOLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
+        // Readable by this user only from its first byte; unlinked at once, so gone with its handle.
         let mut file = std::fs::File::options()
             .read(true)
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&path)?;
         std::fs::remove_file(&path)?;
         let mut writer = std::io::BufWriter::new(file.try_clone()?);
@@ -456,22 +464,11 @@ impl Operations {
 /// Replaces every secret value in a report (step output, returned rows, errors) with the mask: a
 /// command may echo its environment, and PostgreSQL may quote a statement back.
 fn mask_secrets(report: &mut ActionReport, values: &BTreeMap<String, catalog::ArgValue>) {
-    let secrets: Vec<String> = values
-        .values()
-        .filter(|v| v.is_secret())
-        .map(catalog::ArgValue::for_shell)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let secrets = secret_values(values);
     if secrets.is_empty() {
         return;
     }
-    let mask = |text: &mut String| {
-        for secret in &secrets {
-            if text.contains(secret.as_str()) {
-                *text = text.replace(secret.as_str(), catalog::MASK);
-            }
-        }
-    };
+    let mask = |text: &mut String| mask_text(text, &secrets);
     for step in &mut report.steps {
         mask(&mut step.stdout_tail);
         mask(&mut step.stderr_tail);
@@ -483,6 +480,39 @@ fn mask_secrets(report: &mut ActionReport, values: &BTreeMap<String, catalog::Ar
     }
     if let Outcome::Failed { error, .. } = &mut report.outcome {
         mask(error);
+    }
+}
+
+/// The values of the secret arguments, as they are sent.
+fn secret_values(values: &BTreeMap<String, catalog::ArgValue>) -> Vec<String> {
+    values
+        .values()
+        .filter(|v| v.is_secret())
+        .map(catalog::ArgValue::for_shell)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn mask_text(text: &mut String, secrets: &[String]) {
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            *text = text.replace(secret.as_str(), catalog::MASK);
+        }
+    }
+}
+
+/// The error with every secret value in its text masked.
+fn mask_error(error: ExecError, secrets: &[String]) -> ExecError {
+    match error {
+        ExecError::Sql { mut message } => {
+            mask_text(&mut message, secrets);
+            ExecError::Sql { message }
+        }
+        ExecError::Invalid(mut message) => {
+            mask_text(&mut message, secrets);
+            ExecError::Invalid(message)
+        }
+        other => other,
     }
 }
 

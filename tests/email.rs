@@ -1,6 +1,6 @@
 //! The SMTP client (`delivery::email::Mailer`) against the test SMTP sink: what arrives (envelope,
-//! subject, both alternatives, authentication), how refusals and outages are classified, and that no
-//! error ever shows the URL's password.
+//! subject, both alternatives), that credentials never travel in clear, how refusals and outages are
+//! classified, and that no error ever shows the URL's password.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -23,6 +23,7 @@ fn email(subject: &str) -> Email {
     }
 }
 
+/// `smtp://` with credentials: STARTTLS is required, and the sink does not offer it.
 fn authenticated_url(sink: &SmtpSink) -> String {
     format!("smtp://alice:{PASSWORD}@127.0.0.1:{}", sink.port())
 }
@@ -70,20 +71,32 @@ async fn delivers_text_and_html_to_every_recipient() {
 }
 
 #[tokio::test]
-async fn authenticates_with_the_url_credentials() {
+async fn credentials_are_never_sent_to_a_server_without_starttls() {
     let sink = SmtpSink::start().await;
     let mailer = Mailer::new(&authenticated_url(&sink), FROM).unwrap();
-    mailer.send(&email("auth")).await.unwrap();
-    let mails = sink.received();
-    assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].auth_user.as_deref(), Some("alice"));
-    assert_eq!(mails[0].subject, "auth");
+    let error = mailer.send(&email("auth")).await.unwrap_err();
+    assert!(matches!(error, EmailError::Permanent(_)), "{error:?}");
+    assert!(error.to_string().contains("STARTTLS"), "{error}");
+    assert_no_password(&error);
+    let verbs = sink.verbs();
+    assert!(verbs.contains(&"EHLO".to_owned()), "{verbs:?}");
+    assert!(
+        !verbs.iter().any(|v| v == "AUTH" || v == "MAIL"),
+        "nothing went out in clear: {verbs:?}"
+    );
+    assert!(sink.received().is_empty());
+
+    // Cleartext is an explicit choice, and then it takes no credentials.
+    let plain = format!("smtp+plain://alice:{PASSWORD}@127.0.0.1:{}", sink.port());
+    let error = Mailer::new(&plain, FROM).unwrap_err();
+    assert!(matches!(error, EmailError::Config(_)), "{error:?}");
+    assert_no_password(&error);
 }
 
 #[tokio::test]
 async fn a_4xx_refusal_is_transient_and_a_later_send_succeeds() {
     let sink = SmtpSink::start().await;
-    let mailer = Mailer::new(&authenticated_url(&sink), FROM).unwrap();
+    let mailer = Mailer::new(&sink.url(), FROM).unwrap();
     sink.refuse_next(1, 451);
     let error = mailer.send(&email("first try")).await.unwrap_err();
     assert!(matches!(error, EmailError::Transient(_)), "{error:?}");
@@ -101,7 +114,7 @@ async fn a_4xx_refusal_is_transient_and_a_later_send_succeeds() {
 #[tokio::test]
 async fn a_5xx_refusal_is_permanent_and_a_later_send_succeeds() {
     let sink = SmtpSink::start().await;
-    let mailer = Mailer::new(&authenticated_url(&sink), FROM).unwrap();
+    let mailer = Mailer::new(&sink.url(), FROM).unwrap();
     sink.refuse_next(1, 550);
     let error = mailer.send(&email("refused")).await.unwrap_err();
     assert!(matches!(error, EmailError::Permanent(_)), "{error:?}");
@@ -116,7 +129,7 @@ async fn a_5xx_refusal_is_permanent_and_a_later_send_succeeds() {
 #[tokio::test]
 async fn a_server_that_is_down_fails_fast_as_transient() {
     let sink = SmtpSink::start().await;
-    let mailer = Mailer::new(&authenticated_url(&sink), FROM).unwrap();
+    let mailer = Mailer::new(&sink.url(), FROM).unwrap();
     sink.set_down(true);
     let started = Instant::now();
     let error = mailer.send(&email("while down")).await.unwrap_err();

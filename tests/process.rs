@@ -244,3 +244,49 @@ fn check_reports_every_problem_with_its_position() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_shows_the_smtp_server_without_credentials_and_refuses_them_in_cleartext() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postgram.yaml");
+    let config = |url: &str| {
+        format!(
+            "telegram: {{ token: \"1:x\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\n\
+             smtp: {{ url: \"{url}\", from: \"postgram@example.com\" }}\n"
+        )
+    };
+    let password = "Smtp-Pa55word-x";
+    std::fs::write(
+        &file,
+        config(&format!("smtp://alice:{password}@mail.example.com:587")),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = check(&file, &[]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("SMTP smtp://mail.example.com:587 (STARTTLS required)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(password) && !stdout.contains("alice"),
+        "{stdout}"
+    );
+
+    for url in [
+        format!("smtp+plain://alice:{password}@mail.example.com:25"),
+        format!("smtp://alice:{password}@mail.example.com?tls=opportunistic"),
+    ] {
+        std::fs::write(&file, config(&url)).unwrap();
+        let (ok, stdout, stderr) = check(&file, &[]);
+        assert!(!ok, "{url}: {stdout}");
+        assert!(stderr.contains("smtp.url:"), "{stderr}");
+        assert!(!stderr.contains(password), "{stderr}");
+    }
+    std::fs::write(&file, config("smtp+plain://relay.local:25")).unwrap();
+    let (ok, stdout, stderr) = check(&file, &[]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("SMTP smtp+plain://relay.local:25 (cleartext, no credentials)"),
+        "{stdout}"
+    );
+}

@@ -346,6 +346,7 @@ async fn a_person_answers_one_question_at_a_time_in_a_chat(backend: Backend) {
         database: "main".to_owned(),
         alias: "sessions".to_owned(),
         arguments: Default::default(),
+        secrets: Default::default(),
         awaiting: None,
         choices: Vec::new(),
     };

@@ -23,13 +23,24 @@ pub enum IdentifierKind {
 
 #[derive(Debug, Clone)]
 pub enum ArgType {
-    String { pattern: Option<Regex> },
-    Int { min: Option<i64>, max: Option<i64> },
+    String {
+        pattern: Option<Regex>,
+    },
+    Int {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
     Bool,
-    Enum { choices: Vec<String> },
+    Enum {
+        choices: Vec<String>,
+    },
     Duration,
     Identifier(IdentifierKind),
-    Secret { pattern: Option<Regex> },
+    /// `scram`: the value is the password's SCRAM-SHA-256 verifier, computed here (`hash: scram-sha-256`).
+    Secret {
+        pattern: Option<Regex>,
+        scram: bool,
+    },
 }
 
 impl ArgType {
@@ -157,10 +168,17 @@ impl Argument {
                 }
                 Ok(ArgValue::Text(raw.to_owned()))
             }
-            ArgType::Secret { pattern } => {
+            ArgType::Secret { pattern, scram } => {
                 if !matches(pattern) {
                     // Never echo a secret, not even a wrong one.
                     return Err(self.error("does not match the required pattern"));
+                }
+                if *scram {
+                    // Only the verifier leaves: the server, its logs and its statistics never hold
+                    // the password.
+                    return super::scram::verifier(raw)
+                        .map(|v| ArgValue::Secret(Secret::new(v)))
+                        .map_err(|e| self.error(e.to_string()));
                 }
                 Ok(ArgValue::Secret(Secret::new(raw)))
             }
@@ -324,6 +342,7 @@ mod tests {
     fn secrets_never_show() {
         let secret = argument(ArgType::Secret {
             pattern: Some(Regex::new("^.{12,}$").unwrap()),
+            scram: false,
         });
         let value = secret.parse("correct horse battery").unwrap();
         assert_eq!(value.shown(), MASK);
@@ -331,6 +350,23 @@ mod tests {
         assert_eq!(value.for_shell(), "correct horse battery");
         let error = secret.parse("short").unwrap_err();
         assert!(!error.to_string().contains("short"), "{error}");
+        let hashed = argument(ArgType::Secret {
+            pattern: Some(Regex::new("^.{12,}$").unwrap()),
+            scram: true,
+        });
+        let value = hashed.parse("correct horse battery").unwrap();
+        assert!(
+            super::super::scram::verifies(&value.for_shell(), "correct horse battery"),
+            "the value is the verifier"
+        );
+        assert!(hashed.parse("short").is_err());
+        assert!(
+            hashed
+                .parse("ünïcode passwörd")
+                .unwrap_err()
+                .message
+                .contains("ASCII")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod args;
 pub mod plan;
 mod raw;
+pub mod scram;
 mod sql;
 mod validate;
 

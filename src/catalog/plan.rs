@@ -147,6 +147,8 @@ pub async fn action_plan(
 ) -> Result<ActionPlan, PlanError> {
     let major = target.server_major().await?;
     let resolved = resolve(target, &action.arguments, values).await?;
+    // An identifier comes twice: as typed, and as resolved and quoted on the server (`_QUOTED`), the
+    // form a script can splice into SQL.
     let env: Vec<(String, String)> = values
         .iter()
         .map(|(name, value)| {
@@ -155,6 +157,12 @@ pub async fn action_plan(
                 value.for_shell(),
             )
         })
+        .chain(resolved.iter().map(|(name, quoted)| {
+            (
+                format!("PG_ARG_{}_QUOTED", name.to_ascii_uppercase()),
+                quoted.clone(),
+            )
+        }))
         .collect();
     let steps = action
         .steps

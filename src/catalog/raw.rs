@@ -88,4 +88,6 @@ pub struct RawArgument {
     #[serde(rename = "kind")]
     pub identifier_kind: Option<String>,
     pub choices_sql: Option<String>,
+    /// For secrets: `scram-sha-256` passes the password's verifier instead of the password.
+    pub hash: Option<String>,
 }

@@ -333,7 +333,20 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
                 if arg.kind == "string" {
                     ArgType::String { pattern }
                 } else {
-                    ArgType::Secret { pattern }
+                    let scram = match arg.hash.as_deref() {
+                        None => false,
+                        Some("scram-sha-256") => true,
+                        Some(other) => {
+                            report.at(
+                                &format!("{at}.hash"),
+                                format!(
+                                    "{other:?} is not a known hash; the one known is scram-sha-256"
+                                ),
+                            );
+                            false
+                        }
+                    };
+                    ArgType::Secret { pattern, scram }
                 }
             }
             "int" => {
@@ -376,6 +389,9 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
                 continue;
             }
         };
+        if arg.hash.is_some() && arg.kind != "secret" {
+            report.at(&format!("{at}.hash"), "applies to secrets only");
+        }
         if arg.identifier_kind.is_some() && arg.kind != "identifier" {
             report.at(&format!("{at}.kind"), "applies to identifiers only");
         }
@@ -408,6 +424,23 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
         }
         argument.required = arg.required.unwrap_or(argument.default.is_none());
         out.push(argument);
+    }
+    // An identifier `x` also reaches shell steps as PG_ARG_X_QUOTED: no argument may take that name.
+    for identifier in out
+        .iter()
+        .filter(|a| matches!(a.kind, ArgType::Identifier(_)))
+    {
+        let quoted = format!("{}_quoted", identifier.name);
+        if let Some(j) = raw.iter().position(|a| a.name == quoted) {
+            report.at(
+                &format!("{item}.arguments[{j}].name"),
+                format!(
+                    "{quoted} is taken: shell steps get the identifier {} resolved and quoted as PG_ARG_{}",
+                    identifier.name,
+                    quoted.to_ascii_uppercase()
+                ),
+            );
+        }
     }
     out
 }

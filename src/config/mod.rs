@@ -7,6 +7,7 @@ mod locate;
 mod raw;
 pub(crate) mod report;
 mod secret;
+pub mod smtp;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,8 @@ pub struct TelegramConfig {
     pub api_url: String,
     /// Receive updates by webhook at this public URL instead of long polling.
     pub webhook: Option<TelegramWebhook>,
+    /// A dialogue nobody answered for this long is deleted, with the secrets typed into it.
+    pub dialogue_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -215,11 +218,14 @@ impl Config {
                 "escalation: email after {}s without acknowledgement, after {}s of Telegram failures; SMTP {}; Alertmanager silences {}",
                 self.escalation.ack_timeout.as_secs(),
                 self.escalation.telegram_failure_after.as_secs(),
-                if self.smtp.is_some() {
-                    "configured"
-                } else {
-                    "not configured"
-                },
+                self.smtp
+                    .as_ref()
+                    .map_or("not configured".to_owned(), |smtp| {
+                        let url = smtp.url.expose();
+                        let security = smtp::transport_url(url)
+                            .map_or(String::new(), |(_, s)| format!(" ({s})"));
+                        format!("{}{security}", smtp::without_credentials(url))
+                    }),
                 if self.alertmanager.is_some() {
                     "enabled"
                 } else {

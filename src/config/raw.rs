@@ -44,6 +44,8 @@ pub struct RawTelegram {
     pub api_url: Option<String>,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    /// How long an untouched view or action dialogue is kept (default 1h).
+    pub dialogue_ttl: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

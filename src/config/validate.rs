@@ -79,6 +79,12 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
             report,
         ),
         webhook,
+        dialogue_ttl: duration(
+            raw.telegram.dialogue_ttl.as_deref(),
+            Duration::from_secs(3600),
+            "telegram.dialogue_ttl",
+            report,
+        ),
     };
     let listen_raw = raw.http.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
@@ -113,8 +119,8 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
         url: http_url(&am.url, "alertmanager.url", report),
     });
     let smtp = raw.smtp.and_then(|smtp| {
-        if !(smtp.url.starts_with("smtp://") || smtp.url.starts_with("smtps://")) {
-            report.at("smtp.url", "must start with smtp:// or smtps://");
+        if let Err(e) = super::smtp::transport_url(&smtp.url) {
+            report.at("smtp.url", e);
         }
         let from = EmailAddress::parse(&smtp.from).map_err(|e| report.at("smtp.from", e));
         Some(SmtpConfig {

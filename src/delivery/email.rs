@@ -15,6 +15,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use crate::config::smtp::{transport_url, userinfo, without_credentials};
+
 /// How long connecting (TCP and TLS) may take: a dead server must fail fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one whole send may take, greeting to the final reply; lettre has no read timeout of its own.
@@ -75,9 +77,10 @@ impl Mailer {
     /// A client for the server at `url`, sending as `from` (`postgram@example.com` or
     /// `Postgram <postgram@example.com>`).
     ///
-    /// `url` is the config's `smtp.url`: `smtp://[user:pass@]host[:port]` is plain SMTP (port 25)
-    /// unless `?tls=required` or `?tls=opportunistic` asks for STARTTLS (port 587);
-    /// `smtps://[user:pass@]host[:port]` is implicit TLS (port 465). User and password are
+    /// `url` is the config's `smtp.url`: `smtp://[user:pass@]host[:port]` is SMTP with STARTTLS
+    /// required (port 587: nothing, credentials least of all, is sent to a server that does not offer
+    /// it); `smtps://[user:pass@]host[:port]` is implicit TLS (port 465); `smtp+plain://host[:port]`
+    /// is cleartext (port 25) and refuses credentials. User and password are
     /// percent-decoded; with them the client authenticates (PLAIN, else LOGIN). A path
     /// (`smtp://host/name`) sets the EHLO name. Connecting may take 10 s and a whole send 30 s.
     pub fn new(url: &str, from: &str) -> Result<Mailer, EmailError> {
@@ -106,7 +109,8 @@ impl Mailer {
                 "the smtp url names a user but no password".to_owned(),
             ));
         }
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        let (lettre_url, _) = transport_url(url).map_err(EmailError::Config)?;
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url)
             .map_err(|e| EmailError::Config(redact(format!("smtp url: {e}"))))?
             .timeout(Some(CONNECT_TIMEOUT))
             // One connection per message: a send cut off by the timeout would otherwise return its
@@ -193,31 +197,6 @@ impl fmt::Debug for Mailer {
     }
 }
 
-/// The URL's user and password (still percent-encoded), split the way the `url` crate does: the
-/// authority ends at the first `/`, `?` or `#`, the user information at its last `@`.
-fn userinfo(url: &str) -> Option<(&str, Option<&str>)> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let (info, _) = authority.rsplit_once('@')?;
-    Some(match info.split_once(':') {
-        Some((user, password)) => (user, Some(password)),
-        None => (info, None),
-    })
-}
-
-/// The URL with any `user:pass@` removed.
-fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "<smtp url>".to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    format!("{scheme}://{host}{tail}")
-}
-
 /// `%XX` escapes decoded, or `None` when the result is not UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
@@ -273,7 +252,7 @@ mod tests {
             "smtp://127.0.0.1",
             "smtp://mail.example.com:2525",
             "smtp://user:pass@mail.example.com:587?tls=required",
-            "smtp://user:pass@mail.example.com?tls=opportunistic",
+            "smtp+plain://relay.example.com:25",
             "smtps://user:p%40ss@mail.example.com",
             "smtps://mail.example.com:465/postgram.example.com",
         ] {
@@ -298,6 +277,14 @@ mod tests {
             ("mail.example.com:25", "postgram@example.com"),
             ("smtp://user@mail.example.com", "postgram@example.com"),
             ("smtp://user:@mail.example.com", "postgram@example.com"),
+            (
+                "smtp://user:hunter2@mail.example.com?tls=opportunistic",
+                "postgram@example.com",
+            ),
+            (
+                "smtp+plain://user:hunter2@relay.local",
+                "postgram@example.com",
+            ),
             ("smtp://user:hunter2@mail.example.com", "not an address"),
         ] {
             match Mailer::new(url, from) {

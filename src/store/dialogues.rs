@@ -1,7 +1,10 @@
 //! Conversations about running a view or an action (see migration 0003): what was given so far and
-//! what the bot waits for.
+//! what the bot waits for. Typed secrets are the exception: they are held in this process's memory
+//! only, beside the row, and forgotten with it (so a restart, or another replica, asks for them again).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -18,7 +21,10 @@ pub struct Dialogue {
     pub kind: String,
     pub database: String,
     pub alias: String,
+    /// The values given so far, except secrets.
     pub arguments: BTreeMap<String, String>,
+    /// Typed secrets: never written to the store, kept in memory until the dialogue ends or expires.
+    pub secrets: BTreeMap<String, String>,
     pub awaiting: Option<String>,
     pub choices: Vec<String>,
 }
@@ -40,9 +46,67 @@ fn dialogue(row: &AnyRow) -> Result<Dialogue> {
         alias: row.try_get("alias")?,
         arguments: serde_json::from_str(&row.try_get::<String, _>("arguments")?)
             .map_err(corrupt)?,
+        secrets: BTreeMap::new(),
         awaiting: row.try_get("awaiting")?,
         choices: serde_json::from_str(&row.try_get::<String, _>("choices")?).map_err(corrupt)?,
     })
+}
+
+impl Dialogue {
+    /// Every value given so far, secrets included: what a run receives.
+    pub fn values(&self) -> BTreeMap<String, String> {
+        let mut values = self.arguments.clone();
+        values.extend(self.secrets.clone());
+        values
+    }
+
+    pub fn has_value(&self, name: &str) -> bool {
+        self.arguments.contains_key(name) || self.secrets.contains_key(name)
+    }
+}
+
+/// Per dialogue id: its secrets, and when they were last given.
+type Held = HashMap<i64, (BTreeMap<String, String>, DateTime<Utc>)>;
+
+/// The secrets of open dialogues. `Debug` shows only how many dialogues hold some.
+#[derive(Clone, Default)]
+pub(crate) struct HeldSecrets(Arc<Mutex<Held>>);
+
+impl HeldSecrets {
+    fn with<T>(&self, f: impl FnOnce(&mut Held) -> T) -> T {
+        // The map stays consistent whatever panicked while holding it: every change is one call.
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn put(&self, id: i64, secrets: &BTreeMap<String, String>, now: DateTime<Utc>) {
+        self.with(|held| {
+            if secrets.is_empty() {
+                held.remove(&id);
+            } else {
+                held.insert(id, (secrets.clone(), now));
+            }
+        });
+    }
+
+    fn fill(&self, dialogue: &mut Dialogue) {
+        if let Some((secrets, _)) = self.with(|held| held.get(&dialogue.id).cloned()) {
+            dialogue.secrets = secrets;
+        }
+    }
+
+    fn forget(&self, ids: &[i64]) {
+        self.with(|held| {
+            for id in ids {
+                held.remove(id);
+            }
+        });
+    }
+}
+
+impl fmt::Debug for HeldSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HeldSecrets({} dialogues)", self.with(|held| held.len()))
+    }
 }
 
 const COLUMNS: &str =
@@ -59,14 +123,19 @@ impl Store {
             database,
             alias,
             arguments,
+            secrets,
             ..
         } = new;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM dialogues WHERE user_id = $1 AND chat_id = $2")
-            .bind(user_id)
-            .bind(chat_id)
-            .execute(&mut *tx)
-            .await?;
+        let replaced: Vec<i64> =
+            sqlx::query("DELETE FROM dialogues WHERE user_id = $1 AND chat_id = $2 RETURNING id")
+                .bind(user_id)
+                .bind(chat_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
         sqlx::query(
             "DELETE FROM invites WHERE creator_id = $1 AND chat_id = $2 AND code_sha256 IS NULL",
         )
@@ -89,6 +158,8 @@ impl Store {
         .await?
         .try_get(0)?;
         tx.commit().await?;
+        self.secrets.forget(&replaced);
+        self.secrets.put(id, secrets, now);
         Ok(id)
     }
 
@@ -98,7 +169,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(dialogue).transpose()
+        self.held(row.as_ref())
     }
 
     /// The person's dialogue in this chat that waits for a typed value, if any.
@@ -111,10 +182,17 @@ impl Store {
             .bind(chat_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(dialogue).transpose()
+        self.held(row.as_ref())
     }
 
-    /// Saves the values given so far and what to ask next.
+    fn held(&self, row: Option<&AnyRow>) -> Result<Option<Dialogue>> {
+        let Some(row) = row else { return Ok(None) };
+        let mut found = dialogue(row)?;
+        self.secrets.fill(&mut found);
+        Ok(Some(found))
+    }
+
+    /// Saves the values given so far (secrets in memory only) and what to ask next.
     pub async fn update_dialogue(&self, dialogue: &Dialogue, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
             "UPDATE dialogues SET arguments = $2, awaiting = $3, choices = $4, updated_at = $5 WHERE id = $1",
@@ -126,6 +204,7 @@ impl Store {
         .bind(to_millis(now))
         .execute(&self.pool)
         .await?;
+        self.secrets.put(dialogue.id, &dialogue.secrets, now);
         Ok(())
     }
 
@@ -134,6 +213,20 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        self.secrets.forget(&[id]);
         Ok(())
+    }
+
+    /// Deletes the dialogues nobody touched since `before`, and forgets their secrets (and any other
+    /// secret given before then). Returns how many dialogues were deleted.
+    pub async fn expire_dialogues(&self, before: DateTime<Utc>) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM dialogues WHERE updated_at < $1")
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        self.secrets
+            .with(|held| held.retain(|_, (_, given)| *given >= before));
+        Ok(deleted)
     }
 }

@@ -54,6 +54,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    secrets: dialogues::HeldSecrets,
 }
 
 impl Store {
@@ -90,7 +91,11 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            secrets: dialogues::HeldSecrets::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -46,6 +46,8 @@ struct State {
     /// Reply codes for the next MAIL FROM commands, one each.
     refusals: VecDeque<u16>,
     down: bool,
+    /// The verb of every command received, in any session, in order.
+    verbs: Vec<String>,
 }
 
 /// A handle on a running sink; clones share it. The server runs until the test's runtime ends.
@@ -78,9 +80,14 @@ impl SmtpSink {
         self.port
     }
 
-    /// The plain-SMTP URL of the sink, as a config's `smtp.url`.
+    /// The sink's URL as a config's `smtp.url`: cleartext, so without credentials.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        format!("smtp+plain://127.0.0.1:{}", self.port)
+    }
+
+    /// The verb of every command received so far (`EHLO`, `AUTH`, …), oldest first.
+    pub fn verbs(&self) -> Vec<String> {
+        self.state.lock().unwrap().verbs.clone()
     }
 
     /// Every message accepted so far, oldest first.
@@ -134,7 +141,9 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
     let mut to: Vec<String> = Vec::new();
     while let Some(line) = read_line(&mut read).await? {
         let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
-        match verb.to_ascii_uppercase().as_str() {
+        let verb_upper = verb.to_ascii_uppercase();
+        state.lock().unwrap().verbs.push(verb_upper.clone());
+        match verb_upper.as_str() {
             "EHLO" => {
                 let lines = "250-sink.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME";
                 reply(&mut write, lines).await?;

@@ -1,8 +1,8 @@
 //! Running views and actions from Telegram: `/views` and `/actions` → database (skipped when there is
 //! one) → item → arguments (buttons for enums, booleans and `choices_sql`; a typed reply otherwise,
 //! asked again with the error when invalid) → confirmation → run → result. The dialogue lives in the
-//! state store, so a restart in the middle loses nothing. Runs go through `operations`; `results`
-//! shows what they return.
+//! state store, so a restart in the middle loses nothing but typed secrets (held in memory only), which
+//! are asked for again. Runs go through `operations`; `results` shows what they return.
 
 mod results;
 
@@ -241,6 +241,7 @@ pub async fn pick(
         database: database.to_string(),
         alias,
         arguments: given,
+        secrets: BTreeMap::new(),
         awaiting: None,
         choices: Vec::new(),
     };
@@ -266,6 +267,13 @@ fn arguments_of(
     ))
 }
 
+/// The first required argument without a value yet.
+fn missing<'a>(arguments: &'a [Argument], dialogue: &Dialogue) -> Option<&'a Argument> {
+    arguments
+        .iter()
+        .find(|a| a.required && a.default.is_none() && !dialogue.has_value(&a.name))
+}
+
 /// Asks for the next missing argument, or confirms, or runs.
 async fn advance(
     bot: &Bot,
@@ -278,10 +286,7 @@ async fn advance(
         state.store.end_dialogue(dialogue.id).await?;
         return Ok(());
     };
-    let missing = arguments
-        .iter()
-        .find(|a| a.required && a.default.is_none() && !dialogue.arguments.contains_key(&a.name));
-    if let Some(argument) = missing {
+    if let Some(argument) = missing(&arguments, &dialogue) {
         return ask(bot, state, &mut dialogue, argument, None).await;
     }
     if actions && confirm {
@@ -292,7 +297,7 @@ async fn advance(
         );
         for argument in &arguments {
             let shown = match dialogue.arguments.get(&argument.name) {
-                Some(_) if matches!(argument.kind, ArgType::Secret { .. }) => MASK.to_owned(),
+                _ if dialogue.secrets.contains_key(&argument.name) => MASK.to_owned(),
                 Some(value) => value.clone(),
                 None => argument
                     .default
@@ -399,9 +404,12 @@ pub async fn answer(
     };
     match argument.parse(raw) {
         Ok(_) => {
-            dialogue
-                .arguments
-                .insert(argument.name.clone(), raw.trim().to_owned());
+            let values = if matches!(argument.kind, ArgType::Secret { .. }) {
+                &mut dialogue.secrets
+            } else {
+                &mut dialogue.arguments
+            };
+            values.insert(argument.name.clone(), raw.trim().to_owned());
             dialogue.awaiting = None;
             dialogue.choices.clear();
             state.store.update_dialogue(&dialogue, Utc::now()).await?;

@@ -41,6 +41,12 @@ pub async fn run(
         state.store.end_dialogue(dialogue.id).await?;
         return not_allowed(bot, state, chat).await;
     }
+    if let Some((_, _, arguments, _)) = super::arguments_of(state, &dialogue)
+        && super::missing(&arguments, &dialogue).is_some()
+    {
+        // A secret lives in memory only: after a restart, or once expired, it is asked for again.
+        return Box::pin(super::advance(bot, person, state, dialogue)).await;
+    }
     let who = person.display();
     if dialogue.kind == "action" {
         state.store.end_dialogue(dialogue.id).await?;
@@ -72,7 +78,7 @@ pub async fn run(
             Via::Bot,
             &database,
             &dialogue.alias,
-            &dialogue.arguments,
+            &dialogue.values(),
             // Enough rows for this page whatever its size, and one more to know a next page exists.
             Some((number + 1) * table::MAX_ROWS_PER_PAGE + 1),
             &mut |row| {
@@ -170,7 +176,7 @@ pub async fn csv(
             Via::Bot,
             &database,
             &dialogue.alias,
-            &dialogue.arguments,
+            &dialogue.values(),
         )
         .await;
     match result {
@@ -252,7 +258,7 @@ async fn run_action(
             Via::Bot,
             database,
             &dialogue.alias,
-            &dialogue.arguments,
+            &dialogue.values(),
             Arc::new(move |p| {
                 *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
             }),

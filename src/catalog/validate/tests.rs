@@ -153,3 +153,31 @@ actions:
     );
     assert!(!found.iter().any(|f| f.contains("hunter2")), "{found:?}");
 }
+
+#[test]
+fn hashes_apply_to_secrets_and_quoted_names_are_kept_for_identifiers() {
+    let found = problems(actions(
+        r#"
+actions:
+  - alias: a
+    title: t
+    arguments:
+      - { name: password, type: secret, hash: md5 }
+      - { name: note, type: string, hash: scram-sha-256 }
+      - { name: table, type: identifier, kind: relation }
+      - { name: table_quoted, type: string }
+    steps:
+      - { name: s, sql: "SELECT 1" }
+"#,
+    ));
+    for expected in [
+        "\"md5\" is not a known hash; the one known is scram-sha-256",
+        "arguments[1].hash: applies to secrets only",
+        "table_quoted is taken",
+    ] {
+        assert!(
+            found.iter().any(|f| f.contains(expected)),
+            "{expected}: {found:?}"
+        );
+    }
+}
