@@ -219,7 +219,12 @@ impl Worker {
     async fn chat_of(&self, recipient: &str) -> Result<Option<i64>, StoreError> {
         match recipient.parse::<Recipient>() {
             Ok(Recipient::User(id)) => Ok(Some(id.get())),
-            Ok(Recipient::Username(name)) => self.store.user_by_username(name.as_str()).await,
+            // A username reaches only the account bound to it, never whoever carries it today.
+            Ok(Recipient::Username(name)) => Ok(self
+                .store
+                .binding(name.as_str())
+                .await?
+                .map(|bound| bound.user_id)),
             Ok(Recipient::Chat(chat)) => self.store.current_chat(chat.0).await.map(Some),
             Err(e) => {
                 tracing::error!(recipient, error = %e, "outbox job with an unknown recipient");

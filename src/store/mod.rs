@@ -9,6 +9,7 @@ mod incidents;
 mod ingest;
 mod members;
 mod outbox;
+mod people;
 
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ pub use incidents::{
 pub use ingest::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest};
 pub use members::{Invite, MemberChange, MemberRecord, Notice, Redeemed, StoredToken};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
+pub use people::{Binding, Claim};
 
 /// Errors of the state store. Callers log them whole and show users only a reference.
 #[derive(Debug, thiserror::Error)]
