@@ -1,6 +1,7 @@
 //! A person is an account, not a username: a username belongs to the account that first claimed it
-//! with `/start`, one person is one member whichever form names them, and strangers write nothing but
-//! one refusal a minute. Through the fake Bot API and REST, state on SQLite and on PostgreSQL.
+//! with `/start`, one person is one member whichever form names them, losing access takes effect on
+//! open dialogues and queued alerts at once, and strangers write nothing but one refusal a minute.
+//! Through the fake Bot API and REST, state on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 #[macro_use]
@@ -188,6 +189,7 @@ impl World {
 on_both_backends!(
     a_username_belongs_to_the_account_that_claimed_it,
     either_form_of_a_person_is_one_member,
+    losing_access_ends_dialogues_and_queued_alerts,
     strangers_write_nothing_and_are_refused_once_a_minute,
 );
 
@@ -289,6 +291,70 @@ async fn either_form_of_a_person_is_one_member(backend: Backend) {
     world.ask(BOB, "/whoami", REFUSAL).await;
     let rows = world.state_sql("SELECT member FROM members").await;
     assert!(rows.is_empty(), "{rows:?}");
+    world.stop().await;
+}
+
+async fn losing_access_ends_dialogues_and_queued_alerts(backend: Backend) {
+    let Some(world) = World::start(backend).await else {
+        return;
+    };
+    // A removed admin's open dialogue serves no choices and takes no value (Eve stays a viewer of
+    // billing, so the bot still knows her).
+    assert_eq!(world.set_member(json!(EVE), "admin").await, 201);
+    assert_eq!(
+        world.set_member_of("billing", json!(EVE), "viewer").await,
+        201
+    );
+    let list = world.ask(EVE, "/actions", "<b>main</b>: actions").await;
+    let before = world.telegram.messages(EVE).len();
+    let pick = buttons(&list)
+        .into_iter()
+        .find(|(label, _)| label == "Two steps")
+        .unwrap()
+        .1;
+    world.press(EVE, &list, &pick).await;
+    world
+        .telegram
+        .wait_for("the first question", WAIT, |t| {
+            let mut messages = t.messages(EVE).into_iter().skip(before);
+            messages.find(|m| m.text.contains("<b>first</b>"))
+        })
+        .await;
+    assert_eq!(world.remove_member(&EVE.to_string()).await, 204);
+    world.ask(EVE, "first value", "Not allowed").await;
+    let served = world.telegram.messages(EVE);
+    assert!(
+        served.iter().all(|m| !m.text.contains("<b>second</b>")
+            && buttons(m)
+                .iter()
+                .all(|(l, _)| !l.contains("choice_marker_x"))),
+        "{served:?}"
+    );
+
+    // A send queued for a viewer who is removed before it goes out is dropped.
+    assert_eq!(world.set_member(json!(FRANK), "viewer").await, 201);
+    world.telegram.set_down(true);
+    world.fire("main", "IdentityQueued").await;
+    let send = "SELECT last_error FROM outbox WHERE kind = 'telegram.send' \
+                AND recipient = 'user:5100' AND last_error IS NOT NULL";
+    support::eventually("the send to fail", WAIT, || async {
+        (!world.state_sql(send).await.is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(world.remove_member(&FRANK.to_string()).await, 204);
+    world.telegram.set_down(false);
+    let done = "SELECT result FROM outbox WHERE kind = 'telegram.send' \
+                AND recipient = 'user:5100' AND done_at IS NOT NULL";
+    let result = support::eventually("the send to be done", WAIT, || async {
+        world.state_sql(done).await.pop()
+    })
+    .await;
+    assert!(result.starts_with("dropped"), "{result}");
+    let told = world.telegram.messages(FRANK);
+    assert!(
+        told.iter().all(|m| !m.text.contains("IdentityQueued")),
+        "{told:?}"
+    );
     world.stop().await;
 }
 

@@ -266,6 +266,24 @@ fn arguments_of(
     ))
 }
 
+/// Whether the person may still go on with their dialogue (membership is checked at every step, so
+/// a removed member is served no `choices_sql` and no typed value). Ends it, saying so, when not.
+async fn still_allowed(
+    bot: &Bot,
+    person: &Person,
+    state: &BotState,
+    dialogue: &Dialogue,
+) -> Result<bool, super::BotError> {
+    let actions = dialogue.kind == "action";
+    let database = Some(dialogue.database.as_str());
+    if state.may(person, permission(actions), database).await? {
+        return Ok(true);
+    }
+    state.store.end_dialogue(dialogue.id).await?;
+    not_allowed(bot, state, ChatId(dialogue.chat_id)).await?;
+    Ok(false)
+}
+
 /// Asks for the next missing argument, or confirms, or runs.
 async fn advance(
     bot: &Bot,
@@ -274,6 +292,9 @@ async fn advance(
     mut dialogue: Dialogue,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
+    if !still_allowed(bot, person, state, &dialogue).await? {
+        return Ok(());
+    }
     let Some((actions, title, arguments, confirm)) = arguments_of(state, &dialogue) else {
         state.store.end_dialogue(dialogue.id).await?;
         return Ok(());
@@ -386,6 +407,9 @@ pub async fn answer(
     mut dialogue: Dialogue,
     raw: &str,
 ) -> HandlerResult {
+    if !still_allowed(bot, person, state, &dialogue).await? {
+        return Ok(());
+    }
     let Some((_, _, arguments, _)) = arguments_of(state, &dialogue) else {
         return Ok(());
     };
