@@ -1,7 +1,8 @@
 //! A person is an account, not a username: a username belongs to the account that first claimed it
 //! with `/start`, one person is one member whichever form names them, losing access takes effect on
-//! open dialogues and queued alerts at once, and strangers write nothing but one refusal a minute.
-//! Through the fake Bot API and REST, state on SQLite and on PostgreSQL.
+//! open dialogues and queued alerts at once, a group's lists show only its database, and strangers
+//! write nothing but one refusal a minute. Through the fake Bot API and REST, state on SQLite and on
+//! PostgreSQL.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 #[macro_use]
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::Connection;
-use support::fake_telegram::{SentMessage, buttons, text_update};
+use support::fake_telegram::{SentMessage, buttons, callback_update, text_update};
 use support::service::Ctx;
 use support::{Backend, Service, alert, notification};
 
@@ -190,6 +191,7 @@ on_both_backends!(
     a_username_belongs_to_the_account_that_claimed_it,
     either_form_of_a_person_is_one_member,
     losing_access_ends_dialogues_and_queued_alerts,
+    a_group_lists_only_its_database,
     strangers_write_nothing_and_are_refused_once_a_minute,
 );
 
@@ -355,6 +357,53 @@ async fn losing_access_ends_dialogues_and_queued_alerts(backend: Backend) {
         told.iter().all(|m| !m.text.contains("IdentityQueued")),
         "{told:?}"
     );
+    world.stop().await;
+}
+
+async fn a_group_lists_only_its_database(backend: Backend) {
+    let Some(world) = World::start(backend).await else {
+        return;
+    };
+    world.fire("main", "IdentityMainAlert").await;
+    world.fire("billing", "IdentityBillingAlert").await;
+    let mine = world.ask(OWNER, "/alerts", "Firing now").await;
+    assert!(
+        mine.text.contains("IdentityMainAlert") && mine.text.contains("IdentityBillingAlert"),
+        "{}",
+        mine.text
+    );
+    let group = world.ask_in(OWNER, GROUP, "/alerts", "Firing now").await;
+    assert!(group.text.contains("IdentityMainAlert"), "{}", group.text);
+    assert!(
+        !group.text.contains("IdentityBillingAlert"),
+        "the group is main's: {}",
+        group.text
+    );
+    let incidents = world
+        .ask_in(OWNER, GROUP, "/incidents", "Incidents of")
+        .await;
+    assert!(
+        incidents.text.contains("Incidents of main") && !incidents.text.contains("Billing"),
+        "{}",
+        incidents.text
+    );
+    let views = world.ask_in(OWNER, GROUP, "/actions", "actions").await;
+    assert!(
+        views.text.contains("<b>main</b>: actions"),
+        "{}",
+        views.text
+    );
+    let press = callback_update(OWNER, username(OWNER), GROUP, views.message_id, "ad:1");
+    let before = world.telegram.messages(GROUP).len();
+    world.telegram.push_update(press);
+    let refused = world
+        .telegram
+        .wait_for("billing refused in main's group", WAIT, |t| {
+            let mut messages = t.messages(GROUP).into_iter().skip(before);
+            messages.find(|m| m.text.contains("Not allowed") || m.text.contains("billing"))
+        })
+        .await;
+    assert!(refused.text.contains("Not allowed"), "{}", refused.text);
     world.stop().await;
 }
 

@@ -110,6 +110,21 @@ impl BotState {
         self.access.person(person).await
     }
 
+    /// Whether `chat` may show what belongs to `database` (`None`: to no database). A private chat
+    /// shows all the person may see; a group only what belongs to the databases whose chat it is,
+    /// whoever asks there, since everyone in the group reads the answer.
+    pub fn shows(&self, chat: ChatId, database: Option<&str>) -> bool {
+        if chat.is_user() {
+            return true;
+        }
+        let Some(database) = database else {
+            return false;
+        };
+        self.config.databases.iter().any(|db| {
+            db.name.as_str() == database && db.chat.is_some_and(|group| group.0 == chat.0)
+        })
+    }
+
     /// `access::may` for a person, resolved now.
     pub async fn may(
         &self,

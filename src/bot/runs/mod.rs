@@ -70,8 +70,10 @@ pub fn permission(actions: bool) -> Permission {
     }
 }
 
-/// The databases the person may run views (or actions) on, with their positions in the config.
+/// The databases the person may run views (or actions) on in this chat, with their positions in
+/// the config.
 async fn databases(
+    chat: ChatId,
     person: &Person,
     state: &BotState,
     actions: bool,
@@ -83,6 +85,7 @@ async fn databases(
         .iter()
         .enumerate()
         .filter(|(_, db)| may(&who, permission(actions), Some(db.name.as_str())))
+        .filter(|(_, db)| state.shows(chat, Some(db.name.as_str())))
         .map(|(i, db)| (i, db.name.clone()))
         .collect())
 }
@@ -95,7 +98,7 @@ pub async fn start(
     state: &BotState,
     actions: bool,
 ) -> HandlerResult {
-    let mine = databases(person, state, actions).await?;
+    let mine = databases(chat, person, state, actions).await?;
     match mine.as_slice() {
         [] => {
             let text = if actions {
@@ -145,9 +148,10 @@ pub async fn items(
     let Some(db) = state.config.databases.get(database) else {
         return Ok(());
     };
-    if !state
-        .may(person, permission(actions), Some(db.name.as_str()))
-        .await?
+    if !state.shows(chat, Some(db.name.as_str()))
+        || !state
+            .may(person, permission(actions), Some(db.name.as_str()))
+            .await?
     {
         return not_allowed(bot, state, chat).await;
     }
