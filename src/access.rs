@@ -58,7 +58,8 @@ pub enum Source {
     Runtime,
 }
 
-/// A Telegram user as the bot sees them.
+/// A Telegram user as the bot sees them. The account is the id: the username it carries today names
+/// it in messages, but grants nothing unless it is bound to this account (claimed with `/start`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     pub id: TelegramUserId,
@@ -180,10 +181,11 @@ pub struct Access {
     store: Store,
 }
 
-fn member_matches(person: &Person, member: &MemberRef) -> bool {
+/// Whether a config member is the account `id`, whose bound usernames are `names`.
+fn member_matches(id: TelegramUserId, names: &[String], member: &MemberRef) -> bool {
     match member {
-        MemberRef::Id(id) => *id == person.id,
-        MemberRef::Username(name) => person.username.as_deref() == Some(name.as_str()),
+        MemberRef::Id(member) => *member == id,
+        MemberRef::Username(name) => names.iter().any(|n| n == name.as_str()),
     }
 }
 
@@ -238,17 +240,29 @@ impl Access {
 
     /// Everything `person` holds: owner from the config, config memberships, and runtime ones read
     /// from the state store now (so a removal takes effect at the very next press, on every replica).
+    /// A membership by `@username` counts only for the account the username is bound to.
     pub async fn person(&self, person: &Person) -> Result<Identity, StoreError> {
         let everywhere = self.owners.contains(&person.id).then_some(Role::Owner);
+        let names = self.store.bound_names(person.id.get()).await?;
         let mut roles = Vec::new();
         for db in &self.members {
-            if db.admins.iter().any(|m| member_matches(person, m)) {
+            if db
+                .admins
+                .iter()
+                .any(|m| member_matches(person.id, &names, m))
+            {
                 roles.push((db.database.clone(), Role::Admin, Source::Config));
-            } else if db.viewers.iter().any(|m| member_matches(person, m)) {
+            } else if db
+                .viewers
+                .iter()
+                .any(|m| member_matches(person.id, &names, m))
+            {
                 roles.push((db.database.clone(), Role::Viewer, Source::Config));
             }
         }
-        for (database, role) in self.store.memberships(&person.keys()).await? {
+        let mut keys = vec![Recipient::User(person.id).to_string()];
+        keys.extend(names.iter().map(|name| format!("username:{name}")));
+        for (database, role) in self.store.memberships(&keys).await? {
             // Members of databases no longer in the config grant nothing.
             if let Some(db) = self
                 .members
@@ -320,6 +334,16 @@ impl Access {
             .iter()
             .chain(viewers)
             .any(|m| Recipient::from(m).to_string() == member)
+    }
+
+    /// Whether the config names a member by this username (lowercase, without @).
+    pub fn names_username(&self, username: &str) -> bool {
+        self.members.iter().any(|db| {
+            db.admins
+                .iter()
+                .chain(&db.viewers)
+                .any(|m| matches!(m, MemberRef::Username(name) if name.as_str() == username))
+        })
     }
 
     pub fn owners(&self) -> &[TelegramUserId] {
@@ -453,7 +477,18 @@ api_tokens:
         let (access, store, _dir) = access().await;
         let owner = access.person(&person(1, None)).await.unwrap();
         let admin = access.person(&person(10, None)).await.unwrap();
+        let unbound = access.person(&person(99, Some("alice"))).await.unwrap();
+        assert!(
+            !unbound.is_known(),
+            "a username grants nothing until claimed"
+        );
+        store.claim_username("alice", 99, Utc::now()).await.unwrap();
         let alice = access.person(&person(99, Some("alice"))).await.unwrap();
+        let impostor = access.person(&person(98, Some("alice"))).await.unwrap();
+        assert!(
+            !impostor.is_known(),
+            "the name stays with the account that claimed it"
+        );
         let viewer = access.person(&person(11, None)).await.unwrap();
         let billing = access.person(&person(20, Some("bob"))).await.unwrap();
         let stranger = access.person(&person(5, Some("mallory"))).await.unwrap();
@@ -493,6 +528,7 @@ api_tokens:
         let change = |member: &'static str, role: Option<Role>| MemberChange {
             database: "billing",
             member,
+            others: &[],
             role,
             actor: "@owner",
             audit_detail: serde_json::json!({}),
@@ -500,6 +536,10 @@ api_tokens:
             send_firing: false,
             at: Utc::now(),
         };
+        store
+            .claim_username("mallory", 5, Utc::now())
+            .await
+            .unwrap();
         store
             .change_member(&change("username:mallory", Some(Role::Viewer)))
             .await

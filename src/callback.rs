@@ -78,6 +78,12 @@ pub enum Callback {
         member: MemberRef,
         role: Option<Role>,
     },
+    /// Bind a username to the account that claimed it after another one had (an owner's decision).
+    MemberRebind {
+        database: usize,
+        username: Username,
+        user: TelegramUserId,
+    },
     /// A step of creating an API token named `name` with `role`: ask for its scope, or create it.
     TokenNew {
         role: Role,
@@ -204,6 +210,11 @@ impl Callback {
                 role.map_or('x', role_code),
                 member_code(member)
             ),
+            Callback::MemberRebind {
+                database,
+                username,
+                user,
+            } => format!("mb:{database}:{user}:{}", username.as_str()),
             Callback::TokenNew { role, scope, name } => {
                 let scope = match scope {
                     TokenScope::Ask => "?".to_owned(),
@@ -302,6 +313,11 @@ impl Callback {
                     role,
                 }
             }
+            "mb" => Callback::MemberRebind {
+                database: index(number()?)?,
+                user: TelegramUserId::new(number()?).ok()?,
+                username: Username::parse_handle(&format!("@{}", parts.next()?)).ok()?,
+            },
             "tn" => {
                 let role = role_of(parts.next()?)?;
                 let scope = match parts.next()? {
@@ -373,6 +389,11 @@ mod tests {
                 role: Role::Viewer,
                 scope: TokenScope::Ask,
                 name: "x".repeat(24),
+            },
+            Callback::MemberRebind {
+                database: 99,
+                username: Username::parse_handle(&format!("@{}", "a".repeat(32))).unwrap(),
+                user: TelegramUserId::new(i64::MAX).unwrap(),
             },
             Callback::TokenRevoke(i64::MAX),
             Callback::TokenHide,

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::access::{Access, Identity, Permission, Source, may};
+use crate::access::{Access, Identity, Permission, Person, Source, may};
 use crate::config::Config;
 use crate::delivery::render::escape;
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
 use crate::routing::{Recipient, Router, SharedRouter};
-use crate::store::{MemberChange, MemberRecord, Redeemed, Store, StoreError};
+use crate::store::{Claim, JobKind, MemberChange, MemberRecord, Redeemed, Store, StoreError};
 
 /// How long an invite link works.
 pub const INVITE_VALID: chrono::Duration = chrono::Duration::hours(24);
@@ -52,6 +52,11 @@ pub struct Member {
     pub source: Source,
     /// Who added a runtime member.
     pub added_by: Option<String>,
+    /// The account the member is: their id, or the one their username is bound to (`None`: nobody
+    /// has claimed the username with `/start` yet).
+    pub user_id: Option<i64>,
+    /// Another account that claimed the member's username since; an owner may bind it to that one.
+    pub claimed_by: Option<i64>,
 }
 
 /// What a change did.
@@ -132,6 +137,119 @@ impl Members {
         })
     }
 
+    /// The account a stored member is, and another account claiming its username.
+    async fn account(&self, key: &str) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        Ok(match key.parse::<Recipient>() {
+            Ok(Recipient::User(id)) => (Some(id.get()), None),
+            Ok(Recipient::Username(name)) => match self.store.binding(name.as_str()).await? {
+                Some(bound) => (Some(bound.user_id), bound.contested_by),
+                None => (None, None),
+            },
+            _ => (None, None),
+        })
+    }
+
+    /// Every stored form of the person `member` names, the one to store first: a username bound to
+    /// an account is that account, known by its id and every name bound to it.
+    async fn forms(&self, member: &MemberRef) -> Result<Vec<MemberRef>, StoreError> {
+        let id = match member {
+            MemberRef::Id(id) => Some(*id),
+            MemberRef::Username(name) => self
+                .store
+                .binding(name.as_str())
+                .await?
+                .and_then(|bound| TelegramUserId::new(bound.user_id).ok()),
+        };
+        let Some(id) = id else {
+            return Ok(vec![member.clone()]);
+        };
+        let mut forms = vec![MemberRef::Id(id)];
+        for name in self.store.bound_names(id.get()).await? {
+            if let Ok(name) = Username::parse_handle(&format!("@{name}")) {
+                forms.push(MemberRef::Username(name));
+            }
+        }
+        Ok(forms)
+    }
+
+    /// How `member` is stored: by the account's id once their username is bound, else as given.
+    pub async fn stored_key(&self, member: &MemberRef) -> Result<String, StoreError> {
+        let forms = self.forms(member).await?;
+        Ok(forms.first().map_or_else(|| key_of(member), key_of))
+    }
+
+    /// A `/start` of `person`: binds the username they carry when a membership names it and no
+    /// account holds it yet. When another account holds it, the person stays a stranger and the
+    /// owners are told, once per account.
+    pub async fn claim(&self, person: &Person) -> Result<(), StoreError> {
+        let Some(name) = person.username.as_deref() else {
+            return Ok(());
+        };
+        let bound = self.store.binding(name).await?;
+        // An unknown name binds nothing: strangers cause no writes.
+        let named = self.access.names_username(name)
+            || self
+                .store
+                .is_member_anywhere(&format!("username:{name}"))
+                .await?;
+        if bound.is_none() && !named {
+            return Ok(());
+        }
+        let now = Utc::now();
+        match self
+            .store
+            .claim_username(name, person.id.get(), now)
+            .await?
+        {
+            Claim::Bound => self.reload().await?,
+            Claim::Taken { by, first: true } => {
+                let text = format!(
+                    "⚠️ Telegram account <code>{}</code> now carries @{}, which belongs to user                      <code>{by}</code>. I treat it as a stranger. If that person moved to the new                      account, bind @{} to it from /admins.",
+                    person.id,
+                    escape(name),
+                    escape(name)
+                );
+                for owner in self.access.owners() {
+                    let owner = Recipient::User(*owner).to_string();
+                    let text = serde_json::json!({ "text": text });
+                    let kind = JobKind::TelegramNotice;
+                    self.store.enqueue(kind, None, &owner, &text, now).await?;
+                }
+                self.wake.notify_one();
+            }
+            Claim::Taken { .. } | Claim::Own => {}
+        }
+        Ok(())
+    }
+
+    /// Binds `username` to the account that claimed it since (`user`), on an owner's decision.
+    /// `false` when that account is not the one claiming it (any more).
+    pub async fn rebind(
+        &self,
+        actor: &Identity,
+        database: &str,
+        username: &Username,
+        user: TelegramUserId,
+    ) -> Result<bool, MemberError> {
+        let database = self.database(database)?;
+        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
+            return Err(MemberError::Forbidden {
+                who: actor.name.clone(),
+                database: database.to_string(),
+            });
+        }
+        let now = Utc::now();
+        let name = username.as_str();
+        let done = self
+            .store
+            .rebind_username(name, user.get(), &actor.name, now)
+            .await?;
+        if done {
+            self.reload().await?;
+        }
+        Ok(done)
+    }
+
     /// The members of a database: the config's (locked) first, then those added here.
     pub async fn list(&self, database: &str) -> Result<Vec<Member>, MemberError> {
         let database = self.database(database)?;
@@ -143,21 +261,27 @@ impl Members {
             .chain(viewers.iter().map(|m| (m, Role::Viewer)))
         {
             let key = key_of(member);
+            let (user_id, claimed_by) = self.account(&key).await?;
             out.push(Member {
                 display: self.display(&key).await?,
                 key,
                 role,
                 source: Source::Config,
                 added_by: None,
+                user_id,
+                claimed_by,
             });
         }
         for record in self.store.members(Some(database.as_str())).await? {
+            let (user_id, claimed_by) = self.account(&record.member).await?;
             out.push(Member {
                 display: self.display(&record.member).await?,
                 key: record.member,
                 role: record.role,
                 source: Source::Runtime,
                 added_by: Some(record.added_by),
+                user_id,
+                claimed_by,
             });
         }
         Ok(out)
@@ -215,30 +339,15 @@ impl Members {
 
     /// Config members and owners are not runtime members: a runtime row for them could never be
     /// removed from the bot (config members are locked) or would mean nothing (owners). A person is
-    /// matched by id and by the username the bot last saw them with, so `@alice` in the config is
-    /// also user 42 once Alice has written to the bot.
+    /// matched by id and by every username bound to them, so `@alice` in the config is also user 42
+    /// once Alice has claimed her name with `/start`.
     async fn eligible(
         &self,
         database: &DatabaseName,
         member: &MemberRef,
     ) -> Result<(), MemberError> {
-        let mut forms = vec![member.clone()];
-        match member {
-            MemberRef::Id(id) => {
-                if let Some(name) = self.store.username_of(id.get()).await?
-                    && let Ok(name) = Username::parse_handle(&format!("@{name}"))
-                {
-                    forms.push(MemberRef::Username(name));
-                }
-            }
-            MemberRef::Username(name) => {
-                if let Some(id) = self.store.user_by_username(name.as_str()).await?
-                    && let Ok(id) = TelegramUserId::new(id)
-                {
-                    forms.push(MemberRef::Id(id));
-                }
-            }
-        }
+        let mut forms = self.forms(member).await?;
+        forms.push(member.clone());
         for form in &forms {
             if self
                 .access
@@ -266,14 +375,22 @@ impl Members {
         if role == Some(Role::Owner) {
             return Err(MemberError::BadRole("owner".to_owned()));
         }
-        let key = key_of(member);
+        // One person is one member, whichever form names them: the change applies to every form.
+        let forms: Vec<String> = self.forms(member).await?.iter().map(key_of).collect();
+        let Some((key, others)) = forms.split_first() else {
+            return Ok(Changed::Unchanged);
+        };
+        let key = key.clone();
         let who = self.display(&key).await?;
         let db = escape(database.as_str());
         let by = escape(actor);
         let runtime = self.store.members(Some(database.as_str())).await?;
-        let previous = runtime.iter().find(|m| m.member == key).map(|m| m.role);
+        let held = |form: &String| runtime.iter().find(|m| &m.member == form).map(|m| m.role);
+        let previous = forms.iter().filter_map(held).max();
+        let folded = others.iter().any(|form| held(form).is_some());
         let changed = match (previous, role) {
-            (a, b) if a == b => return Ok(Changed::Unchanged),
+            (a, b) if a == b && !folded => return Ok(Changed::Unchanged),
+            (a, b) if a == b => Changed::Unchanged,
             (None, Some(_)) => Changed::Added,
             (Some(from), Some(_)) => Changed::RoleChanged { from },
             (Some(was), None) => Changed::Removed { was },
@@ -307,13 +424,18 @@ impl Members {
         };
         let mut notices = vec![(key.clone(), to_member)];
         for admin in self.admins_of(database, &runtime) {
-            if admin != key {
+            if !forms.contains(&admin) {
                 notices.push((admin, to_admins.clone()));
             }
+        }
+        if changed == Changed::Unchanged {
+            // Only the forms are folded into one: nothing to tell anyone.
+            notices.clear();
         }
         let change = MemberChange {
             database: database.as_str(),
             member: &key,
+            others,
             role,
             actor,
             audit_detail: serde_json::json!({
@@ -401,6 +523,13 @@ impl Members {
     ) -> Result<Redeemed, MemberError> {
         let hash = crate::access::hex(&crate::access::digest(code));
         let now = Utc::now();
+        // A username bound to another account is not this person's, whatever Telegram says today.
+        if let Some(name) = person.username.as_deref()
+            && let Some(bound) = self.store.binding(name).await?
+            && bound.user_id != person.id.get()
+        {
+            return Ok(Redeemed::WrongUser);
+        }
         let outcome = self
             .store
             .redeem_invite(&hash, person.username.as_deref(), &person.display(), now)
@@ -415,6 +544,11 @@ impl Members {
                 return Ok(Redeemed::Unknown);
             };
             let member = MemberRef::Id(person.id);
+            // A member now: the bot names them by the username they carry.
+            let username = person.username.as_deref();
+            self.store
+                .remember_user(person.id.get(), username, now)
+                .await?;
             // The invite is used up either way: it was for this person, who needs no other.
             self.eligible(&database, &member).await?;
             // The link was its creator's decision: the audit and the welcome name them.

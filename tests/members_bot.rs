@@ -293,7 +293,8 @@ async fn owners_see_the_members_and_nobody_else_does(backend: Backend) {
     let audit = world
         .state_sql("SELECT action FROM audit_log WHERE action = 'refused'")
         .await;
-    assert_eq!(audit.len(), 6, "every refused press is audited");
+    // Each person's refusals are audited once a minute at most: the admin's first and Mallory's.
+    assert_eq!(audit.len(), 2, "{audit:?}");
     let members = world.state_sql("SELECT member FROM members").await;
     assert!(members.is_empty(), "{members:?}");
     world.stop().await;

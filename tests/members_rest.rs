@@ -160,11 +160,11 @@ async fn owners_tokens_list_add_change_and_remove_members(backend: Backend) {
         list["members"],
         json!([
             { "member": "2000", "key": "user:2000", "display": "user 2000", "role": "admin",
-              "source": "config", "added_by": null },
+              "source": "config", "added_by": null, "user_id": 2000 },
             { "member": "@alice", "key": "username:alice", "display": "@alice", "role": "admin",
-              "source": "config", "added_by": null },
+              "source": "config", "added_by": null, "user_id": null },
             { "member": "2500", "key": "user:2500", "display": "user 2500", "role": "viewer",
-              "source": "config", "added_by": null },
+              "source": "config", "added_by": null, "user_id": 2500 },
         ])
     );
 
@@ -179,7 +179,7 @@ async fn owners_tokens_list_add_change_and_remove_members(backend: Backend) {
     assert_eq!(
         added,
         json!({ "member": "4242", "key": "user:4242", "display": "user 4242", "role": "viewer",
-                "source": "runtime", "added_by": "token:owner" })
+                "source": "runtime", "added_by": "token:owner", "user_id": 4242 })
     );
     let (status, same) = world
         .add(OWNER, "main", json!({ "member": "4242", "role": "viewer" }))
@@ -423,15 +423,15 @@ async fn bad_input_is_named_and_locked_members_conflict(backend: Backend) {
             "{answer}"
         );
     }
-    // Once the bot has seen them, people are the same person by id and by username: config @alice
-    // is locked under her id too, and an owner cannot be added under their username.
+    // Once they claimed their username (with /start), people are the same person by id and by
+    // username: config @alice is locked under her id too, and an owner cannot be added under their
+    // username.
     let store = world.store().await;
     let now = chrono::Utc::now();
-    store.remember_user(4343, Some("alice"), now).await.unwrap();
-    store
-        .remember_user(1000, Some("the_owner"), now)
-        .await
-        .unwrap();
+    for (id, name) in [(4343, "alice"), (1000, "the_owner")] {
+        store.remember_user(id, Some(name), now).await.unwrap();
+        store.claim_username(name, id, now).await.unwrap();
+    }
     for member in [json!(4343), json!("@the_owner")] {
         let (status, answer) = world
             .add(OWNER, "main", json!({ "member": member, "role": "admin" }))

@@ -58,26 +58,17 @@ async fn manager(
     state: &BotState,
     (chat, person): (ChatId, &Person),
     database: &str,
-    mut detail: serde_json::Value,
+    detail: serde_json::Value,
 ) -> Result<Option<Identity>, BotError> {
     let who = state.identity(person).await?;
     if may(&who, Permission::ManageMembers, Some(database)) {
         return Ok(Some(who));
     }
-    detail["user_id"] = json!(person.id);
-    state
-        .store
-        .audit(
-            &person.display(),
-            "refused",
-            Some(database),
-            &detail,
-            Utc::now(),
-        )
-        .await?;
-    // Also takes away a pick-a-person keyboard the person may still have.
-    let removal = Some(ReplyMarkup::kb_remove());
-    say(bot, state, chat, NOT_ALLOWED.to_owned(), removal).await?;
+    if state.refusal(person, Some(database), detail).await? {
+        // Also takes away a pick-a-person keyboard the person may still have.
+        let removal = Some(ReplyMarkup::kb_remove());
+        say(bot, state, chat, NOT_ALLOWED.to_owned(), removal).await?;
+    }
     Ok(None)
 }
 
@@ -218,6 +209,29 @@ async fn list(
         };
         let line = format!("\n{} · {} · {source}", escape(shown), role.as_str());
         text.push_str(&line);
+        // A username is whoever claimed it first with /start; say who that is.
+        let named = parse_member(&member.key).ok().and_then(|m| match m {
+            MemberRef::Username(name) => Some(name),
+            MemberRef::Id(_) => None,
+        });
+        if let Some(name) = &named {
+            match member.user_id {
+                Some(id) => text.push_str(&format!(" · user <code>{id}</code>")),
+                None => text.push_str(" · has not pressed Start yet"),
+            }
+            let claimed = member
+                .claimed_by
+                .and_then(|id| TelegramUserId::new(id).ok());
+            if let Some(user) = claimed {
+                text.push_str(&format!(" · ⚠️ claimed by user <code>{user}</code>"));
+                let rebind = Callback::MemberRebind {
+                    database,
+                    username: name.clone(),
+                    user,
+                };
+                rows.push(vec![button(format!("🔁 {name} is user {user}"), rebind)]);
+            }
+        }
         // Config members are changed in the config only: they get no buttons.
         let (Source::Runtime, Ok(member)) = (member.source, parse_member(&member.key)) else {
             continue;
@@ -265,7 +279,8 @@ pub async fn pressed(
 ) -> HandlerResult {
     let (Callback::MemberAdd { database, .. }
     | Callback::MemberInvite { database, .. }
-    | Callback::MemberSet { database, .. }) = *callback
+    | Callback::MemberSet { database, .. }
+    | Callback::MemberRebind { database, .. }) = *callback
     else {
         return Ok(());
     };
@@ -293,6 +308,16 @@ pub async fn pressed(
             if done == Changed::Unchanged {
                 return Ok(()); // the list shows it already; an identical edit would be refused
             }
+            let several = managed(state, &who).len() > 1;
+            list(bot, (chat, Some(message)), state, database, several).await
+        }
+        Callback::MemberRebind { username, user, .. } => {
+            let text = match state.members.rebind(&who, name, username, *user).await {
+                Ok(true) => format!("{username} is user {user} from now on."),
+                Ok(false) => format!("User {user} no longer claims {username}."),
+                Err(e) => readable(e)?,
+            };
+            answer(bot, query, &text).await?;
             let several = managed(state, &who).len() > 1;
             list(bot, (chat, Some(message)), state, database, several).await
         }

@@ -16,7 +16,7 @@ use crate::silences::{NewSilence, matchers_for};
 use crate::store::{AckOutcome, IncidentRecord};
 
 pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> HandlerResult {
-    let Some(person) = state.person(&query.from).await? else {
+    let Some(person) = BotState::person(&query.from) else {
         return Ok(());
     };
     let place = query.message.as_ref().map(|m| match m {
@@ -27,7 +27,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         answer(&bot, &query, "This button is no longer valid.").await?;
         return Ok(());
     };
-    if !state.identity(&person).await?.is_known() {
+    if state.known(&person).await?.is_none() {
         refuse(&bot, &query, &state, &person, None, &callback).await?;
         return Ok(());
     }
@@ -176,7 +176,10 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 None => Ok(()),
             }
         }
-        Callback::MemberAdd { .. } | Callback::MemberInvite { .. } | Callback::MemberSet { .. } => {
+        Callback::MemberAdd { .. }
+        | Callback::MemberInvite { .. }
+        | Callback::MemberSet { .. }
+        | Callback::MemberRebind { .. } => {
             admins::pressed(&bot, &query, &state, &person, &callback, place).await
         }
         Callback::TokenNew { .. } | Callback::TokenRevoke(_) | Callback::TokenHide => {
@@ -229,7 +232,9 @@ pub(crate) async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> Hand
     Ok(())
 }
 
-/// "Not allowed", and an audit row saying who tried what.
+/// "Not allowed", and an audit row saying who tried what (at most one a minute per person: see
+/// `BotState::refusal`). The press is answered every time, as Telegram wants; the answer is a
+/// notice on the presser's screen, not a message in the chat.
 pub(crate) async fn refuse(
     bot: &Bot,
     query: &CallbackQuery,
@@ -244,16 +249,9 @@ pub(crate) async fn refuse(
         "Not allowed: your role on this database does not permit this.",
     )
     .await?;
-    state
-        .store
-        .audit(
-            &person.display(),
-            "refused",
-            incident.and_then(|i| i.database.as_deref()),
-            &serde_json::json!({ "button": callback.encode(), "user_id": person.id }),
-            Utc::now(),
-        )
-        .await?;
+    let database = incident.and_then(|i| i.database.as_deref());
+    let detail = serde_json::json!({ "button": callback.encode() });
+    state.refusal(person, database, detail).await?;
     Ok(())
 }
 

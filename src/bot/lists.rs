@@ -41,10 +41,11 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
     let databases: Vec<String> = who
         .databases(&state.config, Permission::Read)
         .iter()
+        .filter(|d| state.shows(chat, Some(d.as_str())))
         .map(|d| d.to_string())
         .collect();
-    // Incidents that matched no database belong to the owners.
-    let owner = may(&who, Permission::Read, None);
+    // Incidents that matched no database belong to the owners (and to no group).
+    let owner = may(&who, Permission::Read, None) && state.shows(chat, None);
     let incidents = state
         .store
         .firing_incidents(
@@ -104,9 +105,10 @@ pub async fn incidents(
     let mine: Vec<DatabaseName> = who
         .databases(&state.config, Permission::Read)
         .into_iter()
+        .filter(|d| state.shows(chat, Some(d.as_str())))
         .cloned()
         .collect();
-    let owner = may(&who, Permission::Read, None);
+    let owner = may(&who, Permission::Read, None) && state.shows(chat, None);
     // The database named, else the person's only one; owners may also look at all of them.
     let scope = if database.is_empty() {
         match mine.as_slice() {
@@ -195,6 +197,7 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
         .await?
         .into_iter()
         .filter(|i| may(&who, Permission::Read, i.database.as_deref()))
+        .filter(|i| state.shows(chat, i.database.as_deref()))
         .collect();
     if silenced.is_empty() {
         super::polite(state, chat, || {

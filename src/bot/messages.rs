@@ -19,24 +19,23 @@ pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>)
     let Some(user) = msg.from.as_ref() else {
         return Ok(());
     };
-    let Some(person) = state.person(user).await? else {
+    let Some(person) = BotState::person(user) else {
         return Ok(());
     };
     let chat = msg.chat.id;
-    // An invite link works for someone the bot does not know yet: that is its point.
-    if let Command::Start(payload) = &cmd
-        && let Some(code) = payload.trim().strip_prefix(INVITE_PREFIX)
-    {
-        return admins::redeem(&bot, chat, &person, &state, code).await;
+    if let Command::Start(payload) = &cmd {
+        // An invite link works for someone the bot does not know yet: that is its point.
+        if let Some(code) = payload.trim().strip_prefix(INVITE_PREFIX) {
+            return admins::redeem(&bot, chat, &person, &state, code).await;
+        }
+        // Start claims the username the person carries, when a membership names it.
+        state.members.claim(&person).await?;
     }
-    let who = state.identity(&person).await?;
-    if !who.is_known() {
-        super::polite(&state, msg.chat.id, || {
-            bot.send_message(msg.chat.id, format!("{REFUSAL} {}", person.id))
-        })
-        .await?;
-        return Ok(());
-    }
+    let Some(who) = state.known(&person).await? else {
+        let command = msg.text().and_then(|t| t.split_whitespace().next());
+        let detail = serde_json::json!({ "command": command });
+        return refuse_stranger(&bot, &state, chat, &person, detail).await;
+    };
     match cmd {
         Command::Start(_) => start(&bot, chat, &person, &who, &state).await,
         Command::Help => reply(&bot, &state, chat, help()).await,
@@ -59,10 +58,10 @@ pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResul
     let Some(user) = msg.from.as_ref() else {
         return Ok(());
     };
-    let Some(person) = state.person(user).await? else {
+    let Some(person) = BotState::person(user) else {
         return Ok(());
     };
-    let known = state.identity(&person).await?.is_known();
+    let known = state.known(&person).await?.is_some();
     if known
         && (admins::message(&bot, &msg, &person, &state).await?
             || runs::typed(&bot, &msg, &person, &state).await?)
@@ -73,15 +72,32 @@ pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResul
     if !msg.chat.is_private() {
         return Ok(());
     }
-    let text = if known {
-        "Send /help to see what I can do.".to_owned()
-    } else {
-        format!("{REFUSAL} {}", person.id)
-    };
+    if !known {
+        let detail = serde_json::json!({ "message": "text" });
+        return refuse_stranger(&bot, &state, msg.chat.id, &person, detail).await;
+    }
     super::polite(&state, msg.chat.id, || {
-        bot.send_message(msg.chat.id, text.clone())
+        bot.send_message(msg.chat.id, "Send /help to see what I can do.")
     })
     .await?;
+    Ok(())
+}
+
+/// Tells a stranger how to get in, audited: once a minute at most, so that a flood of messages
+/// neither fills the audit log nor spends the Telegram budget alerts need.
+async fn refuse_stranger(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    person: &Person,
+    detail: serde_json::Value,
+) -> HandlerResult {
+    if state.refusal(person, None, detail).await? {
+        super::polite(state, chat, || {
+            bot.send_message(chat, format!("{REFUSAL} {}", person.id))
+        })
+        .await?;
+    }
     Ok(())
 }
 

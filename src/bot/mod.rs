@@ -54,27 +54,75 @@ pub struct BotState {
     pub members: Arc<crate::members::Members>,
 }
 
+/// How long a refused person is neither answered in the chat nor audited again.
+pub const REFUSAL_QUIET: chrono::Duration = chrono::Duration::minutes(1);
+
 impl BotState {
-    /// The person behind an update, remembered so `@username` admins resolve to them.
+    /// The person behind an update (nothing written: strangers cause no writes).
     /// `None` for an id Telegram never gives a person (a broken update).
-    async fn person(&self, user: &User) -> Result<Option<Person>, StoreError> {
+    fn person(user: &User) -> Option<Person> {
         let username = user.username.as_ref().map(|u| u.to_ascii_lowercase());
-        let Some(id) = i64::try_from(user.id.0)
+        let id = i64::try_from(user.id.0)
             .ok()
-            .and_then(|id| TelegramUserId::new(id).ok())
-        else {
+            .and_then(|id| TelegramUserId::new(id).ok())?;
+        Some(Person { id, username })
+    }
+
+    /// The person's roles when the service knows them, who is then remembered under the username
+    /// they carry (it names them in member lists); `None` for a stranger, of whom nothing is kept.
+    pub async fn known(&self, person: &Person) -> Result<Option<Identity>, StoreError> {
+        let who = self.identity(person).await?;
+        if !who.is_known() {
             return Ok(None);
-        };
+        }
+        let username = person.username.as_deref();
         self.store
-            .remember_user(id.get(), username.as_deref(), chrono::Utc::now())
+            .remember_user(person.id.get(), username, chrono::Utc::now())
             .await?;
-        Ok(Some(Person { id, username }))
+        Ok(Some(who))
+    }
+
+    /// Audits a refusal of `person`, at most once per person per `REFUSAL_QUIET`: `true` when this
+    /// one was audited and may be answered in the chat, `false` when the person was refused a moment
+    /// ago (then nothing is written, and nothing that spends the chat's Telegram budget is sent).
+    pub async fn refusal(
+        &self,
+        person: &Person,
+        database: Option<&str>,
+        mut detail: serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        detail["user_id"] = serde_json::json!(person.id);
+        let now = chrono::Utc::now();
+        let actor = person.display();
+        self.store
+            .refusal_due(
+                person.id.get(),
+                now - REFUSAL_QUIET,
+                now,
+                (&actor, database, &detail),
+            )
+            .await
     }
 
     /// Every role the person holds now (read from the store on each update, so a removal takes
     /// effect at the very next message or press).
     pub async fn identity(&self, person: &Person) -> Result<Identity, StoreError> {
         self.access.person(person).await
+    }
+
+    /// Whether `chat` may show what belongs to `database` (`None`: to no database). A private chat
+    /// shows all the person may see; a group only what belongs to the databases whose chat it is,
+    /// whoever asks there, since everyone in the group reads the answer.
+    pub fn shows(&self, chat: ChatId, database: Option<&str>) -> bool {
+        if chat.is_user() {
+            return true;
+        }
+        let Some(database) = database else {
+            return false;
+        };
+        self.config.databases.iter().any(|db| {
+            db.name.as_str() == database && db.chat.is_some_and(|group| group.0 == chat.0)
+        })
     }
 
     /// `access::may` for a person, resolved now.

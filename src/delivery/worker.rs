@@ -41,6 +41,8 @@ const CHAT_PACE: Duration = Duration::from_millis(1150);
 /// The pace of individual messages behind a digest in a group (Telegram: 20 a minute).
 const GROUP_PACE: Duration = Duration::from_millis(3200);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The result of a send or edit to a person who may no longer read the incident's database.
+const DROPPED: &str = "dropped: the recipient may no longer read this database";
 
 /// What became of a job.
 enum Outcome {
@@ -219,7 +221,12 @@ impl Worker {
     async fn chat_of(&self, recipient: &str) -> Result<Option<i64>, StoreError> {
         match recipient.parse::<Recipient>() {
             Ok(Recipient::User(id)) => Ok(Some(id.get())),
-            Ok(Recipient::Username(name)) => self.store.user_by_username(name.as_str()).await,
+            // A username reaches only the account bound to it, never whoever carries it today.
+            Ok(Recipient::Username(name)) => Ok(self
+                .store
+                .binding(name.as_str())
+                .await?
+                .map(|bound| bound.user_id)),
             Ok(Recipient::Chat(chat)) => self.store.current_chat(chat.0).await.map(Some),
             Err(e) => {
                 tracing::error!(recipient, error = %e, "outbox job with an unknown recipient");
@@ -337,7 +344,9 @@ impl Worker {
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let rendered = self.alert_message(&incident, chat).await?;
+        let Some(rendered) = self.alert_message(&incident, chat).await? else {
+            return Ok(Outcome::Done(DROPPED.to_owned()));
+        };
         let answer = self.telegram.send(chat, &rendered).await;
         self.throttle.done(chat);
         match answer {
@@ -409,7 +418,9 @@ impl Worker {
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let rendered = self.alert_message(&incident, chat).await?;
+        let Some(rendered) = self.alert_message(&incident, chat).await? else {
+            return Ok(Outcome::Done(DROPPED.to_owned()));
+        };
         let answer = self.telegram.edit(chat, message_id, &rendered).await;
         self.throttle.done(chat);
         match answer {
@@ -422,22 +433,25 @@ impl Worker {
     }
 
     /// The alert message as this chat should see it. A group gets every button (each press is
-    /// decided by the person who pressed); a person only those their role lets them use.
+    /// decided by the person who pressed); a person only those their role lets them use, and nothing
+    /// at all (`None`) once they may no longer read the database: losing access takes effect on
+    /// queued sends and edits too.
     async fn alert_message(
         &self,
         incident: &IncidentRecord,
         chat: i64,
-    ) -> Result<render::Rendered, StoreError> {
+    ) -> Result<Option<render::Rendered>, StoreError> {
         let mut links = self.links.buttons(incident);
         let (respond, act) = match TelegramUserId::new(chat) {
             Err(_) => (true, true),
             Ok(id) => {
-                let person = Person {
-                    id,
-                    username: self.store.username_of(chat).await?,
-                };
+                let person = Person { id, username: None };
                 let who = self.access.person(&person).await?;
                 let database = incident.database.as_deref();
+                if !may(&who, Permission::Read, database) {
+                    tracing::info!(incident = %incident.id, chat, "recipient lost access; dropped");
+                    return Ok(None);
+                }
                 (
                     may(&who, Permission::Respond, database),
                     may(&who, Permission::RunActions, database),
@@ -452,7 +466,12 @@ impl Worker {
                 )
             });
         }
-        Ok(render::alert_message(incident, Utc::now(), &links, respond))
+        Ok(Some(render::alert_message(
+            incident,
+            Utc::now(),
+            &links,
+            respond,
+        )))
     }
 
     async fn notice(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {

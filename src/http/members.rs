@@ -57,6 +57,8 @@ fn member_json(member: &Member) -> Value {
             Source::Runtime => "runtime",
         },
         "added_by": member.added_by,
+        // The account the member is (a username: the one that claimed it with /start), or null.
+        "user_id": member.user_id,
     })
 }
 
@@ -128,7 +130,11 @@ pub async fn set(
         .members
         .set(&identity, database.as_str(), &member, role)
         .await?;
-    let key = crate::routing::Recipient::from(&member).to_string();
+    let key = state
+        .members
+        .stored_key(&member)
+        .await
+        .map_err(MemberError::from)?;
     let listed = state.members.list(database.as_str()).await?;
     let shown = listed
         .iter()

@@ -29,6 +29,9 @@ pub type Notice = (String, String);
 pub struct MemberChange<'a> {
     pub database: &'a str,
     pub member: &'a str,
+    /// The person's other stored forms (`username:<name>` of a bound name): folded into `member`,
+    /// so one person is one member whichever form a change names.
+    pub others: &'a [String],
     /// `None` removes the member.
     pub role: Option<Role>,
     pub actor: &'a str,
@@ -196,16 +199,32 @@ impl Store {
             .bind(change.member)
             .execute(&mut *tx)
             .await?;
-        let previous =
-            sqlx::query("SELECT role FROM members WHERE database_name = $1 AND member = $2")
-                .bind(change.database)
-                .bind(change.member)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| role(&row.try_get::<String, _>(0)?))
-                .transpose()?;
-        if previous == change.role {
+        let mut previous = None;
+        let mut folded = false;
+        for (i, member) in std::iter::once(change.member)
+            .chain(change.others.iter().map(String::as_str))
+            .enumerate()
+        {
+            let held =
+                sqlx::query("SELECT role FROM members WHERE database_name = $1 AND member = $2")
+                    .bind(change.database)
+                    .bind(member)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| role(&row.try_get::<String, _>(0)?))
+                    .transpose()?;
+            folded |= i > 0 && held.is_some();
+            previous = previous.max(held);
+        }
+        if previous == change.role && !folded {
             return Ok(previous);
+        }
+        for other in change.others {
+            sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
+                .bind(change.database)
+                .bind(other.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         match change.role {
             Some(new) => {

@@ -9,6 +9,7 @@ mod incidents;
 mod ingest;
 mod members;
 mod outbox;
+mod people;
 mod runs;
 
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub use incidents::{
 pub use ingest::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest};
 pub use members::{Invite, MemberChange, MemberRecord, Notice, Redeemed, StoredToken};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
+pub use people::{Binding, Claim};
 pub use runs::RunStart;
 
 /// Errors of the state store. Callers log them whole and show users only a reference.

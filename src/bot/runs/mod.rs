@@ -70,8 +70,10 @@ pub fn permission(actions: bool) -> Permission {
     }
 }
 
-/// The databases the person may run views (or actions) on, with their positions in the config.
+/// The databases the person may run views (or actions) on in this chat, with their positions in
+/// the config.
 async fn databases(
+    chat: ChatId,
     person: &Person,
     state: &BotState,
     actions: bool,
@@ -83,6 +85,7 @@ async fn databases(
         .iter()
         .enumerate()
         .filter(|(_, db)| may(&who, permission(actions), Some(db.name.as_str())))
+        .filter(|(_, db)| state.shows(chat, Some(db.name.as_str())))
         .map(|(i, db)| (i, db.name.clone()))
         .collect())
 }
@@ -95,7 +98,7 @@ pub async fn start(
     state: &BotState,
     actions: bool,
 ) -> HandlerResult {
-    let mine = databases(person, state, actions).await?;
+    let mine = databases(chat, person, state, actions).await?;
     match mine.as_slice() {
         [] => {
             let text = if actions {
@@ -145,9 +148,10 @@ pub async fn items(
     let Some(db) = state.config.databases.get(database) else {
         return Ok(());
     };
-    if !state
-        .may(person, permission(actions), Some(db.name.as_str()))
-        .await?
+    if !state.shows(chat, Some(db.name.as_str()))
+        || !state
+            .may(person, permission(actions), Some(db.name.as_str()))
+            .await?
     {
         return not_allowed(bot, state, chat).await;
     }
@@ -274,6 +278,24 @@ fn missing<'a>(arguments: &'a [Argument], dialogue: &Dialogue) -> Option<&'a Arg
         .find(|a| a.required && a.default.is_none() && !dialogue.has_value(&a.name))
 }
 
+/// Whether the person may still go on with their dialogue (membership is checked at every step, so
+/// a removed member is served no `choices_sql` and no typed value). Ends it, saying so, when not.
+async fn still_allowed(
+    bot: &Bot,
+    person: &Person,
+    state: &BotState,
+    dialogue: &Dialogue,
+) -> Result<bool, super::BotError> {
+    let actions = dialogue.kind == "action";
+    let database = Some(dialogue.database.as_str());
+    if state.may(person, permission(actions), database).await? {
+        return Ok(true);
+    }
+    state.store.end_dialogue(dialogue.id).await?;
+    not_allowed(bot, state, ChatId(dialogue.chat_id)).await?;
+    Ok(false)
+}
+
 /// Asks for the next missing argument, or confirms, or runs.
 async fn advance(
     bot: &Bot,
@@ -282,6 +304,9 @@ async fn advance(
     mut dialogue: Dialogue,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
+    if !still_allowed(bot, person, state, &dialogue).await? {
+        return Ok(());
+    }
     let Some((actions, title, arguments, confirm)) = arguments_of(state, &dialogue) else {
         state.store.end_dialogue(dialogue.id).await?;
         return Ok(());
@@ -391,6 +416,9 @@ pub async fn answer(
     mut dialogue: Dialogue,
     raw: &str,
 ) -> HandlerResult {
+    if !still_allowed(bot, person, state, &dialogue).await? {
+        return Ok(());
+    }
     let Some((_, _, arguments, _)) = arguments_of(state, &dialogue) else {
         return Ok(());
     };

@@ -1,0 +1,349 @@
+//! Who a person is (see migration 0007): the account each username is bound to, and when each person
+//! was last refused. A username is bound by the first `/start` of an account carrying it and stays
+//! bound; runtime memberships written in its `@username` form become the account's when it is bound,
+//! so one person is one member.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, to_millis};
+use crate::domain::Role;
+
+/// The account a username is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub user_id: i64,
+    /// The last other account that claimed the username with `/start`.
+    pub contested_by: Option<i64>,
+}
+
+/// What a `/start` did to the username the person carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The username is this person's from now on.
+    Bound,
+    /// It was theirs already.
+    Own,
+    /// It is bound to another account; `first`: this account had not claimed it before (tell the
+    /// owners now, and only now).
+    Taken { by: i64, first: bool },
+}
+
+fn role(raw: &str) -> Result<Role> {
+    Role::parse(raw).map_err(|detail| StoreError::Corrupt {
+        what: "role",
+        detail,
+    })
+}
+
+impl Store {
+    /// Claims the right to refuse `user_id` with a reply and an audit row: `true` (and the audit row
+    /// written) when they were not refused since `quiet_since`, `false` otherwise, writing nothing.
+    pub async fn refusal_due(
+        &self,
+        user_id: i64,
+        quiet_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        (actor, database, detail): (&str, Option<&str>, &serde_json::Value),
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO refusals (user_id, refused_at) VALUES ($1, $2) ON CONFLICT (user_id) \
+             DO UPDATE SET refused_at = excluded.refused_at WHERE refusals.refused_at <= $3",
+        )
+        .bind(user_id)
+        .bind(to_millis(now))
+        .bind(to_millis(quiet_since))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, database_name, detail) \
+             VALUES ($1, $2, 'refused', $3, $4)",
+        )
+        .bind(to_millis(now))
+        .bind(actor)
+        .bind(database)
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The account a username (lowercase, without @) is bound to.
+    pub async fn binding(&self, username: &str) -> Result<Option<Binding>> {
+        let row =
+            sqlx::query("SELECT user_id, contested_by FROM username_bindings WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(Binding {
+                user_id: r.try_get(0)?,
+                contested_by: r.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The usernames bound to an account, whatever it is called today.
+    pub async fn bound_names(&self, user_id: i64) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT username FROM username_bindings WHERE user_id = $1 ORDER BY 1")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Whether any database has a runtime member stored as `member` (`username:<name>`).
+    pub async fn is_member_anywhere(&self, member: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM members WHERE member = $1 LIMIT 1")
+            .bind(member)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// A `/start` of `user_id` carrying `username`: binds the name when nobody holds it (folding its
+    /// runtime memberships into the account's), or says who holds it. Audited when something changed.
+    pub async fn claim_username(
+        &self,
+        username: &str,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Claim> {
+        let mut tx = self.pool.begin().await?;
+        let bound = sqlx::query(
+            "INSERT INTO username_bindings (username, user_id, bound_at, bound_by) \
+             VALUES ($1, $2, $3, '/start') ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username)
+        .bind(user_id)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let (claim, action) = if bound == 1 {
+            fold(&mut tx, username, user_id).await?;
+            (Claim::Bound, "username bound")
+        } else {
+            let holder: i64 =
+                sqlx::query("SELECT user_id FROM username_bindings WHERE username = $1")
+                    .bind(username)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+            if holder == user_id {
+                return Ok(Claim::Own);
+            }
+            let first = sqlx::query(
+                "UPDATE username_bindings SET contested_by = $2 \
+                 WHERE username = $1 AND (contested_by IS NULL OR contested_by <> $2)",
+            )
+            .bind(username)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !first {
+                return Ok(Claim::Taken { by: holder, first });
+            }
+            (Claim::Taken { by: holder, first }, "username contested")
+        };
+        audit(
+            &mut tx,
+            &format!("user {user_id}"),
+            action,
+            username,
+            user_id,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    /// Binds a username to the account that last claimed it, `user_id` (an owner's decision). `false`
+    /// when that account is not the one claiming it (any more).
+    pub async fn rebind_username(
+        &self,
+        username: &str,
+        user_id: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE username_bindings SET user_id = $2, contested_by = NULL, bound_by = $3, \
+             bound_at = $4 WHERE username = $1 AND contested_by = $2",
+        )
+        .bind(username)
+        .bind(user_id)
+        .bind(actor)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done != 1 {
+            return Ok(false);
+        }
+        audit(&mut tx, actor, "username rebound", username, user_id, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    actor: &str,
+    action: &str,
+    username: &str,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, database_name, detail) VALUES ($1, $2, $3, NULL, $4)",
+    )
+    .bind(to_millis(now))
+    .bind(actor)
+    .bind(action)
+    .bind(serde_json::json!({ "username": username, "user_id": user_id }).to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Runtime memberships of `username:<name>` become the account's. Where the account is a member of
+/// the same database already, the lower role stays: two forms of one person never add up to more.
+async fn fold(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    username: &str,
+    user_id: i64,
+) -> Result<()> {
+    let by_name = format!("username:{username}");
+    let by_id = format!("user:{user_id}");
+    let rows = sqlx::query("SELECT database_name, role FROM members WHERE member = $1")
+        .bind(&by_name)
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in &rows {
+        let database: String = row.try_get(0)?;
+        let named = role(&row.try_get::<String, _>(1)?)?;
+        let existing =
+            sqlx::query("SELECT role FROM members WHERE database_name = $1 AND member = $2")
+                .bind(&database)
+                .bind(&by_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| role(&r.try_get::<String, _>(0)?))
+                .transpose()?;
+        match existing {
+            Some(held) => {
+                sqlx::query(
+                    "UPDATE members SET role = $3 WHERE database_name = $1 AND member = $2",
+                )
+                .bind(&database)
+                .bind(&by_id)
+                .bind(held.min(named).as_str())
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
+                    .bind(&database)
+                    .bind(&by_name)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE members SET member = $3 WHERE database_name = $1 AND member = $2",
+                )
+                .bind(&database)
+                .bind(&by_name)
+                .bind(&by_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::config::StateLocation;
+
+    #[tokio::test]
+    async fn a_person_is_refused_aloud_once_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StateLocation::Sqlite(dir.path().join("s.db"));
+        let store = Store::connect(&location).await.unwrap();
+        let start = Utc::now();
+        let minute = Duration::minutes(1);
+        let detail = serde_json::json!({ "user_id": 5 });
+        let refuse = |now: DateTime<Utc>| {
+            let store = store.clone();
+            let detail = detail.clone();
+            async move {
+                let what = ("user 5", None, &detail);
+                store.refusal_due(5, now - minute, now, what).await.unwrap()
+            }
+        };
+        assert!(refuse(start).await);
+        assert!(!refuse(start + Duration::seconds(59)).await);
+        assert!(refuse(start + minute).await, "a minute after the last one");
+        assert!(!refuse(start + minute).await);
+        assert_eq!(store.audit_entries(10).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_username_stays_with_the_account_that_claimed_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StateLocation::Sqlite(dir.path().join("s.db"));
+        let store = Store::connect(&location).await.unwrap();
+        let now = Utc::now();
+        assert_eq!(
+            store.claim_username("alice", 42, now).await.unwrap(),
+            Claim::Bound
+        );
+        assert_eq!(
+            store.claim_username("alice", 42, now).await.unwrap(),
+            Claim::Own
+        );
+        let taken = Claim::Taken {
+            by: 42,
+            first: true,
+        };
+        assert_eq!(store.claim_username("alice", 77, now).await.unwrap(), taken);
+        let again = Claim::Taken {
+            by: 42,
+            first: false,
+        };
+        assert_eq!(store.claim_username("alice", 77, now).await.unwrap(), again);
+        assert!(
+            !store
+                .rebind_username("alice", 99, "@owner", now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .rebind_username("alice", 77, "@owner", now)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.bound_names(77).await.unwrap(), ["alice"]);
+        assert!(store.bound_names(42).await.unwrap().is_empty());
+    }
+}
