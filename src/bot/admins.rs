@@ -9,15 +9,14 @@ use chrono::Utc;
 use serde_json::json;
 use teloxide::prelude::*;
 use teloxide::types::{
-    ButtonRequest, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
-    KeyboardButtonRequestUsers, KeyboardMarkup, MessageId, ParseMode, ReplyMarkup, RequestId,
-    UsersShared,
+    ButtonRequest, ForceReply, KeyboardButton, KeyboardButtonRequestUsers, KeyboardMarkup,
+    MessageId, ParseMode, ReplyMarkup, RequestId, UsersShared,
 };
 
 use super::callbacks::{answer, refuse};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Permission, Person, Source, may, parse_member};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::escape;
 use crate::domain::{MemberRef, Role, TelegramUserId, Username};
 use crate::members::{Changed, INVITE_PREFIX, INVITE_VALID, MemberError};
@@ -26,8 +25,8 @@ use crate::store::{Invite, Redeemed, StoreError};
 const NOT_ALLOWED: &str = "Not allowed: your role on this database does not permit this.";
 const STALE: &str = "This button is no longer valid; send /admins again.";
 
-fn button(label: impl Into<String>, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(label, callback.encode())
+fn button(label: impl Into<String>, callback: Callback) -> (String, Callback) {
+    (label.into(), callback)
 }
 
 /// Sends an HTML message, with a reply keyboard, a question or a keyboard removal when given.
@@ -178,9 +177,9 @@ pub async fn show(
                 let database = Some(database);
                 vec![button(name, Callback::Members { database })]
             });
-            let keyboard = InlineKeyboardMarkup::new(databases);
+            let keyboard = Keyboard::new(databases.collect());
             let text = "<b>Members</b>: which database?".to_owned();
-            super::show(bot, state, chat, edit, text, keyboard).await
+            super::show(bot, state, chat, edit, text, &keyboard).await
         }
     }
 }
@@ -250,8 +249,7 @@ async fn list(
         let back = Callback::Members { database: None };
         rows.push(vec![button("◀ Databases", back)]);
     }
-    let keyboard = InlineKeyboardMarkup::new(rows);
-    super::show(bot, state, chat, edit, text, keyboard).await
+    super::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await
 }
 
 /// The member-management buttons: `MemberAdd`, `MemberInvite`, `MemberSet`.
@@ -276,7 +274,7 @@ pub async fn pressed(
     // The presser's roles now, not when the list was shown: a removed owner or admin is refused.
     let who = state.identity(person).await?;
     if !may(&who, Permission::ManageMembers, Some(name)) {
-        return refuse(bot, query, state, person, None, callback).await;
+        return refuse(bot, query, state, person, None, &callback.encode()).await;
     }
     match callback {
         Callback::MemberSet { member, role, .. } => {

@@ -10,7 +10,7 @@ use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
 use super::{BotState, HandlerResult, admins, lists, runs, tokens};
 use crate::access::{Permission, Person};
-use crate::callback::Callback;
+use crate::callback::{self, Callback};
 use crate::domain::IncidentId;
 use crate::silences::{NewSilence, matchers_for};
 use crate::store::{AckOutcome, IncidentRecord};
@@ -23,12 +23,19 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         MaybeInaccessibleMessage::Regular(m) => (m.chat.id, m.id),
         MaybeInaccessibleMessage::Inaccessible(m) => (m.chat.id, m.message_id),
     });
-    let Some(callback) = query.data.as_deref().and_then(Callback::parse) else {
-        answer(&bot, &query, "This button is no longer valid.").await?;
-        return Ok(());
+    let data = query.data.as_deref().unwrap_or_default();
+    let callback = match place {
+        Some((chat, message)) => {
+            callback::pressed(&state.store, chat.0, i64::from(message.0), data).await?
+        }
+        None => None,
+    };
+    // Data the bot did not put on this message: forged, copied from another message, or too old.
+    let Some(callback) = callback else {
+        return refuse(&bot, &query, &state, &person, None, data).await;
     };
     if !state.identity(&person).await?.is_known() {
-        refuse(&bot, &query, &state, &person, None, &callback).await?;
+        refuse(&bot, &query, &state, &person, None, &callback.encode()).await?;
         return Ok(());
     }
     match callback.clone() {
@@ -158,7 +165,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 .may(&person, Permission::RunActions, Some(db.as_str()))
                 .await?
             {
-                return refuse(&bot, &query, &state, &person, None, &callback).await;
+                return refuse(&bot, &query, &state, &person, None, &callback.encode()).await;
             }
             let text = if state.operations.cancel(&db, &alias) {
                 "Cancelling…"
@@ -229,14 +236,15 @@ pub(crate) async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> Hand
     Ok(())
 }
 
-/// "Not allowed", and an audit row saying who tried what.
+/// "Not allowed", and an audit row saying who tried what: `button` is the press's payload, or its raw
+/// data when the bot never put that button on the message.
 pub(crate) async fn refuse(
     bot: &Bot,
     query: &CallbackQuery,
     state: &BotState,
     person: &Person,
     incident: Option<&IncidentRecord>,
-    callback: &Callback,
+    button: &str,
 ) -> HandlerResult {
     answer(
         bot,
@@ -250,7 +258,7 @@ pub(crate) async fn refuse(
             &person.display(),
             "refused",
             incident.and_then(|i| i.database.as_deref()),
-            &serde_json::json!({ "button": callback.encode(), "user_id": person.id }),
+            &serde_json::json!({ "button": button, "user_id": person.id }),
             Utc::now(),
         )
         .await?;
@@ -278,7 +286,15 @@ async fn authorised(
         .may(person, permission, incident.database.as_deref())
         .await?
     {
-        refuse(bot, query, state, person, Some(&incident), callback).await?;
+        refuse(
+            bot,
+            query,
+            state,
+            person,
+            Some(&incident),
+            &callback.encode(),
+        )
+        .await?;
         return Ok(None);
     }
     Ok(Some(incident))

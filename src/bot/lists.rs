@@ -2,11 +2,11 @@
 //! message with a row of buttons per item, so a long list never floods the chat past Telegram's limits.
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::MessageId;
 
 use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::{escape, incident_line};
 use crate::domain::DatabaseName;
 use crate::store::IncidentFilter;
@@ -19,19 +19,13 @@ async fn send_list(
     state: &BotState,
     chat: ChatId,
     html: String,
-    rows: Vec<Vec<InlineKeyboardButton>>,
+    rows: Vec<Vec<(String, Callback)>>,
 ) -> HandlerResult {
-    super::polite(state, chat, || {
-        bot.send_message(chat, html.clone())
-            .parse_mode(ParseMode::Html)
-            .reply_markup(InlineKeyboardMarkup::new(rows.clone()))
-    })
-    .await?;
-    Ok(())
+    super::show(bot, state, chat, None, html, &Keyboard::new(rows)).await
 }
 
-fn button(label: String, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(label, callback.encode())
+fn button(label: String, callback: Callback) -> (String, Callback) {
+    (label, callback)
 }
 
 /// Firing incidents of the person's databases (owners also see unrouted ones), with Acknowledge and
@@ -181,8 +175,8 @@ pub async fn incidents(
             },
         ));
     }
-    let keyboard = InlineKeyboardMarkup::new(if row.is_empty() { vec![] } else { vec![row] });
-    super::show(bot, state, chat, edit, text, keyboard).await
+    let keyboard = Keyboard::new(if row.is_empty() { vec![] } else { vec![row] });
+    super::show(bot, state, chat, edit, text, &keyboard).await
 }
 
 /// Silences created here that have not ended, with a button to expire each.

@@ -65,7 +65,7 @@ impl Links {
     }
 
     /// Buttons for a firing incident of a database: (label, callback data).
-    pub fn buttons(&self, incident: &IncidentRecord) -> Vec<(String, String)> {
+    pub fn buttons(&self, incident: &IncidentRecord) -> Vec<(String, Callback)> {
         let Some(database) = incident
             .database
             .as_deref()
@@ -109,8 +109,7 @@ impl Links {
                     actions: false,
                     incident: incident.id,
                     item,
-                }
-                .encode();
+                };
                 buttons.push((format!("🔎 {}", view.title), data));
             }
         }
@@ -127,8 +126,7 @@ impl Links {
                     actions: true,
                     incident: incident.id,
                     item,
-                }
-                .encode();
+                };
                 buttons.push((format!("⚙️ {}", action.title), data));
             }
         }

@@ -445,12 +445,7 @@ impl Worker {
             }
         };
         if !act {
-            links.retain(|(_, data)| {
-                !matches!(
-                    Callback::parse(data),
-                    Some(Callback::Link { actions: true, .. })
-                )
-            });
+            links.retain(|(_, callback)| !matches!(callback, Callback::Link { actions: true, .. }));
         }
         Ok(render::alert_message(incident, Utc::now(), &links, respond))
     }

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::MessageId;
 
 use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::catalog::{ArgType, Argument, MASK};
 use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
@@ -29,8 +29,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(3);
 /// Choices offered as buttons at most.
 const MAX_CHOICES: usize = 20;
 
-fn button(label: impl Into<String>, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(label.into(), callback.encode())
+fn button(label: impl Into<String>, callback: Callback) -> (String, Callback) {
+    (label.into(), callback)
 }
 
 async fn say(
@@ -38,16 +38,9 @@ async fn say(
     state: &BotState,
     chat: ChatId,
     html: String,
-    rows: Vec<Vec<InlineKeyboardButton>>,
+    rows: Vec<Vec<(String, Callback)>>,
 ) -> Result<MessageId, super::BotError> {
-    let keyboard = InlineKeyboardMarkup::new(rows);
-    let message = super::polite(state, chat, || {
-        bot.send_message(chat, html.clone())
-            .parse_mode(ParseMode::Html)
-            .reply_markup(keyboard.clone())
-    })
-    .await?;
-    Ok(message.id)
+    super::shown(bot, state, chat, None, html, &Keyboard::new(rows)).await
 }
 
 /// The person does not administer the database (any more: membership is checked at every step).
@@ -151,7 +144,7 @@ pub async fn items(
     {
         return not_allowed(bot, state, chat).await;
     }
-    let rows: Vec<Vec<InlineKeyboardButton>> = state
+    let rows: Vec<Vec<(String, Callback)>> = state
         .operations
         .catalog()
         .items(actions)
@@ -360,7 +353,7 @@ async fn ask(
     dialogue.awaiting = Some(argument.name.clone());
     dialogue.choices = offered.iter().map(|(value, _)| value.clone()).collect();
     state.store.update_dialogue(dialogue, Utc::now()).await?;
-    let mut rows: Vec<Vec<InlineKeyboardButton>> = offered
+    let mut rows: Vec<Vec<(String, Callback)>> = offered
         .into_iter()
         .enumerate()
         .map(|(i, (_, label))| {

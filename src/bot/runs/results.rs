@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
+use teloxide::types::{InputFile, MessageId, ParseMode};
 
 use super::super::{BotState, HandlerResult, table};
 use super::{PROGRESS_EVERY, button, not_allowed, say};
 use crate::access::{Permission, Person};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, Outcome, Progress};
@@ -129,14 +129,14 @@ pub async fn run(
         ));
     }
     row.push(button("CSV", Callback::Csv(dialogue.id)));
-    let keyboard = InlineKeyboardMarkup::new(vec![row]);
+    let keyboard = Keyboard::new(vec![row]);
     super::super::show(
         bot,
         state,
         chat,
         edit.map(|(message, _)| message),
         text,
-        keyboard,
+        &keyboard,
     )
     .await
 }
@@ -249,7 +249,8 @@ async fn run_action(
         let bot = bot.clone();
         let title = title.clone();
         let database = database.to_string();
-        let keyboard = InlineKeyboardMarkup::new(stop);
+        // The same buttons as sent: their tokens are recorded already.
+        let keyboard = Keyboard::new(stop).prepare();
         let throttle = Arc::clone(&state.throttle);
         tokio::spawn(async move {
             let mut shown: Option<usize> = None;
@@ -275,7 +276,7 @@ async fn run_action(
                 let _ = bot
                     .edit_message_text(chat, status, text)
                     .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
+                    .reply_markup(keyboard.markup().clone())
                     .await;
                 throttle.done(chat.0);
             }
@@ -300,13 +301,7 @@ async fn run_action(
         Ok(report) => summary(&title, database, &report),
         Err(e) => failure(&e),
     };
-    super::super::polite(state, chat, || {
-        bot.edit_message_text(chat, status, text.clone())
-            .parse_mode(ParseMode::Html)
-            .reply_markup(InlineKeyboardMarkup::default())
-    })
-    .await?;
-    Ok(())
+    super::super::show(bot, state, chat, Some(status), text, &Keyboard::default()).await
 }
 
 /// The result of an action: outcome, each step, the first rows returned, output tails.
