@@ -26,14 +26,26 @@ views:
     arguments:
       - { name: upto, type: int, min: 1, max: 100000 }
     sql: SELECT g AS n, repeat('x', 30) AS filler FROM generate_series(1, :upto) g
+  - alias: mainonly
+    title: Main only
+    databases: [main]
+    arguments:
+      - name: mode
+        type: string
+        choices_sql: "SELECT 'x' AS value, 'offered by ' || current_database() AS label"
+    sql: SELECT :mode AS mode
 "#;
 
+/// `touch` runs at once when started from a list: it does not ask for confirmation itself.
 const ACTIONS: &str = r#"
 actions:
   - alias: touch
     title: Touch
+    databases: [main]
+    arguments:
+      - { name: cluster, type: string }
     steps:
-      - { name: one, sql: "SELECT 1 AS touched" }
+      - { name: one, sql: "SELECT :cluster AS touched" }
 "#;
 
 fn config(ctx: &Ctx, target: &str) -> String {
@@ -43,8 +55,11 @@ fn config(ctx: &Ctx, target: &str) -> String {
 {head}
 owners: [{OWNER}]
 catalog: {{ views: views.yaml, actions: actions.yaml }}
+links:
+  - {{ alertname: ButtonsAlert, actions: [touch] }}
 databases:
   - {{ name: main, dsn: "{target}", match: {{ cluster: main }}, admins: [{ADMIN}], chat: {GROUP} }}
+  - {{ name: other, dsn: "{target}", match: {{ cluster: other }}, admins: [{ADMIN}] }}
 "#
     )
 }
@@ -79,6 +94,13 @@ impl World {
             .1
     }
 
+    fn data_of_opt(message: &SentMessage, label: &str) -> Option<String> {
+        buttons(message)
+            .into_iter()
+            .find(|(l, _)| l.contains(label))
+            .map(|b| b.1)
+    }
+
     async fn state_scalar(&self, sql: &str) -> i64 {
         let mut db = sqlx::SqliteConnection::connect(&self.state.url)
             .await
@@ -94,28 +116,65 @@ impl World {
             .find(|m| m.message_id == message.message_id)
     }
 
-    /// An alert of `main`: its message in the group and in the admin's private chat.
-    async fn alert(&self) -> (SentMessage, SentMessage) {
+    /// A firing alert of `cluster`, and its incident.
+    async fn fire(&self, cluster: &str) -> i64 {
         let firing = notification(
             "firing",
             vec![alert(
-                "buttonsfp",
+                &format!("buttons-{cluster}"),
                 "firing",
                 "2026-01-01T00:00:00Z",
-                json!({ "alertname": "ButtonsAlert", "cluster": "main", "severity": "critical" }),
+                json!({ "alertname": "ButtonsAlert", "cluster": cluster, "severity": "critical" }),
             )],
         );
-        assert_eq!(self.app.post_webhook(&firing).await.0, 200);
+        let (status, answer) = self.app.post_webhook(&firing).await;
+        assert_eq!(status, 200);
+        answer["alerts"][0]["incident"].as_i64().unwrap()
+    }
+
+    /// An alert of `main`: its message in the group and in the admin's private chat.
+    async fn alert(&self) -> (SentMessage, SentMessage) {
+        self.fire("main").await;
         (
             self.message(GROUP, "ButtonsAlert").await,
             self.message(ADMIN, "ButtonsAlert").await,
         )
     }
 
+    /// The list of views or actions of `database`, through the database picker.
+    async fn items_of(&self, kind: &str, database: &str) -> SentMessage {
+        self.say(ADMIN, &format!("/{kind}"));
+        let picker = self.message(ADMIN, "Which database?").await;
+        self.press(ADMIN, &picker, &World::data_of(&picker, database))
+            .await;
+        self.message(ADMIN, &format!("{database}</b>: {kind}"))
+            .await
+    }
+
+    /// Presses a button meaning `payload` on `message`, recorded in the state store as if the bot
+    /// had put it there: what is behind the button check answers.
+    async fn press_planted(&self, message: &SentMessage, payload: &str) -> String {
+        let token = button_token(payload);
+        let mut db = sqlx::SqliteConnection::connect(&self.state.url)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO buttons (chat_id, message_id, token, payload, created_at) \
+             VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(message.chat_id)
+        .bind(message.message_id)
+        .bind(&token)
+        .bind(payload)
+        .execute(&mut db)
+        .await
+        .unwrap();
+        self.press(ADMIN, message, &token).await
+    }
+
     /// A page of the `numbers` view in the admin's chat, and the id of its dialogue.
     async fn view_page(&self) -> (SentMessage, i64) {
-        self.say(ADMIN, "/views");
-        let list = self.message(ADMIN, "main</b>: views").await;
+        let list = self.items_of("views", "main").await;
         self.press(ADMIN, &list, &World::data_of(&list, "Numbers"))
             .await;
         self.message(ADMIN, "<b>upto</b>").await;
@@ -185,5 +244,97 @@ async fn forged_and_foreign_presses_are_refused_and_change_no_message() {
     world.press(ADMIN, &page, &next_page).await;
     let second = world.message(ADMIN, "rows 2").await;
     assert_eq!(second.message_id, page.message_id);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_from_an_alert_always_asks_for_confirmation_with_its_labels() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let (_, private_alert) = world.alert().await;
+    world
+        .press(
+            ADMIN,
+            &private_alert,
+            &World::data_of(&private_alert, "Touch"),
+        )
+        .await;
+    let confirm = world
+        .message(ADMIN, "Run <b>Touch</b> on <b>main</b>?")
+        .await;
+    assert!(
+        confirm.text.contains("cluster: <code>main</code>"),
+        "{}",
+        confirm.text
+    );
+    assert!(
+        world
+            .telegram
+            .messages(ADMIN)
+            .iter()
+            .all(|m| !m.text.contains("touched") && !m.text.contains("starting")),
+        "nothing ran before the confirmation"
+    );
+    world
+        .press(ADMIN, &confirm, &World::data_of(&confirm, "Run"))
+        .await;
+    world.message(ADMIN, "touched").await;
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_of_an_item_runs_on_a_database_that_does_not_offer_it() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    let list = world.items_of("views", "other").await;
+    assert!(
+        !buttons(&list).iter().any(|(label, _)| label == "Main only"),
+        "{:?}",
+        list.reply_markup
+    );
+    world.fire("other").await;
+    let other_alert = world.message(ADMIN, "ButtonsAlert").await;
+    assert!(
+        World::data_of_opt(&other_alert, "Touch").is_none(),
+        "no link to an action other does not offer"
+    );
+    let incident = world.state_scalar("SELECT max(id) FROM incidents").await;
+
+    // Forged: `mainonly` (view 1) on `other` (database 1), `touch` (action 0) from other's alert.
+    for (message, data) in [
+        (&list, "vp:1:1".to_owned()),
+        (&other_alert, format!("la:{incident}:0")),
+    ] {
+        let answer = world.press(ADMIN, message, &data).await;
+        assert!(answer.starts_with("Not allowed"), "{data}: {answer}");
+    }
+    // Even where the bot had put such a button (a config changed under it), nothing runs.
+    for (message, payload) in [
+        (&list, "vp:1:1".to_owned()),
+        (&other_alert, format!("la:{incident}:0")),
+    ] {
+        world.press_planted(message, &payload).await;
+        world.message(ADMIN, "not offered on <b>other</b>").await;
+    }
+    let everything: Vec<String> = world
+        .telegram
+        .messages(ADMIN)
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert!(
+        !everything.iter().any(|t| t.contains("<b>mode</b>")
+            || t.contains("<b>cluster</b>")
+            || t.contains("touched")),
+        "{everything:?}"
+    );
+    assert!(
+        world.telegram.messages(ADMIN).iter().all(|m| !buttons(m)
+            .iter()
+            .any(|(label, _)| label.contains("offered by"))),
+        "choices_sql ran"
+    );
     world.stop().await;
 }

@@ -9,3 +9,7 @@ CREATE TABLE buttons (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (chat_id, message_id, token)
 );
+
+-- A dialogue started from an alert's button asks for confirmation whatever its action says: its
+-- arguments were filled from the alert's labels, not by the person.
+ALTER TABLE dialogues ADD COLUMN confirm INTEGER NOT NULL DEFAULT 0;

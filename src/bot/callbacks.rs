@@ -74,7 +74,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 database: &db.name,
                 index: item,
             };
-            runs::pick(&bot, chat, &person, &state, item_on, &Default::default()).await
+            runs::pick(&bot, chat, &person, &state, item_on, None).await
         }
         Callback::Link {
             actions,
@@ -101,7 +101,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 database: &database,
                 index: item,
             };
-            runs::pick(&bot, chat, &person, &state, item_on, &record.labels).await
+            runs::pick(&bot, chat, &person, &state, item_on, Some(&record.labels)).await
         }
         Callback::Choose { dialogue, choice } => {
             let Some(dialogue) = own_dialogue(&bot, &query, &state, &person, dialogue).await?

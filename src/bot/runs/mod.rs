@@ -173,9 +173,16 @@ pub async fn items(
     Ok(())
 }
 
-fn item(state: &BotState, actions: bool, index: usize) -> Option<(String, String, Vec<Argument>)> {
+/// The item at `index` of the catalogue, if it is offered on `database` (never run anything of an
+/// item on a database it does not name).
+fn item(
+    state: &BotState,
+    actions: bool,
+    index: usize,
+    database: &DatabaseName,
+) -> Option<(String, String, Vec<Argument>)> {
     let items = state.operations.catalog().items(actions);
-    let item = items.get(index)?;
+    let item = items.get(index).filter(|i| i.serves(database))?;
     Some((
         item.alias.to_owned(),
         item.title.to_owned(),
@@ -190,15 +197,18 @@ pub struct ItemOn<'a> {
     pub index: usize,
 }
 
-/// Starts a dialogue for an item on a database, with values already known (from an alert's labels).
+/// Starts a dialogue for an item on a database, with values already known (from an alert's labels:
+/// then an action always asks for confirmation, showing them).
 pub async fn pick(
     bot: &Bot,
     chat: ChatId,
     person: &Person,
     state: &Arc<BotState>,
     item_on: ItemOn<'_>,
-    known: &BTreeMap<String, String>,
+    known: Option<&BTreeMap<String, String>>,
 ) -> HandlerResult {
+    let from_alert = known.is_some();
+    let known = known.cloned().unwrap_or_default();
     let ItemOn {
         actions,
         database,
@@ -210,7 +220,12 @@ pub async fn pick(
     {
         return not_allowed(bot, state, chat).await;
     }
-    let Some((alias, _, arguments)) = item(state, actions, index) else {
+    let Some((alias, _, arguments)) = item(state, actions, index, database) else {
+        let text = format!(
+            "This is not offered on <b>{}</b>.",
+            escape(database.as_str())
+        );
+        say(bot, state, chat, text, vec![]).await?;
         return Ok(());
     };
     // Only values that fit are carried over from an alert; the rest are asked for.
@@ -236,6 +251,7 @@ pub async fn pick(
         arguments: given,
         awaiting: None,
         choices: Vec::new(),
+        confirm: from_alert,
     };
     let id = state.store.start_dialogue(&new, Utc::now()).await?;
     let Some(dialogue) = state.store.dialogue(id).await? else {
@@ -244,18 +260,23 @@ pub async fn pick(
     advance(bot, person, state, dialogue).await
 }
 
+/// The dialogue's item, while it is offered on the dialogue's database: (actions, title, arguments,
+/// whether to confirm).
 fn arguments_of(
     state: &BotState,
     dialogue: &Dialogue,
 ) -> Option<(bool, String, Vec<Argument>, bool)> {
     let actions = dialogue.kind == "action";
+    let database = DatabaseName::parse(&dialogue.database).ok()?;
     let items = state.operations.catalog().items(actions);
-    let item = items.iter().find(|i| i.alias == dialogue.alias)?;
+    let item = items
+        .iter()
+        .find(|i| i.alias == dialogue.alias && i.serves(&database))?;
     Some((
         actions,
         item.title.to_owned(),
         item.arguments.to_vec(),
-        item.confirm,
+        item.confirm || dialogue.confirm,
     ))
 }
 
