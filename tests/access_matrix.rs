@@ -403,12 +403,16 @@ async fn every_role_meets_every_entry_point_as_expected() {
         .exchange(
             OWNER,
             SIDE_CHAT,
-            world.planted(OWNER, SIDE_CHAT, 1, "vp:0:1").await,
+            world.planted(OWNER, SIDE_CHAT, 1, "vp:main:picked").await,
         )
         .await;
     let owners_view = id_after(&out, "dc:").expect("the owner may start a view");
     let out = world
-        .exchange(OWNER, GROUP, world.planted(OWNER, GROUP, 1, "ap:0:0").await)
+        .exchange(
+            OWNER,
+            GROUP,
+            world.planted(OWNER, GROUP, 1, "ap:main:noop").await,
+        )
         .await;
     let owners_action = id_after(&out, "dr:").expect("the owner may start an action");
 
@@ -425,10 +429,20 @@ async fn every_role_meets_every_entry_point_as_expected() {
             "yyynn",
         ),
         row("/silences", say("/silences"), &["MatrixAlert"], "yyynn"),
-        row("/views", say("/views"), &["vp:0:", "vd:0"], "yyynn"),
-        row("/actions", say("/actions"), &["ap:0:", "ad:0"], "yynnn"),
+        row("/views", say("/views"), &["vp:main:", "vd:main"], "yyynn"),
+        row(
+            "/actions",
+            say("/actions"),
+            &["ap:main:", "ad:main"],
+            "yynnn",
+        ),
         row("/audit", say("/audit"), &["Audit log"], "ynnnn"),
-        row("/admins", say("/admins"), &["mem:0", "ma:0:"], "ynnnn"),
+        row(
+            "/admins",
+            say("/admins"),
+            &["mem:main", "ma:main:"],
+            "ynnnn",
+        ),
         row("/tokens", say("/tokens"), &["matrix-ops"], "ynnnn"),
         // Buttons on alerts and lists.
         row(
@@ -450,48 +464,68 @@ async fn every_role_meets_every_entry_point_as_expected() {
             "yynnn",
         ),
         row("list alerts", press("alerts"), &["MatrixAlert"], "yyynn"),
-        row("incident page", press("inc:0:-"), &["MatrixAlert"], "yyynn"),
-        row("views of D", press("vd:0"), &["vp:0:"], "yyynn"),
-        row("actions of D", press("ad:0"), &["ap:0:"], "yynnn"),
-        row("pick a view", press("vp:0:0"), &["matrixcell"], "yyynn"),
-        row("pick an action", press("ap:0:0"), &["dr:"], "yynnn"),
+        row(
+            "incident page",
+            press("inc:main:*"),
+            &["MatrixAlert"],
+            "yyynn",
+        ),
+        row("views of D", press("vd:main"), &["vp:main:"], "yyynn"),
+        row("actions of D", press("ad:main"), &["ap:main:"], "yynnn"),
+        row(
+            "pick a view",
+            press("vp:main:sessions"),
+            &["matrixcell"],
+            "yyynn",
+        ),
+        row("pick an action", press("ap:main:noop"), &["dr:"], "yynnn"),
         row(
             "view linked from an alert",
-            press(format!("lv:{incident}:0")),
+            press(format!("lv:{incident}:sessions")),
             &["matrixcell"],
             "yyynn",
         ),
         row(
             "action linked from an alert",
-            press(format!("la:{incident}:0")),
+            press(format!("la:{incident}:noop")),
             &["dr:"],
             "yynnn",
         ),
         row(
             "stop an action",
-            press("stop:0:0"),
+            press("stop:main:noop"),
             &["not running", "Cancelling"],
             "yynnn",
         ),
         // Member and token management.
-        row("member list", press("mem:0"), &["ma:0:"], "ynnnn"),
-        row("database picker", press("mem:-"), &["mem:0"], "ynnnn"),
-        row("add a member", press("ma:0:v"), &["request_users"], "ynnnn"),
-        row("invite a member", press("mi:0:a"), &["@username"], "ynnnn"),
+        row("member list", press("mem:main"), &["ma:main:"], "ynnnn"),
+        row("database picker", press("mem:*"), &["mem:main"], "ynnnn"),
+        row(
+            "add a member",
+            press("ma:main:v"),
+            &["request_users"],
+            "ynnnn",
+        ),
+        row(
+            "invite a member",
+            press("mi:main:a"),
+            &["@username"],
+            "ynnnn",
+        ),
         row(
             "change a member",
-            press("ms:0:v:nmatrixguy"),
+            press("ms:main:v:nmatrixguy"),
             // The refreshed list's button for the new member (announcements name them too).
-            &["ms:0:a:nmatrixguy"],
+            &["ms:main:a:nmatrixguy"],
             "ynnnn",
         ),
         row(
             "token scope",
             press("tn:a:?:matrix-step"),
-            &["tn:a:-:matrix-step"],
+            &["tn:a:*:matrix-step"],
             "ynnnn",
         ),
-        row("new token", press("tn:v:-:matrix-new"), &["pgm_"], "ynnnn"),
+        row("new token", press("tn:v:*:matrix-new"), &["pgm_"], "ynnnn"),
         row(
             "revoke a token",
             press(format!("tr:{to_revoke}")),
@@ -539,7 +573,7 @@ async fn every_role_meets_every_entry_point_as_expected() {
                 );
             }
             let view = if viewing {
-                own("vp:0:1", "dc:").await
+                own("vp:main:picked", "dc:").await
             } else {
                 None
             };
@@ -579,7 +613,7 @@ async fn every_role_meets_every_entry_point_as_expected() {
                 );
             }
             let action = if acting {
-                own("ap:0:0", "dr:").await
+                own("ap:main:noop", "dr:").await
             } else {
                 None
             };

@@ -291,9 +291,15 @@ async fn owners_see_the_members_and_nobody_else_does(backend: Backend) {
 
     // An admin of main (and a stranger) may not manage members, by command or by forged button.
     let refused = world.ask(ADMIN, "/admins", "Only owners").await;
-    for data in ["mem:0", "ma:0:v", "mi:0:a", "ms:0:x:u2500", "ms:0:a:u4000"] {
+    for data in [
+        "mem:main",
+        "ma:main:v",
+        "mi:main:a",
+        "ms:main:x:u2500",
+        "ms:main:a:u4000",
+    ] {
         let answer = world.press_planted(ADMIN, &refused, data).await;
-        if data == "mem:0" {
+        if data == "mem:main" {
             // The list press is answered at once; the refusal follows in the chat.
             world.message(ADMIN, "Not allowed").await;
         } else {
@@ -301,7 +307,7 @@ async fn owners_see_the_members_and_nobody_else_does(backend: Backend) {
         }
     }
     world.ask(MALLORY, "/admins", REFUSAL).await;
-    let answer = world.press_planted(MALLORY, &refused, "ma:0:a").await;
+    let answer = world.press_planted(MALLORY, &refused, "ma:main:a").await;
     assert!(answer.starts_with("Not allowed"), "{answer}");
     let audit = world
         .state_sql("SELECT action FROM audit_log WHERE action = 'refused'")
@@ -473,7 +479,7 @@ async fn roles_change_and_members_go_by_buttons_config_members_stay(backend: Bac
     world.ask(BOB, "/whoami", REFUSAL).await;
 
     // Config members have no buttons; forged ones are refused with the reason.
-    for data in ["ms:0:x:u2000", "ms:0:v:u2000", "ms:0:a:u2500"] {
+    for data in ["ms:main:x:u2000", "ms:main:v:u2000", "ms:main:a:u2500"] {
         let answer = world.press_planted(OWNER, &list, data).await;
         assert!(answer.contains("configuration file"), "{data}: {answer}");
     }
@@ -481,7 +487,7 @@ async fn roles_change_and_members_go_by_buttons_config_members_stay(backend: Bac
         .ask(ADMIN, "/whoami", "You administer <b>main</b>")
         .await;
     world.ask(VIEWER, "/whoami", "You view <b>main</b>").await;
-    let answer = world.press_planted(OWNER, &list, "ms:0:x:u4100").await;
+    let answer = world.press_planted(OWNER, &list, "ms:main:x:u4100").await;
     assert!(answer.contains("not a member"), "{answer}");
     world.stop().await;
 }

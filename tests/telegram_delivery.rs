@@ -139,6 +139,7 @@ api_tokens:
         message: &SentMessage,
         data: &str,
     ) -> String {
+        self.buttons_recorded(message).await;
         self.telegram
             .press(user, username, message, data, WAIT)
             .await

@@ -154,7 +154,7 @@ pub async fn show(
     let chosen = database.and_then(|i| Some((i, state.config.databases.get(i)?)));
     if let Some((database, db)) = chosen {
         let button = Callback::Members {
-            database: Some(database),
+            database: Some(db.name.clone()),
         };
         let detail = json!({ "button": button.encode() });
         let place = (chat, person);
@@ -173,9 +173,9 @@ pub async fn show(
         [only] => list(bot, (chat, edit), state, *only, false).await,
         _ => {
             let databases = mine.iter().map(|&database| {
-                let name = state.config.databases[database].name.as_str();
-                let database = Some(database);
-                vec![button(name, Callback::Members { database })]
+                let name = &state.config.databases[database].name;
+                let database = Some(name.clone());
+                vec![button(name.as_str(), Callback::Members { database })]
             });
             let keyboard = Keyboard::new(databases.collect());
             let text = "<b>Members</b>: which database?".to_owned();
@@ -226,7 +226,7 @@ async fn list(
             _ => (Role::Admin, "⬆ admin"),
         };
         let to = |role| Callback::MemberSet {
-            database,
+            database: db.name.clone(),
             member: member.clone(),
             role,
         };
@@ -235,8 +235,14 @@ async fn list(
             button(format!("✖ remove {shown}"), to(None)),
         ]);
     }
-    let add = |role| Callback::MemberAdd { database, role };
-    let invite = |role| Callback::MemberInvite { database, role };
+    let add = |role| Callback::MemberAdd {
+        database: db.name.clone(),
+        role,
+    };
+    let invite = |role| Callback::MemberInvite {
+        database: db.name.clone(),
+        role,
+    };
     rows.push(vec![
         button("➕ Add admin", add(Role::Admin)),
         button("➕ Add viewer", add(Role::Viewer)),
@@ -263,13 +269,14 @@ pub async fn pressed(
 ) -> HandlerResult {
     let (Callback::MemberAdd { database, .. }
     | Callback::MemberInvite { database, .. }
-    | Callback::MemberSet { database, .. }) = *callback
+    | Callback::MemberSet { database, .. }) = callback
     else {
         return Ok(());
     };
-    let (Some(db), Some((chat, message))) = (state.config.databases.get(database), place) else {
+    let (Some(database), Some((chat, message))) = (state.database_index(database), place) else {
         return answer(bot, query, STALE).await;
     };
+    let db = &state.config.databases[database];
     let name = db.name.as_str();
     // The presser's roles now, not when the list was shown: a removed owner or admin is refused.
     let who = state.identity(person).await?;

@@ -53,11 +53,11 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         }
         Callback::Items { actions, database } => {
             answer(&bot, &query, "").await?;
-            match place {
-                Some((chat, _)) => {
+            match (place, state.database_index(&database)) {
+                (Some((chat, _)), Some(database)) => {
                     runs::items(&bot, chat, &person, &state, actions, database).await
                 }
-                None => Ok(()),
+                _ => Ok(()),
             }
         }
         Callback::Pick {
@@ -66,13 +66,13 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             item,
         } => {
             answer(&bot, &query, "").await?;
-            let (Some((chat, _)), Some(db)) = (place, state.config.databases.get(database)) else {
+            let Some((chat, _)) = place else {
                 return Ok(());
             };
             let item_on = runs::ItemOn {
                 actions,
-                database: &db.name,
-                index: item,
+                database: &database,
+                alias: &item,
             };
             runs::pick(&bot, chat, &person, &state, item_on, None).await
         }
@@ -99,7 +99,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             let item_on = runs::ItemOn {
                 actions,
                 database: &database,
-                index: item,
+                alias: &item,
             };
             runs::pick(&bot, chat, &person, &state, item_on, Some(&record.labels)).await
         }
@@ -150,17 +150,10 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             answer(&bot, &query, "Preparing the CSV…").await?;
             runs::csv(&bot, &person, &state, dialogue).await
         }
-        Callback::Stop { database, item } => {
-            let db = state.config.databases.get(database).map(|d| d.name.clone());
-            let alias = state
-                .operations
-                .catalog()
-                .actions
-                .get(item)
-                .map(|a| a.alias.clone());
-            let (Some(db), Some(alias)) = (db, alias) else {
-                return answer(&bot, &query, "This button is no longer valid.").await;
-            };
+        Callback::Stop {
+            database: db,
+            item: alias,
+        } => {
             if !state
                 .may(&person, Permission::RunActions, Some(db.as_str()))
                 .await?
@@ -176,9 +169,16 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         }
         Callback::Members { database } => {
             answer(&bot, &query, "").await?;
+            let index = match &database {
+                Some(name) => match state.database_index(name) {
+                    Some(index) => Some(index),
+                    None => return Ok(()),
+                },
+                None => None,
+            };
             match place {
                 Some((chat, message)) => {
-                    admins::show(&bot, chat, Some(message), &person, &state, database).await
+                    admins::show(&bot, chat, Some(message), &person, &state, index).await
                 }
                 None => Ok(()),
             }
@@ -191,10 +191,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         }
         Callback::Incidents { database, before } => {
             answer(&bot, &query, "").await?;
-            let name = database
-                .and_then(|i| state.config.databases.get(i))
-                .map(|d| d.name.to_string())
-                .unwrap_or_default();
+            let name = database.map(|d| d.to_string()).unwrap_or_default();
             match place {
                 Some((chat, message)) => {
                     lists::incidents(&bot, chat, Some(message), &person, &state, &name, before)

@@ -136,7 +136,6 @@ pub async fn incidents(
             }
         }
     };
-    let index = scope.and_then(|d| state.config.databases.iter().position(|db| &db.name == d));
     let filter_database = scope.map(ToString::to_string);
     let filter = IncidentFilter {
         database: filter_database.clone(),
@@ -161,7 +160,7 @@ pub async fn incidents(
         row.push(button(
             "⏮ Newest".to_owned(),
             Callback::Incidents {
-                database: index,
+                database: scope.cloned(),
                 before: None,
             },
         ));
@@ -170,7 +169,7 @@ pub async fn incidents(
         row.push(button(
             "◀ Older".to_owned(),
             Callback::Incidents {
-                database: index,
+                database: scope.cloned(),
                 before: Some(cursor),
             },
         ));

@@ -77,6 +77,11 @@ impl BotState {
         self.access.person(person).await
     }
 
+    /// Where a database named by a button stands in the config now, if it is still there.
+    pub(crate) fn database_index(&self, name: &crate::domain::DatabaseName) -> Option<usize> {
+        self.config.databases.iter().position(|d| &d.name == name)
+    }
+
     /// `access::may` for a person, resolved now.
     pub async fn may(
         &self,

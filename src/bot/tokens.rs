@@ -250,8 +250,8 @@ pub async fn pressed(
         Callback::TokenNew { role, scope, name } => {
             let databases = match scope {
                 TokenScope::Ask | TokenScope::All => None,
-                TokenScope::One(i) => match state.config.databases.get(*i) {
-                    Some(db) => Some(vec![db.name.to_string()]),
+                TokenScope::One(name) => match state.database_index(name) {
+                    Some(_) => Some(vec![name.to_string()]),
                     None => return answer(bot, query, "This button is no longer valid.").await,
                 },
             };
@@ -289,8 +289,10 @@ async fn ask_scope(
         .config
         .databases
         .iter()
-        .enumerate()
-        .map(|(i, db)| button(format!("🗄 {}", db.name), &choice(TokenScope::One(i))))
+        .map(|db| {
+            let scope = TokenScope::One(db.name.clone());
+            button(format!("🗄 {}", db.name), &choice(scope))
+        })
         .collect();
     rows.extend(databases.chunks(2).map(<[_]>::to_vec));
     let text = format!(

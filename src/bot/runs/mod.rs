@@ -103,12 +103,12 @@ pub async fn start(
         _ => {
             let rows = mine
                 .iter()
-                .map(|(i, name)| {
+                .map(|(_, name)| {
                     vec![button(
                         name.to_string(),
                         Callback::Items {
                             actions,
-                            database: *i,
+                            database: name.clone(),
                         },
                     )]
                 })
@@ -149,13 +149,12 @@ pub async fn items(
         .catalog()
         .items(actions)
         .iter()
-        .enumerate()
-        .filter(|(_, item)| item.serves(&db.name))
-        .map(|(i, item)| {
+        .filter(|item| item.serves(&db.name))
+        .map(|item| {
             let pick = Callback::Pick {
                 actions,
-                database,
-                item: i,
+                database: db.name.clone(),
+                item: item.alias.to_owned(),
             };
             vec![button(item.title.to_owned(), pick)]
         })
@@ -173,16 +172,18 @@ pub async fn items(
     Ok(())
 }
 
-/// The item at `index` of the catalogue, if it is offered on `database` (never run anything of an
+/// The item `alias` of the catalogue, if it is offered on `database` (never run anything of an
 /// item on a database it does not name).
 fn item(
     state: &BotState,
     actions: bool,
-    index: usize,
+    alias: &str,
     database: &DatabaseName,
 ) -> Option<(String, String, Vec<Argument>)> {
     let items = state.operations.catalog().items(actions);
-    let item = items.get(index).filter(|i| i.serves(database))?;
+    let item = items
+        .iter()
+        .find(|i| i.alias == alias && i.serves(database))?;
     Some((
         item.alias.to_owned(),
         item.title.to_owned(),
@@ -190,11 +191,11 @@ fn item(
     ))
 }
 
-/// A catalogue item on a database: an action (or a view) by its position in the catalogue.
+/// A catalogue item on a database: an action (or a view) by its alias.
 pub struct ItemOn<'a> {
     pub actions: bool,
     pub database: &'a DatabaseName,
-    pub index: usize,
+    pub alias: &'a str,
 }
 
 /// Starts a dialogue for an item on a database, with values already known (from an alert's labels:
@@ -212,7 +213,7 @@ pub async fn pick(
     let ItemOn {
         actions,
         database,
-        index,
+        alias,
     } = item_on;
     if !state
         .may(person, permission(actions), Some(database.as_str()))
@@ -220,7 +221,7 @@ pub async fn pick(
     {
         return not_allowed(bot, state, chat).await;
     }
-    let Some((alias, _, arguments)) = item(state, actions, index, database) else {
+    let Some((alias, _, arguments)) = item(state, actions, alias, database) else {
         let text = format!(
             "This is not offered on <b>{}</b>.",
             escape(database.as_str())

@@ -203,21 +203,12 @@ async fn run_action(
     database: &DatabaseName,
     dialogue: &Dialogue,
 ) -> HandlerResult {
-    let Some((index, action)) = state
+    let Some(action) = state
         .operations
         .catalog()
         .actions
         .iter()
-        .enumerate()
-        .find(|(_, a)| a.alias == dialogue.alias)
-    else {
-        return Ok(());
-    };
-    let Some(db_index) = state
-        .config
-        .databases
-        .iter()
-        .position(|d| &d.name == database)
+        .find(|a| a.alias == dialogue.alias)
     else {
         return Ok(());
     };
@@ -225,8 +216,8 @@ async fn run_action(
     let stop = vec![vec![button(
         "⏹ Cancel",
         Callback::Stop {
-            database: db_index,
-            item: index,
+            database: database.clone(),
+            item: action.alias.clone(),
         },
     )]];
     let status = say(
