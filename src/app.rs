@@ -146,7 +146,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     );
     let worker = Arc::new(Worker::new(WorkerParts {
         store: store.clone(),
-        telegram: Telegram::new(bot.clone()),
+        telegram: Telegram::new(bot.clone(), store.clone()),
         mailer,
         config: Arc::clone(&config),
         metrics: metrics.clone(),

@@ -1,11 +1,22 @@
-//! Inline button payloads. Telegram allows 64 bytes of callback data, so a button carries a verb and the
-//! id of state kept in the store (an incident, a page cursor), never the state itself.
+//! Inline buttons: what a press means ([`Callback`], written as a payload) and the one way a keyboard
+//! reaches Telegram ([`Keyboard`]). A button carries only a short token; its payload is recorded in the
+//! store against the message Telegram answered with, so a press is honoured only on the message the
+//! bot put that button on (forged data, or data copied from another message, finds nothing).
 
-use crate::domain::{IncidentId, MemberRef, Role, TelegramUserId, Username};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+use crate::domain::{DatabaseName, IncidentId, MemberRef, Role, TelegramUserId, Username};
+use crate::store::{Store, StoreError};
 
 /// Silence durations offered on alert messages, in hours.
 pub const SILENCE_HOURS: [u32; 3] = [1, 4, 24];
+/// Pages of a view's result a button may name (a page is at most a few dozen rows).
+pub const MAX_PAGE: usize = 10_000;
+/// Values a button may offer for one argument.
+pub const MAX_CHOICE: usize = 100;
 
+/// What a press means. Databases and catalogue items are named by their names and aliases, never by
+/// their positions, so a changed config can never make an old button act on another one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
     Acknowledge(IncidentId),
@@ -14,27 +25,27 @@ pub enum Callback {
     Unsilence(IncidentId),
     /// Show the firing incidents (from a storm digest).
     ListAlerts,
-    /// A page of `/incidents`: the database by its position in the config (or all), older than `before`.
+    /// A page of `/incidents`: of a database (or all), older than `before`.
     Incidents {
-        database: Option<usize>,
+        database: Option<DatabaseName>,
         before: Option<i64>,
     },
-    /// The views (or actions) of a database, by its position in the config.
+    /// The views (or actions) of a database.
     Items {
         actions: bool,
-        database: usize,
+        database: DatabaseName,
     },
-    /// Start running the item at `item` (its position in the catalogue) on a database.
+    /// Start running the item `item` (its alias) on a database.
     Pick {
         actions: bool,
-        database: usize,
-        item: usize,
+        database: DatabaseName,
+        item: String,
     },
     /// Start running an item linked from an alert, with arguments taken from the incident's labels.
     Link {
         actions: bool,
         incident: IncidentId,
-        item: usize,
+        item: String,
     },
     /// The value offered at `choice` for the argument a dialogue asks for.
     Choose {
@@ -52,35 +63,34 @@ pub enum Callback {
     },
     /// The whole view result as CSV.
     Csv(i64),
-    /// Stop the running action at `item` on a database.
+    /// Stop the running action `item` (its alias) on a database.
     Stop {
-        database: usize,
-        item: usize,
+        database: DatabaseName,
+        item: String,
     },
-    /// The member list of a database (by its position in the config), with its buttons; `None`: the
-    /// database picker.
+    /// The member list of a database, with its buttons; `None`: the database picker.
     Members {
-        database: Option<usize>,
+        database: Option<DatabaseName>,
     },
     /// Add an admin or viewer to a database: offers Telegram's pick-a-person button.
     MemberAdd {
-        database: usize,
+        database: DatabaseName,
         role: Role,
     },
     /// Invite someone to a database by a one-time link (the bot asks for their @username).
     MemberInvite {
-        database: usize,
+        database: DatabaseName,
         role: Role,
     },
     /// Give a runtime member a role, or remove them (`None`).
     MemberSet {
-        database: usize,
+        database: DatabaseName,
         member: MemberRef,
         role: Option<Role>,
     },
     /// Bind a username to the account that claimed it after another one had (an owner's decision).
     MemberRebind {
-        database: usize,
+        database: DatabaseName,
         username: Username,
         user: TelegramUserId,
     },
@@ -97,13 +107,12 @@ pub enum Callback {
 }
 
 /// Which databases a new token reaches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenScope {
     /// Not chosen yet: the press asks.
     Ask,
     All,
-    /// One database, by its position in the config.
-    One(usize),
+    One(DatabaseName),
 }
 
 fn role_code(role: Role) -> char {
@@ -147,8 +156,40 @@ fn kind(actions: bool, view: &'static str, action: &'static str) -> &'static str
     if actions { action } else { view }
 }
 
-fn index(n: i64) -> Option<usize> {
-    usize::try_from(n).ok()
+/// A number as this service writes them: decimal digits only, at most `max`.
+fn bounded(raw: &str, max: u64) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse::<u64>().ok().filter(|n| *n <= max)
+}
+
+/// An id of a row in the store: positive.
+fn id(raw: &str) -> Option<i64> {
+    let n = i64::try_from(bounded(raw, i64::MAX as u64)?).ok()?;
+    (n > 0).then_some(n)
+}
+
+/// A catalogue alias, as the catalogue allows them.
+fn alias(raw: &str) -> Option<String> {
+    let valid = !raw.is_empty()
+        && raw.len() <= 40
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    valid.then(|| raw.to_owned())
+}
+
+fn database(raw: &str) -> Option<DatabaseName> {
+    DatabaseName::parse(raw).ok()
+}
+
+/// `*` for none (a database name may be `-`, never `*`).
+fn optional<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+    match raw {
+        "*" => Some(None),
+        other => parse(other).map(Some),
+    }
 }
 
 /// Names of tokens created from the bot: 1–24 of `a-z`, `0-9`, `-`, `_` (they travel in buttons).
@@ -160,7 +201,9 @@ pub fn token_name_ok(name: &str) -> bool {
 }
 
 impl Callback {
+    /// The payload recorded for the button (database names and aliases never hold `:`).
     pub fn encode(&self) -> String {
+        let dash = |d: &Option<DatabaseName>| d.as_ref().map_or("*".to_owned(), |d| d.to_string());
         match self {
             Callback::Acknowledge(id) => format!("ack:{id}"),
             Callback::Silence(id, hours) => format!("sil:{id}:{hours}"),
@@ -168,8 +211,8 @@ impl Callback {
             Callback::ListAlerts => "alerts".to_owned(),
             Callback::Incidents { database, before } => format!(
                 "inc:{}:{}",
-                database.map_or("-".to_owned(), |d| d.to_string()),
-                before.map_or("-".to_owned(), |b| b.to_string())
+                dash(database),
+                before.map_or("*".to_owned(), |b| b.to_string())
             ),
             Callback::Items { actions, database } => {
                 format!("{}:{database}", kind(*actions, "vd", "ad"))
@@ -194,9 +237,7 @@ impl Callback {
             Callback::Page { dialogue, page } => format!("pg:{dialogue}:{page}"),
             Callback::Csv(dialogue) => format!("csv:{dialogue}"),
             Callback::Stop { database, item } => format!("stop:{database}:{item}"),
-            Callback::Members { database } => {
-                format!("mem:{}", database.map_or("-".to_owned(), |d| d.to_string()))
-            }
+            Callback::Members { database } => format!("mem:{}", dash(database)),
             Callback::MemberAdd { database, role } => format!("ma:{database}:{}", role_code(*role)),
             Callback::MemberInvite { database, role } => {
                 format!("mi:{database}:{}", role_code(*role))
@@ -218,7 +259,7 @@ impl Callback {
             Callback::TokenNew { role, scope, name } => {
                 let scope = match scope {
                     TokenScope::Ask => "?".to_owned(),
-                    TokenScope::All => "-".to_owned(),
+                    TokenScope::All => "*".to_owned(),
                     TokenScope::One(d) => d.to_string(),
                 };
                 format!("tn:{}:{scope}:{name}", role_code(*role))
@@ -228,72 +269,63 @@ impl Callback {
         }
     }
 
-    /// Parses callback data; `None` for anything this service did not write (old buttons, forgeries).
+    /// Parses a payload; `None` for anything this service does not write. Every number is bounded
+    /// here: ids are positive, pages and choices small, silences one of [`SILENCE_HOURS`].
     pub fn parse(data: &str) -> Option<Callback> {
         let mut parts = data.split(':');
         let verb = parts.next()?;
-        let mut number = || parts.next()?.parse::<i64>().ok();
+        let mut next = || parts.next();
         let callback = match verb {
-            "ack" => Callback::Acknowledge(IncidentId(number()?)),
+            "ack" => Callback::Acknowledge(IncidentId(id(next()?)?)),
             "sil" => {
-                let id = IncidentId(number()?);
-                let hours = u32::try_from(number()?).ok()?;
+                let incident = IncidentId(id(next()?)?);
+                let hours = u32::try_from(bounded(next()?, 24)?).ok()?;
                 if !SILENCE_HOURS.contains(&hours) {
                     return None;
                 }
-                Callback::Silence(id, hours)
+                Callback::Silence(incident, hours)
             }
-            "uns" => Callback::Unsilence(IncidentId(number()?)),
+            "uns" => Callback::Unsilence(IncidentId(id(next()?)?)),
             "alerts" => Callback::ListAlerts,
-            "inc" => {
-                let mut optional = || -> Option<Option<i64>> {
-                    match parts.next()? {
-                        "-" => Some(None),
-                        n => n.parse().ok().map(Some),
-                    }
-                };
-                let database = optional()?.map(usize::try_from).transpose().ok()?;
-                let before = optional()?;
-                Callback::Incidents { database, before }
-            }
+            "inc" => Callback::Incidents {
+                database: optional(next()?, database)?,
+                before: optional(next()?, id)?,
+            },
             "vd" | "ad" => Callback::Items {
                 actions: verb == "ad",
-                database: index(number()?)?,
+                database: database(next()?)?,
             },
             "vp" | "ap" => Callback::Pick {
                 actions: verb == "ap",
-                database: index(number()?)?,
-                item: index(number()?)?,
+                database: database(next()?)?,
+                item: alias(next()?)?,
             },
             "lv" | "la" => Callback::Link {
                 actions: verb == "la",
-                incident: IncidentId(number()?),
-                item: index(number()?)?,
+                incident: IncidentId(id(next()?)?),
+                item: alias(next()?)?,
             },
             "dc" => Callback::Choose {
-                dialogue: number()?,
-                choice: index(number()?)?,
+                dialogue: id(next()?)?,
+                choice: usize::try_from(bounded(next()?, MAX_CHOICE as u64 - 1)?).ok()?,
             },
-            "dr" => Callback::Confirm(number()?),
-            "dx" => Callback::Abort(number()?),
+            "dr" => Callback::Confirm(id(next()?)?),
+            "dx" => Callback::Abort(id(next()?)?),
             "pg" => Callback::Page {
-                dialogue: number()?,
-                page: index(number()?)?,
+                dialogue: id(next()?)?,
+                page: usize::try_from(bounded(next()?, MAX_PAGE as u64)?).ok()?,
             },
-            "csv" => Callback::Csv(number()?),
+            "csv" => Callback::Csv(id(next()?)?),
             "stop" => Callback::Stop {
-                database: index(number()?)?,
-                item: index(number()?)?,
+                database: database(next()?)?,
+                item: alias(next()?)?,
             },
             "mem" => Callback::Members {
-                database: match parts.next()? {
-                    "-" => None,
-                    n => Some(n.parse().ok()?),
-                },
+                database: optional(next()?, database)?,
             },
             "ma" | "mi" => {
-                let database = index(number()?)?;
-                let role = role_of(parts.next()?).filter(|r| *r != Role::Owner)?;
+                let database = database(next()?)?;
+                let role = role_of(next()?).filter(|r| *r != Role::Owner)?;
                 if verb == "ma" {
                     Callback::MemberAdd { database, role }
                 } else {
@@ -301,12 +333,12 @@ impl Callback {
                 }
             }
             "ms" => {
-                let database = index(number()?)?;
-                let role = match parts.next()? {
+                let database = database(next()?)?;
+                let role = match next()? {
                     "x" => None,
                     code => Some(role_of(code).filter(|r| *r != Role::Owner)?),
                 };
-                let member = member_of(parts.next()?)?;
+                let member = member_of(next()?)?;
                 Callback::MemberSet {
                     database,
                     member,
@@ -314,24 +346,24 @@ impl Callback {
                 }
             }
             "mb" => Callback::MemberRebind {
-                database: index(number()?)?,
-                user: TelegramUserId::new(number()?).ok()?,
-                username: Username::parse_handle(&format!("@{}", parts.next()?)).ok()?,
+                database: database(next()?)?,
+                user: TelegramUserId::new(id(next()?)?).ok()?,
+                username: Username::parse_handle(&format!("@{}", next()?)).ok()?,
             },
             "tn" => {
-                let role = role_of(parts.next()?)?;
-                let scope = match parts.next()? {
+                let role = role_of(next()?)?;
+                let scope = match next()? {
                     "?" => TokenScope::Ask,
-                    "-" => TokenScope::All,
-                    n => TokenScope::One(n.parse().ok()?),
+                    "*" => TokenScope::All,
+                    name => TokenScope::One(database(name)?),
                 };
-                let name = parts.next()?.to_owned();
+                let name = next()?.to_owned();
                 if !token_name_ok(&name) {
                     return None;
                 }
                 Callback::TokenNew { role, scope, name }
             }
-            "tr" => Callback::TokenRevoke(number()?),
+            "tr" => Callback::TokenRevoke(id(next()?)?),
             "th" => Callback::TokenHide,
             _ => return None,
         };
@@ -339,50 +371,175 @@ impl Callback {
     }
 }
 
+/// Rows of buttons: a label and what pressing it means.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keyboard {
+    pub rows: Vec<Vec<(String, Callback)>>,
+}
+
+/// The callback data of a button: 12 hex digits of its payload's SHA-256. The same payload gets the
+/// same token, so an edit that keeps a button keeps it working (and "not modified" stays possible).
+fn token(payload: &str) -> String {
+    crate::access::digest(payload)[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Keyboard {
+    pub fn new(rows: Vec<Vec<(String, Callback)>>) -> Keyboard {
+        Keyboard { rows }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.iter().all(Vec::is_empty)
+    }
+
+    /// The markup to send, and what its tokens mean.
+    pub fn prepare(&self) -> Prepared {
+        let mut meanings = Vec::new();
+        // The only place callback buttons are made (clippy.toml forbids it elsewhere).
+        #[allow(clippy::disallowed_methods)]
+        let markup = InlineKeyboardMarkup::new(self.rows.iter().map(|row| {
+            row.iter()
+                .map(|(label, callback)| {
+                    let payload = callback.encode();
+                    let token = token(&payload);
+                    meanings.push((token.clone(), payload));
+                    InlineKeyboardButton::callback(label.clone(), token)
+                })
+                .collect::<Vec<_>>()
+        }));
+        meanings.sort();
+        meanings.dedup();
+        Prepared { markup, meanings }
+    }
+}
+
+/// A keyboard ready to send. Its tokens mean nothing until recorded against the message they went out on.
+#[must_use = "buttons work only once recorded against the message they were sent on"]
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    markup: InlineKeyboardMarkup,
+    meanings: Vec<(String, String)>,
+}
+
+impl Prepared {
+    pub fn markup(&self) -> &InlineKeyboardMarkup {
+        &self.markup
+    }
+
+    /// Records the buttons of `message` (replacing what it carried before): call once Telegram
+    /// answered the send or edit.
+    pub async fn record(&self, store: &Store, chat: i64, message: i64) -> Result<(), StoreError> {
+        store
+            .put_buttons(chat, message, &self.meanings, chrono::Utc::now())
+            .await
+    }
+}
+
+/// What a press of `data` on `message` of `chat` means: `None` unless the bot put that button there.
+pub async fn pressed(
+    store: &Store,
+    chat: i64,
+    message: i64,
+    data: &str,
+) -> Result<Option<Callback>, StoreError> {
+    // Tokens are 12 hex digits: anything else is refused without asking the store.
+    if data.len() != 12 || !data.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let payload = store.button(chat, message, data).await?;
+    Ok(payload.as_deref().and_then(Callback::parse))
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    #[test]
-    fn callbacks_round_trip_and_fit_telegram() {
-        let all = [
+    fn db(name: &str) -> DatabaseName {
+        DatabaseName::parse(name).unwrap()
+    }
+
+    /// One payload of every kind, at the edges of what they hold.
+    fn every_kind() -> Vec<Callback> {
+        let long_db = db(&"d".repeat(63));
+        vec![
             Callback::Acknowledge(IncidentId(i64::MAX)),
             Callback::Silence(IncidentId(i64::MAX), 24),
             Callback::Unsilence(IncidentId(7)),
             Callback::ListAlerts,
             Callback::Incidents {
-                database: Some(3),
+                database: Some(db("-")),
                 before: Some(i64::MAX),
             },
             Callback::Incidents {
                 database: None,
                 before: None,
             },
-            Callback::Members { database: Some(99) },
+            Callback::Items {
+                actions: true,
+                database: long_db.clone(),
+            },
+            Callback::Pick {
+                actions: false,
+                database: long_db.clone(),
+                item: "a".repeat(40),
+            },
+            Callback::Link {
+                actions: true,
+                incident: IncidentId(1),
+                item: "vacuum_analyze".to_owned(),
+            },
+            Callback::Choose {
+                dialogue: 3,
+                choice: MAX_CHOICE - 1,
+            },
+            Callback::Confirm(i64::MAX),
+            Callback::Abort(1),
+            Callback::Page {
+                dialogue: 2,
+                page: MAX_PAGE,
+            },
+            Callback::Csv(5),
+            Callback::Stop {
+                database: db("main"),
+                item: "cancel_query".to_owned(),
+            },
+            Callback::Members {
+                database: Some(long_db.clone()),
+            },
             Callback::Members { database: None },
             Callback::MemberAdd {
-                database: 1,
+                database: db("main"),
                 role: Role::Viewer,
             },
             Callback::MemberInvite {
-                database: 1,
+                database: db("main"),
                 role: Role::Admin,
             },
             Callback::MemberSet {
-                database: 99,
+                database: long_db.clone(),
                 member: MemberRef::Username(
                     Username::parse_handle(&format!("@{}", "a".repeat(32))).unwrap(),
                 ),
                 role: None,
             },
             Callback::MemberSet {
-                database: 0,
+                database: db("main"),
                 member: MemberRef::Id(TelegramUserId::new(i64::MAX).unwrap()),
                 role: Some(Role::Admin),
             },
             Callback::TokenNew {
                 role: Role::Owner,
-                scope: TokenScope::One(99),
+                scope: TokenScope::One(long_db),
+                name: "x".repeat(24),
+            },
+            Callback::TokenNew {
+                role: Role::Viewer,
+                scope: TokenScope::All,
                 name: "x".repeat(24),
             },
             Callback::TokenNew {
@@ -391,39 +548,115 @@ mod tests {
                 name: "x".repeat(24),
             },
             Callback::MemberRebind {
-                database: 99,
+                database: db("main"),
                 username: Username::parse_handle(&format!("@{}", "a".repeat(32))).unwrap(),
                 user: TelegramUserId::new(i64::MAX).unwrap(),
             },
             Callback::TokenRevoke(i64::MAX),
             Callback::TokenHide,
-        ];
-        for callback in all {
-            let data = callback.encode();
-            assert!(data.len() <= 64, "{data}");
-            assert_eq!(Callback::parse(&data), Some(callback.clone()), "{data}");
+        ]
+    }
+
+    #[test]
+    fn payloads_round_trip_and_tokens_fit_telegram() {
+        for callback in every_kind() {
+            let payload = callback.encode();
+            assert_eq!(
+                Callback::parse(&payload),
+                Some(callback.clone()),
+                "{payload}"
+            );
+            let prepared = Keyboard::new(vec![vec![("x".to_owned(), callback)]]).prepare();
+            let (data, _) = &prepared.meanings[0];
+            assert_eq!(data.len(), 12);
+            assert_eq!(*data, token(&payload));
         }
     }
 
     #[test]
-    fn foreign_data_is_ignored() {
+    fn foreign_and_out_of_range_payloads_are_refused() {
         for data in [
             "",
             "ack",
             "ack:x",
             "ack:1:2",
+            "ack:0",
+            "ack:-1",
+            "ack:+1",
+            "ack:9223372036854775808",
+            "ack:99999999999999999999999",
             "sil:1:3",
             "sil:1",
+            "sil:1:4294967297",
             "inc:1",
+            "inc:Main:*",
             "drop:1",
             "uns:",
-            "ma:0:o",
-            "ms:0:o:u1",
-            "ms:0:a:alice",
-            "tn:a:-:Bad Name",
-            "tn:k:-:x",
+            "pg:1:10001",
+            "pg:1:18446744073709551615",
+            "pg:0:1",
+            "dc:1:100",
+            "dc:1:-1",
+            "vp:main:Bad",
+            "vp:main:",
+            "stop:main:a:b",
+            "ma:main:o",
+            "ms:main:o:u1",
+            "ms:main:a:alice",
+            "tn:a:*:Bad Name",
+            "tn:k:*:x",
         ] {
             assert_eq!(Callback::parse(data), None, "{data:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any callback data at all (Telegram allows 64 bytes): never a panic; what decodes encodes
+        /// back the same.
+        #[test]
+        fn any_bytes_are_decoded_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..=64)) {
+            let data = String::from_utf8_lossy(&bytes);
+            if let Some(callback) = Callback::parse(&data) {
+                prop_assert_eq!(Callback::parse(&callback.encode()), Some(callback));
+            }
+        }
+
+        /// Real payloads with a byte changed, inserted or removed, or a number swapped for another:
+        /// each decodes to something that encodes back the same, or is refused.
+        #[test]
+        fn mutated_payloads_are_decoded_or_refused(
+            which in 0..25usize,
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            mode in 0..4u8,
+            number in any::<i128>(),
+        ) {
+            let kinds = every_kind();
+            let mut payload = kinds[which % kinds.len()].encode().into_bytes();
+            let i = at.index(payload.len() + 1);
+            match mode {
+                0 if i < payload.len() => payload[i] = byte,
+                1 => payload.insert(i, byte),
+                2 if i < payload.len() => { payload.remove(i); }
+                _ => {
+                    let text = String::from_utf8_lossy(&payload).into_owned();
+                    let swapped: Vec<String> = text
+                        .split(':')
+                        .map(|part| if part.bytes().all(|b| b.is_ascii_digit()) && !part.is_empty() {
+                            number.to_string()
+                        } else {
+                            part.to_owned()
+                        })
+                        .collect();
+                    payload = swapped.join(":").into_bytes();
+                }
+            }
+            let data = String::from_utf8_lossy(&payload);
+            if let Some(callback) = Callback::parse(&data) {
+                prop_assert_eq!(Callback::parse(&callback.encode()), Some(callback));
+            }
         }
     }
 }

@@ -102,6 +102,7 @@ impl World {
     }
 
     async fn press_data(&self, user: i64, message: &SentMessage, data: &str) -> String {
+        self.buttons_recorded(message).await;
         self.telegram.press(user, None, message, data, WAIT).await
     }
 }

@@ -349,8 +349,16 @@ async fn a_person_answers_one_question_at_a_time_in_a_chat(backend: Backend) {
         secrets: Default::default(),
         awaiting: None,
         choices: Vec::new(),
+        confirm: true,
     };
     let first = store.start_dialogue(&dialogue, now).await.unwrap();
+    assert_eq!(
+        store.dialogue(first).await.unwrap().as_ref(),
+        Some(&postgram::store::Dialogue {
+            id: first,
+            ..dialogue.clone()
+        })
+    );
     // Elsewhere (another chat, another person) nothing is touched.
     let other = postgram::store::Dialogue {
         chat_id: 8,

@@ -9,15 +9,14 @@ use chrono::Utc;
 use serde_json::json;
 use teloxide::prelude::*;
 use teloxide::types::{
-    ButtonRequest, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
-    KeyboardButtonRequestUsers, KeyboardMarkup, MessageId, ParseMode, ReplyMarkup, RequestId,
-    UsersShared,
+    ButtonRequest, ForceReply, KeyboardButton, KeyboardButtonRequestUsers, KeyboardMarkup,
+    MessageId, ParseMode, ReplyMarkup, RequestId, UsersShared,
 };
 
 use super::callbacks::{answer, refuse};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Permission, Person, Source, may, parse_member};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::escape;
 use crate::domain::{MemberRef, Role, TelegramUserId, Username};
 use crate::members::{Changed, INVITE_PREFIX, INVITE_VALID, MemberError};
@@ -26,8 +25,8 @@ use crate::store::{Invite, Redeemed, StoreError};
 const NOT_ALLOWED: &str = "Not allowed: your role on this database does not permit this.";
 const STALE: &str = "This button is no longer valid; send /admins again.";
 
-fn button(label: impl Into<String>, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(label, callback.encode())
+fn button(label: impl Into<String>, callback: Callback) -> (String, Callback) {
+    (label.into(), callback)
 }
 
 /// Sends an HTML message, with a reply keyboard, a question or a keyboard removal when given.
@@ -146,7 +145,7 @@ pub async fn show(
     let chosen = database.and_then(|i| Some((i, state.config.databases.get(i)?)));
     if let Some((database, db)) = chosen {
         let button = Callback::Members {
-            database: Some(database),
+            database: Some(db.name.clone()),
         };
         let detail = json!({ "button": button.encode() });
         let place = (chat, person);
@@ -165,13 +164,13 @@ pub async fn show(
         [only] => list(bot, (chat, edit), state, *only, false).await,
         _ => {
             let databases = mine.iter().map(|&database| {
-                let name = state.config.databases[database].name.as_str();
-                let database = Some(database);
-                vec![button(name, Callback::Members { database })]
+                let name = &state.config.databases[database].name;
+                let database = Some(name.clone());
+                vec![button(name.as_str(), Callback::Members { database })]
             });
-            let keyboard = InlineKeyboardMarkup::new(databases);
+            let keyboard = Keyboard::new(databases.collect());
             let text = "<b>Members</b>: which database?".to_owned();
-            super::show(bot, state, chat, edit, text, keyboard).await
+            super::show(bot, state, chat, edit, text, &keyboard).await
         }
     }
 }
@@ -225,7 +224,7 @@ async fn list(
             if let Some(user) = claimed {
                 text.push_str(&format!(" · ⚠️ claimed by user <code>{user}</code>"));
                 let rebind = Callback::MemberRebind {
-                    database,
+                    database: db.name.clone(),
                     username: name.clone(),
                     user,
                 };
@@ -241,7 +240,7 @@ async fn list(
             _ => (Role::Admin, "⬆ admin"),
         };
         let to = |role| Callback::MemberSet {
-            database,
+            database: db.name.clone(),
             member: member.clone(),
             role,
         };
@@ -250,8 +249,14 @@ async fn list(
             button(format!("✖ remove {shown}"), to(None)),
         ]);
     }
-    let add = |role| Callback::MemberAdd { database, role };
-    let invite = |role| Callback::MemberInvite { database, role };
+    let add = |role| Callback::MemberAdd {
+        database: db.name.clone(),
+        role,
+    };
+    let invite = |role| Callback::MemberInvite {
+        database: db.name.clone(),
+        role,
+    };
     rows.push(vec![
         button("➕ Add admin", add(Role::Admin)),
         button("➕ Add viewer", add(Role::Viewer)),
@@ -264,8 +269,7 @@ async fn list(
         let back = Callback::Members { database: None };
         rows.push(vec![button("◀ Databases", back)]);
     }
-    let keyboard = InlineKeyboardMarkup::new(rows);
-    super::show(bot, state, chat, edit, text, keyboard).await
+    super::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await
 }
 
 /// The member-management buttons: `MemberAdd`, `MemberInvite`, `MemberSet`.
@@ -280,18 +284,19 @@ pub async fn pressed(
     let (Callback::MemberAdd { database, .. }
     | Callback::MemberInvite { database, .. }
     | Callback::MemberSet { database, .. }
-    | Callback::MemberRebind { database, .. }) = *callback
+    | Callback::MemberRebind { database, .. }) = callback
     else {
         return Ok(());
     };
-    let (Some(db), Some((chat, message))) = (state.config.databases.get(database), place) else {
+    let (Some(database), Some((chat, message))) = (state.database_index(database), place) else {
         return answer(bot, query, STALE).await;
     };
+    let db = &state.config.databases[database];
     let name = db.name.as_str();
     // The presser's roles now, not when the list was shown: a removed owner or admin is refused.
     let who = state.identity(person).await?;
     if !may(&who, Permission::ManageMembers, Some(name)) {
-        return refuse(bot, query, state, person, None, callback).await;
+        return refuse(bot, query, state, person, None, &callback.encode()).await;
     }
     match callback {
         Callback::MemberSet { member, role, .. } => {

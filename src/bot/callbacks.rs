@@ -10,7 +10,7 @@ use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
 use super::{BotState, HandlerResult, admins, lists, runs, tokens};
 use crate::access::{Permission, Person};
-use crate::callback::Callback;
+use crate::callback::{self, Callback};
 use crate::domain::IncidentId;
 use crate::silences::{NewSilence, matchers_for};
 use crate::store::{AckOutcome, IncidentRecord};
@@ -23,12 +23,19 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         MaybeInaccessibleMessage::Regular(m) => (m.chat.id, m.id),
         MaybeInaccessibleMessage::Inaccessible(m) => (m.chat.id, m.message_id),
     });
-    let Some(callback) = query.data.as_deref().and_then(Callback::parse) else {
-        answer(&bot, &query, "This button is no longer valid.").await?;
-        return Ok(());
+    let data = query.data.as_deref().unwrap_or_default();
+    let callback = match place {
+        Some((chat, message)) => {
+            callback::pressed(&state.store, chat.0, i64::from(message.0), data).await?
+        }
+        None => None,
+    };
+    // Data the bot did not put on this message: forged, copied from another message, or too old.
+    let Some(callback) = callback else {
+        return refuse(&bot, &query, &state, &person, None, data).await;
     };
     if state.known(&person).await?.is_none() {
-        refuse(&bot, &query, &state, &person, None, &callback).await?;
+        refuse(&bot, &query, &state, &person, None, &callback.encode()).await?;
         return Ok(());
     }
     match callback.clone() {
@@ -46,11 +53,11 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         }
         Callback::Items { actions, database } => {
             answer(&bot, &query, "").await?;
-            match place {
-                Some((chat, _)) => {
+            match (place, state.database_index(&database)) {
+                (Some((chat, _)), Some(database)) => {
                     runs::items(&bot, chat, &person, &state, actions, database).await
                 }
-                None => Ok(()),
+                _ => Ok(()),
             }
         }
         Callback::Pick {
@@ -59,15 +66,15 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             item,
         } => {
             answer(&bot, &query, "").await?;
-            let (Some((chat, _)), Some(db)) = (place, state.config.databases.get(database)) else {
+            let Some((chat, _)) = place else {
                 return Ok(());
             };
             let item_on = runs::ItemOn {
                 actions,
-                database: &db.name,
-                index: item,
+                database: &database,
+                alias: &item,
             };
-            runs::pick(&bot, chat, &person, &state, item_on, &Default::default()).await
+            runs::pick(&bot, chat, &person, &state, item_on, None).await
         }
         Callback::Link {
             actions,
@@ -92,9 +99,9 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             let item_on = runs::ItemOn {
                 actions,
                 database: &database,
-                index: item,
+                alias: &item,
             };
-            runs::pick(&bot, chat, &person, &state, item_on, &record.labels).await
+            runs::pick(&bot, chat, &person, &state, item_on, Some(&record.labels)).await
         }
         Callback::Choose { dialogue, choice } => {
             let Some(dialogue) = own_dialogue(&bot, &query, &state, &person, dialogue).await?
@@ -143,22 +150,15 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
             answer(&bot, &query, "Preparing the CSV…").await?;
             runs::csv(&bot, &person, &state, dialogue).await
         }
-        Callback::Stop { database, item } => {
-            let db = state.config.databases.get(database).map(|d| d.name.clone());
-            let alias = state
-                .operations
-                .catalog()
-                .actions
-                .get(item)
-                .map(|a| a.alias.clone());
-            let (Some(db), Some(alias)) = (db, alias) else {
-                return answer(&bot, &query, "This button is no longer valid.").await;
-            };
+        Callback::Stop {
+            database: db,
+            item: alias,
+        } => {
             if !state
                 .may(&person, Permission::RunActions, Some(db.as_str()))
                 .await?
             {
-                return refuse(&bot, &query, &state, &person, None, &callback).await;
+                return refuse(&bot, &query, &state, &person, None, &callback.encode()).await;
             }
             let text = if state.operations.cancel(&db, &alias) {
                 "Cancelling…"
@@ -169,9 +169,16 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         }
         Callback::Members { database } => {
             answer(&bot, &query, "").await?;
+            let index = match &database {
+                Some(name) => match state.database_index(name) {
+                    Some(index) => Some(index),
+                    None => return Ok(()),
+                },
+                None => None,
+            };
             match place {
                 Some((chat, message)) => {
-                    admins::show(&bot, chat, Some(message), &person, &state, database).await
+                    admins::show(&bot, chat, Some(message), &person, &state, index).await
                 }
                 None => Ok(()),
             }
@@ -187,10 +194,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
         }
         Callback::Incidents { database, before } => {
             answer(&bot, &query, "").await?;
-            let name = database
-                .and_then(|i| state.config.databases.get(i))
-                .map(|d| d.name.to_string())
-                .unwrap_or_default();
+            let name = database.map(|d| d.to_string()).unwrap_or_default();
             match place {
                 Some((chat, message)) => {
                     lists::incidents(&bot, chat, Some(message), &person, &state, &name, before)
@@ -233,7 +237,8 @@ pub(crate) async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> Hand
 }
 
 /// "Not allowed", and an audit row saying who tried what (at most one a minute per person: see
-/// `BotState::refusal`). The press is answered every time, as Telegram wants; the answer is a
+/// `BotState::refusal`): `button` is the press's payload, or its raw data when the bot never put that
+/// button on the message. The press is answered every time, as Telegram wants; the answer is a
 /// notice on the presser's screen, not a message in the chat.
 pub(crate) async fn refuse(
     bot: &Bot,
@@ -241,7 +246,7 @@ pub(crate) async fn refuse(
     state: &BotState,
     person: &Person,
     incident: Option<&IncidentRecord>,
-    callback: &Callback,
+    button: &str,
 ) -> HandlerResult {
     answer(
         bot,
@@ -250,7 +255,7 @@ pub(crate) async fn refuse(
     )
     .await?;
     let database = incident.and_then(|i| i.database.as_deref());
-    let detail = serde_json::json!({ "button": callback.encode() });
+    let detail = serde_json::json!({ "button": button });
     state.refusal(person, database, detail).await?;
     Ok(())
 }
@@ -276,7 +281,15 @@ async fn authorised(
         .may(person, permission, incident.database.as_deref())
         .await?
     {
-        refuse(bot, query, state, person, Some(&incident), callback).await?;
+        refuse(
+            bot,
+            query,
+            state,
+            person,
+            Some(&incident),
+            &callback.encode(),
+        )
+        .await?;
         return Ok(None);
     }
     Ok(Some(incident))

@@ -2,11 +2,11 @@
 //! message with a row of buttons per item, so a long list never floods the chat past Telegram's limits.
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::MessageId;
 
 use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::{escape, incident_line};
 use crate::domain::DatabaseName;
 use crate::store::IncidentFilter;
@@ -19,19 +19,13 @@ async fn send_list(
     state: &BotState,
     chat: ChatId,
     html: String,
-    rows: Vec<Vec<InlineKeyboardButton>>,
+    rows: Vec<Vec<(String, Callback)>>,
 ) -> HandlerResult {
-    super::polite(state, chat, || {
-        bot.send_message(chat, html.clone())
-            .parse_mode(ParseMode::Html)
-            .reply_markup(InlineKeyboardMarkup::new(rows.clone()))
-    })
-    .await?;
-    Ok(())
+    super::show(bot, state, chat, None, html, &Keyboard::new(rows)).await
 }
 
-fn button(label: String, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(label, callback.encode())
+fn button(label: String, callback: Callback) -> (String, Callback) {
+    (label, callback)
 }
 
 /// Firing incidents of the person's databases (owners also see unrouted ones), with Acknowledge and
@@ -144,7 +138,6 @@ pub async fn incidents(
             }
         }
     };
-    let index = scope.and_then(|d| state.config.databases.iter().position(|db| &db.name == d));
     let filter_database = scope.map(ToString::to_string);
     let filter = IncidentFilter {
         database: filter_database.clone(),
@@ -169,7 +162,7 @@ pub async fn incidents(
         row.push(button(
             "⏮ Newest".to_owned(),
             Callback::Incidents {
-                database: index,
+                database: scope.cloned(),
                 before: None,
             },
         ));
@@ -178,13 +171,13 @@ pub async fn incidents(
         row.push(button(
             "◀ Older".to_owned(),
             Callback::Incidents {
-                database: index,
+                database: scope.cloned(),
                 before: Some(cursor),
             },
         ));
     }
-    let keyboard = InlineKeyboardMarkup::new(if row.is_empty() { vec![] } else { vec![row] });
-    super::show(bot, state, chat, edit, text, keyboard).await
+    let keyboard = Keyboard::new(if row.is_empty() { vec![] } else { vec![row] });
+    super::show(bot, state, chat, edit, text, &keyboard).await
 }
 
 /// Silences created here that have not ended, with a button to expire each.

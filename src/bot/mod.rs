@@ -125,6 +125,11 @@ impl BotState {
         })
     }
 
+    /// Where a database named by a button stands in the config now, if it is still there.
+    pub(crate) fn database_index(&self, name: &crate::domain::DatabaseName) -> Option<usize> {
+        self.config.databases.iter().position(|d| &d.name == name)
+    }
+
     /// `access::may` for a person, resolved now.
     pub async fn may(
         &self,
@@ -172,28 +177,62 @@ pub(crate) async fn show(
     chat: ChatId,
     edit: Option<teloxide::types::MessageId>,
     html: String,
-    keyboard: teloxide::types::InlineKeyboardMarkup,
+    keyboard: &crate::callback::Keyboard,
 ) -> HandlerResult {
+    shown(bot, state, chat, edit, html, keyboard).await?;
+    Ok(())
+}
+
+/// [`show`], returning the message. Every keyboard the bot shows goes through here, to record its
+/// buttons against the message they are on.
+pub(crate) async fn shown(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    edit: Option<teloxide::types::MessageId>,
+    html: String,
+    keyboard: &crate::callback::Keyboard,
+) -> Result<teloxide::types::MessageId, BotError> {
     use teloxide::types::ParseMode;
-    match edit {
+    let prepared = keyboard.prepare();
+    let markup = prepared.markup();
+    let message = match edit {
         Some(message) => {
-            polite(state, chat, || {
+            let edited = polite(state, chat, || {
                 bot.edit_message_text(chat, message, html.clone())
                     .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
+                    .reply_markup(markup.clone())
             })
-            .await?;
+            .await;
+            match edited {
+                // The same text and buttons again: what they mean is recorded already.
+                Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
+                    return Ok(message);
+                }
+                other => other?.id,
+            }
         }
         None => {
             polite(state, chat, || {
-                bot.send_message(chat, html.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
+                let request = bot
+                    .send_message(chat, html.clone())
+                    .parse_mode(ParseMode::Html);
+                if keyboard.is_empty() {
+                    request
+                } else {
+                    request.reply_markup(markup.clone())
+                }
             })
-            .await?;
+            .await?
+            .id
         }
+    };
+    if edit.is_some() || !keyboard.is_empty() {
+        prepared
+            .record(&state.store, chat.0, i64::from(message.0))
+            .await?;
     }
-    Ok(())
+    Ok(message)
 }
 
 /// The whole handler tree.

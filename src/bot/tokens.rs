@@ -9,11 +9,11 @@
 
 use chrono::Utc;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::{MessageId, ParseMode};
 
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, digest, hex, may};
-use crate::callback::{Callback, TokenScope, token_name_ok};
+use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
 use crate::delivery::render::escape;
 use crate::domain::Role;
 use crate::members::random_code;
@@ -32,8 +32,8 @@ const REVOKED_SHOWN: usize = 10;
 
 const OWNERS_ONLY: &str = "API tokens are managed by owners.";
 
-fn button(label: impl Into<String>, callback: &Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(label.into(), callback.encode())
+fn button(label: impl Into<String>, callback: &Callback) -> (String, Callback) {
+    (label.into(), callback.clone())
 }
 
 /// `every database`, or the list.
@@ -97,7 +97,7 @@ pub async fn command(
         (Role::Admin, "🛠 admin"),
         (Role::Owner, "👑 owner"),
     ];
-    let row: Vec<InlineKeyboardButton> = roles
+    let row: Vec<(String, Callback)> = roles
         .iter()
         .map(|(role, label)| {
             let next = Callback::TokenNew {
@@ -114,15 +114,7 @@ pub async fn command(
          <b>owner</b> may do everything, members and the audit log included.",
         escape(name)
     );
-    super::show(
-        bot,
-        state,
-        chat,
-        None,
-        text,
-        InlineKeyboardMarkup::new(vec![row]),
-    )
-    .await
+    super::show(bot, state, chat, None, text, &Keyboard::new(vec![row])).await
 }
 
 /// Why `name` cannot be a new token's name, if it cannot.
@@ -211,15 +203,7 @@ async fn list(bot: &Bot, state: &BotState, chat: ChatId, edit: Option<MessageId>
             vec![button(label, &Callback::TokenRevoke(t.id))]
         })
         .collect::<Vec<_>>();
-    super::show(
-        bot,
-        state,
-        chat,
-        edit,
-        text,
-        InlineKeyboardMarkup::new(rows),
-    )
-    .await
+    super::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await
 }
 
 /// `TokenNew`, `TokenRevoke`, `TokenHide`.
@@ -266,8 +250,8 @@ pub async fn pressed(
         Callback::TokenNew { role, scope, name } => {
             let databases = match scope {
                 TokenScope::Ask | TokenScope::All => None,
-                TokenScope::One(i) => match state.config.databases.get(*i) {
-                    Some(db) => Some(vec![db.name.to_string()]),
+                TokenScope::One(name) => match state.database_index(name) {
+                    Some(_) => Some(vec![name.to_string()]),
                     None => return answer(bot, query, "This button is no longer valid.").await,
                 },
             };
@@ -301,12 +285,14 @@ async fn ask_scope(
         name: name.to_owned(),
     };
     let mut rows = vec![vec![button("🌐 All databases", &choice(TokenScope::All))]];
-    let databases: Vec<InlineKeyboardButton> = state
+    let databases: Vec<(String, Callback)> = state
         .config
         .databases
         .iter()
-        .enumerate()
-        .map(|(i, db)| button(format!("🗄 {}", db.name), &choice(TokenScope::One(i))))
+        .map(|db| {
+            let scope = TokenScope::One(db.name.clone());
+            button(format!("🗄 {}", db.name), &choice(scope))
+        })
         .collect();
     rows.extend(databases.chunks(2).map(<[_]>::to_vec));
     let text = format!(
@@ -314,15 +300,7 @@ async fn ask_scope(
         escape(name),
         role.as_str()
     );
-    super::show(
-        bot,
-        state,
-        chat,
-        Some(message),
-        text,
-        InlineKeyboardMarkup::new(rows),
-    )
-    .await
+    super::show(bot, state, chat, Some(message), text, &Keyboard::new(rows)).await
 }
 
 struct NewToken<'a> {
@@ -370,15 +348,7 @@ async fn create(
              name.",
             escape(new.name)
         );
-        return super::show(
-            bot,
-            state,
-            chat,
-            Some(message),
-            text,
-            InlineKeyboardMarkup::default(),
-        )
-        .await;
+        return super::show(bot, state, chat, Some(message), text, &Keyboard::default()).await;
     };
     let detail = serde_json::json!({
         "name": new.name, "role": new.role.as_str(), "databases": new.databases,
@@ -399,7 +369,7 @@ async fn create(
          <code>Authorization: Bearer …</code>. This is the only time it is shown — the service keeps \
          only its SHA-256 — so copy it now, then delete this message."
     );
-    let hide = InlineKeyboardMarkup::new(vec![vec![button(
+    let hide = &Keyboard::new(vec![vec![button(
         "🙈 I saved it — delete this message",
         &Callback::TokenHide,
     )]]);
@@ -414,15 +384,7 @@ async fn create(
         return Err(e);
     }
     let done = format!("✅ Created the API token {what}: it is shown once below.");
-    super::show(
-        bot,
-        state,
-        chat,
-        Some(message),
-        done,
-        InlineKeyboardMarkup::default(),
-    )
-    .await
+    super::show(bot, state, chat, Some(message), done, &Keyboard::default()).await
 }
 
 async fn revoke(
@@ -485,7 +447,7 @@ async fn hide(
                 chat,
                 Some(message),
                 hidden,
-                InlineKeyboardMarkup::default(),
+                &Keyboard::default(),
             )
             .await;
             match edited {

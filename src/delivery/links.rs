@@ -65,7 +65,7 @@ impl Links {
     }
 
     /// Buttons for a firing incident of a database: (label, callback data).
-    pub fn buttons(&self, incident: &IncidentRecord) -> Vec<(String, String)> {
+    pub fn buttons(&self, incident: &IncidentRecord) -> Vec<(String, Callback)> {
         let Some(database) = incident
             .database
             .as_deref()
@@ -97,38 +97,26 @@ impl Links {
         actions.extend(listed("postgram_actions"));
         let mut buttons = Vec::new();
         for alias in views {
-            if let Some((item, view)) = self
-                .catalog
-                .views
-                .iter()
-                .enumerate()
-                .find(|(_, v)| v.alias == alias)
+            if let Some(view) = self.catalog.views.iter().find(|v| v.alias == alias)
                 && view.serves(&database)
             {
                 let data = Callback::Link {
                     actions: false,
                     incident: incident.id,
-                    item,
-                }
-                .encode();
+                    item: alias,
+                };
                 buttons.push((format!("🔎 {}", view.title), data));
             }
         }
         for alias in actions {
-            if let Some((item, action)) = self
-                .catalog
-                .actions
-                .iter()
-                .enumerate()
-                .find(|(_, a)| a.alias == alias)
+            if let Some(action) = self.catalog.actions.iter().find(|a| a.alias == alias)
                 && action.serves(&database)
             {
                 let data = Callback::Link {
                     actions: true,
                     incident: incident.id,
-                    item,
-                }
-                .encode();
+                    item: alias,
+                };
                 buttons.push((format!("⚙️ {}", action.title), data));
             }
         }

@@ -14,11 +14,11 @@ use crate::store::IncidentRecord;
 /// Telegram's limit on message text, after entities.
 pub const MAX_MESSAGE_LEN: usize = 4096;
 
-/// A rendered Telegram message: HTML text and rows of (label, callback data) buttons.
+/// A rendered Telegram message: HTML text and rows of (label, meaning) buttons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub html: String,
-    pub buttons: Vec<Vec<(String, String)>>,
+    pub buttons: Vec<Vec<(String, Callback)>>,
 }
 
 /// Escapes text for Telegram's HTML parse mode (and for email HTML).
@@ -214,7 +214,7 @@ fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> St
 pub fn alert_message(
     incident: &IncidentRecord,
     now: DateTime<Utc>,
-    links: &[(String, String)],
+    links: &[(String, Callback)],
     respond: bool,
 ) -> Rendered {
     // Shrink the least important parts until the message fits.
@@ -266,7 +266,7 @@ pub fn alert_message(
     Rendered { html, buttons }
 }
 
-fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, String)>> {
+fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, Callback)>> {
     if incident.status == AlertStatus::Resolved {
         return Vec::new();
     }
@@ -275,7 +275,7 @@ fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, St
     if incident.acknowledged_by.is_none() {
         rows.push(vec![(
             "☑️ Acknowledge".to_owned(),
-            Callback::Acknowledge(id).encode(),
+            Callback::Acknowledge(id),
         )]);
     }
     let silenced =
@@ -283,13 +283,13 @@ fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, St
     if silenced {
         rows.push(vec![(
             "🔔 Expire silence".to_owned(),
-            Callback::Unsilence(id).encode(),
+            Callback::Unsilence(id),
         )]);
     } else {
         rows.push(
             SILENCE_HOURS
                 .iter()
-                .map(|h| (format!("🔕 {h}h"), Callback::Silence(id, *h).encode()))
+                .map(|h| (format!("🔕 {h}h"), Callback::Silence(id, *h)))
                 .collect(),
         );
     }
@@ -346,7 +346,7 @@ pub fn digest_message(incidents: &[IncidentRecord]) -> Rendered {
         html,
         buttons: vec![vec![(
             "📋 List firing alerts".to_owned(),
-            Callback::ListAlerts.encode(),
+            Callback::ListAlerts,
         )]],
     }
 }

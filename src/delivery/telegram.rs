@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::{MessageId, ParseMode};
 use teloxide::{ApiError, RequestError};
 
 use super::render::Rendered;
+use crate::callback::{Keyboard, Prepared};
 use crate::config::TelegramConfig;
+use crate::store::Store;
 
 /// How long one Bot API call may take before it counts as failed (and is retried).
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
@@ -78,14 +80,6 @@ fn classify(error: RequestError) -> SendError {
     }
 }
 
-fn keyboard(rendered: &Rendered) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(rendered.buttons.iter().map(|row| {
-        row.iter()
-            .map(|(label, data)| InlineKeyboardButton::callback(label.clone(), data.clone()))
-            .collect::<Vec<_>>()
-    }))
-}
-
 async fn deadline<T>(
     call: impl std::future::Future<Output = Result<T, RequestError>>,
 ) -> Result<T, SendError> {
@@ -108,11 +102,22 @@ pub fn bot(config: &TelegramConfig) -> anyhow::Result<Bot> {
 #[derive(Clone)]
 pub struct Telegram {
     bot: Bot,
+    /// Where the buttons of each message sent or edited are recorded.
+    store: Store,
 }
 
 impl Telegram {
-    pub fn new(bot: Bot) -> Self {
-        Self { bot }
+    pub fn new(bot: Bot, store: Store) -> Self {
+        Self { bot, store }
+    }
+
+    /// Records what the buttons of a message mean, once Telegram took it. Failing that, the job is
+    /// tried again rather than leaving a message whose buttons do nothing.
+    async fn record(&self, prepared: &Prepared, chat: i64, message: i64) -> Result<(), SendError> {
+        prepared
+            .record(&self.store, chat, message)
+            .await
+            .map_err(|e| SendError::Transient(format!("recording the buttons failed: {e}")))
     }
 
     /// Sends a message; returns its id.
@@ -122,11 +127,16 @@ impl Telegram {
             .send_message(ChatId(chat), rendered.html.clone())
             .parse_mode(ParseMode::Html)
             .link_preview_options(no_preview());
-        if !rendered.buttons.is_empty() {
-            request = request.reply_markup(keyboard(rendered));
+        let keyboard = Keyboard::new(rendered.buttons.clone());
+        let prepared = keyboard.prepare();
+        if !keyboard.is_empty() {
+            request = request.reply_markup(prepared.markup().clone());
         }
-        let message = deadline(request.into_future()).await?;
-        Ok(i64::from(message.id.0))
+        let message = i64::from(deadline(request.into_future()).await?.id.0);
+        if !keyboard.is_empty() {
+            self.record(&prepared, chat, message).await?;
+        }
+        Ok(message)
     }
 
     /// Replaces a message's text and buttons ("not modified" counts as done).
@@ -137,15 +147,17 @@ impl Telegram {
         rendered: &Rendered,
     ) -> Result<(), SendError> {
         let id = MessageId(i32::try_from(message_id).map_err(|_| SendError::Gone)?);
+        let prepared = Keyboard::new(rendered.buttons.clone()).prepare();
         let request = self
             .bot
             .edit_message_text(ChatId(chat), id, rendered.html.clone())
             .parse_mode(ParseMode::Html)
             .link_preview_options(no_preview())
             // An empty keyboard removes the buttons of a resolved incident.
-            .reply_markup(keyboard(rendered));
+            .reply_markup(prepared.markup().clone());
         match deadline(request.into_future()).await {
-            Ok(_) | Err(SendError::NotModified) => Ok(()),
+            Ok(_) => self.record(&prepared, chat, message_id).await,
+            Err(SendError::NotModified) => Ok(()),
             Err(e) => Err(e),
         }
     }

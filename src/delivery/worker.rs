@@ -459,12 +459,7 @@ impl Worker {
             }
         };
         if !act {
-            links.retain(|(_, data)| {
-                !matches!(
-                    Callback::parse(data),
-                    Some(Callback::Link { actions: true, .. })
-                )
-            });
+            links.retain(|(_, callback)| !matches!(callback, Callback::Link { actions: true, .. }));
         }
         Ok(Some(render::alert_message(
             incident,

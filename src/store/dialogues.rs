@@ -27,6 +27,8 @@ pub struct Dialogue {
     pub secrets: BTreeMap<String, String>,
     pub awaiting: Option<String>,
     pub choices: Vec<String>,
+    /// Ask for confirmation before running, whatever the action says (started from an alert).
+    pub confirm: bool,
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -49,6 +51,7 @@ fn dialogue(row: &AnyRow) -> Result<Dialogue> {
         secrets: BTreeMap::new(),
         awaiting: row.try_get("awaiting")?,
         choices: serde_json::from_str(&row.try_get::<String, _>("choices")?).map_err(corrupt)?,
+        confirm: row.try_get::<i64, _>("confirm")? != 0,
     })
 }
 
@@ -110,7 +113,7 @@ impl fmt::Debug for HeldSecrets {
 }
 
 const COLUMNS: &str =
-    "id, user_id, chat_id, kind, database_name, alias, arguments, awaiting, choices";
+    "id, user_id, chat_id, kind, database_name, alias, arguments, awaiting, choices, confirm";
 
 impl Store {
     /// Starts a dialogue (its `id` is ignored), replacing any other of the same person in the same chat
@@ -124,6 +127,7 @@ impl Store {
             alias,
             arguments,
             secrets,
+            confirm,
             ..
         } = new;
         let mut tx = self.pool.begin().await?;
@@ -144,8 +148,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO dialogues (user_id, chat_id, kind, database_name, alias, arguments, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            "INSERT INTO dialogues (user_id, chat_id, kind, database_name, alias, arguments, created_at, updated_at, confirm) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
         )
         .bind(*user_id)
         .bind(*chat_id)
@@ -154,6 +158,7 @@ impl Store {
         .bind(alias.as_str())
         .bind(serde_json::to_string(arguments).map_err(corrupt)?)
         .bind(to_millis(now))
+        .bind(i64::from(*confirm))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;

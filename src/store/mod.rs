@@ -3,6 +3,7 @@
 //! driver: SQLite by default (one file, WAL, `synchronous=FULL`), PostgreSQL for several replicas.
 //! Times are stored as Unix milliseconds; JSON as text.
 
+mod buttons;
 mod delivery;
 mod dialogues;
 mod incidents;

@@ -269,6 +269,11 @@ impl TestApp {
 }
 
 /// The SHA-256 of `text` in lowercase hex, as the config (`token_sha256`) and the store keep API tokens.
+/// The callback data the service puts on a button whose payload is `payload` (see `callback::Keyboard`).
+pub fn button_token(payload: &str) -> String {
+    sha256_hex(payload)[..12].to_owned()
+}
+
 pub fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())

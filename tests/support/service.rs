@@ -6,7 +6,7 @@ use std::path::Path;
 
 use postgram::config::Config;
 
-use super::fake_telegram::FakeTelegram;
+use super::fake_telegram::{FakeTelegram, SentMessage, buttons};
 use super::{Backend, TestApp, TestState, WEBHOOK_TOKEN};
 
 /// What a test's config text is made from.
@@ -109,6 +109,50 @@ impl Service {
         self.target
             .as_ref()
             .expect("the service was started by start_administering")
+    }
+
+    /// Waits until the buttons of `message`, as it stands now, are recorded in the state store: the
+    /// service records them once Telegram answered the send or edit, a moment after the fake shows
+    /// the message, and a press before that is refused.
+    pub async fn buttons_recorded(&self, message: &SentMessage) {
+        use sqlx::Connection;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let current = self
+                .telegram
+                .messages(message.chat_id)
+                .into_iter()
+                .find(|m| m.message_id == message.message_id);
+            let tokens: Vec<String> = current.iter().flat_map(buttons).map(|b| b.1).collect();
+            let sql = format!(
+                "SELECT token FROM buttons WHERE chat_id = {} AND message_id = {}",
+                message.chat_id, message.message_id
+            );
+            let recorded: Vec<(String,)> = match self.state.backend {
+                Backend::Sqlite => {
+                    let mut db = sqlx::SqliteConnection::connect(&self.state.url)
+                        .await
+                        .expect("open the state");
+                    sqlx::query_as(&sql).fetch_all(&mut db).await
+                }
+                Backend::Postgres => {
+                    let mut db = sqlx::PgConnection::connect(&self.state.url)
+                        .await
+                        .expect("open the state");
+                    sqlx::query_as(&sql).fetch_all(&mut db).await
+                }
+            }
+            .expect("read the buttons");
+            if tokens.iter().all(|t| recorded.iter().any(|(r,)| r == t)) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the buttons of message {} were never recorded",
+                message.message_id
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the service and starts it again on the same state.

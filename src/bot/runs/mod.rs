@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::MessageId;
 
 use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::catalog::{ArgType, Argument, MASK};
 use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
@@ -29,8 +29,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(3);
 /// Choices offered as buttons at most.
 const MAX_CHOICES: usize = 20;
 
-fn button(label: impl Into<String>, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(label.into(), callback.encode())
+fn button(label: impl Into<String>, callback: Callback) -> (String, Callback) {
+    (label.into(), callback)
 }
 
 async fn say(
@@ -38,16 +38,9 @@ async fn say(
     state: &BotState,
     chat: ChatId,
     html: String,
-    rows: Vec<Vec<InlineKeyboardButton>>,
+    rows: Vec<Vec<(String, Callback)>>,
 ) -> Result<MessageId, super::BotError> {
-    let keyboard = InlineKeyboardMarkup::new(rows);
-    let message = super::polite(state, chat, || {
-        bot.send_message(chat, html.clone())
-            .parse_mode(ParseMode::Html)
-            .reply_markup(keyboard.clone())
-    })
-    .await?;
-    Ok(message.id)
+    super::shown(bot, state, chat, None, html, &Keyboard::new(rows)).await
 }
 
 /// The person does not administer the database (any more: membership is checked at every step).
@@ -113,12 +106,12 @@ pub async fn start(
         _ => {
             let rows = mine
                 .iter()
-                .map(|(i, name)| {
+                .map(|(_, name)| {
                     vec![button(
                         name.to_string(),
                         Callback::Items {
                             actions,
-                            database: *i,
+                            database: name.clone(),
                         },
                     )]
                 })
@@ -155,18 +148,17 @@ pub async fn items(
     {
         return not_allowed(bot, state, chat).await;
     }
-    let rows: Vec<Vec<InlineKeyboardButton>> = state
+    let rows: Vec<Vec<(String, Callback)>> = state
         .operations
         .catalog()
         .items(actions)
         .iter()
-        .enumerate()
-        .filter(|(_, item)| item.serves(&db.name))
-        .map(|(i, item)| {
+        .filter(|item| item.serves(&db.name))
+        .map(|item| {
             let pick = Callback::Pick {
                 actions,
-                database,
-                item: i,
+                database: db.name.clone(),
+                item: item.alias.to_owned(),
             };
             vec![button(item.title.to_owned(), pick)]
         })
@@ -184,9 +176,18 @@ pub async fn items(
     Ok(())
 }
 
-fn item(state: &BotState, actions: bool, index: usize) -> Option<(String, String, Vec<Argument>)> {
+/// The item `alias` of the catalogue, if it is offered on `database` (never run anything of an
+/// item on a database it does not name).
+fn item(
+    state: &BotState,
+    actions: bool,
+    alias: &str,
+    database: &DatabaseName,
+) -> Option<(String, String, Vec<Argument>)> {
     let items = state.operations.catalog().items(actions);
-    let item = items.get(index)?;
+    let item = items
+        .iter()
+        .find(|i| i.alias == alias && i.serves(database))?;
     Some((
         item.alias.to_owned(),
         item.title.to_owned(),
@@ -194,26 +195,29 @@ fn item(state: &BotState, actions: bool, index: usize) -> Option<(String, String
     ))
 }
 
-/// A catalogue item on a database: an action (or a view) by its position in the catalogue.
+/// A catalogue item on a database: an action (or a view) by its alias.
 pub struct ItemOn<'a> {
     pub actions: bool,
     pub database: &'a DatabaseName,
-    pub index: usize,
+    pub alias: &'a str,
 }
 
-/// Starts a dialogue for an item on a database, with values already known (from an alert's labels).
+/// Starts a dialogue for an item on a database, with values already known (from an alert's labels:
+/// then an action always asks for confirmation, showing them).
 pub async fn pick(
     bot: &Bot,
     chat: ChatId,
     person: &Person,
     state: &Arc<BotState>,
     item_on: ItemOn<'_>,
-    known: &BTreeMap<String, String>,
+    known: Option<&BTreeMap<String, String>>,
 ) -> HandlerResult {
+    let from_alert = known.is_some();
+    let known = known.cloned().unwrap_or_default();
     let ItemOn {
         actions,
         database,
-        index,
+        alias,
     } = item_on;
     if !state
         .may(person, permission(actions), Some(database.as_str()))
@@ -221,7 +225,12 @@ pub async fn pick(
     {
         return not_allowed(bot, state, chat).await;
     }
-    let Some((alias, _, arguments)) = item(state, actions, index) else {
+    let Some((alias, _, arguments)) = item(state, actions, alias, database) else {
+        let text = format!(
+            "This is not offered on <b>{}</b>.",
+            escape(database.as_str())
+        );
+        say(bot, state, chat, text, vec![]).await?;
         return Ok(());
     };
     // Only values that fit are carried over from an alert; the rest are asked for.
@@ -248,6 +257,7 @@ pub async fn pick(
         secrets: BTreeMap::new(),
         awaiting: None,
         choices: Vec::new(),
+        confirm: from_alert,
     };
     let id = state.store.start_dialogue(&new, Utc::now()).await?;
     let Some(dialogue) = state.store.dialogue(id).await? else {
@@ -256,18 +266,23 @@ pub async fn pick(
     advance(bot, person, state, dialogue).await
 }
 
+/// The dialogue's item, while it is offered on the dialogue's database: (actions, title, arguments,
+/// whether to confirm).
 fn arguments_of(
     state: &BotState,
     dialogue: &Dialogue,
 ) -> Option<(bool, String, Vec<Argument>, bool)> {
     let actions = dialogue.kind == "action";
+    let database = DatabaseName::parse(&dialogue.database).ok()?;
     let items = state.operations.catalog().items(actions);
-    let item = items.iter().find(|i| i.alias == dialogue.alias)?;
+    let item = items
+        .iter()
+        .find(|i| i.alias == dialogue.alias && i.serves(&database))?;
     Some((
         actions,
         item.title.to_owned(),
         item.arguments.to_vec(),
-        item.confirm,
+        item.confirm || dialogue.confirm,
     ))
 }
 
@@ -390,7 +405,7 @@ async fn ask(
     dialogue.awaiting = Some(argument.name.clone());
     dialogue.choices = offered.iter().map(|(value, _)| value.clone()).collect();
     state.store.update_dialogue(dialogue, Utc::now()).await?;
-    let mut rows: Vec<Vec<InlineKeyboardButton>> = offered
+    let mut rows: Vec<Vec<(String, Callback)>> = offered
         .into_iter()
         .enumerate()
         .map(|(i, (_, label))| {

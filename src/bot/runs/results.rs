@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
+use teloxide::types::{InputFile, MessageId, ParseMode};
 
 use super::super::{BotState, HandlerResult, table};
 use super::{PROGRESS_EVERY, button, not_allowed, say};
 use crate::access::{Permission, Person};
-use crate::callback::Callback;
+use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, Outcome, Progress};
@@ -136,14 +136,14 @@ pub async fn run(
         ));
     }
     row.push(button("CSV", Callback::Csv(dialogue.id)));
-    let keyboard = InlineKeyboardMarkup::new(vec![row]);
+    let keyboard = Keyboard::new(vec![row]);
     super::super::show(
         bot,
         state,
         chat,
         edit.map(|(message, _)| message),
         text,
-        keyboard,
+        &keyboard,
     )
     .await
 }
@@ -210,21 +210,12 @@ async fn run_action(
     database: &DatabaseName,
     dialogue: &Dialogue,
 ) -> HandlerResult {
-    let Some((index, action)) = state
+    let Some(action) = state
         .operations
         .catalog()
         .actions
         .iter()
-        .enumerate()
-        .find(|(_, a)| a.alias == dialogue.alias)
-    else {
-        return Ok(());
-    };
-    let Some(db_index) = state
-        .config
-        .databases
-        .iter()
-        .position(|d| &d.name == database)
+        .find(|a| a.alias == dialogue.alias)
     else {
         return Ok(());
     };
@@ -232,8 +223,8 @@ async fn run_action(
     let stop = vec![vec![button(
         "⏹ Cancel",
         Callback::Stop {
-            database: db_index,
-            item: index,
+            database: database.clone(),
+            item: action.alias.clone(),
         },
     )]];
     let status = say(
@@ -266,7 +257,8 @@ async fn run_action(
         .await;
     let text = match started {
         Ok(run) => {
-            let keyboard = InlineKeyboardMarkup::new(stop);
+            // The same buttons as sent: their tokens are recorded already.
+            let keyboard = Keyboard::new(stop).prepare();
             let finished = run.finished();
             tokio::pin!(finished);
             let clock = Instant::now();
@@ -296,7 +288,7 @@ async fn run_action(
                 let _ = bot
                     .edit_message_text(chat, status, text)
                     .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.clone())
+                    .reply_markup(keyboard.markup().clone())
                     .await;
                 state.throttle.done(chat.0);
             };
@@ -307,13 +299,7 @@ async fn run_action(
         }
         Err(e) => failure(&e),
     };
-    super::super::polite(state, chat, || {
-        bot.edit_message_text(chat, status, text.clone())
-            .parse_mode(ParseMode::Html)
-            .reply_markup(InlineKeyboardMarkup::default())
-    })
-    .await?;
-    Ok(())
+    super::super::show(bot, state, chat, Some(status), text, &Keyboard::default()).await
 }
 
 /// The result of an action: outcome, each step, the first rows returned, output tails.

@@ -108,11 +108,11 @@ fn a_firing_alert_shows_everything_escaped() {
         ),
         "{html}"
     );
-    let data: Vec<&str> = message
+    let data: Vec<String> = message
         .buttons
         .iter()
         .flatten()
-        .map(|(_, d)| d.as_str())
+        .map(|(_, d)| d.encode())
         .collect();
     assert_eq!(data, ["ack:42", "sil:42:1", "sil:42:4", "sil:42:24"]);
 }
@@ -136,11 +136,11 @@ fn acknowledgement_silence_and_resolution_change_text_and_buttons() {
             .html
             .contains("🔕 Silenced by @bob until 2026-11-22 12:38:20 UTC")
     );
-    let data: Vec<&str> = message
+    let data: Vec<String> = message
         .buttons
         .iter()
         .flatten()
-        .map(|(_, d)| d.as_str())
+        .map(|(_, d)| d.encode())
         .collect();
     assert_eq!(data, ["uns:42"]);
 
@@ -214,7 +214,7 @@ fn digests_count_by_database_alertname_and_severity() {
             .contains("🔴 main · PostgresReplicationLag × 20")
     );
     assert_well_formed(&digest.html);
-    assert_eq!(digest.buttons[0][0].1, "alerts");
+    assert_eq!(digest.buttons[0][0].1.encode(), "alerts");
 }
 
 #[test]
