@@ -97,6 +97,12 @@ async fn malformed_payloads_are_refused_naming_the_field(backend: Backend) {
         (wrong_version.to_string().into_bytes(), "version"),
         (no_fingerprint.to_string().into_bytes(), "alerts[0]"),
         (bad_time.to_string().into_bytes(), "alerts[0].startsAt"),
+        // A valid notification followed by anything else is not one notification.
+        (
+            format!("{} garbage", fixture("1.json")).into_bytes(),
+            "body",
+        ),
+        (format!("{0}{0}", fixture("1.json")).into_bytes(), "body"),
     ];
     for (body, field) in cases {
         let (status, answer) = app.post_raw(body, Some(WEBHOOK_TOKEN)).await;
