@@ -244,3 +244,56 @@ fn check_reports_every_problem_with_its_position() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_reads_only_regular_files_of_bounded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postgram.yaml");
+    let huge = dir.path().join("huge.yaml");
+    // Sparse: 5 MiB of zeros without writing them.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(5 * 1024 * 1024)
+        .unwrap();
+    for (views, expected) in [
+        ("/dev/zero".to_owned(), "not a regular file"),
+        (huge.display().to_string(), "larger than 4 MiB"),
+    ] {
+        std::fs::write(
+            &file,
+            format!("telegram: {{ token: \"1:x\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\ncatalog: {{ views: \"{views}\" }}\n"),
+        )
+        .unwrap();
+        // Today's code answers at once; the watchdog only keeps a regression from hanging the suite.
+        let child = std::process::Command::new(BINARY)
+            .args(["check", "--config"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_err()
+            {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status();
+            }
+        });
+        let output = child.wait_with_output().unwrap();
+        let _ = done.send(());
+        watchdog.join().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{views}: cannot read this catalogue file: it is {expected}"
+            )),
+            "{stderr}"
+        );
+    }
+}
