@@ -23,6 +23,7 @@ on_both_backends!(
     concurrent_claimers_never_share_a_job,
     a_digest_spreads_its_jobs_out,
     a_person_answers_one_question_at_a_time_in_a_chat,
+    concurrent_fallbacks_queue_one_email_per_incident_and_address,
 );
 
 fn location(state: &TestState) -> StateLocation {
@@ -381,5 +382,43 @@ async fn a_person_answers_one_question_at_a_time_in_a_chat(backend: Backend) {
         None,
         "the dialogue replaced the invite"
     );
+    state.cleanup().await;
+}
+
+async fn concurrent_fallbacks_queue_one_email_per_incident_and_address(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    // Two replicas, as two admins' failing sends racing to fall back.
+    let (a, b) = (open(&state).await, open(&state).await);
+    let outcome = a.ingest(&[request(1, at(0))]).await.unwrap();
+    let Some(AlertOutcome::Opened(incident)) = outcome[0].alerts.first().cloned() else {
+        panic!("{outcome:?}");
+    };
+    let reason = json!({ "reason": "unreachable" });
+    let tries = (0..8).map(|i| {
+        let store = if i % 2 == 0 { &a } else { &b };
+        let address = if i < 6 {
+            "dba@example.org"
+        } else {
+            "other@example.org"
+        };
+        store.enqueue_once(JobKind::EmailFallback, incident, address, &reason, at(1))
+    });
+    let added = futures_util::future::join_all(tries).await;
+    let added: Vec<bool> = added.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        added.iter().filter(|added| **added).count(),
+        2,
+        "one job per address: {added:?}"
+    );
+    let stats = a.outbox_stats(at(2)).await.unwrap();
+    let fallbacks = stats
+        .iter()
+        .find(|s| s.kind == JobKind::EmailFallback)
+        .unwrap();
+    assert_eq!(fallbacks.due, 2);
+    a.close().await;
+    b.close().await;
     state.cleanup().await;
 }

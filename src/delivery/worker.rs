@@ -560,20 +560,18 @@ impl Worker {
             .map(|db| db.email.clone())
             .unwrap_or_default();
         for address in addresses {
-            if !self
+            // Each admin's failing send gets here, concurrently: the store's unique key decides.
+            if self
                 .store
-                .has_job(id, JobKind::EmailFallback, address.as_str())
+                .enqueue_once(
+                    JobKind::EmailFallback,
+                    id,
+                    address.as_str(),
+                    &serde_json::json!({ "reason": reason }),
+                    Utc::now(),
+                )
                 .await?
             {
-                self.store
-                    .enqueue(
-                        JobKind::EmailFallback,
-                        Some(id),
-                        address.as_str(),
-                        &serde_json::json!({ "reason": reason }),
-                        Utc::now(),
-                    )
-                    .await?;
                 self.wake.notify_one();
             }
         }
