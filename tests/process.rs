@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use support::fake_telegram::{FakeTelegram, Fault};
 use support::{
     API_TOKEN, Backend, TestState, WEBHOOK_TOKEN, alert, config_text, eventually, free_port,
     notification,
@@ -296,4 +297,99 @@ fn check_reads_only_regular_files_of_bounded_size() {
             "{stderr}"
         );
     }
+}
+
+/// The `sendMessage` calls about `alertname`, answered or not, as (chat, answered status).
+fn sends_about(telegram: &FakeTelegram, alertname: &str) -> Vec<(i64, u16)> {
+    telegram
+        .calls_to("sendMessage")
+        .iter()
+        .filter(|c| {
+            c.params["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(alertname))
+        })
+        .filter_map(|c| Some((c.params["chat_id"].as_i64()?, c.status)))
+        .collect()
+}
+
+async fn deliveries_resume_at_once_after_sigkill(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let telegram = FakeTelegram::start().await;
+    let port = free_port();
+    let path = state.dir.path().join("postgram.yaml");
+    let text = config_text(&state.url, &format!("127.0.0.1:{port}")).replace(
+        "api_url: \"http://127.0.0.1:9\"",
+        &format!("api_url: \"{}\"", telegram.api_url()),
+    );
+    std::fs::write(&path, text).unwrap();
+    // Telegram takes the first send and never answers: that job is in flight, leased.
+    telegram.fail_next("sendMessage", 1, Fault::Delay(Duration::from_secs(3600)));
+    let mut child = spawn(&path, port).await;
+    let body = notification(
+        "firing",
+        vec![alert(
+            "eeee000000000001",
+            "firing",
+            "2026-11-22T11:00:00Z",
+            serde_json::json!({ "alertname": "InFlight", "cluster": "main" }),
+        )],
+    );
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/alerts/alertmanager"))
+        .bearer_auth(WEBHOOK_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // The send that never gets its answer, and the chat it went to.
+    let chat = eventually(
+        "the send to reach Telegram",
+        Duration::from_secs(20),
+        || {
+            let hung = sends_about(&telegram, "InFlight")
+                .into_iter()
+                .find(|(_, status)| *status == 0);
+            async move { hung.map(|(chat, _)| chat) }
+        },
+    )
+    .await;
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.unwrap();
+
+    // The new process sends it again within seconds, not after the dead one's lease would have run
+    // out; at most one duplicate (the answer the dead process never read).
+    let to_chat = |telegram: &FakeTelegram| {
+        sends_about(telegram, "InFlight")
+            .iter()
+            .filter(|(to, _)| *to == chat)
+            .count()
+    };
+    let mut restarted = spawn(&path, port).await;
+    eventually(
+        "the send to be taken up again",
+        Duration::from_secs(30),
+        || {
+            let sent = to_chat(&telegram);
+            async move { (sent >= 2).then_some(()) }
+        },
+    )
+    .await;
+    signal(&restarted, "TERM");
+    restarted.wait().await.unwrap();
+    assert_eq!(to_chat(&telegram), 2, "at most one duplicate");
+    state.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_deliveries_resume_at_once_after_sigkill() {
+    deliveries_resume_at_once_after_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_deliveries_resume_at_once_after_sigkill() {
+    deliveries_resume_at_once_after_sigkill(Backend::Postgres).await;
 }
