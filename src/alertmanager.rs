@@ -111,29 +111,35 @@ pub fn parse(body: &[u8]) -> Result<Notification, PayloadError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(PayloadError::new("body", "must be a JSON object"));
     }
-    let payload: Payload =
-        match serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body)) {
-            Ok(payload) => payload,
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let payload: Payload = match serde_path_to_error::deserialize(&mut json) {
+        // A second document or stray bytes after the object would otherwise be stored unread.
+        Ok(payload) => match json.end() {
+            Ok(()) => payload,
             Err(e) => {
-                if let Ok(VersionOnly {
-                    version: Some(version),
-                }) = serde_json::from_slice(body)
-                    && version != SUPPORTED_VERSION
-                {
-                    return Err(unsupported_version(&version.to_string()));
-                }
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                return Err(if inner.is_syntax() || inner.is_eof() {
-                    PayloadError::new("body", format!("not valid JSON: {inner}"))
-                } else {
-                    PayloadError::new(
-                        if path == "." { "body".to_owned() } else { path },
-                        strip_position(&inner.to_string()),
-                    )
-                });
+                return Err(PayloadError::new("body", format!("not valid JSON: {e}")));
             }
-        };
+        },
+        Err(e) => {
+            if let Ok(VersionOnly {
+                version: Some(version),
+            }) = serde_json::from_slice(body)
+                && version != SUPPORTED_VERSION
+            {
+                return Err(unsupported_version(&version.to_string()));
+            }
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            return Err(if inner.is_syntax() || inner.is_eof() {
+                PayloadError::new("body", format!("not valid JSON: {inner}"))
+            } else {
+                PayloadError::new(
+                    if path == "." { "body".to_owned() } else { path },
+                    strip_position(&inner.to_string()),
+                )
+            });
+        }
+    };
     if payload.version != SUPPORTED_VERSION {
         return Err(unsupported_version(&format!("{:?}", payload.version)));
     }

@@ -157,6 +157,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         access: Arc::clone(&access),
         stop: stop_workers.clone(),
     }));
+    match store.take_back_dead_leases().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            taken_back = n,
+            "took back the outbox leases of a previous process"
+        ),
+        Err(e) => tracing::warn!(error = %e, "taking back outbox leases failed"),
+    }
     tracker.spawn(worker.run());
 
     let bot_state = Arc::new(BotState {

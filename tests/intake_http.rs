@@ -18,6 +18,7 @@ on_both_backends!(
     unrouted_alerts_go_to_the_owners,
     incidents_filter_and_paginate,
     the_rest_side_requires_api_tokens_and_hides_dsns,
+    every_error_answers_in_the_json_shape,
 );
 
 async fn start(backend: Backend) -> Option<(TestState, TestApp)> {
@@ -97,6 +98,12 @@ async fn malformed_payloads_are_refused_naming_the_field(backend: Backend) {
         (wrong_version.to_string().into_bytes(), "version"),
         (no_fingerprint.to_string().into_bytes(), "alerts[0]"),
         (bad_time.to_string().into_bytes(), "alerts[0].startsAt"),
+        // A valid notification followed by anything else is not one notification.
+        (
+            format!("{} garbage", fixture("1.json")).into_bytes(),
+            "body",
+        ),
+        (format!("{0}{0}", fixture("1.json")).into_bytes(), "body"),
     ];
     for (body, field) in cases {
         let (status, answer) = app.post_raw(body, Some(WEBHOOK_TOKEN)).await;
@@ -434,5 +441,82 @@ async fn the_rest_side_requires_api_tokens_and_hides_dsns(backend: Backend) {
     }
     let (status, _) = app.get_text("/no/such/route").await;
     assert_eq!(status, 404);
+    finish(state, app).await;
+}
+
+async fn every_error_answers_in_the_json_shape(backend: Backend) {
+    let Some((state, app)) = start(backend).await else {
+        return;
+    };
+    let send = |method: reqwest::Method, path: String, header: Option<String>| {
+        let mut request = app
+            .client
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(API_TOKEN);
+        if let Some(value) = header {
+            request = request.header("x-padding", value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let allow = response
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, allow, body)
+        }
+    };
+    let long = "x".repeat(9 * 1024);
+    let cases = [
+        (
+            reqwest::Method::DELETE,
+            "/incidents".to_owned(),
+            None,
+            405,
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/incidents?cursor={long}"),
+            None,
+            414,
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            "/incidents".to_owned(),
+            Some("y".repeat(17 * 1024)),
+            431,
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            "/incidents/%ff".to_owned(),
+            None,
+            400,
+            Some("id"),
+        ),
+        (
+            reqwest::Method::GET,
+            "/views/connections?database=%ff".to_owned(),
+            None,
+            400,
+            Some("database"),
+        ),
+    ];
+    for (method, path, header, expected, field) in cases {
+        let shown = format!("{method} {}", &path[..path.len().min(40)]);
+        let (status, allow, body) = send(method, path, header).await;
+        assert_eq!(status, expected, "{shown}: {body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{shown}: the answer is not the JSON error shape: {body}"
+        );
+        assert_eq!(body["field"].as_str(), field, "{shown}: {body}");
+        if status == 405 {
+            assert!(allow.is_some(), "{shown}: a 405 keeps its Allow header");
+        }
+    }
     finish(state, app).await;
 }

@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use support::fake_telegram::{FakeTelegram, Fault};
 use support::{
     API_TOKEN, Backend, TestState, WEBHOOK_TOKEN, alert, config_text, eventually, free_port,
     notification,
@@ -289,4 +290,152 @@ fn check_shows_the_smtp_server_without_credentials_and_refuses_them_in_cleartext
         stdout.contains("SMTP smtp+plain://relay.local:25 (cleartext, no credentials)"),
         "{stdout}"
     );
+}
+
+#[test]
+fn check_reads_only_regular_files_of_bounded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postgram.yaml");
+    let huge = dir.path().join("huge.yaml");
+    // Sparse: 5 MiB of zeros without writing them.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(5 * 1024 * 1024)
+        .unwrap();
+    for (views, expected) in [
+        ("/dev/zero".to_owned(), "not a regular file"),
+        (huge.display().to_string(), "larger than 4 MiB"),
+    ] {
+        std::fs::write(
+            &file,
+            format!("telegram: {{ token: \"1:x\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\ncatalog: {{ views: \"{views}\" }}\n"),
+        )
+        .unwrap();
+        // Today's code answers at once; the watchdog only keeps a regression from hanging the suite.
+        let child = std::process::Command::new(BINARY)
+            .args(["check", "--config"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_err()
+            {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status();
+            }
+        });
+        let output = child.wait_with_output().unwrap();
+        let _ = done.send(());
+        watchdog.join().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{views}: cannot read this catalogue file: it is {expected}"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+/// The `sendMessage` calls about `alertname`, answered or not, as (chat, answered status).
+fn sends_about(telegram: &FakeTelegram, alertname: &str) -> Vec<(i64, u16)> {
+    telegram
+        .calls_to("sendMessage")
+        .iter()
+        .filter(|c| {
+            c.params["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(alertname))
+        })
+        .filter_map(|c| Some((c.params["chat_id"].as_i64()?, c.status)))
+        .collect()
+}
+
+async fn deliveries_resume_at_once_after_sigkill(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let telegram = FakeTelegram::start().await;
+    let port = free_port();
+    let path = state.dir.path().join("postgram.yaml");
+    let text = config_text(&state.url, &format!("127.0.0.1:{port}")).replace(
+        "api_url: \"http://127.0.0.1:9\"",
+        &format!("api_url: \"{}\"", telegram.api_url()),
+    );
+    std::fs::write(&path, text).unwrap();
+    // Telegram takes the first send and never answers: that job is in flight, leased.
+    telegram.fail_next("sendMessage", 1, Fault::Delay(Duration::from_secs(3600)));
+    let mut child = spawn(&path, port).await;
+    let body = notification(
+        "firing",
+        vec![alert(
+            "eeee000000000001",
+            "firing",
+            "2026-11-22T11:00:00Z",
+            serde_json::json!({ "alertname": "InFlight", "cluster": "main" }),
+        )],
+    );
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/alerts/alertmanager"))
+        .bearer_auth(WEBHOOK_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // The send that never gets its answer, and the chat it went to.
+    let chat = eventually(
+        "the send to reach Telegram",
+        Duration::from_secs(20),
+        || {
+            let hung = sends_about(&telegram, "InFlight")
+                .into_iter()
+                .find(|(_, status)| *status == 0);
+            async move { hung.map(|(chat, _)| chat) }
+        },
+    )
+    .await;
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.unwrap();
+
+    // The new process sends it again within seconds, not after the dead one's lease would have run
+    // out; at most one duplicate (the answer the dead process never read).
+    let to_chat = |telegram: &FakeTelegram| {
+        sends_about(telegram, "InFlight")
+            .iter()
+            .filter(|(to, _)| *to == chat)
+            .count()
+    };
+    let mut restarted = spawn(&path, port).await;
+    eventually(
+        "the send to be taken up again",
+        Duration::from_secs(30),
+        || {
+            let sent = to_chat(&telegram);
+            async move { (sent >= 2).then_some(()) }
+        },
+    )
+    .await;
+    signal(&restarted, "TERM");
+    restarted.wait().await.unwrap();
+    assert_eq!(to_chat(&telegram), 2, "at most one duplicate");
+    state.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_deliveries_resume_at_once_after_sigkill() {
+    deliveries_resume_at_once_after_sigkill(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_deliveries_resume_at_once_after_sigkill() {
+    deliveries_resume_at_once_after_sigkill(Backend::Postgres).await;
 }

@@ -23,6 +23,8 @@ on_both_backends!(
     concurrent_claimers_never_share_a_job,
     a_digest_spreads_its_jobs_out,
     a_person_answers_one_question_at_a_time_in_a_chat,
+    concurrent_fallbacks_queue_one_email_per_incident_and_address,
+    leases_last_while_renewed_and_a_dead_process_gives_them_back,
 );
 
 fn location(state: &TestState) -> StateLocation {
@@ -390,5 +392,85 @@ async fn a_person_answers_one_question_at_a_time_in_a_chat(backend: Backend) {
         None,
         "the dialogue replaced the invite"
     );
+    state.cleanup().await;
+}
+
+async fn concurrent_fallbacks_queue_one_email_per_incident_and_address(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    // Two replicas, as two admins' failing sends racing to fall back.
+    let (a, b) = (open(&state).await, open(&state).await);
+    let outcome = a.ingest(&[request(1, at(0))]).await.unwrap();
+    let Some(AlertOutcome::Opened(incident)) = outcome[0].alerts.first().cloned() else {
+        panic!("{outcome:?}");
+    };
+    let reason = json!({ "reason": "unreachable" });
+    let tries = (0..8).map(|i| {
+        let store = if i % 2 == 0 { &a } else { &b };
+        let address = if i < 6 {
+            "dba@example.org"
+        } else {
+            "other@example.org"
+        };
+        store.enqueue_once(JobKind::EmailFallback, incident, address, &reason, at(1))
+    });
+    let added = futures_util::future::join_all(tries).await;
+    let added: Vec<bool> = added.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        added.iter().filter(|added| **added).count(),
+        2,
+        "one job per address: {added:?}"
+    );
+    let stats = a.outbox_stats(at(2)).await.unwrap();
+    let fallbacks = stats
+        .iter()
+        .find(|s| s.kind == JobKind::EmailFallback)
+        .unwrap();
+    assert_eq!(fallbacks.due, 2);
+    a.close().await;
+    b.close().await;
+    state.cleanup().await;
+}
+
+async fn leases_last_while_renewed_and_a_dead_process_gives_them_back(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let store = open(&state).await;
+    store.ingest(&[request(1, at(0))]).await.unwrap();
+    let lease = Duration::from_secs(5);
+    let held = store.claim_jobs("w1", at(1), lease, 10).await.unwrap();
+    assert_eq!(held.len(), 3);
+    // w1 lives and renews: at 8 s its jobs are still its own.
+    assert_eq!(store.renew_leases("w1", at(4) + lease).await.unwrap(), 3);
+    assert!(
+        store
+            .claim_jobs("w2", at(8), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // w1 stops renewing: from 9 s on, another worker takes them.
+    assert_eq!(
+        store
+            .claim_jobs("w2", at(9), lease, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A process killed with its leases: a process starting on the same SQLite file takes them back
+    // at once (it owns the file); on PostgreSQL another replica may hold them, and they lapse instead.
+    store.close().await;
+    let restarted = open(&state).await;
+    let taken_back = restarted.take_back_dead_leases().await.unwrap();
+    let claimable = restarted.claim_jobs("w3", at(10), lease, 10).await.unwrap();
+    match backend {
+        Backend::Sqlite => assert_eq!((taken_back, claimable.len()), (3, 3)),
+        Backend::Postgres => assert_eq!((taken_back, claimable.len()), (0, 0)),
+    }
+    restarted.close().await;
     state.cleanup().await;
 }

@@ -93,7 +93,17 @@ fn other_versions_are_refused_for_their_version() {
 
 #[test]
 fn broken_json_is_a_body_error() {
-    for body in [&b""[..], b"{", b"not json", b"[1,2]", b"\xff\xfe"] {
+    let twice = format!("{0}\n{0}", FIXTURES[0]);
+    let trailing = format!("{} garbage", FIXTURES[0]);
+    for body in [
+        &b""[..],
+        b"{",
+        b"not json",
+        b"[1,2]",
+        b"\xff\xfe",
+        twice.as_bytes(),
+        trailing.as_bytes(),
+    ] {
         let e = parse(body).expect_err("should be refused");
         assert_eq!(e.field, "body", "{body:?}: {e}");
     }

@@ -11,7 +11,7 @@ use super::raw::{RawAction, RawActions, RawArgument, RawVariant, RawViews};
 use super::sql::{Form, Segment, Template};
 use super::{Action, Catalog, Step, StepBody, VersionedSql, View};
 use crate::config::report::{Report, parse};
-use crate::config::{Config, ConfigError, Problem};
+use crate::config::{Config, ConfigError};
 use crate::domain::{DatabaseName, parse_duration};
 
 const DEFAULT_VIEW_TIMEOUT: Duration = Duration::from_secs(30);
@@ -20,15 +20,7 @@ const DEFAULT_MAX_ROWS: usize = 10_000;
 const MAX_MAX_ROWS: u64 = 1_000_000;
 
 pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|e| ConfigError {
-            problems: vec![Problem {
-                file: path.to_owned(),
-                position: None,
-                message: format!("cannot read this catalogue file: {e}"),
-            }],
-        })
-    };
+    let read = |path: &Path| crate::config::read_file(path, "this catalogue file");
     let views = config
         .catalog
         .views

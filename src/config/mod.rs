@@ -172,17 +172,54 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// The largest config or catalogue file read: the shipped catalogue is under 100 KiB.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a config or catalogue file (`what` names it in errors): only a regular file, at most
+/// [`MAX_FILE_BYTES`] — a path such as `/dev/zero` or a FIFO would otherwise never end.
+pub fn read_file(path: &Path, what: &str) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let problem = |message: String| ConfigError {
+        problems: vec![Problem {
+            file: path.to_owned(),
+            position: None,
+            message,
+        }],
+    };
+    let file =
+        std::fs::File::open(path).map_err(|e| problem(format!("cannot read {what}: {e}")))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| problem(format!("cannot read {what}: {e}")))?;
+    if !metadata.is_file() {
+        return Err(problem(format!(
+            "cannot read {what}: it is not a regular file"
+        )));
+    }
+    let mut bytes = Vec::new();
+    // `take` as well as the size check: the file may grow while it is read.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| problem(format!("cannot read {what}: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(problem(format!(
+            "cannot read {what}: it is larger than {} MiB",
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        problem(format!(
+            "cannot read {what}: not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 impl Config {
     /// Reads and validates the config file at `path` and the catalogue files it names, substituting
     /// variables from the process environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            problems: vec![Problem {
-                file: path.to_owned(),
-                position: None,
-                message: format!("cannot read the config file: {e}"),
-            }],
-        })?;
+        let text = read_file(path, "the config file")?;
         Self::from_text(&text, path, &|name| std::env::var(name).ok())
     }
 

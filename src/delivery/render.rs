@@ -24,7 +24,7 @@ pub struct Rendered {
 /// Escapes text for Telegram's HTML parse mode (and for email HTML).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in printable(text).chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -34,6 +34,24 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// `text` as a person may read it: control characters other than line breaks and tabs (NUL, escape
+/// sequences, a lone carriage return), which Telegram refuses and terminals and mail clients misread,
+/// become U+FFFD. Labels and annotations are stored verbatim; this is for what leaves the service.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unwanted = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if text.contains(unwanted) {
+        text.replace(unwanted, "\u{FFFD}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// `text` on one line (an email subject): line breaks and tabs become spaces, other control
+/// characters U+FFFD.
+fn one_line(text: &str) -> String {
+    printable(&text.replace(['\r', '\n', '\t'], " ")).into_owned()
 }
 
 /// The first `max` characters of `text`, with an ellipsis when cut.
@@ -367,16 +385,16 @@ pub fn email(incident: &IncidentRecord, reason: &str, now: DateTime<Utc>) -> Ema
     let database = incident.database.as_deref().unwrap_or("no database");
     // Header injection is impossible through lettre, but keep the subject on one line anyway.
     let subject = cut(
-        &format!("[{status}] {database} {}", incident.alertname).replace(['\r', '\n'], " "),
+        &one_line(&format!("[{status}] {database} {}", incident.alertname)),
         200,
     );
-    let mut text = format!("{subject}\n\n{reason}\n\n");
+    let mut text = format!("{subject}\n\n{}\n\n", printable(reason));
     for (name, value) in &incident.annotations {
-        text.push_str(&format!("{name}: {value}\n"));
+        text.push_str(&format!("{}: {}\n", printable(name), printable(value)));
     }
     text.push('\n');
     for (name, value) in &incident.labels {
-        text.push_str(&format!("{name}={value}\n"));
+        text.push_str(&format!("{}={}\n", printable(name), printable(value)));
     }
     text.push_str(&format!(
         "\nStarted {} ({} ago)\n",
@@ -389,7 +407,7 @@ pub fn email(incident: &IncidentRecord, reason: &str, now: DateTime<Utc>) -> Ema
         text.push_str(&format!("Resolved {}\n", time(ended)));
     }
     if !incident.generator_url.is_empty() {
-        text.push_str(&format!("Source: {}\n", incident.generator_url));
+        text.push_str(&format!("Source: {}\n", printable(&incident.generator_url)));
     }
     text.push_str(&format!("Incident #{}\n", incident.id));
     let message = alert_message(incident, now, &[], false);

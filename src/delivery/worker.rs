@@ -25,8 +25,12 @@ use crate::metrics::Metrics;
 use crate::routing::Recipient;
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
 
-/// How long a claimed job is ours before another worker may take it.
-const LEASE: Duration = Duration::from_secs(120);
+/// How long a claimed job is ours before another worker may take it, unless renewed: a process killed
+/// mid-delivery holds its jobs this long at most.
+const LEASE: Duration = Duration::from_secs(5);
+/// How often the leases of jobs in flight are renewed; a store stalled for longer than the lease minus
+/// this could let another worker take a job still in flight.
+const RENEW: Duration = Duration::from_secs(1);
 const CLAIM_BATCH: i64 = 64;
 /// Jobs performed at once (each mostly waits on Telegram or SMTP).
 const CONCURRENCY: usize = 32;
@@ -132,8 +136,31 @@ impl Worker {
         }
     }
 
-    /// Claims and performs jobs until stopped; then lets running jobs finish for a few seconds.
+    /// Claims and performs jobs until stopped, renewing the leases of the jobs in flight; then lets
+    /// running jobs finish for a few seconds.
     pub async fn run(self: Arc<Self>) {
+        let finished = CancellationToken::new();
+        let work = async {
+            Arc::clone(&self).claim_and_perform().await;
+            finished.cancel();
+        };
+        tokio::join!(work, self.renew_leases(&finished));
+    }
+
+    async fn renew_leases(&self, finished: &CancellationToken) {
+        let mut every = tokio::time::interval(RENEW);
+        loop {
+            tokio::select! {
+                () = finished.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            if let Err(e) = self.store.renew_leases(&self.owner, at(LEASE)).await {
+                tracing::warn!(error = %e, "renewing outbox leases failed");
+            }
+        }
+    }
+
+    async fn claim_and_perform(self: Arc<Self>) {
         let stop = self.stop.clone();
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
         let mut tasks = JoinSet::new();
@@ -574,20 +601,18 @@ impl Worker {
             .map(|db| db.email.clone())
             .unwrap_or_default();
         for address in addresses {
-            if !self
+            // Each admin's failing send gets here, concurrently: the store's unique key decides.
+            if self
                 .store
-                .has_job(id, JobKind::EmailFallback, address.as_str())
+                .enqueue_once(
+                    JobKind::EmailFallback,
+                    id,
+                    address.as_str(),
+                    &serde_json::json!({ "reason": reason }),
+                    Utc::now(),
+                )
                 .await?
             {
-                self.store
-                    .enqueue(
-                        JobKind::EmailFallback,
-                        Some(id),
-                        address.as_str(),
-                        &serde_json::json!({ "reason": reason }),
-                        Utc::now(),
-                    )
-                    .await?;
                 self.wake.notify_one();
             }
         }

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::auth::require;
+use super::extract::{Path, Query};
 use super::{ApiError, AppState};
 use crate::access::{Identity, Permission, may};
 use crate::catalog::{ArgType, Argument};

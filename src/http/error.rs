@@ -2,7 +2,9 @@
 //! variant; anything internal is logged whole where it happens and answered with a short reference.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -35,6 +37,13 @@ pub enum ApiError {
     /// An internal failure, already logged under this reference.
     #[error("internal error (reference {0})")]
     Internal(String),
+    #[error("the request target is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    #[error("the request headers are larger than {limit} bytes")]
+    HeadersTooLarge { limit: usize },
+    /// An answer that axum or a layer made in its own words (405, a plain-text rejection), reshaped.
+    #[error("{message}")]
+    Other { status: StatusCode, message: String },
 }
 
 impl ApiError {
@@ -65,6 +74,9 @@ impl ApiError {
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::Other { status, .. } => *status,
         }
     }
 }
@@ -95,6 +107,66 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Request targets above this are refused with 414 (hyper's own limit, near 64 KiB, answers without a body).
+pub const URI_LIMIT: usize = 8 * 1024;
+/// Request headers above this, names and values together, are refused with 431.
+pub const HEADERS_LIMIT: usize = 16 * 1024;
+
+/// The outermost layer: refuses oversized request targets and headers, and gives every error answer
+/// that is not already JSON the API's shape (axum's 405 has no body, its rejections are plain text),
+/// keeping its headers (`Allow` on a 405).
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    if request.uri().to_string().len() > URI_LIMIT {
+        return ApiError::UriTooLong { limit: URI_LIMIT }.into_response();
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > HEADERS_LIMIT {
+        return ApiError::HeadersTooLarge {
+            limit: HEADERS_LIMIT,
+        }
+        .into_response();
+    }
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if !text.is_empty() {
+        text
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        format!("this endpoint answers only {allowed}")
+    } else {
+        status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_owned()
+    };
+    let mut reshaped = ApiError::Other { status, message }.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            reshaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    reshaped
 }
 
 /// A short, unique-enough reference tying an answer to its log line.

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 
 use super::auth::require;
+use super::extract::{Path, Query};
 use super::{ApiError, AppState};
 use crate::access::{Identity, Permission, may};
 use crate::domain::{AlertStatus, DatabaseName, IncidentId, parse_duration};

@@ -4,14 +4,15 @@
 //! added, 200 otherwise), `DELETE /databases/{name}/admins/{member}` removes one added at runtime
 //! (204). Every change goes through `members`, which audits and announces it under the token's name.
 
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
 
 use super::auth::require;
+use super::extract::Path;
 use super::{ApiError, AppState};
 use crate::access::{Identity, Permission, Source, parse_member};
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId};

@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod databases;
 mod error;
+mod extract;
 mod health;
 mod incidents;
 mod members;
@@ -92,5 +93,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             observe::record,
         ))
+        .layer(middleware::from_fn(error::json_errors))
         .with_state(state)
 }

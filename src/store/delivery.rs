@@ -290,6 +290,31 @@ impl Store {
         Ok(())
     }
 
+    /// Enqueues a job unless the store already holds one its unique key forbids (a fallback email about
+    /// this incident to this address); `true` when it was added. One statement, so concurrent callers
+    /// cannot both add it.
+    pub async fn enqueue_once(
+        &self,
+        kind: JobKind,
+        incident: IncidentId,
+        recipient: &str,
+        payload: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO outbox (kind, incident_id, recipient, payload, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(kind.as_str())
+        .bind(incident.0)
+        .bind(recipient)
+        .bind(payload.to_string())
+        .bind(to_millis(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Telegram sends not yet done for `recipient`, oldest first.
     pub async fn pending_sends(&self, recipient: &str) -> Result<Vec<PendingSend>> {
         let rows = sqlx::query(

@@ -1,5 +1,6 @@
 //! The outbox of delivery jobs. Jobs are claimed with a lease (owner and expiry): a job is performed by
-//! one worker at a time, and a crashed worker's jobs become claimable again when the lease expires.
+//! one worker at a time, and a crashed worker's jobs become claimable again when the lease expires
+//! (leases are short and renewed while their owner lives; on SQLite a starting process takes back all).
 //! On PostgreSQL several replicas claim concurrently with `FOR UPDATE SKIP LOCKED`; on SQLite the single
 //! write lock serialises claims.
 
@@ -240,6 +241,35 @@ impl Store {
              WHERE lease_owner = $1 AND done_at IS NULL",
         )
         .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Extends every lease `owner` holds to `until`: leases are short and renewed while their owner
+    /// lives, so a process killed mid-delivery holds its jobs for seconds, not minutes.
+    pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_expires_at = $2 WHERE lease_owner = $1 AND done_at IS NULL",
+        )
+        .bind(owner)
+        .bind(to_millis(until))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// At start: on SQLite one process owns the file, so every lease in it was left by a process that
+    /// is gone, and all are taken back at once. On PostgreSQL other replicas may be alive: their leases
+    /// lapse on their own once nobody renews them. Returns how many were taken back.
+    pub async fn take_back_dead_leases(&self) -> Result<u64> {
+        if self.backend != Backend::Sqlite {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_owner = NULL, lease_expires_at = NULL \
+             WHERE lease_owner IS NOT NULL AND done_at IS NULL",
+        )
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())

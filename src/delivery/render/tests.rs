@@ -233,3 +233,36 @@ fn emails_have_a_subject_text_and_html() {
     assert!(email.text.contains("instance=pg-main-1:9187"));
     assert!(email.html.contains("Replication lag &gt; 30s"));
 }
+
+#[test]
+fn control_characters_never_leave_the_service() {
+    let mut hostile = incident();
+    hostile.alertname = "Lag\0\r\nBcc: x".into();
+    hostile.annotations.insert(
+        "summary".into(),
+        "nul\0 esc\u{1b}[31m bell\u{7} cr\r lf\n tab\t".into(),
+    );
+    hostile
+        .labels
+        .insert("instance".into(), "pg\0-1\u{1b}".into());
+    let now = hostile.starts_at;
+    let message = alert_message(&hostile, now, &[], false);
+    let mail = email(&hostile, "reason\0", now);
+    for (what, text) in [
+        ("telegram", message.html.as_str()),
+        ("subject", mail.subject.as_str()),
+        ("text", mail.text.as_str()),
+        ("html", mail.html.as_str()),
+    ] {
+        assert!(
+            !text.contains(|c: char| c.is_control() && c != '\n' && c != '\t'),
+            "{what}: {text:?}"
+        );
+    }
+    assert!(!mail.subject.contains(['\n', '\t']), "{:?}", mail.subject);
+    assert!(
+        message.html.contains("nul\u{FFFD} esc\u{FFFD}[31m"),
+        "{}",
+        message.html
+    );
+}
