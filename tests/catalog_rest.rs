@@ -152,7 +152,8 @@ impl World {
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
             let waiting: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND query LIKE '%pg_advisory_lock(4242)%' AND pid <> pg_backend_pid()",
+                 AND query LIKE '%pg_advisory_lock(4242)%' AND pid <> pg_backend_pid() \
+                 AND datname = current_database()",
             )
             .fetch_one(&mut conn)
             .await
@@ -597,5 +598,103 @@ async fn a_token_limited_to_other_databases_reaches_nothing_here() {
         .get(ELSEWHERE, "/incidents?database=dead", false)
         .await;
     assert_eq!(status, 200);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_is_filtered_and_paged_like_the_incidents() {
+    let Some(world) = World::start().await else {
+        return;
+    };
+    for upto in 1..=3 {
+        let (status, _) = world
+            .get(
+                VIEWER,
+                &format!("/views/numbers?database=main&upto={upto}"),
+                false,
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let body = json!({ "database": "main", "args": { "note": "audited", "password": SECRET } });
+    let (status, _) = world.execute(ADMIN, "remember", body).await;
+    assert_eq!(status, 200);
+
+    let service = &world;
+    let page = |query: &'static str| async move {
+        let (status, text) = service.get(OWNER, &format!("/audit?{query}"), false).await;
+        assert_eq!(status, 200, "{query}: {text}");
+        serde_json::from_str::<Value>(&text).unwrap()
+    };
+    let everything = page("limit=1000").await;
+    let entries = everything["entries"].as_array().unwrap();
+    let run = entries
+        .iter()
+        .find(|e| e["action"] == "action")
+        .expect("the run is audited");
+    assert_eq!(run["outcome"], "succeeded", "{run}");
+    assert_eq!(run["via"], "rest", "{run}");
+    assert_eq!(run["database"], "main", "{run}");
+    assert!(run["id"].as_i64().is_some_and(|id| id > 0), "{run}");
+    for field in ["at", "finished_at"] {
+        let at = run[field].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(at).is_ok(),
+            "{field}: {at}"
+        );
+    }
+    assert!(!everything.to_string().contains(SECRET));
+
+    // Filters: the three views by their actor and action, two a page, newest first.
+    let first = page("action=view&limit=2").await;
+    let views: Vec<&Value> = first["entries"].as_array().unwrap().iter().collect();
+    assert_eq!(views.len(), 2);
+    assert!(views.iter().all(|e| e["action"] == "view"), "{first}");
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let (_, rest) = world
+        .get(
+            OWNER,
+            &format!("/audit?action=view&limit=2&cursor={cursor}"),
+            false,
+        )
+        .await;
+    let rest: Value = serde_json::from_str(&rest).unwrap();
+    let older = rest["entries"].as_array().unwrap();
+    assert_eq!(older.len(), 1, "{rest}");
+    assert!(older[0]["id"].as_i64() < views[1]["id"].as_i64());
+    assert!(rest["next_cursor"].is_null(), "{rest}");
+    let actor = views[0]["actor"].as_str().unwrap().to_owned();
+    let (_, by_actor) = world
+        .get(
+            OWNER,
+            &format!("/audit?actor={actor}&database=main&since=1h"),
+            false,
+        )
+        .await;
+    let by_actor: Value = serde_json::from_str(&by_actor).unwrap();
+    assert_eq!(
+        by_actor["entries"].as_array().unwrap().len(),
+        3,
+        "{by_actor}"
+    );
+    let none = page("since=2999-01-01T00:00:00Z").await;
+    assert!(none["entries"].as_array().unwrap().is_empty(), "{none}");
+
+    for (query, field) in [
+        ("cursor=abc", "cursor"),
+        ("limit=0", "limit"),
+        ("since=later", "since"),
+        ("who=me", "who"),
+    ] {
+        let (status, answer) = world.get(OWNER, &format!("/audit?{query}"), false).await;
+        assert_eq!(status, 400, "{query}: {answer}");
+        assert!(
+            answer.contains(&format!("\"field\":\"{field}\"")),
+            "{query}: {answer}"
+        );
+    }
     world.stop().await;
 }

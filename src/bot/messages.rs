@@ -201,16 +201,31 @@ async fn audit(bot: &Bot, state: &BotState, chat: ChatId, who: &Identity) -> Han
     if !may(who, Permission::ReadAudit, None) {
         return reply(bot, state, chat, "The audit log is for owners.".to_owned()).await;
     }
-    let entries = state.store.audit_entries(20).await?;
-    let mut text = String::from("<b>Audit log</b> (newest first)\n");
-    for (actor, action, database, detail) in entries {
-        text.push_str(&format!(
-            "\n{} · {} · {} · <code>{}</code>",
-            escape(&actor),
-            escape(&action),
-            escape(database.as_deref().unwrap_or("-")),
-            escape(&detail.chars().take(200).collect::<String>())
-        ));
+    let filter = crate::store::AuditFilter {
+        limit: 20,
+        ..Default::default()
+    };
+    let page = state.store.audit_page(&filter).await?;
+    let mut text = String::from("<b>Audit log</b> (newest first, UTC)\n");
+    for entry in page.entries {
+        let outcome = entry
+            .outcome
+            .map(|o| format!(" · {}", escape(&o)))
+            .unwrap_or_default();
+        let detail = entry.detail.to_string();
+        let line = format!(
+            "\n{} · {} · {} · {}{outcome} · <code>{}</code>",
+            entry.at.format("%Y-%m-%d %H:%M:%S"),
+            escape(&entry.actor),
+            escape(&entry.action),
+            escape(entry.database.as_deref().unwrap_or("-")),
+            escape(&detail.chars().take(120).collect::<String>())
+        );
+        // Telegram takes 4096 characters; the older entries are in GET /audit.
+        if text.chars().count() + line.chars().count() > 3900 {
+            break;
+        }
+        text.push_str(&line);
     }
     reply(bot, state, chat, text).await
 }

@@ -328,34 +328,3 @@ fn report_json(report: &crate::exec::ActionReport) -> serde_json::Value {
         })).collect::<Vec<_>>(),
     })
 }
-
-pub async fn audit(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
-    Query(params): Query<BTreeMap<String, String>>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require(&identity, Permission::ReadAudit, None)?;
-    let limit = match params.get("limit") {
-        None => 100,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| ApiError::bad_request("limit", "must be a number from 1 to 1000"))?,
-    };
-    let entries = state
-        .store
-        .audit_entries(limit)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let entries: Vec<_> = entries
-        .into_iter()
-        .map(|(actor, action, database, detail)| {
-            json!({
-                "actor": actor, "action": action, "database": database,
-                "detail": serde_json::from_str::<serde_json::Value>(&detail).unwrap_or(json!(detail)),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "entries": entries })))
-}

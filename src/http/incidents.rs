@@ -126,7 +126,7 @@ fn filter(
 }
 
 /// `since` is a time (RFC 3339) or a duration back from now (`2h`).
-fn since(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+pub(super) fn since(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }

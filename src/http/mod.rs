@@ -2,6 +2,7 @@
 //! parse requests into domain types, ask `access` who is calling, and call `intake` or `store`; they never
 //! hold SQL or business rules.
 
+mod audit;
 mod auth;
 mod catalog;
 mod databases;
@@ -75,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/actions/execute/{alias}", post(catalog::execute))
         .route("/runs/{id}", get(catalog::show_run))
         .route("/runs/{id}/cancel", post(catalog::cancel_run))
-        .route("/audit", get(catalog::audit))
+        .route("/audit", get(audit::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_token,

@@ -1,6 +1,6 @@
 //! State the delivery worker and the bot share: messages sent per incident, Telegram users met,
 //! unreachable recipients, migrated chats, acknowledgements and silences (each queueing the edits of
-//! every message already sent), storm digests and the audit log.
+//! every message already sent) and storm digests.
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
@@ -428,43 +428,5 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.is_some())
-    }
-
-    /// Appends to the audit log.
-    pub async fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        database: Option<&str>,
-        detail: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, database_name, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(to_millis(now))
-        .bind(actor)
-        .bind(action)
-        .bind(database)
-        .bind(detail.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The audit log, newest first (for tests and, later, `/audit`).
-    pub async fn audit_entries(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<(String, String, Option<String>, String)>> {
-        let rows = sqlx::query(
-            "SELECT actor, action, database_name, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-            .collect()
     }
 }

@@ -3,6 +3,7 @@
 //! driver: SQLite by default (one file, WAL, `synchronous=FULL`), PostgreSQL for several replicas.
 //! Times are stored as Unix milliseconds; JSON as text.
 
+mod audit;
 mod buttons;
 mod delivery;
 mod dialogues;
@@ -21,6 +22,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::StateLocation;
 
+pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use delivery::{AckOutcome, PendingSend};
 pub use dialogues::Dialogue;
 pub use incidents::{

@@ -304,7 +304,11 @@ mod tests {
         assert!(!refuse(start + Duration::seconds(59)).await);
         assert!(refuse(start + minute).await, "a minute after the last one");
         assert!(!refuse(start + minute).await);
-        assert_eq!(store.audit_entries(10).await.unwrap().len(), 2);
+        let all = super::super::AuditFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.audit_page(&all).await.unwrap().entries.len(), 2);
     }
 
     #[tokio::test]

@@ -1,0 +1,95 @@
+//! `GET /audit`: the audit log for owners, newest first, filtered by `actor`, `database`, `action` and
+//! `since`, paged with `cursor` like `/incidents`.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use super::auth::require;
+use super::extract::Query;
+use super::{ApiError, AppState};
+use crate::access::{Identity, Permission};
+use crate::store::{AuditEntry, AuditFilter};
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+const PARAMETERS: [&str; 6] = ["actor", "database", "action", "since", "cursor", "limit"];
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    require(&identity, Permission::ReadAudit, None)?;
+    let filter = filter(&params)?;
+    let page = state
+        .store
+        .audit_page(&filter)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let entries: Vec<Value> = page.entries.iter().map(shown).collect();
+    Ok(Json(
+        json!({ "entries": entries, "next_cursor": page.next_cursor }),
+    ))
+}
+
+fn filter(params: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
+    if let Some(unknown) = params.keys().find(|k| !PARAMETERS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(
+            unknown.as_str(),
+            format!("unknown parameter; known: {}", PARAMETERS.join(", ")),
+        ));
+    }
+    let since = params
+        .get("since")
+        .map(|raw| super::incidents::since(raw, Utc::now()))
+        .transpose()?;
+    let before = params
+        .get("cursor")
+        .map(|raw| {
+            raw.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| ApiError::bad_request("cursor", "not a cursor from next_cursor"))
+        })
+        .transpose()?;
+    let limit = match params.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    Ok(AuditFilter {
+        actor: params.get("actor").cloned(),
+        database: params.get("database").cloned(),
+        action: params.get("action").cloned(),
+        since,
+        before,
+        limit,
+    })
+}
+
+/// An entry as the API shows it: `via` and the Telegram id are lifted out of the detail where the
+/// entry recorded them.
+fn shown(entry: &AuditEntry) -> Value {
+    let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    json!({
+        "id": entry.id,
+        "at": time(entry.at),
+        "actor": entry.actor,
+        "actor_id": entry.detail.get("user_id"),
+        "via": entry.detail.get("via"),
+        "action": entry.action,
+        "database": entry.database,
+        "outcome": entry.outcome,
+        "finished_at": entry.finished_at.map(time),
+        "detail": entry.detail,
+    })
+}
