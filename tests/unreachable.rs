@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use support::Service;
+use support::fake_telegram::{buttons, text_update};
 use tokio::net::TcpListener;
 
 /// Eight callers: each may run two views at a time.
@@ -23,6 +24,7 @@ const VIEWERS: [&str; 8] = [
     "viewer-token-6-123456789",
     "viewer-token-7-123456789",
 ];
+const ADMIN: i64 = 2000;
 const VIEWS: &str = "views:\n  - { alias: one, title: One, sql: SELECT 1 AS one }\n";
 
 /// The service with one database, `down`, at `dsn` (`None`: the test's real database at `port`).
@@ -41,17 +43,14 @@ async fn start(port: u16, real: bool, reconnect_after: &str) -> Option<Service> 
         dsn.set_port(Some(port)).unwrap();
         format!(
             r#"
-telegram: {{ token: "1:x", api_url: "http://127.0.0.1:9" }}
-http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
-state: "{state}"
+{head}
 owners: [1]
 catalog: {{ views: views.yaml }}
 databases:
-  - {{ name: down, dsn: "{dsn}", match: {{ cluster: down }}, reconnect_after: {reconnect_after} }}
+  - {{ name: down, dsn: "{dsn}", match: {{ cluster: down }}, reconnect_after: {reconnect_after}, admins: [{ADMIN}] }}
 api_tokens:
 {tokens}"#,
-            webhook = ctx.webhook_token,
-            state = ctx.state_url,
+            head = ctx.head(),
         )
     })
     .await
@@ -174,5 +173,34 @@ async fn a_database_is_asked_again_after_the_window() {
     .await;
     assert!(body.contains("one"), "{body}");
     relay.abort();
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_says_since_when_a_database_is_unreachable() {
+    let Some(world) = start(support::free_port(), false, "1m").await else {
+        return;
+    };
+    let wait = Duration::from_secs(20);
+    let telegram = &world.telegram;
+    for answer in ["refused", "unreachable since"] {
+        telegram.push_update(text_update(ADMIN, None, ADMIN, "/views"));
+        let list = telegram
+            .newest_containing(ADMIN, "down</b>: views", wait)
+            .await;
+        let data = buttons(&list)
+            .into_iter()
+            .find(|(label, _)| label.contains("One"))
+            .unwrap()
+            .1;
+        world.buttons_recorded(&list).await;
+        telegram.press(ADMIN, None, &list, &data, wait).await;
+        let told = telegram.newest_containing(ADMIN, answer, wait).await;
+        assert!(
+            told.text.contains("database down is unreachable"),
+            "{}",
+            told.text
+        );
+    }
     world.stop().await;
 }
