@@ -265,7 +265,16 @@ impl Target {
             // A busy pool times out too: that alone does not make the server unreachable, but the
             // next caller asks it directly.
             sqlx::Error::PoolTimedOut => {
-                self.set_reach(Reach::Unknown);
+                let mut reach = self
+                    .inner
+                    .reach
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                // A failure recorded meanwhile by another caller stands.
+                if matches!(*reach, Reach::Up) {
+                    *reach = Reach::Unknown;
+                }
+                drop(reach);
                 self.unreachable(&err)
             }
             err => self.trip(&err),
