@@ -28,6 +28,7 @@ fn target_for(dsn: &str) -> Target {
         viewers: Vec::new(),
         chat: None,
         email: Vec::new(),
+        reconnect_after: postgram::config::RECONNECT_AFTER,
     };
     Targets::new(&[db]).unwrap().get(&name).unwrap()
 }

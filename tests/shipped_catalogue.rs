@@ -36,6 +36,7 @@ fn targets(url: &str) -> Targets {
         viewers: Vec::new(),
         chat: None,
         email: Vec::new(),
+        reconnect_after: postgram::config::RECONNECT_AFTER,
     }])
     .unwrap()
 }

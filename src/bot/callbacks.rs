@@ -228,12 +228,7 @@ async fn own_dialogue(
 }
 
 pub(crate) async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
-    let mut request = bot.answer_callback_query(query.id.clone());
-    if !text.is_empty() {
-        request = request.text(text);
-    }
-    request.await?;
-    Ok(())
+    super::answer_press(bot, query, text).await
 }
 
 /// "Not allowed", and an audit row saying who tried what (at most one a minute per person: see

@@ -141,9 +141,18 @@ impl BotState {
     }
 }
 
+/// Pauses before a reply that failed for a passing reason is tried again: a reply is late rather than
+/// lost, and after these the person is told nothing worse than what the log says.
+const REPLY_BACKOFF: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
 /// Sends through the throttle shared with the delivery worker. A 429 — the throttle cannot know of
 /// messages sent before a restart or by another replica — waits as long as Telegram asks and tries
-/// again, twice at most, so a reply is late rather than lost.
+/// again, twice at most; timeouts, 5xx and network trouble are tried again after `REPLY_BACKOFF`.
+/// Only this chat's handler waits: the dispatcher keeps serving other chats meanwhile.
 pub(crate) async fn polite<T, F, Fut>(
     state: &BotState,
     chat: ChatId,
@@ -153,21 +162,70 @@ where
     F: Fn() -> Fut,
     Fut: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
 {
-    for _ in 0..2 {
-        state.throttle.take(chat.0).await;
-        let answer = call().into_future().await;
-        state.throttle.done(chat.0);
+    patiently(Some((&state.throttle, chat.0)), call).await
+}
+
+/// Answers a press (a spinner otherwise), retried like [`polite`]; not a chat message, so not throttled.
+pub(crate) async fn answer_press(
+    bot: &Bot,
+    query: &teloxide::types::CallbackQuery,
+    text: &str,
+) -> HandlerResult {
+    patiently(None, || {
+        let request = bot.answer_callback_query(query.id.clone());
+        if text.is_empty() {
+            request
+        } else {
+            request.text(text)
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+async fn patiently<T, F, Fut>(
+    throttle: Option<(&Throttle, i64)>,
+    call: F,
+) -> Result<T, teloxide::RequestError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
+{
+    use crate::delivery::telegram::{CALL_DEADLINE, SendError, classify};
+    let (mut rate_limited, mut backoff) = (0, REPLY_BACKOFF.iter());
+    loop {
+        if let Some((throttle, chat)) = throttle {
+            throttle.take(chat).await;
+        }
+        // teloxide sleeps 10 s after a 5xx before returning it: the deadline turns that into a retry.
+        let answer = match tokio::time::timeout(CALL_DEADLINE, call().into_future()).await {
+            Ok(answer) => answer,
+            Err(_) => Err(teloxide::RequestError::Io(Arc::new(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s", CALL_DEADLINE.as_secs()),
+            )))),
+        };
+        if let Some((throttle, chat)) = throttle {
+            throttle.done(chat);
+        }
         match answer {
-            Err(teloxide::RequestError::RetryAfter(wait)) => {
-                state.throttle.penalize(chat.0, wait.duration());
+            Err(teloxide::RequestError::RetryAfter(wait)) if rate_limited < 2 => {
+                rate_limited += 1;
+                match throttle {
+                    Some((throttle, chat)) => throttle.penalize(chat, wait.duration()),
+                    None => tokio::time::sleep(wait.duration()).await,
+                }
             }
-            other => return other,
+            Err(error) => match (classify(error.clone()), backoff.next()) {
+                (SendError::Transient(reason), Some(pause)) => {
+                    tracing::warn!(%reason, retry_in = ?pause, "a reply failed; trying again");
+                    tokio::time::sleep(*pause).await;
+                }
+                _ => return Err(error),
+            },
+            ok => return ok,
         }
     }
-    state.throttle.take(chat.0).await;
-    let answer = call().into_future().await;
-    state.throttle.done(chat.0);
-    answer
 }
 
 /// Shows an HTML message with buttons: replaces `edit` in place (paging), or sends a new one.

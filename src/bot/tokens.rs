@@ -58,12 +58,7 @@ async fn say(bot: &Bot, state: &BotState, chat: ChatId, html: String) -> Handler
 
 /// Answers a press at once (a spinner otherwise); not a chat message, so not throttled.
 async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
-    let mut request = bot.answer_callback_query(query.id.clone());
-    if !text.is_empty() {
-        request = request.text(text);
-    }
-    request.await?;
-    Ok(())
+    super::answer_press(bot, query, text).await
 }
 
 /// `/tokens` (list) or `/tokens NAME` (create).

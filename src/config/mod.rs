@@ -118,7 +118,13 @@ pub struct DatabaseConfig {
     pub viewers: Vec<MemberRef>,
     pub chat: Option<ChatId>,
     pub email: Vec<EmailAddress>,
+    /// After a failed connection, callers are told at once that the database is unreachable for this
+    /// long before one of them tries again.
+    pub reconnect_after: Duration,
 }
+
+/// The default of `databases[].reconnect_after`.
+pub const RECONNECT_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct ApiToken {

@@ -99,6 +99,7 @@ pub struct RawDatabase {
     pub chat: Option<i64>,
     #[serde(default)]
     pub email: Vec<String>,
+    pub reconnect_after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -317,6 +317,12 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConf
             viewers,
             chat: db.chat.map(ChatId),
             email,
+            reconnect_after: duration(
+                db.reconnect_after.as_deref(),
+                super::RECONNECT_AFTER,
+                &at("reconnect_after"),
+                report,
+            ),
         });
     }
     out

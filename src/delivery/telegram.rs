@@ -14,7 +14,7 @@ use crate::config::TelegramConfig;
 use crate::store::Store;
 
 /// How long one Bot API call may take before it counts as failed (and is retried).
-const CALL_DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const CALL_DEADLINE: Duration = Duration::from_secs(5);
 
 /// What Telegram's answer means for the job.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +53,7 @@ impl SendError {
     }
 }
 
-fn classify(error: RequestError) -> SendError {
+pub(crate) fn classify(error: RequestError) -> SendError {
     match error {
         RequestError::RetryAfter(seconds) => SendError::RetryAfter(seconds.duration()),
         RequestError::MigrateToChatId(chat) => SendError::Migrated(chat.0),
