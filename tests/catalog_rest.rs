@@ -352,7 +352,8 @@ async fn a_burst_of_slow_views_does_not_starve_an_action() {
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
             let slow: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM pg_stat_activity \
-                 WHERE query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()",
+                 WHERE query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid() \
+                 AND datname = current_database()",
             )
             .fetch_one(&mut conn)
             .await

@@ -487,7 +487,8 @@ async fn an_action_cut_off_mid_step_leaves_nothing_committed() {
         timeout: Duration::from_secs(60),
     };
     let sleeping = "SELECT count(*) FROM pg_stat_activity \
-                    WHERE query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()";
+                    WHERE query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid() \
+                    AND datname = current_database()";
     {
         // The caller gives up (a client hanging up drops the future) while the step sleeps.
         let run = target.run_action(&plan, &|_| {}, CancellationToken::new());
