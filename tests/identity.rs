@@ -11,7 +11,6 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sqlx::Connection;
 use support::fake_telegram::{SentMessage, buttons, text_update};
 use support::service::Ctx;
 use support::{Backend, Service, alert, notification};
@@ -81,13 +80,7 @@ impl World {
     async fn ask_in(&self, user: i64, chat: i64, text: &str, needle: &str) -> SentMessage {
         let before = self.telegram.messages(chat).len();
         self.say_in(user, chat, text);
-        let what = format!("a new message with {needle:?} in chat {chat}");
-        self.telegram
-            .wait_for(&what, WAIT, |t| {
-                let mut messages = t.messages(chat).into_iter().skip(before);
-                messages.find(|m| m.text.contains(needle))
-            })
-            .await
+        self.message_after(chat, before, needle).await
     }
 
     async fn ask(&self, user: i64, text: &str, needle: &str) -> SentMessage {
@@ -150,24 +143,6 @@ impl World {
             .post_webhook(&notification("firing", vec![firing]))
             .await;
         assert_eq!(status, 200);
-    }
-
-    /// The first column of each row of `sql` on the service's own state, as text.
-    async fn state_sql(&self, sql: &str) -> Vec<String> {
-        match self.state.backend {
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.state.url)
-                    .await
-                    .unwrap();
-                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap();
-                rows.into_iter().map(|r| r.0).collect()
-            }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.state.url).await.unwrap();
-                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap();
-                rows.into_iter().map(|r| r.0).collect()
-            }
-        }
     }
 
     /// What the state store holds about `user`: their remembered row and refusals audited.

@@ -10,7 +10,6 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sqlx::Connection;
 use support::fake_telegram::{
     BOT_USERNAME, FakeTelegram, SentMessage, buttons, reply_update, text_update,
     users_shared_update,
@@ -90,18 +89,7 @@ impl World {
         let before = self.telegram.messages(user).len();
         let update = text_update(user, username(user), user, text);
         self.telegram.push_update(update);
-        self.after(user, before, needle).await
-    }
-
-    /// The first message in `chat` from position `before` on that contains `needle`.
-    async fn after(&self, chat: i64, before: usize, needle: &str) -> SentMessage {
-        let what = format!("a new message with {needle:?} in chat {chat}");
-        self.telegram
-            .wait_for(&what, WAIT, |t| {
-                let mut messages = t.messages(chat).into_iter().skip(before);
-                messages.find(|m| m.text.contains(needle))
-            })
-            .await
+        self.message_after(user, before, needle).await
     }
 
     /// The newest message in `chat` containing `needle`, once there is one.
@@ -165,13 +153,13 @@ impl World {
         let list = self.members_of_main().await;
         let before = self.telegram.messages(OWNER).len();
         self.press(OWNER, &list, &format!("Add {role}")).await;
-        let prompt = self.after(OWNER, before, "Choose a person").await;
+        let prompt = self.message_after(OWNER, before, "Choose a person").await;
         let request = request_users(&prompt);
         let id = request["request_id"].as_i64().unwrap();
         let before = self.telegram.messages(OWNER).len();
         let shared = users_shared_update(OWNER, username(OWNER), OWNER, id, user, username(user));
         self.telegram.push_update(shared);
-        self.after(OWNER, before, " of main.").await
+        self.message_after(OWNER, before, " of main.").await
     }
 
     /// The owner creates an invite to `main` as `role` for `@name`; returns the `/start` payload.
@@ -179,7 +167,9 @@ impl World {
         let list = self.members_of_main().await;
         let before = self.telegram.messages(OWNER).len();
         self.press(OWNER, &list, &format!("Invite {role}")).await;
-        let question = self.after(OWNER, before, "Send the @username").await;
+        let question = self
+            .message_after(OWNER, before, "Send the @username")
+            .await;
         assert_eq!(
             question.reply_keyboard,
             Some(json!({ "force_reply": true, "input_field_placeholder": "@username" }))
@@ -187,7 +177,7 @@ impl World {
         let before = self.telegram.messages(OWNER).len();
         let update = reply_update(OWNER, username(OWNER), OWNER, question.message_id, name);
         self.telegram.push_update(update);
-        let link = self.after(OWNER, before, "?start=").await;
+        let link = self.message_after(OWNER, before, "?start=").await;
         let prefix = format!("https://t.me/{BOT_USERNAME}?start=");
         let payload = link.text.split(&prefix).nth(1).unwrap();
         let payload: String = payload
@@ -208,25 +198,6 @@ impl World {
             .await;
         assert_eq!(status, 200);
         self.message(ADMIN, ALERT).await;
-    }
-
-    /// Runs one SQL statement on the service's own state database, answering the first column of
-    /// each row as text.
-    async fn state_sql(&self, sql: &str) -> Vec<String> {
-        match self.state.backend {
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.state.url)
-                    .await
-                    .unwrap();
-                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap();
-                rows.into_iter().map(|r| r.0).collect()
-            }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.state.url).await.unwrap();
-                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap();
-                rows.into_iter().map(|r| r.0).collect()
-            }
-        }
     }
 }
 
@@ -327,7 +298,7 @@ async fn a_person_picked_in_telegram_becomes_a_viewer(backend: Backend) {
     let list = world.members_of_main().await;
     let before = world.telegram.messages(OWNER).len();
     world.press(OWNER, &list, "Add viewer").await;
-    let prompt = world.after(OWNER, before, "Choose a person").await;
+    let prompt = world.message_after(OWNER, before, "Choose a person").await;
     assert!(prompt.text.contains("fallback email"), "{}", prompt.text);
     let request = request_users(&prompt);
     assert_eq!(request["user_is_bot"], false);
@@ -342,7 +313,7 @@ async fn a_person_picked_in_telegram_becomes_a_viewer(backend: Backend) {
     let shared = users_shared_update(OWNER, username(OWNER), OWNER, id, BOB, Some("bobby_b"));
     world.telegram.push_update(shared);
     let done = world
-        .after(OWNER, before, "@bobby_b is now a viewer of main.")
+        .message_after(OWNER, before, "@bobby_b is now a viewer of main.")
         .await;
     assert_eq!(
         done.reply_keyboard,
@@ -388,7 +359,9 @@ async fn an_invite_link_works_once_and_only_for_its_addressee(backend: Backend) 
     let list = world.members_of_main().await;
     let before = world.telegram.messages(OWNER).len();
     world.press(OWNER, &list, "Invite admin").await;
-    let question = world.after(OWNER, before, "Send the @username").await;
+    let question = world
+        .message_after(OWNER, before, "Send the @username")
+        .await;
     assert!(question.text.contains("for 24 hours"), "{}", question.text);
     // A wrong answer is explained, and the question stands.
     let before = world.telegram.messages(OWNER).len();
@@ -401,13 +374,13 @@ async fn an_invite_link_works_once_and_only_for_its_addressee(backend: Backend) 
     );
     world.telegram.push_update(update);
     world
-        .after(OWNER, before, "is not a Telegram username")
+        .message_after(OWNER, before, "is not a Telegram username")
         .await;
     let before = world.telegram.messages(OWNER).len();
     world
         .telegram
         .push_update(text_update(OWNER, username(OWNER), OWNER, "Carol_C"));
-    let link = world.after(OWNER, before, "?start=inv_").await;
+    let link = world.message_after(OWNER, before, "?start=inv_").await;
     assert!(link.text.contains("@carol_c"), "{}", link.text);
     let payload = link.text.split("?start=").nth(1).unwrap().trim().to_owned();
 
@@ -516,7 +489,7 @@ async fn a_removed_admin_cannot_confirm_a_pending_action(backend: Backend) {
     assert!(answer.starts_with("Not allowed"), "{answer}");
     let before = world.telegram.messages(FRANK).len();
     world.press(FRANK, &confirmations[1], "Run").await;
-    world.after(FRANK, before, "Not allowed").await;
+    world.message_after(FRANK, before, "Not allowed").await;
 
     let actions = world.state_sql("SELECT action FROM audit_log").await;
     assert!(

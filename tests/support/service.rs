@@ -111,11 +111,42 @@ impl Service {
             .expect("the service was started by start_administering")
     }
 
+    /// The first column of each row of `sql` on the service's own state, as text.
+    pub async fn state_sql(&self, sql: &str) -> Vec<String> {
+        use sqlx::Connection;
+        let rows: Vec<(String,)> = match self.state.backend {
+            Backend::Sqlite => {
+                let mut db = sqlx::SqliteConnection::connect(&self.state.url)
+                    .await
+                    .expect("open the state");
+                sqlx::query_as(sql).fetch_all(&mut db).await
+            }
+            Backend::Postgres => {
+                let mut db = sqlx::PgConnection::connect(&self.state.url)
+                    .await
+                    .expect("open the state");
+                sqlx::query_as(sql).fetch_all(&mut db).await
+            }
+        }
+        .expect("query the state");
+        rows.into_iter().map(|(text,)| text).collect()
+    }
+
+    /// The first message in `chat` from position `before` on that contains `needle`, once there is one.
+    pub async fn message_after(&self, chat: i64, before: usize, needle: &str) -> SentMessage {
+        let what = format!("a new message with {needle:?} in chat {chat}");
+        self.telegram
+            .wait_for(&what, std::time::Duration::from_secs(30), |t| {
+                let mut messages = t.messages(chat).into_iter().skip(before);
+                messages.find(|m| m.text.contains(needle))
+            })
+            .await
+    }
+
     /// Waits until the buttons of `message`, as it stands now, are recorded in the state store: the
     /// service records them once Telegram answered the send or edit, a moment after the fake shows
     /// the message, and a press before that is refused.
     pub async fn buttons_recorded(&self, message: &SentMessage) {
-        use sqlx::Connection;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let current = self
@@ -124,26 +155,13 @@ impl Service {
                 .into_iter()
                 .find(|m| m.message_id == message.message_id);
             let tokens: Vec<String> = current.iter().flat_map(buttons).map(|b| b.1).collect();
-            let sql = format!(
-                "SELECT token FROM buttons WHERE chat_id = {} AND message_id = {}",
-                message.chat_id, message.message_id
-            );
-            let recorded: Vec<(String,)> = match self.state.backend {
-                Backend::Sqlite => {
-                    let mut db = sqlx::SqliteConnection::connect(&self.state.url)
-                        .await
-                        .expect("open the state");
-                    sqlx::query_as(&sql).fetch_all(&mut db).await
-                }
-                Backend::Postgres => {
-                    let mut db = sqlx::PgConnection::connect(&self.state.url)
-                        .await
-                        .expect("open the state");
-                    sqlx::query_as(&sql).fetch_all(&mut db).await
-                }
-            }
-            .expect("read the buttons");
-            if tokens.iter().all(|t| recorded.iter().any(|(r,)| r == t)) {
+            let recorded = self
+                .state_sql(&format!(
+                    "SELECT token FROM buttons WHERE chat_id = {} AND message_id = {}",
+                    message.chat_id, message.message_id
+                ))
+                .await;
+            if tokens.iter().all(|t| recorded.contains(t)) {
                 return;
             }
             assert!(
