@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::auth::require;
 use super::extract::Query;
+use super::paging;
 use super::{ApiError, AppState};
 use crate::access::{Identity, Permission};
 use crate::store::{AuditEntry, AuditFilter};
@@ -37,35 +38,10 @@ pub async fn list(
 }
 
 fn filter(params: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
-    if let Some(unknown) = params.keys().find(|k| !PARAMETERS.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(
-            unknown.as_str(),
-            format!("unknown parameter; known: {}", PARAMETERS.join(", ")),
-        ));
-    }
-    let since = params
-        .get("since")
-        .map(|raw| super::incidents::since(raw, Utc::now()))
-        .transpose()?;
-    let before = params
-        .get("cursor")
-        .map(|raw| {
-            raw.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| ApiError::bad_request("cursor", "not a cursor from next_cursor"))
-        })
-        .transpose()?;
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
-            })?,
-    };
+    paging::only(params, &PARAMETERS)?;
+    let since = paging::since(params, Utc::now())?;
+    let before = paging::cursor(params)?;
+    let limit = paging::limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
     Ok(AuditFilter {
         actor: params.get("actor").cloned(),
         database: params.get("database").cloned(),

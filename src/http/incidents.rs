@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 
 use super::auth::require;
 use super::extract::{Path, Query};
+use super::paging;
 use super::{ApiError, AppState};
 use crate::access::{Identity, Permission, may};
-use crate::domain::{AlertStatus, DatabaseName, IncidentId, parse_duration};
+use crate::domain::{AlertStatus, DatabaseName, IncidentId};
 use crate::store::{IncidentDetail, IncidentFilter, IncidentPage};
 
 const DEFAULT_LIMIT: u32 = 50;
@@ -74,12 +75,7 @@ fn filter(
     params: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<IncidentFilter, ApiError> {
-    if let Some(unknown) = params.keys().find(|k| !PARAMETERS.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(
-            unknown.as_str(),
-            format!("unknown parameter; known: {}", PARAMETERS.join(", ")),
-        ));
-    }
+    paging::only(params, &PARAMETERS)?;
     let database = params
         .get("database")
         .map(|raw| {
@@ -97,25 +93,9 @@ fn filter(
         .get("status")
         .map(|raw| AlertStatus::parse(raw).map_err(|e| ApiError::bad_request("status", e)))
         .transpose()?;
-    let since = params.get("since").map(|raw| since(raw, now)).transpose()?;
-    let before = params
-        .get("cursor")
-        .map(|raw| {
-            raw.parse::<i64>()
-                .map(IncidentId)
-                .map_err(|_| ApiError::bad_request("cursor", "not a cursor from next_cursor"))
-        })
-        .transpose()?;
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
-            })?,
-    };
+    let since = paging::since(params, now)?;
+    let before = paging::cursor(params)?.map(IncidentId);
+    let limit = paging::limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
     Ok(IncidentFilter {
         database,
         status,
@@ -123,21 +103,4 @@ fn filter(
         before,
         limit,
     })
-}
-
-/// `since` is a time (RFC 3339) or a duration back from now (`2h`).
-pub(super) fn since(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    parse_duration(raw)
-        .ok()
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .and_then(|d| now.checked_sub_signed(d))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "since",
-                format!("{raw:?} is neither an RFC 3339 time nor a duration like 2h"),
-            )
-        })
 }

@@ -12,6 +12,7 @@ mod health;
 mod incidents;
 mod members;
 mod observe;
+mod paging;
 mod webhook;
 
 use std::sync::Arc;
