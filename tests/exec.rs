@@ -9,28 +9,17 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use postgram::config::{DatabaseConfig, Secret};
 use postgram::domain::DatabaseName;
 use postgram::exec::{
     ActionPlan, ActionReport, CancellationToken, ExecError, Outcome, Query, StepKind, StepPlan,
-    Target, Targets, Value, ViewOptions,
+    Target, Value, ViewOptions,
 };
 use sqlx::PgPool;
 use support::{Backend, TestState};
 
 fn target_for(dsn: &str) -> Target {
     let name = DatabaseName::parse("main").unwrap();
-    let db = DatabaseConfig {
-        name: name.clone(),
-        dsn: Secret::new(dsn),
-        matchers: BTreeMap::new(),
-        admins: Vec::new(),
-        viewers: Vec::new(),
-        chat: None,
-        email: Vec::new(),
-        reconnect_after: postgram::config::RECONNECT_AFTER,
-    };
-    Targets::new(&[db]).unwrap().get(&name).unwrap()
+    support::main_targets(dsn).get(&name).unwrap()
 }
 
 /// A fresh database, a direct pool on it and a target for it; `None` when PostgreSQL is not there.

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use postgram::catalog::{ArgValue, Catalog, MASK, parse_all, plan, scram};
-use postgram::config::{DatabaseConfig, Secret, StateLocation};
+use postgram::config::StateLocation;
 use postgram::domain::DatabaseName;
 use postgram::exec::{ActionReport, CancellationToken, Outcome, Targets};
 use postgram::operations::{Operations, Via};
@@ -37,17 +37,7 @@ fn with_views(views: &str, actions: &str) -> Catalog {
 }
 
 fn targets(url: &str) -> Targets {
-    Targets::new(&[DatabaseConfig {
-        name: DatabaseName::parse("main").unwrap(),
-        dsn: Secret::new(url),
-        matchers: BTreeMap::new(),
-        admins: Vec::new(),
-        viewers: Vec::new(),
-        chat: None,
-        email: Vec::new(),
-        reconnect_after: postgram::config::RECONNECT_AFTER,
-    }])
-    .unwrap()
+    support::main_targets(url)
 }
 
 /// Runs `alias` of `catalog` on the test's database; returns the values as sent and the report.

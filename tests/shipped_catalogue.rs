@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use postgram::catalog::{Catalog, parse_all, plan};
-use postgram::config::{DatabaseConfig, Secret};
 use postgram::domain::DatabaseName;
 use postgram::exec::{CancellationToken, Outcome, Targets};
 use sqlx::{Connection, Executor, PgConnection};
@@ -28,17 +27,7 @@ fn catalogue() -> Catalog {
 }
 
 fn targets(url: &str) -> Targets {
-    Targets::new(&[DatabaseConfig {
-        name: DatabaseName::parse("main").unwrap(),
-        dsn: Secret::new(url),
-        matchers: BTreeMap::new(),
-        admins: Vec::new(),
-        viewers: Vec::new(),
-        chat: None,
-        email: Vec::new(),
-        reconnect_after: postgram::config::RECONNECT_AFTER,
-    }])
-    .unwrap()
+    support::main_targets(url)
 }
 
 #[test]

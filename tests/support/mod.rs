@@ -39,6 +39,21 @@ macro_rules! on_both_backends {
 pub const WEBHOOK_TOKEN: &str = "webhook-token-for-tests-0123";
 pub const API_TOKEN: &str = "api-token-for-tests-0123456789";
 
+/// The administered databases of a test without a config: one named `main` at `dsn`.
+pub fn main_targets(dsn: &str) -> postgram::exec::Targets {
+    postgram::exec::Targets::new(&[postgram::config::DatabaseConfig {
+        name: postgram::domain::DatabaseName::parse("main").unwrap(),
+        dsn: postgram::config::Secret::new(dsn),
+        matchers: std::collections::BTreeMap::new(),
+        admins: Vec::new(),
+        viewers: Vec::new(),
+        chat: None,
+        email: Vec::new(),
+        reconnect_after: postgram::config::RECONNECT_AFTER,
+    }])
+    .unwrap()
+}
+
 /// The machine's PostgreSQL, as a superuser (trust authentication).
 pub fn postgres_admin_url() -> String {
     std::env::var("POSTGRAM_TEST_POSTGRES")
