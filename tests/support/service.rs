@@ -147,8 +147,11 @@ impl Service {
     /// service records them once Telegram answered the send or edit, a moment after the fake shows
     /// the message, and a press before that is refused.
     pub async fn buttons_recorded(&self, message: &SentMessage) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
+        let what = format!(
+            "the buttons of message {} to be recorded",
+            message.message_id
+        );
+        super::eventually(&what, std::time::Duration::from_secs(20), || async {
             let current = self
                 .telegram
                 .messages(message.chat_id)
@@ -161,16 +164,9 @@ impl Service {
                     message.chat_id, message.message_id
                 ))
                 .await;
-            if tokens.iter().all(|t| recorded.contains(t)) {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the buttons of message {} were never recorded",
-                message.message_id
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+            tokens.iter().all(|t| recorded.contains(t)).then_some(())
+        })
+        .await;
     }
 
     /// Stops the service and starts it again on the same state.
