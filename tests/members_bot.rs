@@ -128,6 +128,8 @@ impl World {
     /// Presses a button meaning `payload` on `message`, recorded in the state store as if the bot
     /// had put it there: what is behind the button check (the role check) answers.
     async fn press_planted(&self, user: i64, message: &SentMessage, payload: &str) -> String {
+        // The message's own buttons first, so that the service's recording cannot replace the plant.
+        self.buttons_recorded(message).await;
         let token = support::button_token(payload);
         self.state_sql(&format!(
             "INSERT INTO buttons (chat_id, message_id, token, payload, created_at) \
