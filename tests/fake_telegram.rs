@@ -281,6 +281,43 @@ async fn status_faults_outages_and_unknown_methods() {
 }
 
 #[tokio::test]
+async fn a_fault_pattern_repeats_and_a_lost_answer_still_takes_effect() {
+    let fake = FakeTelegram::start().await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let send = format!("{}/bot123:abc/sendMessage", fake.api_url());
+    fake.fail_share(
+        "sendMessage",
+        vec![None, Some(Fault::Status(429)), Some(Fault::Lost)],
+        6,
+    );
+    let mut outcomes = Vec::new();
+    for n in 0..6 {
+        let answer = client
+            .post(&send)
+            .json(&json!({ "chat_id": 9, "text": format!("m{n}") }))
+            .send()
+            .await;
+        outcomes.push(answer.map_or(0, |a| a.status().as_u16()));
+        // A fresh chat's one-message-a-second limit must not be what refuses the next send.
+        fake.pass_time(Duration::from_secs(2));
+    }
+    assert_eq!(outcomes, [200, 429, 0, 200, 429, 0]);
+    let texts: Vec<String> = fake.messages(9).into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["m0", "m2", "m3", "m5"], "lost answers took effect");
+    let faults: Vec<Option<Fault>> = fake.calls().iter().map(|c| c.fault).collect();
+    assert_eq!(faults[2], Some(Fault::Lost));
+
+    assert_eq!(fake.patterned_calls(), 6);
+    let after = client
+        .post(&send)
+        .json(&json!({ "chat_id": 9, "text": "m6" }));
+    assert_eq!(after.send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn a_delayed_answer_times_the_client_out_but_still_sends() {
     let fake = FakeTelegram::start().await;
     let client = reqwest::Client::builder()

@@ -627,7 +627,12 @@ async fn smtp_down_keeps_the_email_queued_until_it_is_back() {
     .await;
     assert!(world.smtp.received().is_empty());
     world.smtp.set_down(false);
+    let back = std::time::Instant::now();
     let mail = world.smtp.wait_for_mail(1, Duration::from_secs(30)).await;
+    eprintln!(
+        "SMTP down then up: the queued email went out {:.1?} after the server came back",
+        back.elapsed()
+    );
     assert!(
         mail[0]
             .part("text/plain")

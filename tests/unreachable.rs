@@ -92,7 +92,12 @@ async fn a_closed_port_fails_at_once_for_everyone() {
         return;
     };
     let world = Arc::new(world);
+    let asked = std::time::Instant::now();
     let answers = eight_views(&world).await;
+    eprintln!(
+        "closed port: 8 concurrent views answered 502 within {:.1?}",
+        asked.elapsed()
+    );
     for (status, body) in &answers {
         assert_eq!(*status, 502, "{body}");
         assert!(body.contains("database down is unreachable"), "{body}");
@@ -121,7 +126,13 @@ async fn a_server_that_never_answers_is_asked_once_for_everyone() {
         return;
     };
     let world = Arc::new(world);
+    let asked = std::time::Instant::now();
     let answers = eight_views(&world).await;
+    eprintln!(
+        "silent listener: 8 concurrent views answered 502 within {:.1?}, {} connection attempt(s)",
+        asked.elapsed(),
+        accepted.load(Ordering::SeqCst)
+    );
     for (status, body) in &answers {
         assert_eq!(*status, 502, "{body}");
         assert!(body.contains("no connection within"), "{body}");

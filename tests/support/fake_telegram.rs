@@ -51,6 +51,8 @@ pub struct Call {
     pub at: Instant,
     /// The HTTP status answered; 0 while the answer is pending (a delay fault, a long poll).
     pub status: u16,
+    /// The fault injected into this call, if any.
+    pub fault: Option<Fault>,
 }
 
 /// A message the bot sent, as it stands after edits.
@@ -78,6 +80,9 @@ pub enum Fault {
     /// Handle the call normally but answer only after this long, so that client timeouts happen.
     /// The call still takes effect, as with the real API when a client gives up waiting.
     Delay(Duration),
+    /// Handle the call at once but never answer it: the call takes effect and the client never
+    /// learns so (an answer lost on the way back).
+    Lost,
 }
 
 #[derive(Default)]
@@ -87,6 +92,9 @@ struct State {
     last_message_id: HashMap<i64, i64>,
     too_many_requests: usize,
     faults: VecDeque<(String, Fault)>,
+    /// Per method (lowercase): a repeating pattern of faults, for how many calls, and how many it
+    /// has seen.
+    patterns: HashMap<String, (Vec<Option<Fault>>, usize, usize)>,
     blocked: HashSet<i64>,
     migrated: HashMap<i64, i64>,
     down: bool,
@@ -211,6 +219,19 @@ impl FakeTelegram {
         self.state().faults.extend(faults);
     }
 
+    /// The next `calls` calls to `method` take the faults of `pattern` in turn, over and over (`None`
+    /// answers normally): a deterministic share of failing calls, then none. Faults queued with
+    /// [`FakeTelegram::fail_next`] come first.
+    pub fn fail_share(&self, method: &str, pattern: Vec<Option<Fault>>, calls: usize) {
+        let key = method.to_ascii_lowercase();
+        self.state().patterns.insert(key, (pattern, calls, 0));
+    }
+
+    /// How many calls `fail_share` patterns have seen so far, over all methods.
+    pub fn patterned_calls(&self) -> usize {
+        self.state().patterns.values().map(|p| p.2).sum()
+    }
+
     /// Makes sends and edits to the chat answer 403 "Forbidden: bot was blocked by the user".
     pub fn block_chat(&self, chat_id: i64) {
         self.state().blocked.insert(chat_id);
@@ -280,30 +301,33 @@ impl FakeTelegram {
         }
     }
 
-    async fn answer(&self, bot: &str, method: &str, params: &Value) -> Answer {
+    async fn answer(&self, index: usize, bot: &str, method: &str, params: &Value) -> Answer {
         let fault = {
             let mut state = self.state();
             if state.down {
                 return Err(api_error(502, BAD_GATEWAY_PAGE));
             }
-            let faults = &mut state.faults;
-            let index = faults
-                .iter()
-                .position(|(m, _)| m.eq_ignore_ascii_case(method));
-            index.and_then(|i| faults.remove(i))
+            let fault = state.next_fault(method);
+            state.calls[index].fault = fault;
+            fault
         };
         match fault {
-            Some((_, Fault::Status(code))) => return Err(failure(code)),
-            Some((_, Fault::Delay(delay))) => tokio::time::sleep(delay).await,
-            None => {}
+            Some(Fault::Status(code)) => return Err(failure(code)),
+            Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+            Some(Fault::Lost) | None => {}
         }
-        if !bot.starts_with("bot") {
+        let answer = if !bot.starts_with("bot") {
             Err(failure(404))
         } else if method.eq_ignore_ascii_case("getUpdates") {
             self.get_updates(params).await
         } else {
             self.state().dispatch(method, params, Instant::now())
+        };
+        if fault == Some(Fault::Lost) {
+            // Longer than any client waits; the test's runtime ends this task.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+        answer
     }
 
     async fn get_updates(&self, params: &Value) -> Answer {
@@ -356,6 +380,7 @@ async fn handle(
         params: recorded,
         at: Instant::now(),
         status: 0,
+        fault: None,
     };
     let index = {
         let mut state = fake.state();
@@ -366,7 +391,7 @@ async fn handle(
     // on the real API.
     let task = tokio::spawn(async move {
         let answer = match params {
-            Ok(params) => fake.answer(&bot, &method, &params).await,
+            Ok(params) => fake.answer(index, &bot, &method, &params).await,
             Err(failure) => Err(failure),
         };
         let status = answer.as_ref().map_or_else(|f| f.code, |_| 200);
@@ -464,6 +489,24 @@ fn now_unix() -> i64 {
 }
 
 impl State {
+    /// The fault for the next call to `method`: a queued one first, then the method's pattern.
+    fn next_fault(&mut self, method: &str) -> Option<Fault> {
+        let queued = self
+            .faults
+            .iter()
+            .position(|(m, _)| m.eq_ignore_ascii_case(method));
+        if let Some((_, fault)) = queued.and_then(|i| self.faults.remove(i)) {
+            return Some(fault);
+        }
+        let (pattern, calls, seen) = self.patterns.get_mut(&method.to_ascii_lowercase())?;
+        if *seen >= *calls || pattern.is_empty() {
+            return None;
+        }
+        let fault = pattern[*seen % pattern.len()];
+        *seen += 1;
+        fault
+    }
+
     /// Where the chat's message is in `messages`.
     fn find(&self, chat_id: i64, message_id: Option<i64>) -> Option<usize> {
         let is_it =
