@@ -76,6 +76,15 @@ impl Person {
         }
     }
 
+    /// The person as the audit log records them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: self.display(),
+            telegram_id: Some(self.id.get()),
+            via: Via::Bot,
+        }
+    }
+
     /// The stored forms a membership of this person may have: `user:<id>`, `username:<name>`.
     pub fn keys(&self) -> Vec<String> {
         let mut keys = vec![Recipient::User(self.id).to_string()];
@@ -86,11 +95,52 @@ impl Person {
     }
 }
 
+/// The way a caller reached the service, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Bot,
+    Rest,
+    /// The service itself (a run found interrupted at start).
+    Service,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Bot => "bot",
+            Via::Rest => "rest",
+            Via::Service => "service",
+        }
+    }
+}
+
+/// Who did something, as every audit entry records it: the name shown, the Telegram account behind
+/// it (none for API tokens and the service itself), and the way in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub telegram_id: Option<i64>,
+    pub via: Via,
+}
+
+impl Actor {
+    /// The service acting on its own.
+    pub fn service() -> Actor {
+        Actor {
+            name: "postgram".to_owned(),
+            telegram_id: None,
+            via: Via::Service,
+        }
+    }
+}
+
 /// A caller, with every role they hold, resolved once per update or request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// How the caller appears in audit and messages: `@alice`, `user 42`, `token:grafana`.
     pub name: String,
+    /// The Telegram account of a person; `None` for an API token.
+    telegram_id: Option<i64>,
     /// The role on every database and on what belongs to none (unrouted incidents).
     everywhere: Option<Role>,
     /// Roles on single databases (the highest wins when several apply).
@@ -98,6 +148,19 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The caller as the audit log records them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            name: self.name.clone(),
+            telegram_id: self.telegram_id,
+            via: if self.telegram_id.is_some() {
+                Via::Bot
+            } else {
+                Via::Rest
+            },
+        }
+    }
+
     /// The role on one database, if any, and where it comes from.
     pub fn role_on(&self, database: &str) -> Option<(Role, Source)> {
         let local = self
@@ -199,11 +262,13 @@ fn token_identity(
     match databases {
         None => Identity {
             name,
+            telegram_id: None,
             everywhere: Some(role),
             roles: Vec::new(),
         },
         Some(list) => Identity {
             name,
+            telegram_id: None,
             everywhere: None,
             roles: list.into_iter().map(|db| (db, role, source)).collect(),
         },
@@ -274,6 +339,7 @@ impl Access {
         }
         Ok(Identity {
             name: person.display(),
+            telegram_id: Some(person.id.get()),
             everywhere,
             roles,
         })
@@ -525,12 +591,17 @@ api_tokens:
         assert_eq!(viewer.role_on("main"), Some((Role::Viewer, Source::Config)));
 
         // A runtime member, known by username until they write to the bot.
+        let by_owner = Actor {
+            name: "@owner".to_owned(),
+            telegram_id: Some(1),
+            via: Via::Bot,
+        };
         let change = |member: &'static str, role: Option<Role>| MemberChange {
             database: "billing",
             member,
             others: &[],
             role,
-            actor: "@owner",
+            actor: &by_owner,
             audit_detail: serde_json::json!({}),
             notices: Vec::new(),
             send_firing: false,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::access::{Access, Identity, Permission, Person, Source, may};
+use crate::access::{Access, Actor, Identity, Permission, Person, Source, Via, may};
 use crate::config::Config;
 use crate::delivery::render::escape;
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
@@ -242,7 +242,7 @@ impl Members {
         let name = username.as_str();
         let done = self
             .store
-            .rebind_username(name, user.get(), &actor.name, now)
+            .rebind_username(name, user.get(), &actor.actor(), now)
             .await?;
         if done {
             self.reload().await?;
@@ -296,7 +296,7 @@ impl Members {
         role: Role,
     ) -> Result<Changed, MemberError> {
         let database = self.allowed(actor, database, member).await?;
-        self.apply(&actor.name, &database, member, Some(role), Utc::now())
+        self.apply(&actor.actor(), &database, member, Some(role), Utc::now())
             .await
     }
 
@@ -309,7 +309,7 @@ impl Members {
     ) -> Result<Changed, MemberError> {
         let database = self.allowed(actor, database, member).await?;
         match self
-            .apply(&actor.name, &database, member, None, Utc::now())
+            .apply(&actor.actor(), &database, member, None, Utc::now())
             .await?
         {
             Changed::Unchanged => Err(MemberError::NotMember {
@@ -366,7 +366,7 @@ impl Members {
 
     async fn apply(
         &self,
-        actor: &str,
+        actor: &Actor,
         database: &DatabaseName,
         member: &MemberRef,
         role: Option<Role>,
@@ -383,7 +383,7 @@ impl Members {
         let key = key.clone();
         let who = self.display(&key).await?;
         let db = escape(database.as_str());
-        let by = escape(actor);
+        let by = escape(&actor.name);
         let runtime = self.store.members(Some(database.as_str())).await?;
         let held = |form: &String| runtime.iter().find(|m| &m.member == form).map(|m| m.role);
         let previous = forms.iter().filter_map(held).max();
@@ -552,7 +552,11 @@ impl Members {
             // The invite is used up either way: it was for this person, who needs no other.
             self.eligible(&database, &member).await?;
             // The link was its creator's decision: the audit and the welcome name them.
-            let actor = format!("{created_by} (invite link)");
+            let actor = Actor {
+                name: format!("{created_by} (invite link)"),
+                telegram_id: None,
+                via: Via::Bot,
+            };
             self.apply(&actor, &database, &member, Some(*role), now)
                 .await?;
         }

@@ -15,6 +15,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access::Actor;
 use crate::catalog::{self, Action, ArgError, Catalog, View, plan};
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, ExecError, Outcome, Progress, Table, Targets};
@@ -47,22 +48,6 @@ pub enum OpError {
     /// The run could not be audited, so it did not start: internal.
     #[error("writing the audit log failed: {0}")]
     Audit(#[from] StoreError),
-}
-
-/// Where a request came from, for the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    Bot,
-    Rest,
-}
-
-impl Via {
-    fn as_str(self) -> &'static str {
-        match self {
-            Via::Bot => "bot",
-            Via::Rest => "rest",
-        }
-    }
 }
 
 /// `None` when the item does not exist; an error when it exists but not for this database.
@@ -199,17 +184,16 @@ impl Operations {
 
     async fn audit(
         &self,
-        who: &str,
-        via: Via,
+        actor: &Actor,
         action: &str,
         database: &DatabaseName,
         detail: serde_json::Value,
     ) {
         let mut detail = detail;
-        detail["via"] = json!(via.as_str());
+        detail["via"] = json!(actor.via.as_str());
         if let Err(e) = self
             .store
-            .audit(who, action, Some(database.as_str()), &detail, Utc::now())
+            .audit(actor, action, Some(database.as_str()), &detail, Utc::now())
             .await
         {
             tracing::error!(error = %e, "writing the audit log failed");
@@ -221,8 +205,7 @@ impl Operations {
     #[allow(clippy::too_many_arguments)]
     pub async fn stream_view(
         &self,
-        who: &str,
-        via: Via,
+        actor: &Actor,
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
@@ -232,7 +215,7 @@ impl Operations {
         let view = self.view(alias, database)?;
         let values = catalog::parse_all(&view.arguments, given).map_err(OpError::Argument)?;
         let target = self.target(database)?;
-        let _place = self.start_viewing(who)?;
+        let _place = self.start_viewing(&actor.name)?;
         let started = Instant::now();
         let (query, mut options) = plan::view_query(view, &target, &values)
             .await
@@ -255,7 +238,7 @@ impl Operations {
             },
             "duration_ms": started.elapsed().as_millis() as u64,
         });
-        self.audit(who, via, "view", database, detail).await;
+        self.audit(actor, "view", database, detail).await;
         result.map_err(|error| OpError::Exec {
             database: database.to_string(),
             error,
@@ -265,15 +248,14 @@ impl Operations {
     /// Runs a view and keeps its rows (bounded by the view's cap).
     pub async fn view_table(
         &self,
-        who: &str,
-        via: Via,
+        actor: &Actor,
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
     ) -> Result<Table, OpError> {
         let mut rows = Vec::new();
         let summary = self
-            .stream_view(who, via, database, alias, given, None, &mut |row| {
+            .stream_view(actor, database, alias, given, None, &mut |row| {
                 rows.push(row)
             })
             .await?;
@@ -288,14 +270,13 @@ impl Operations {
     /// with its handle). Rows go to disk as they arrive, so memory stays flat however many there are.
     pub async fn view_csv(
         &self,
-        who: &str,
-        via: Via,
+        actor: &Actor,
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
     ) -> Result<(String, std::fs::File), OpError> {
         let (summary, file) = self
-            .spool(who, via, database, alias, given, &mut |row, out| {
+            .spool(actor, database, alias, given, &mut |row, out| {
                 out.push_str(&csv_line(row.into_iter()));
             })
             .await?;
@@ -307,14 +288,13 @@ impl Operations {
     /// holding the rows as JSON arrays separated by commas (the inside of `"rows": [...]`).
     pub async fn view_json(
         &self,
-        who: &str,
-        via: Via,
+        actor: &Actor,
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
     ) -> Result<(crate::exec::ViewSummary, std::fs::File), OpError> {
         let mut first = true;
-        self.spool(who, via, database, alias, given, &mut |row, out| {
+        self.spool(actor, database, alias, given, &mut |row, out| {
             if !std::mem::take(&mut first) {
                 out.push(',');
             }
@@ -326,8 +306,7 @@ impl Operations {
     /// Runs a view, writing each row as `line` renders it to an unlinked temporary file, rewound.
     async fn spool(
         &self,
-        who: &str,
-        via: Via,
+        actor: &Actor,
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
@@ -353,7 +332,7 @@ impl Operations {
         let mut failed: Option<std::io::Error> = None;
         let mut text = String::new();
         let summary = self
-            .stream_view(who, via, database, alias, given, None, &mut |row| {
+            .stream_view(actor, database, alias, given, None, &mut |row| {
                 text.clear();
                 line(row, &mut text);
                 if failed.is_none()
@@ -378,8 +357,7 @@ impl Operations {
     #[allow(clippy::too_many_arguments)]
     pub async fn start_action(
         &self,
-        who: &str,
-        via: Via,
+        actor: &Actor,
         database: &DatabaseName,
         alias: &str,
         given: &BTreeMap<String, String>,
@@ -401,11 +379,11 @@ impl Operations {
         let mut detail = json!({
             "action": alias,
             "arguments": catalog::shown(&values),
-            "via": via.as_str(),
+            "via": actor.via.as_str(),
             "outcome": "running",
         });
         let start = RunStart {
-            actor: who,
+            actor,
             action: "action",
             database: database.as_str(),
             detail: &detail,

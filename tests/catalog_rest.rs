@@ -635,6 +635,10 @@ async fn the_audit_log_is_filtered_and_paged_like_the_incidents() {
         .expect("the run is audited");
     assert_eq!(run["outcome"], "succeeded", "{run}");
     assert_eq!(run["via"], "rest", "{run}");
+    assert!(
+        run["actor_id"].is_null(),
+        "an API token has no Telegram account: {run}"
+    );
     assert_eq!(run["database"], "main", "{run}");
     assert!(run["id"].as_i64().is_some_and(|id| id > 0), "{run}");
     for field in ["at", "finished_at"] {

@@ -154,8 +154,7 @@ impl World {
             .await;
         let refusals = self
             .state_sql(&format!(
-                "SELECT action FROM audit_log WHERE action = 'refused' \
-                 AND detail LIKE '%\"user_id\":{user}%'"
+                "SELECT action FROM audit_log WHERE action = 'refused' AND actor_id = {user}"
             ))
             .await;
         (rows.len(), refusals.len())

@@ -12,11 +12,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
+use postgram::access::{Actor, Via};
 use postgram::catalog::{ArgValue, Catalog, MASK, parse_all, plan, scram};
 use postgram::config::StateLocation;
 use postgram::domain::DatabaseName;
 use postgram::exec::{ActionReport, CancellationToken, Outcome, Targets};
-use postgram::operations::{Operations, Via};
+use postgram::operations::Operations;
 use postgram::store::Store;
 use sqlx::{Connection, Executor, PgConnection};
 use support::{Backend, TestState};
@@ -82,6 +83,15 @@ fn unique(prefix: &str) -> String {
         std::process::id(),
         chrono::Utc::now().timestamp_subsec_micros()
     )
+}
+
+/// An API token's caller.
+fn alice() -> Actor {
+    Actor {
+        name: "token:alice".to_owned(),
+        telegram_id: None,
+        via: Via::Rest,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,15 +216,7 @@ views:
     let given = BTreeMap::from([("token".to_owned(), PASSWORD.to_owned())]);
     let main = DatabaseName::parse("main").unwrap();
     let error = operations
-        .stream_view(
-            "alice",
-            Via::Rest,
-            &main,
-            "check_token",
-            &given,
-            None,
-            &mut |_| {},
-        )
+        .stream_view(&alice(), &main, "check_token", &given, None, &mut |_| {})
         .await
         .unwrap_err();
     let shown = format!("{error} {error:?}");
@@ -257,7 +259,7 @@ views:
     let (operations, store) = operations(&state, views).await;
     let main = DatabaseName::parse("main").unwrap();
     let (header, file) = operations
-        .view_csv("alice", Via::Rest, &main, "numbers", &BTreeMap::new())
+        .view_csv(&alice(), &main, "numbers", &BTreeMap::new())
         .await
         .unwrap();
     assert_eq!(header, "n\r\n");

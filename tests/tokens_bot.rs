@@ -198,6 +198,12 @@ async fn an_owner_creates_a_token_shown_once_with_exactly_its_role_and_scope(bac
         .find(|e| e["action"] == "token created")
         .unwrap_or_else(|| panic!("no audit entry: {audit}"));
     assert_eq!(created["actor"], "user 1");
+    // The account behind the name, and the way in, are fields of the entry.
+    assert_eq!(created["actor_id"], OWNER, "{created}");
+    assert_eq!(created["via"], "bot", "{created}");
+    let (_, by_id) = world.get(OPS, &format!("/audit?actor={OWNER}")).await;
+    let by_id = by_id["entries"].as_array().unwrap();
+    assert!(!by_id.is_empty() && by_id.iter().all(|e| e["actor_id"] == OWNER));
     assert_eq!(
         created["detail"],
         json!({ "name": "ci-main", "role": "viewer", "databases": ["main"] })

@@ -243,16 +243,16 @@ pub(crate) async fn refuse(
     incident: Option<&IncidentRecord>,
     button: &str,
 ) -> HandlerResult {
+    // Recorded before the person hears of it: whoever sees the answer finds the entry.
+    let database = incident.and_then(|i| i.database.as_deref());
+    let detail = serde_json::json!({ "button": button });
+    state.refusal(person, database, detail).await?;
     answer(
         bot,
         query,
         "Not allowed: your role on this database does not permit this.",
     )
-    .await?;
-    let database = incident.and_then(|i| i.database.as_deref());
-    let detail = serde_json::json!({ "button": button });
-    state.refusal(person, database, detail).await?;
-    Ok(())
+    .await
 }
 
 /// The incident behind a button, if the person may act on it (answering the press otherwise).
@@ -302,6 +302,7 @@ async fn acknowledge(
         return Ok(());
     };
     let who = person.display();
+    let actor = person.actor();
     match state.store.acknowledge(id, &who, Utc::now()).await? {
         AckOutcome::Acknowledged => {
             answer(bot, query, "Acknowledged: everyone sees you are on it.").await?;
@@ -309,7 +310,7 @@ async fn acknowledge(
             state
                 .store
                 .audit(
-                    &who,
+                    &actor,
                     "acknowledge",
                     incident.database.as_deref(),
                     &serde_json::json!({ "incident": id }),
@@ -373,7 +374,7 @@ async fn silence(
             state
                 .store
                 .audit(
-                    &who,
+                    &person.actor(),
                     "silence",
                     incident.database.as_deref(),
                     &serde_json::json!({ "incident": id, "silence": silence_id, "hours": hours }),
@@ -420,7 +421,7 @@ async fn unsilence(
             state
                 .store
                 .audit(
-                    &person.display(),
+                    &person.actor(),
                     "expire silence",
                     incident.database.as_deref(),
                     &serde_json::json!({ "incident": id, "silence": silence_id }),

@@ -89,11 +89,10 @@ impl BotState {
         &self,
         person: &Person,
         database: Option<&str>,
-        mut detail: serde_json::Value,
+        detail: serde_json::Value,
     ) -> Result<bool, StoreError> {
-        detail["user_id"] = serde_json::json!(person.id);
         let now = chrono::Utc::now();
-        let actor = person.display();
+        let actor = person.actor();
         self.store
             .refusal_due(
                 person.id.get(),

@@ -12,7 +12,7 @@ use teloxide::prelude::*;
 use teloxide::types::{MessageId, ParseMode};
 
 use super::{BotError, BotState, HandlerResult};
-use crate::access::{Permission, Person, digest, hex, may};
+use crate::access::{Actor, Permission, Person, digest, hex, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
 use crate::delivery::render::escape;
 use crate::domain::Role;
@@ -216,24 +216,17 @@ pub async fn pressed(
     }
     let who = state.identity(person).await?;
     if !may(&who, Permission::ManageTokens, None) {
-        answer(bot, query, &format!("Not allowed: {OWNERS_ONLY}")).await?;
-        state
-            .store
-            .audit(
-                &person.display(),
-                "refused",
-                None,
-                &serde_json::json!({ "button": callback.encode(), "user_id": person.id }),
-                Utc::now(),
-            )
-            .await?;
-        return Ok(());
+        let detail = serde_json::json!({ "button": callback.encode() });
+        state.refusal(person, None, detail).await?;
+        return answer(bot, query, &format!("Not allowed: {OWNERS_ONLY}")).await;
     }
     let Some((chat, message)) = place else {
         return answer(bot, query, "This button is no longer valid.").await;
     };
     match callback {
-        Callback::TokenRevoke(id) => revoke(bot, query, state, &who.name, *id, chat, message).await,
+        Callback::TokenRevoke(id) => {
+            revoke(bot, query, state, &who.actor(), *id, chat, message).await
+        }
         Callback::TokenNew {
             role,
             scope: TokenScope::Ask,
@@ -253,11 +246,12 @@ pub async fn pressed(
             if chat.0 != person.id.get() {
                 return answer(bot, query, "Tokens are created only in a private chat.").await;
             }
+            let by = who.actor();
             let new = NewToken {
                 name,
                 role: *role,
                 databases,
-                by: &who.name,
+                by: &by,
             };
             create(bot, query, state, chat, message, new).await
         }
@@ -303,8 +297,8 @@ struct NewToken<'a> {
     role: Role,
     /// `None`: every database.
     databases: Option<Vec<String>>,
-    /// The owner creating it, as audit names them.
-    by: &'a str,
+    /// The owner creating it.
+    by: &'a Actor,
 }
 
 /// The last step: stores the token's digest, audits, and shows the token once, in a message of its own
@@ -330,7 +324,7 @@ async fn create(
                     &hex(&digest(&token)),
                     new.role,
                     new.databases.as_deref(),
-                    new.by,
+                    &new.by.name,
                     now,
                 )
                 .await?
@@ -370,7 +364,10 @@ async fn create(
     )]]);
     if let Err(e) = super::show(bot, state, chat, None, shown, hide).await {
         // A token nobody ever saw must not open the API.
-        state.store.revoke_token(id, new.by, Utc::now()).await?;
+        state
+            .store
+            .revoke_token(id, &new.by.name, Utc::now())
+            .await?;
         let detail = serde_json::json!({ "name": new.name, "reason": "it could not be shown" });
         state
             .store
@@ -386,7 +383,7 @@ async fn revoke(
     bot: &Bot,
     query: &CallbackQuery,
     state: &BotState,
-    by: &str,
+    by: &Actor,
     id: i64,
     chat: ChatId,
     message: MessageId,
@@ -401,7 +398,7 @@ async fn revoke(
     let Some(name) = name else {
         return answer(bot, query, "There is no such token.").await;
     };
-    if state.store.revoke_token(id, by, Utc::now()).await? {
+    if state.store.revoke_token(id, &by.name, Utc::now()).await? {
         let detail = serde_json::json!({ "name": name });
         state
             .store

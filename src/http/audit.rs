@@ -1,5 +1,5 @@
-//! `GET /audit`: the audit log for owners, newest first, filtered by `actor`, `database`, `action` and
-//! `since`, paged with `cursor` like `/incidents`.
+//! `GET /audit`: the audit log for owners, newest first, filtered by `actor` (name or Telegram id),
+//! `database`, `action` and `since`, paged with `cursor` like `/incidents`.
 
 use std::collections::HashMap;
 
@@ -52,16 +52,15 @@ fn filter(params: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
     })
 }
 
-/// An entry as the API shows it: `via` and the Telegram id are lifted out of the detail where the
-/// entry recorded them.
+/// An entry as the API shows it.
 fn shown(entry: &AuditEntry) -> Value {
     let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     json!({
         "id": entry.id,
         "at": time(entry.at),
         "actor": entry.actor,
-        "actor_id": entry.detail.get("user_id"),
-        "via": entry.detail.get("via"),
+        "actor_id": entry.actor_id,
+        "via": entry.via,
         "action": entry.action,
         "database": entry.database,
         "outcome": entry.outcome,

@@ -23,7 +23,7 @@ use crate::access::{Identity, Permission, may};
 use crate::catalog::{ArgType, Argument};
 use crate::domain::DatabaseName;
 use crate::exec::{ExecError, Outcome};
-use crate::operations::{OpError, RunId, RunInfo, RunState, Via};
+use crate::operations::{OpError, RunId, RunInfo, RunState};
 
 #[derive(Serialize)]
 struct ArgumentView<'a> {
@@ -151,7 +151,7 @@ pub async fn run_view(
 ) -> Result<Response, ApiError> {
     let database = database(&state, params.remove("database").as_ref())?;
     require(&identity, Permission::Read, Some(database.as_str()))?;
-    let who = identity.name.clone();
+    let who = identity.actor();
     let wants_csv = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -160,7 +160,7 @@ pub async fn run_view(
         // Spooled, then streamed: however many rows, memory holds none of them.
         let (summary, file) = state
             .operations
-            .view_json(&who, Via::Rest, &database, &alias, &params)
+            .view_json(&who, &database, &alias, &params)
             .await?;
         let head = format!(r#"{{"columns":{},"rows":["#, json!(summary.columns));
         let tail = format!(r#"],"truncated":{}}}"#, summary.truncated);
@@ -174,7 +174,7 @@ pub async fn run_view(
     }
     let (header, file) = state
         .operations
-        .view_csv(&who, Via::Rest, &database, &alias, &params)
+        .view_csv(&who, &database, &alias, &params)
         .await?;
     let rows = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
     let body = Body::from_stream(futures_util::StreamExt::chain(bytes_once(header), rows));
@@ -232,10 +232,10 @@ pub async fn execute(
         };
         args.insert(name, text);
     }
-    let who = identity.name.clone();
+    let who = identity.actor();
     let run = state
         .operations
-        .start_action(&who, Via::Rest, &database, &alias, &args, Arc::new(|_| {}))
+        .start_action(&who, &database, &alias, &args, Arc::new(|_| {}))
         .await?;
     let id = run.id;
     let location = [(header::LOCATION, format!("/runs/{id}"))];

@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Result, Store, from_millis, from_millis_opt, to_millis};
+use crate::access::Actor;
 
 /// Which entries to list. Pages go from newest to oldest; `before` is the cursor (an entry id).
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// The actor's name (`@alice`, `token:grafana`) or Telegram id.
     pub actor: Option<String>,
     pub database: Option<String>,
     pub action: Option<String>,
@@ -23,6 +25,10 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
+    /// The Telegram account behind the actor; `None` for API tokens and the service.
+    pub actor_id: Option<i64>,
+    /// `bot`, `rest` or `service`; `None` for entries older than the record of it.
+    pub via: Option<String>,
     pub action: String,
     pub database: Option<String>,
     /// A run's outcome (`running` until it ends); `None` for entries that are not runs.
@@ -38,26 +44,43 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+/// The one statement that appends to the audit log; every writer of the store binds through it, in
+/// its own transaction where it has one. `outcome` is a run's (`running` until it ends).
+pub(super) fn insert<'q>(
+    actor: &'q Actor,
+    action: &'q str,
+    database: Option<&'q str>,
+    detail: &serde_json::Value,
+    outcome: Option<&'q str>,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, actor_id, via, action, database_name, detail, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(to_millis(now))
+    .bind(actor.name.as_str())
+    .bind(actor.telegram_id)
+    .bind(actor.via.as_str())
+    .bind(action)
+    .bind(database)
+    .bind(detail.to_string())
+    .bind(outcome)
+}
+
 impl Store {
     /// Appends to the audit log.
     pub async fn audit(
         &self,
-        actor: &str,
+        actor: &Actor,
         action: &str,
         database: Option<&str>,
         detail: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, database_name, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(to_millis(now))
-        .bind(actor)
-        .bind(action)
-        .bind(database)
-        .bind(detail.to_string())
-        .execute(&self.pool)
-        .await?;
+        insert(actor, action, database, detail, None, now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -66,8 +89,9 @@ impl Store {
         // Every condition is always present and switched off by a NULL parameter, so one statement
         // serves every combination of filters on both backends.
         let rows = sqlx::query(
-            "SELECT id, at, actor, action, database_name, outcome, finished_at, detail FROM audit_log \
-             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR database_name = $2) \
+            "SELECT id, at, actor, actor_id, via, action, database_name, outcome, finished_at, detail \
+             FROM audit_log \
+             WHERE ($1 IS NULL OR actor = $1 OR CAST(actor_id AS TEXT) = $1) AND ($2 IS NULL OR database_name = $2) \
                AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR id < $5) \
              ORDER BY id DESC LIMIT $6",
         )
@@ -87,6 +111,8 @@ impl Store {
                     id: row.try_get("id")?,
                     at: from_millis(row.try_get("at")?)?,
                     actor: row.try_get("actor")?,
+                    actor_id: row.try_get("actor_id")?,
+                    via: row.try_get("via")?,
                     action: row.try_get("action")?,
                     database: row.try_get("database_name")?,
                     outcome: row.try_get("outcome")?,

@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, from_millis, from_millis_opt, to_millis};
+use crate::access::Actor;
 use crate::domain::Role;
 
 /// A member added at runtime.
@@ -34,7 +35,7 @@ pub struct MemberChange<'a> {
     pub others: &'a [String],
     /// `None` removes the member.
     pub role: Option<Role>,
-    pub actor: &'a str,
+    pub actor: &'a Actor,
     pub audit_detail: serde_json::Value,
     pub notices: Vec<Notice>,
     /// Queue the database's firing incidents to the member (a newcomer).
@@ -236,7 +237,7 @@ impl Store {
                 .bind(change.database)
                 .bind(change.member)
                 .bind(new.as_str())
-                .bind(change.actor)
+                .bind(change.actor.name.as_str())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -254,14 +255,15 @@ impl Store {
             (Some(_), Some(_)) => "member role changed",
             _ => "member removed",
         };
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, database_name, detail) VALUES ($1, $2, $3, $4, $5)",
+        let database = Some(change.database);
+        super::audit::insert(
+            change.actor,
+            action,
+            database,
+            &change.audit_detail,
+            None,
+            change.at,
         )
-        .bind(now)
-        .bind(change.actor)
-        .bind(action)
-        .bind(change.database)
-        .bind(change.audit_detail.to_string())
         .execute(&mut *tx)
         .await?;
         for (recipient, text) in &change.notices {

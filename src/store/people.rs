@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, to_millis};
+use crate::access::{Actor, Via};
 use crate::domain::Role;
 
 /// The account a username is bound to.
@@ -44,7 +45,7 @@ impl Store {
         user_id: i64,
         quiet_since: DateTime<Utc>,
         now: DateTime<Utc>,
-        (actor, database, detail): (&str, Option<&str>, &serde_json::Value),
+        (actor, database, detail): (&Actor, Option<&str>, &serde_json::Value),
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let claimed = sqlx::query(
@@ -60,16 +61,9 @@ impl Store {
         if claimed == 0 {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, database_name, detail) \
-             VALUES ($1, $2, 'refused', $3, $4)",
-        )
-        .bind(to_millis(now))
-        .bind(actor)
-        .bind(database)
-        .bind(detail.to_string())
-        .execute(&mut *tx)
-        .await?;
+        super::audit::insert(actor, "refused", database, detail, None, now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -159,15 +153,15 @@ impl Store {
             }
             (Claim::Taken { by: holder, first }, "username contested")
         };
-        audit(
-            &mut tx,
-            &format!("user {user_id}"),
-            action,
-            username,
-            user_id,
-            now,
-        )
-        .await?;
+        let claimant = Actor {
+            name: format!("user {user_id}"),
+            telegram_id: Some(user_id),
+            via: Via::Bot,
+        };
+        let detail = serde_json::json!({ "username": username, "user_id": user_id });
+        super::audit::insert(&claimant, action, None, &detail, None, now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(claim)
     }
@@ -178,7 +172,7 @@ impl Store {
         &self,
         username: &str,
         user_id: i64,
-        actor: &str,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
@@ -188,7 +182,7 @@ impl Store {
         )
         .bind(username)
         .bind(user_id)
-        .bind(actor)
+        .bind(actor.name.as_str())
         .bind(to_millis(now))
         .execute(&mut *tx)
         .await?
@@ -196,30 +190,13 @@ impl Store {
         if done != 1 {
             return Ok(false);
         }
-        audit(&mut tx, actor, "username rebound", username, user_id, now).await?;
+        let detail = serde_json::json!({ "username": username, "user_id": user_id });
+        super::audit::insert(actor, "username rebound", None, &detail, None, now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
-}
-
-async fn audit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    actor: &str,
-    action: &str,
-    username: &str,
-    user_id: i64,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, database_name, detail) VALUES ($1, $2, $3, NULL, $4)",
-    )
-    .bind(to_millis(now))
-    .bind(actor)
-    .bind(action)
-    .bind(serde_json::json!({ "username": username, "user_id": user_id }).to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Runtime memberships of `username:<name>` become the account's. Where the account is a member of
@@ -296,7 +273,12 @@ mod tests {
             let store = store.clone();
             let detail = detail.clone();
             async move {
-                let what = ("user 5", None, &detail);
+                let actor = Actor {
+                    name: "user 5".to_owned(),
+                    telegram_id: Some(5),
+                    via: Via::Bot,
+                };
+                let what = (&actor, None, &detail);
                 store.refusal_due(5, now - minute, now, what).await.unwrap()
             }
         };
@@ -317,6 +299,11 @@ mod tests {
         let location = StateLocation::Sqlite(dir.path().join("s.db"));
         let store = Store::connect(&location).await.unwrap();
         let now = Utc::now();
+        let owner = Actor {
+            name: "@owner".to_owned(),
+            telegram_id: Some(1),
+            via: Via::Bot,
+        };
         assert_eq!(
             store.claim_username("alice", 42, now).await.unwrap(),
             Claim::Bound
@@ -337,13 +324,13 @@ mod tests {
         assert_eq!(store.claim_username("alice", 77, now).await.unwrap(), again);
         assert!(
             !store
-                .rebind_username("alice", 99, "@owner", now)
+                .rebind_username("alice", 99, &owner, now)
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .rebind_username("alice", 77, "@owner", now)
+                .rebind_username("alice", 77, &owner, now)
                 .await
                 .unwrap()
         );

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Result, Store, to_millis};
+use crate::access::Actor;
 
 /// What a run's audit row records when it starts.
 pub struct RunStart<'a> {
-    pub actor: &'a str,
+    pub actor: &'a Actor,
     pub action: &'a str,
     pub database: &'a str,
     /// Arguments (secrets masked), `via` and the like.
@@ -18,15 +19,14 @@ pub struct RunStart<'a> {
 impl Store {
     /// Writes the audit row of a run that is starting (outcome `running`); its id is the run's id.
     pub async fn start_run(&self, run: &RunStart<'_>, now: DateTime<Utc>) -> Result<i64> {
-        let row = sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, database_name, detail, outcome) \
-             VALUES ($1, $2, $3, $4, $5, 'running') RETURNING id",
+        let row = super::audit::insert(
+            run.actor,
+            run.action,
+            Some(run.database),
+            run.detail,
+            Some("running"),
+            now,
         )
-        .bind(to_millis(now))
-        .bind(run.actor)
-        .bind(run.action)
-        .bind(run.database)
-        .bind(run.detail.to_string())
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get(0)?)

@@ -9,12 +9,13 @@ use teloxide::types::{InputFile, MessageId, ParseMode};
 
 use super::super::{BotState, HandlerResult, table};
 use super::{PROGRESS_EVERY, button, not_allowed, say};
+use crate::access::Actor;
 use crate::access::{Permission, Person};
 use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, Outcome, Progress};
-use crate::operations::{OpError, Via};
+use crate::operations::OpError;
 use crate::store::Dialogue;
 
 /// Runs the dialogue's item; a view shows page 0 (or edits `page` into `edit`).
@@ -47,7 +48,7 @@ pub async fn run(
         // A secret lives in memory only: after a restart, or once expired, it is asked for again.
         return Box::pin(super::advance(bot, person, state, dialogue)).await;
     }
-    let who = person.display();
+    let who = person.actor();
     if dialogue.kind == "action" {
         state.store.end_dialogue(dialogue.id).await?;
         // The dispatcher handles one update per chat at a time: the run goes on in its own task so
@@ -75,7 +76,6 @@ pub async fn run(
         .operations
         .stream_view(
             &who,
-            Via::Bot,
             &database,
             &dialogue.alias,
             &dialogue.values(),
@@ -172,8 +172,7 @@ pub async fn csv(
     let result = state
         .operations
         .view_csv(
-            &person.display(),
-            Via::Bot,
+            &person.actor(),
             &database,
             &dialogue.alias,
             &dialogue.values(),
@@ -206,7 +205,7 @@ async fn run_action(
     bot: &Bot,
     state: &BotState,
     chat: ChatId,
-    who: &str,
+    who: &Actor,
     database: &DatabaseName,
     dialogue: &Dialogue,
 ) -> HandlerResult {
@@ -246,7 +245,6 @@ async fn run_action(
         .operations
         .start_action(
             who,
-            Via::Bot,
             database,
             &dialogue.alias,
             &dialogue.values(),
