@@ -116,25 +116,29 @@ pub fn network(error: &reqwest::Error) -> Cause {
     if error.is_timeout() {
         return Cause::Timeout;
     }
-    let mut next: Option<&(dyn StdError + 'static)> = Some(error);
+    chain(error).unwrap_or_else(|| Cause::Network(sources_text(error)))
+}
+
+/// The first cause named along an error's chain of sources.
+fn chain(error: &(dyn StdError + 'static)) -> Option<Cause> {
+    let mut next = Some(error);
     while let Some(current) = next {
         if let Some(io) = current.downcast_ref::<std::io::Error>()
             && let Some(cause) = io_cause(io)
         {
-            return cause;
+            return Some(cause);
         }
         if let Some(tls) = current.downcast_ref::<rustls::Error>() {
-            return Cause::Tls(tls.to_string());
+            return Some(Cause::Tls(tls.to_string()));
         }
         let text = current.to_string();
         // hyper-util names the failed step "dns error"; the resolver's own text follows.
         if text.contains("dns error") || text.contains("failed to lookup address") {
-            return Cause::Dns;
+            return Some(Cause::Dns);
         }
         next = current.source();
     }
-    // The URL was stripped of the token by teloxide, but the cause needs no URL at all.
-    Cause::Network(sources_text(error))
+    None
 }
 
 /// The cause an I/O error names, if it names one. rustls errors travel inside I/O errors (the

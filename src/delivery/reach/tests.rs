@@ -71,6 +71,31 @@ async fn a_server_that_never_answers_is_a_timeout() {
     assert_eq!(network(&error), Cause::Timeout);
 }
 
+/// hyper-util's connector error, as it reports a failed name lookup (a DNS query would leave the
+/// machine, so the chain is built by hand).
+#[derive(Debug)]
+struct ConnectError(std::io::Error);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("dns error")
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_a_dns_failure() {
+    let lookup =
+        std::io::Error::other("failed to lookup address information: Name or service not known");
+    assert_eq!(chain(&ConnectError(lookup)), Some(Cause::Dns));
+    assert!(Cause::Dns.to_string().starts_with("DNS failure: "));
+}
+
 #[test]
 fn telegrams_answers_are_sorted_by_what_they_mean() {
     assert_eq!(
