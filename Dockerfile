@@ -17,7 +17,15 @@ COPY --from=build /src/target/release/postgram /usr/local/bin/postgram
 COPY views.yaml actions.yaml /etc/postgram/
 USER postgram
 WORKDIR /var/lib/postgram
-# In the container's config, listen on 0.0.0.0:9750 and keep the SQLite file under /var/lib/postgram.
+# A config without `state` keeps its SQLite file in the volume (next to the config, /etc/postgram, the
+# postgram user could not write). POSTGRAM_LISTEN is the listen address of the sample config and of
+# `postgram init`'s; a config that names another port needs the HEALTHCHECK's --url changed to match.
+ENV POSTGRAM_STATE=sqlite:///var/lib/postgram/postgram.db \
+    POSTGRAM_LISTEN=0.0.0.0:9750
+VOLUME /var/lib/postgram
 EXPOSE 9750
+# The runtime image has no curl: the binary asks its own liveness endpoint.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \
+    CMD ["postgram", "health", "--url", "http://127.0.0.1:9750/-/healthy"]
 ENTRYPOINT ["postgram"]
 CMD ["run", "--config", "/etc/postgram/postgram.yaml"]

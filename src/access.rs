@@ -214,6 +214,16 @@ pub fn may(identity: &Identity, permission: Permission, database: Option<&str>) 
     }
 }
 
+/// Created tokens start with this, so they are recognisable in configs and leak scanners.
+const TOKEN_PREFIX: &str = "pgm_";
+/// Random characters of a token (each one of 64: 192 bits).
+const TOKEN_CHARS: usize = 32;
+
+/// A fresh API or webhook token from the operating system's CSPRNG (`/tokens`, `postgram init`).
+pub fn new_token() -> String {
+    format!("{TOKEN_PREFIX}{}", crate::members::random_code(TOKEN_CHARS))
+}
+
 pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }

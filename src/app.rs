@@ -21,6 +21,7 @@ use crate::bot::{self, BotState};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::delivery::links::Links;
+use crate::delivery::reach::Reach;
 use crate::delivery::worker::{Worker, WorkerParts};
 use crate::delivery::{self, email::Mailer, telegram::Telegram, throttle::Throttle};
 use crate::exec::Targets;
@@ -45,6 +46,7 @@ pub struct Running {
     store: Store,
     lease_owner: String,
     operations: Arc<Operations>,
+    reach: Reach,
 }
 
 /// How long shutdown waits for cancelled runs to stop (a SQL step's cancel and rollback, a shell
@@ -55,6 +57,11 @@ impl Running {
     /// The address the HTTP server listens on (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether Telegram answers, and why not.
+    pub fn telegram(&self) -> &Reach {
+        &self.reach
     }
 
     /// Stops in order and waits for every task.
@@ -181,7 +188,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         members: Arc::clone(&members),
     });
     let stop_bot = CancellationToken::new();
+    let reach = Reach::default();
     let state = AppState {
+        reach: reach.clone(),
         access,
         config: Arc::clone(&config),
         intake,
@@ -192,7 +201,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let mut app = http::router(state);
     let bot_task = match &config.telegram.webhook {
-        None => tracker.spawn(bot::run_polling(bot, bot_state, stop_bot.clone())),
+        None => tracker.spawn(bot::run_polling(
+            bot,
+            bot_state,
+            stop_bot.clone(),
+            reach.clone(),
+        )),
         Some(webhook) => {
             let url = reqwest::Url::parse(&webhook.url).context("telegram.webhook_url")?;
             let options =
@@ -207,6 +221,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 stop_bot.clone(),
                 webhook.clone(),
                 updates,
+                reach.clone(),
             ))
         }
     };
@@ -231,6 +246,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store,
         lease_owner,
         operations,
+        reach,
     })
 }
 
@@ -273,14 +289,27 @@ async fn expire_dialogues(store: Store, ttl: std::time::Duration, stop: Cancella
     }
 }
 
-/// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+/// Runs until SIGTERM or SIGINT, then shuts down gracefully. Telegram rejecting the bot token stops
+/// it too (after the same graceful shutdown), as an error: no alert could ever reach anyone.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;
-    shutdown_signal().await?;
+    let reach = running.telegram().clone();
+    let fatal = tokio::select! {
+        signal = shutdown_signal() => {
+            signal?;
+            None
+        }
+        cause = reach.fatal() => Some(cause),
+    };
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop().await?;
-    tracing::info!("stopped");
-    Ok(())
+    match fatal {
+        None => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Some(cause) => Err(anyhow::anyhow!("{cause}")),
+    }
 }
 
 async fn shutdown_signal() -> anyhow::Result<()> {

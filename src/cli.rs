@@ -1,5 +1,9 @@
 //! The command line: `postgram run` serves, `postgram check` validates the config and the catalogue
-//! files it names (the `amtool check-config` habit: every problem with file:line:column, exit 1).
+//! files it names (the `amtool check-config` habit: every problem with file:line:column, exit 1),
+//! `postgram init` writes a starter config, `postgram health` probes a running service.
+
+mod health;
+mod init;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,11 +43,28 @@ enum Command {
         #[arg(long, env = "POSTGRAM_CONFIG", default_value = "postgram.yaml")]
         config: PathBuf,
     },
+    /// Write a starter config with fresh random tokens (printed once); never overwrites a file.
+    Init {
+        /// The config file to create.
+        #[arg(long, env = "POSTGRAM_CONFIG", default_value = "postgram.yaml")]
+        config: PathBuf,
+        /// The Telegram user id of an owner (the bot's /whoami tells yours); repeatable.
+        #[arg(long = "owner", required = true, value_parser = clap::value_parser!(i64).range(1..))]
+        owners: Vec<i64>,
+    },
+    /// Ask a running service's health endpoint; exit 0 on a 2xx answer, 1 otherwise.
+    Health {
+        /// The endpoint to ask.
+        #[arg(long, default_value = "http://127.0.0.1:9750/-/healthy")]
+        url: String,
+    },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Init { config, owners } => init::run(&config, &owners),
+        Command::Health { url } => health::run(&url),
         Command::Check { config } => {
             let checked = Config::load(&config).and_then(|c| {
                 let catalog = std::sync::Arc::new(Catalog::load(&c)?);

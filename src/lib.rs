@@ -1,7 +1,8 @@
 //! Postgram Admin: one trusted node between PostgreSQL administrators in Telegram and their databases.
 //!
 //! Layout, in the direction data flows:
-//! - [`cli`] parses the command line and hands over to [`app`] (`run`) or [`config`] (`check`).
+//! - [`cli`] parses the command line and hands over to [`app`] (`run`) or [`config`] (`check`); it also
+//!   writes a starter config (`init`) and probes a running service (`health`).
 //! - [`config`] reads `postgram.yaml` (env substitution, secrets, positions) into validated domain types.
 //! - [`app`] wires everything together, owns every task and shuts them down in order.
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
@@ -15,7 +16,8 @@
 //! - [`catalog`] is views.yaml and actions.yaml, validated, and plans runs; [`operations`] runs them for
 //!   people (arguments, one run at a time, cancel, audit); [`exec`] is the only module that talks to
 //!   the administered databases.
-//! - [`delivery`] performs the outbox: Telegram messages (throttled, storm digests) and email;
+//! - [`delivery`] performs the outbox: Telegram messages (throttled, storm digests) and email, and
+//!   says whether Telegram answers and why not (`reach`);
 //!   [`silences`] talks to Alertmanager's silence API; [`callback`] encodes inline-button payloads.
 //! - [`store`] is the service's own state (SQLite or PostgreSQL): the only module holding its SQL.
 //! - [`domain`] holds the small types everything else agrees on; [`metrics`] the Prometheus registry;

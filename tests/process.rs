@@ -179,6 +179,7 @@ fn check(config: &Path, env: &[(&str, &str)]) -> (bool, String, String) {
         .arg(config)
         .env_remove("TELEGRAM_TOKEN")
         .env_remove("ALERTMANAGER_TOKEN")
+        .env_remove("API_TOKEN")
         .envs(env.iter().copied())
         .output()
         .expect("run postgram check");
@@ -195,6 +196,7 @@ fn check_accepts_the_shipped_sample_config() {
     let env = [
         ("TELEGRAM_TOKEN", "123:abc"),
         ("ALERTMANAGER_TOKEN", "a-long-enough-webhook-token"),
+        ("API_TOKEN", "a-long-enough-api-token"),
     ];
     let (ok, stdout, stderr) = check(&sample, &env);
     assert!(ok, "{stderr}");
@@ -206,8 +208,8 @@ fn check_accepts_the_shipped_sample_config() {
 
     let (ok, _, stderr) = check(&sample, &[]);
     assert!(!ok);
-    assert!(stderr.contains("postgram.example.yaml:5:10: telegram.token: environment variable TELEGRAM_TOKEN is not set"), "{stderr}");
-    assert!(stderr.contains("2 problem(s) found"), "{stderr}");
+    assert!(stderr.contains("postgram.example.yaml:7:10: telegram.token: environment variable TELEGRAM_TOKEN is not set"), "{stderr}");
+    assert!(stderr.contains("3 problem(s) found"), "{stderr}");
 }
 
 #[test]

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::{Access, Identity, Permission, Person, may};
 use crate::config::{Config, TelegramWebhook};
+use crate::delivery::reach::{self, Reach, Status};
 use crate::delivery::throttle::Throttle;
 use crate::domain::TelegramUserId;
 use crate::silences::Alertmanager;
@@ -306,8 +307,15 @@ pub fn schema() -> teloxide::dispatching::UpdateHandler<BotError> {
 
 /// Waits until Telegram answers `getMe`, then registers the commands (and the webhook, in webhook mode).
 /// teloxide's dispatcher panics when its first `getMe` fails, so an unreachable Telegram at start is
-/// waited out here instead. `false` when stopped first.
-async fn ready(bot: &Bot, stop: &CancellationToken, webhook: Option<&TelegramWebhook>) -> bool {
+/// waited out here instead, with the cause of each failure in `reach` and the log. A rejected token
+/// cannot get better by waiting: `reach` says so (the service stops) and this returns `false`, as it
+/// does when stopped first.
+async fn ready(
+    bot: &Bot,
+    stop: &CancellationToken,
+    webhook: Option<&TelegramWebhook>,
+    reach: &Reach,
+) -> bool {
     let mut delay = Duration::from_secs(1);
     loop {
         let attempt = async {
@@ -326,8 +334,20 @@ async fn ready(bot: &Bot, stop: &CancellationToken, webhook: Option<&TelegramWeb
         tokio::select! {
             () = stop.cancelled() => return false,
             result = attempt => match result {
-                Ok(()) => return true,
-                Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "Telegram is not answering yet"),
+                Ok(()) => {
+                    reach.set(Status::Answering);
+                    return true;
+                }
+                Err(e) => {
+                    let cause = reach::cause(&e);
+                    if cause.is_fatal() {
+                        // Logged once, by whoever stops the service on it.
+                        reach.set(Status::Rejected(cause));
+                        return false;
+                    }
+                    tracing::warn!(%cause, retry_in = ?delay, "Telegram is not answering yet");
+                    reach.set(Status::NotAnswering(cause));
+                }
             },
         }
         tokio::select! {
@@ -374,8 +394,8 @@ async fn until_stopped(
 }
 
 /// Runs the bot with long polling until `stop`.
-pub async fn run_polling(bot: Bot, state: Arc<BotState>, stop: CancellationToken) {
-    if ready(&bot, &stop, None).await {
+pub async fn run_polling(bot: Bot, state: Arc<BotState>, stop: CancellationToken, reach: Reach) {
+    if ready(&bot, &stop, None, &reach).await {
         let mut dispatcher = dispatcher(bot, state);
         let shutdown = dispatcher.shutdown_token();
         until_stopped(shutdown, stop, dispatcher.dispatch()).await;
@@ -389,11 +409,12 @@ pub async fn run_webhook<L>(
     stop: CancellationToken,
     webhook: TelegramWebhook,
     listener: L,
+    reach: Reach,
 ) where
     L: teloxide::update_listeners::UpdateListener + Send,
     L::Err: std::fmt::Debug,
 {
-    if ready(&bot, &stop, Some(&webhook)).await {
+    if ready(&bot, &stop, Some(&webhook), &reach).await {
         let mut dispatcher = dispatcher(bot, state);
         let shutdown = dispatcher.shutdown_token();
         let dispatching = dispatcher

@@ -16,13 +16,8 @@ use crate::access::{Actor, Permission, Person, digest, hex, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
 use crate::delivery::render::escape;
 use crate::domain::Role;
-use crate::members::random_code;
 use crate::store::StoredToken;
 
-/// Created tokens start with this, so they are recognisable in configs and leak scanners.
-const TOKEN_PREFIX: &str = "pgm_";
-/// Random bytes of a token (each becomes one of 64 characters: 192 bits).
-const TOKEN_BYTES: usize = 32;
 /// Past this the list stops, below Telegram's 4096 characters.
 const LIST_BUDGET: usize = 3500;
 /// Revoke buttons shown at most (Telegram allows 100 buttons).
@@ -312,7 +307,7 @@ async fn create(
     new: NewToken<'_>,
 ) -> HandlerResult {
     let taken = name_problem(state, new.name).await?;
-    let token = format!("{TOKEN_PREFIX}{}", random_code(TOKEN_BYTES));
+    let token = crate::access::new_token();
     let now = Utc::now();
     let id = match taken {
         Some(_) => None,

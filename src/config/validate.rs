@@ -22,6 +22,8 @@ use crate::domain::{
 const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
 const DEFAULT_API_URL: &str = "https://api.telegram.org";
 const DEFAULT_STATE: &str = "sqlite://postgram.db";
+/// The environment variable that stands for `state` when the config has none.
+const STATE_VARIABLE: &str = "POSTGRAM_STATE";
 /// Shorter tokens are guessable; 16 characters is the floor `openssl rand -hex 16` comfortably clears.
 const MIN_TOKEN_LEN: usize = 16;
 
@@ -33,6 +35,11 @@ pub fn validate(
     let (raw, mut report) = parse::<RawConfig>(text, file, Some(lookup))?;
     let base = file.parent().unwrap_or(Path::new("."));
     let config = raw
+        .map(|mut raw| {
+            // Without `state`, the environment decides (the container image points it at its volume).
+            raw.state = raw.state.or_else(|| lookup(STATE_VARIABLE));
+            raw
+        })
         .and_then(|raw| build(raw, base, &mut report))
         .map(|mut config| {
             config.file = file.to_owned();

@@ -11,13 +11,19 @@ pub async fn healthy() -> &'static str {
     "OK\n"
 }
 
-/// Ready when the state store answers: without it no webhook can be accepted.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// Ready when the state store answers: without it no webhook can be accepted. Telegram is not part
+/// of the verdict (alerts wait in the outbox while it is away), but the body says where it stands and,
+/// when it does not answer, why — the first thing to fix on a new install.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, String) {
+    let telegram = format!("telegram: {}\n", state.reach.status());
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "OK\n"),
+        Ok(()) => (StatusCode::OK, format!("OK\nstate store: ok\n{telegram}")),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: state store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "state store unreachable\n")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("state store unreachable\n{telegram}"),
+            )
         }
     }
 }

@@ -98,6 +98,7 @@ struct State {
     blocked: HashSet<i64>,
     migrated: HashMap<i64, i64>,
     down: bool,
+    unauthorized: bool,
     updates: VecDeque<Value>,
     last_update_id: i64,
     commands: Vec<Value>,
@@ -247,6 +248,11 @@ impl FakeTelegram {
         self.state().down = down;
     }
 
+    /// While set, every call answers 401 Unauthorized, as Telegram does for a wrong or revoked token.
+    pub fn set_unauthorized(&self, unauthorized: bool) {
+        self.state().unauthorized = unauthorized;
+    }
+
     /// Makes flood control behave as if `by` had passed since every accepted send, so tests need
     /// not sleep through rate limits.
     pub fn pass_time(&self, by: Duration) {
@@ -306,6 +312,9 @@ impl FakeTelegram {
             let mut state = self.state();
             if state.down {
                 return Err(api_error(502, BAD_GATEWAY_PAGE));
+            }
+            if state.unauthorized {
+                return Err(failure(401));
             }
             let fault = state.next_fault(method);
             state.calls[index].fault = fault;

@@ -382,9 +382,22 @@ pub async fn spawn_postgram(
     level: &str,
     stderr: std::process::Stdio,
 ) -> tokio::process::Child {
+    spawn_postgram_with(binary, config, port, level, stderr, &[]).await
+}
+
+/// [`spawn_postgram`] with these environment variables set for the service.
+pub async fn spawn_postgram_with(
+    binary: &str,
+    config: &Path,
+    port: u16,
+    level: &str,
+    stderr: std::process::Stdio,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
     let child = tokio::process::Command::new(binary)
         .args(["run", "--config"])
         .arg(config)
+        .envs(env.iter().copied())
         .env("RUST_LOG", level)
         .stdout(std::process::Stdio::null())
         .stderr(stderr)
