@@ -172,6 +172,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ),
         Err(e) => tracing::warn!(error = %e, "taking back outbox leases failed"),
     }
+    match store.end_interrupted_runs(chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            runs = n,
+            "a previous process died while actions ran: their audit rows now say interrupted"
+        ),
+        Err(e) => tracing::warn!(error = %e, "ending interrupted runs failed"),
+    }
     tracker.spawn(worker.run());
 
     let bot_state = Arc::new(BotState {

@@ -451,3 +451,92 @@ async fn sqlite_deliveries_resume_at_once_after_sigkill() {
 async fn postgres_deliveries_resume_at_once_after_sigkill() {
     deliveries_resume_at_once_after_sigkill(Backend::Postgres).await;
 }
+
+/// A run cut off by SIGKILL is not left `running` forever: the next process (which owns the SQLite
+/// file) records it as interrupted, and `GET /runs/{id}` still answers from the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cut_off_by_sigkill_is_recorded_as_interrupted() {
+    let Some(state) = TestState::new(Backend::Sqlite).await else {
+        return;
+    };
+    let port = free_port();
+    let dir = state.dir.path();
+    std::fs::write(
+        dir.join("actions.yaml"),
+        "actions:\n  - { alias: nap, title: Nap, steps: [{ name: nap, sql: \"SELECT pg_sleep(20)\" }] }\n",
+    )
+    .unwrap();
+    let admin = "admin-token-for-process-tests-0123";
+    let text = config_text(&state.url, &format!("127.0.0.1:{port}")).replace(
+        "api_tokens:\n",
+        &format!(
+            "catalog: {{ actions: actions.yaml }}\napi_tokens:\n  - {{ name: ops, token: \"{admin}\", role: owner }}\n"
+        ),
+    );
+    let path = dir.join("postgram.yaml");
+    std::fs::write(&path, text).unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let run = |method: reqwest::Method, path: String| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(admin)
+    };
+
+    let mut child = spawn(&path, port).await;
+    let started = run(
+        reqwest::Method::POST,
+        "/actions/execute/nap?wait=false".to_owned(),
+    )
+    .json(&serde_json::json!({ "database": "main" }))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(started.status(), 202);
+    let id = started.json::<serde_json::Value>().await.unwrap()["run_id"]
+        .as_i64()
+        .unwrap();
+    let shown: serde_json::Value = run(reqwest::Method::GET, format!("/runs/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["state"], "running", "{shown}");
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.unwrap();
+
+    let mut restarted = spawn(&path, port).await;
+    let answer = run(reqwest::Method::GET, format!("/runs/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let shown: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(shown["state"], "interrupted", "{shown}");
+    assert_eq!(shown["action"], "nap", "{shown}");
+    assert!(shown["finished_at"].is_string(), "{shown}");
+    let cancel = run(reqwest::Method::POST, format!("/runs/{id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 409);
+    let audit: serde_json::Value = run(reqwest::Method::GET, "/audit?action=action".to_owned())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["entries"][0]["outcome"], "interrupted", "{audit}");
+    assert_eq!(audit["entries"][0]["via"], "rest", "{audit}");
+    let unknown = run(reqwest::Method::GET, format!("/runs/{}", id + 100))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    signal(&restarted, "TERM");
+    restarted.wait().await.unwrap();
+    state.cleanup().await;
+}

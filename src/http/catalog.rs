@@ -282,14 +282,44 @@ fn run_json(run: &RunInfo) -> serde_json::Value {
     })
 }
 
-/// `GET /runs/{id}`: where the run is, and its report once it ended.
+/// A run this process does not hold, as its audit row tells it: one that ended before the service
+/// restarted (`interrupted` when the process died under it), or one another replica runs.
+async fn recorded_run(
+    state: &AppState,
+    identity: &Identity,
+    raw: &str,
+    permission: Permission,
+) -> Result<serde_json::Value, ApiError> {
+    let missing = || ApiError::NotFound(format!("no run {raw:?}"));
+    let id: RunId = raw.parse().map_err(|_| missing())?;
+    let entry = state
+        .store
+        .recorded_run(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(missing)?;
+    require(identity, permission, entry.database.as_deref())?;
+    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339();
+    Ok(json!({
+        "run_id": entry.id, "action": entry.detail.get("action"), "database": entry.database,
+        "state": entry.outcome, "report": serde_json::Value::Null,
+        "started_at": time(entry.at), "finished_at": entry.finished_at.map(time),
+    }))
+}
+
+/// `GET /runs/{id}`: where the run is, and its report once it ended (runs of this process; older ones
+/// from the audit log, without their report).
 pub async fn show_run(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let run = run_for(&state, &identity, &raw, Permission::Read)?;
-    Ok(Json(run_json(&run)))
+    match run_for(&state, &identity, &raw, Permission::Read) {
+        Err(ApiError::NotFound(_)) => Ok(Json(
+            recorded_run(&state, &identity, &raw, Permission::Read).await?,
+        )),
+        run => Ok(Json(run_json(&run?))),
+    }
 }
 
 /// `POST /runs/{id}/cancel`: stops a run under way (202); 409 when it already ended.
@@ -298,7 +328,16 @@ pub async fn cancel_run(
     Extension(identity): Extension<Identity>,
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    let run = run_for(&state, &identity, &raw, Permission::RunActions)?;
+    let run = match run_for(&state, &identity, &raw, Permission::RunActions) {
+        Err(ApiError::NotFound(_)) => {
+            let recorded = recorded_run(&state, &identity, &raw, Permission::RunActions).await?;
+            return Err(ApiError::Conflict(format!(
+                "run {raw} is not running in this process ({})",
+                recorded["state"].as_str().unwrap_or("unknown")
+            )));
+        }
+        run => run?,
+    };
     if !state.operations.cancel_run(run.id) {
         return Err(ApiError::Conflict(format!(
             "run {} has already ended ({})",

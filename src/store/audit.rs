@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::{Result, Store, from_millis, from_millis_opt, to_millis};
+use super::{Backend, Result, Store, from_millis, from_millis_opt, to_millis};
 use crate::access::Actor;
 
 /// Which entries to list. Pages go from newest to oldest; `before` is the cursor (an entry id).
@@ -88,13 +89,13 @@ impl Store {
     pub async fn audit_page(&self, filter: &AuditFilter) -> Result<AuditPage> {
         // Every condition is always present and switched off by a NULL parameter, so one statement
         // serves every combination of filters on both backends.
-        let rows = sqlx::query(
-            "SELECT id, at, actor, actor_id, via, action, database_name, outcome, finished_at, detail \
-             FROM audit_log \
-             WHERE ($1 IS NULL OR actor = $1 OR CAST(actor_id AS TEXT) = $1) AND ($2 IS NULL OR database_name = $2) \
-               AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR id < $5) \
-             ORDER BY id DESC LIMIT $6",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM audit_log \
+             WHERE ($1 IS NULL OR actor = $1 OR CAST(actor_id AS TEXT) = $1) \
+               AND ($2 IS NULL OR database_name = $2) AND ($3 IS NULL OR action = $3) \
+               AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR id < $5) \
+             ORDER BY id DESC LIMIT $6"
+        ))
         .bind(filter.actor.as_deref())
         .bind(filter.database.as_deref())
         .bind(filter.action.as_deref())
@@ -103,25 +104,7 @@ impl Store {
         .bind(i64::from(filter.limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let mut entries = rows
-            .iter()
-            .map(|row| {
-                let detail: String = row.try_get("detail")?;
-                Ok(AuditEntry {
-                    id: row.try_get("id")?,
-                    at: from_millis(row.try_get("at")?)?,
-                    actor: row.try_get("actor")?,
-                    actor_id: row.try_get("actor_id")?,
-                    via: row.try_get("via")?,
-                    action: row.try_get("action")?,
-                    database: row.try_get("database_name")?,
-                    outcome: row.try_get("outcome")?,
-                    finished_at: from_millis_opt(row.try_get("finished_at")?)?,
-                    detail: serde_json::from_str(&detail)
-                        .unwrap_or(serde_json::Value::String(detail)),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut entries = rows.iter().map(entry).collect::<Result<Vec<_>>>()?;
         let more = entries.len() > filter.limit as usize;
         entries.truncate(filter.limit as usize);
         let next_cursor = more
@@ -132,4 +115,49 @@ impl Store {
             next_cursor,
         })
     }
+
+    /// The audit row of run `id` (an action's), whichever process ran it.
+    pub async fn recorded_run(&self, id: i64) -> Result<Option<AuditEntry>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE id = $1 AND action = 'action'"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(entry).transpose()
+    }
+
+    /// Ends the runs a previous process left `running` when it died: `interrupted`, now. Only on
+    /// SQLite, whose file one process owns: on PostgreSQL another replica may be running them.
+    pub async fn end_interrupted_runs(&self, now: DateTime<Utc>) -> Result<u64> {
+        if self.backend != Backend::Sqlite {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE audit_log SET outcome = 'interrupted', finished_at = $1 WHERE outcome = 'running'",
+        )
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+const COLUMNS: &str =
+    "id, at, actor, actor_id, via, action, database_name, outcome, finished_at, detail";
+
+fn entry(row: &AnyRow) -> Result<AuditEntry> {
+    let detail: String = row.try_get("detail")?;
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: from_millis(row.try_get("at")?)?,
+        actor: row.try_get("actor")?,
+        actor_id: row.try_get("actor_id")?,
+        via: row.try_get("via")?,
+        action: row.try_get("action")?,
+        database: row.try_get("database_name")?,
+        outcome: row.try_get("outcome")?,
+        finished_at: from_millis_opt(row.try_get("finished_at")?)?,
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+    })
 }
