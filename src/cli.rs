@@ -1,14 +1,13 @@
 //! The command line: `postgram run` serves, `postgram check` validates the config and the catalogue
-//! files it names (the `amtool check-config` habit: every problem with file:line:column, exit 1).
+//! files it names (the `amtool check-config` habit: every problem with file:line:column, exit 1; the
+//! checks themselves are in [`crate::check`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::catalog::Catalog;
-use crate::config::Config;
-use crate::delivery::links::Links;
+use crate::check;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -38,47 +37,26 @@ enum Command {
         /// The config file.
         #[arg(long, env = "POSTGRAM_CONFIG", default_value = "postgram.yaml")]
         config: PathBuf,
+        /// Output: text, or one JSON document for editors and CI.
+        #[arg(long, value_enum, default_value = "text")]
+        format: check::Format,
     },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => {
-            let checked = Config::load(&config).and_then(|c| {
-                let catalog = std::sync::Arc::new(Catalog::load(&c)?);
-                Links::new(&c, std::sync::Arc::clone(&catalog))?;
-                Ok((c, catalog))
-            });
-            match checked {
-                Ok((loaded, catalog)) => {
-                    println!("{}: OK", config.display());
-                    println!("{}", loaded.summary());
-                    println!(
-                        "catalogue: {} view(s), {} action(s)",
-                        catalog.views.len(),
-                        catalog.actions.len()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    eprintln!("{} problem(s) found", e.problems.len());
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Check { config, format } => check::main(&config, format),
         Command::Run { config } => {
             telemetry::init(cli.log_format);
-            // The catalogue is read (and checked) once, by `app::start`.
-            let loaded = match Config::load(&config) {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    for problem in &e.problems {
-                        tracing::error!(%problem, "invalid configuration");
-                    }
-                    return ExitCode::FAILURE;
+            // The same checks as `postgram check`, so that every problem is logged at once; `app::start`
+            // reads the catalogue again for itself.
+            let findings = check::everything(&config);
+            let Some((loaded, _)) = findings.valid else {
+                for problem in &findings.problems {
+                    tracing::error!(%problem, "invalid configuration");
                 }
+                return ExitCode::FAILURE;
             };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,
