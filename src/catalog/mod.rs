@@ -4,6 +4,7 @@
 //! files); `plan` turns an item and its arguments into what `exec` runs.
 
 mod args;
+mod files;
 pub mod plan;
 mod raw;
 pub mod scram;
@@ -158,7 +159,7 @@ impl Catalog {
     /// Like [`Catalog::load`], keeping what could be read when there are problems. `config` may be
     /// a draft with problems of its own: its databases and file names are all this reads.
     pub fn check(config: &Config) -> CatalogCheck {
-        validate::check(config)
+        files::check(config)
     }
 
     /// Validates catalogue texts as if read from the given files.
@@ -167,7 +168,7 @@ impl Catalog {
         actions: Option<(&std::path::Path, &str)>,
         databases: &[DatabaseName],
     ) -> Result<Catalog, ConfigError> {
-        validate::from_texts(views, actions, databases)
+        files::from_texts(views, actions, databases)
     }
 
     pub fn view(&self, alias: &str) -> Option<&View> {

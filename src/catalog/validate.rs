@@ -1,4 +1,5 @@
-//! From catalogue YAML to [`Catalog`], with every problem located.
+//! From the text of a catalogue file to its views or actions, with every problem located (reading the
+//! files is `files.rs`).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -9,9 +10,9 @@ use regex::Regex;
 use super::args::{ArgType, ArgValue, Argument, IdentifierKind};
 use super::raw::{RawAction, RawActions, RawArgument, RawVariant, RawViews};
 use super::sql::{Form, Segment, Template};
-use super::{Action, Catalog, CatalogCheck, Step, StepBody, VersionedSql, View};
+use super::{Action, Step, StepBody, VersionedSql, View};
 use crate::config::report::{Report, parse};
-use crate::config::{Config, ConfigError, Problem};
+use crate::config::{ConfigError, Problem};
 use crate::domain::{DatabaseName, parse_duration};
 
 const DEFAULT_VIEW_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,105 +20,8 @@ const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(300);
 const DEFAULT_MAX_ROWS: usize = 10_000;
 const MAX_MAX_ROWS: u64 = 1_000_000;
 
-pub fn check(config: &Config) -> CatalogCheck {
-    let databases: Vec<DatabaseName> = config.databases.iter().map(|d| d.name.clone()).collect();
-    let mut unreadable = Vec::new();
-    let views = read(
-        config,
-        config.catalog.views.as_deref(),
-        "catalog.views",
-        &mut unreadable,
-    );
-    let actions = read(
-        config,
-        config.catalog.actions.as_deref(),
-        "catalog.actions",
-        &mut unreadable,
-    );
-    let mut check = from_texts_checked(
-        views.as_ref().map(|(p, t)| (*p, t.as_str())),
-        actions.as_ref().map(|(p, t)| (*p, t.as_str())),
-        &databases,
-    );
-    check.views_known &= config.catalog.views.is_none() || views.is_some();
-    check.actions_known &= config.catalog.actions.is_none() || actions.is_some();
-    unreadable.append(&mut check.problems);
-    check.problems = unreadable;
-    check
-}
-
-/// The text of the catalogue file at `path` (named by the config's `key`), or its problem: one about
-/// the config, at that key, when the file cannot be read at all.
-fn read<'p>(
-    config: &Config,
-    path: Option<&'p Path>,
-    key: &str,
-    problems: &mut Vec<Problem>,
-) -> Option<(&'p Path, String)> {
-    let path = path?;
-    match crate::config::read_file(path, "this catalogue file") {
-        Ok(text) => Some((path, text)),
-        Err(problem) => {
-            problems.push(match problem.position {
-                Some(_) => problem,
-                None => config
-                    .source
-                    .problem(key, format_args!("{}: {}", path.display(), problem.message)),
-            });
-            None
-        }
-    }
-}
-
-pub fn from_texts(
-    views: Option<(&Path, &str)>,
-    actions: Option<(&Path, &str)>,
-    databases: &[DatabaseName],
-) -> Result<Catalog, ConfigError> {
-    from_texts_checked(views, actions, databases).into_result()
-}
-
-fn from_texts_checked(
-    views: Option<(&Path, &str)>,
-    actions: Option<(&Path, &str)>,
-    databases: &[DatabaseName],
-) -> CatalogCheck {
-    let mut check = CatalogCheck::default();
-    check.views_known = views.is_none_or(|(file, text)| {
-        keep(
-            parse_views(file, text, databases),
-            &mut check.catalog.views,
-            &mut check.problems,
-        )
-    });
-    check.actions_known = actions.is_none_or(|(file, text)| {
-        keep(
-            parse_actions(file, text, databases),
-            &mut check.catalog.actions,
-            &mut check.problems,
-        )
-    });
-    check
-}
-
-/// Keeps what was read of one catalogue file in `items` and its problems in `problems`; false when
-/// nothing of it could be read.
-fn keep<T>(parsed: Parsed<T>, items: &mut Vec<T>, problems: &mut Vec<Problem>) -> bool {
-    match parsed {
-        Ok((read, found)) => {
-            *items = read;
-            problems.extend(found);
-            true
-        }
-        Err(e) => {
-            problems.extend(e.problems);
-            false
-        }
-    }
-}
-
 /// The items of a catalogue file, with every problem; an error when nothing of it can be read.
-type Parsed<T> = Result<(Vec<T>, Vec<Problem>), ConfigError>;
+pub(super) type Parsed<T> = Result<(Vec<T>, Vec<Problem>), ConfigError>;
 
 /// What `parse` read of a catalogue file, with its problems; an error when it yields nothing.
 fn parsed<T>(items: Option<Vec<T>>, report: Report) -> Parsed<T> {
@@ -128,7 +32,7 @@ fn parsed<T>(items: Option<Vec<T>>, report: Report) -> Parsed<T> {
     }
 }
 
-fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Parsed<View> {
+pub(super) fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Parsed<View> {
     let (raw, mut report) = parse::<RawViews>(text, file, None)?;
     let views = raw.map(|raw| {
         let mut aliases = HashSet::new();
@@ -174,7 +78,7 @@ fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Parsed<View> 
     parsed(views, report)
 }
 
-fn parse_actions(file: &Path, text: &str, known: &[DatabaseName]) -> Parsed<Action> {
+pub(super) fn parse_actions(file: &Path, text: &str, known: &[DatabaseName]) -> Parsed<Action> {
     let (raw, mut report) = parse::<RawActions>(text, file, None)?;
     let actions = raw.map(|raw| {
         let mut aliases = HashSet::new();

@@ -1,6 +1,8 @@
 use std::path::Path;
 
 use super::*;
+use crate::catalog::files::from_texts;
+use crate::catalog::{Catalog, StepBody};
 
 fn databases() -> Vec<DatabaseName> {
     vec![
