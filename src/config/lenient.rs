@@ -272,6 +272,20 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_nothing_but_wrong_values_is_given_up_on() {
+        let text = format!("list: [{}]\n", vec!["x"; 2 * MAX_WRONG_VALUES].join(", "));
+        let value: Value = yaml_serde::from_str(&text).unwrap();
+        let (doc, wrong) = deserialize::<Doc>(value, &mut Renumbering::default());
+        assert!(doc.is_none());
+        assert_eq!(wrong.len(), MAX_WRONG_VALUES + 1);
+        assert_eq!(
+            wrong[MAX_WRONG_VALUES - 1].path,
+            format!("list[{}]", MAX_WRONG_VALUES - 1)
+        );
+        assert!(wrong[MAX_WRONG_VALUES].message.starts_with("stopped after"));
+    }
+
+    #[test]
     fn values_are_not_echoed() {
         assert_eq!(
             plain("invalid type: integer `1234567890`, expected a string"),
