@@ -25,14 +25,15 @@ const LATENCY_ALERTS: usize = 300;
 fn config(state: &TestState, port: u16, api: &str, databases: &str) -> String {
     format!(
         r#"
-telegram: {{ token: "123:bench", api_url: "{api}" }}
+telegram: {{ token: "{bot_token}", api_url: "{api}" }}
 http: {{ listen: "127.0.0.1:{port}", webhook_token: "{WEBHOOK_TOKEN}" }}
 state: "{}"
 owners: [1]
 databases:
 {databases}
 "#,
-        state.url
+        state.url,
+        bot_token = support::BOT_TOKEN,
     )
 }
 

@@ -55,7 +55,7 @@ async fn start_service(state: &TestState, port: u16, telegram: &FakeTelegram) ->
     let config = state.dir.path().join("postgram.yaml");
     let text = format!(
         r#"
-telegram: {{ token: "123:bench", api_url: "{api}" }}
+telegram: {{ token: "{bot_token}", api_url: "{api}" }}
 http: {{ listen: "127.0.0.1:{port}", webhook_token: "{WEBHOOK_TOKEN}" }}
 state: "{state}"
 owners: [1000]
@@ -63,6 +63,7 @@ databases:
   - {{ name: main, dsn: "postgres://postgres@127.0.0.1:5432/postgres", match: {{ cluster: main }}, admins: [2000, 2001], chat: -1001 }}
 "#,
         api = telegram.api_url(),
+        bot_token = support::BOT_TOKEN,
         state = state.url,
     );
     std::fs::write(&config, text).unwrap();

@@ -49,7 +49,7 @@ async fn start(rows: u64) -> Service {
     .unwrap();
     let config = format!(
         r#"
-telegram: {{ token: "1:x", api_url: "{api}" }}
+telegram: {{ token: "{bot_token}", api_url: "{api}" }}
 http: {{ listen: "127.0.0.1:{port}", webhook_token: "{webhook}" }}
 state: "{state}"
 owners: [1]
@@ -60,6 +60,7 @@ api_tokens:
   - {{ name: bench, token: "{TOKEN}", role: admin }}
 "#,
         api = telegram.api_url(),
+        bot_token = support::BOT_TOKEN,
         webhook = support::WEBHOOK_TOKEN,
         state = state.url,
         target = target.url,

@@ -455,7 +455,7 @@ mod tests {
     use crate::store::MemberChange;
 
     const CONFIG: &str = r#"
-telegram: { token: "t" }
+telegram: { token: "123456:test-bot-token-of-postgram-tests-00" }
 http: { webhook_token: "webhook-token-0123456789" }
 owners: [1]
 databases:

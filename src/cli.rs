@@ -1,6 +1,7 @@
 //! The command line: `postgram run` serves, `postgram check` validates the config and the catalogue
-//! files it names (the `amtool check-config` habit: every problem with file:line:column, exit 1),
-//! `postgram init` writes a starter config, `postgram health` probes a running service.
+//! files it names (the `amtool check-config` habit: every problem with file:line:column, exit 1; the
+//! checks themselves are in [`crate::check`]), `postgram init` writes a starter config, `postgram
+//! health` probes a running service.
 
 mod health;
 mod init;
@@ -10,9 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::catalog::Catalog;
-use crate::config::Config;
-use crate::delivery::links::Links;
+use crate::check;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -42,6 +41,9 @@ enum Command {
         /// The config file.
         #[arg(long, env = "POSTGRAM_CONFIG", default_value = "postgram.yaml")]
         config: PathBuf,
+        /// Output: text, or one JSON document for editors and CI.
+        #[arg(long, value_enum, default_value = "text")]
+        format: check::Format,
     },
     /// Write a starter config with fresh random tokens (printed once); never overwrites a file.
     Init {
@@ -65,41 +67,17 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Init { config, owners } => init::run(&config, &owners),
         Command::Health { url } => health::run(&url),
-        Command::Check { config } => {
-            let checked = Config::load(&config).and_then(|c| {
-                let catalog = std::sync::Arc::new(Catalog::load(&c)?);
-                Links::new(&c, std::sync::Arc::clone(&catalog))?;
-                Ok((c, catalog))
-            });
-            match checked {
-                Ok((loaded, catalog)) => {
-                    println!("{}: OK", config.display());
-                    println!("{}", loaded.summary());
-                    println!(
-                        "catalogue: {} view(s), {} action(s)",
-                        catalog.views.len(),
-                        catalog.actions.len()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    eprintln!("{} problem(s) found", e.problems.len());
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Check { config, format } => check::main(&config, format),
         Command::Run { config } => {
             telemetry::init(cli.log_format);
-            // The catalogue is read (and checked) once, by `app::start`.
-            let loaded = match Config::load(&config) {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    for problem in &e.problems {
-                        tracing::error!(%problem, "invalid configuration");
-                    }
-                    return ExitCode::FAILURE;
+            // The same checks as `postgram check`, so that every problem is logged at once; `app::start`
+            // reads the catalogue again for itself.
+            let findings = check::everything(&config);
+            let Some((loaded, _)) = findings.valid else {
+                for problem in &findings.problems {
+                    tracing::error!(%problem, "invalid configuration");
                 }
+                return ExitCode::FAILURE;
             };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,

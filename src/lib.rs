@@ -1,8 +1,9 @@
 //! Postgram Admin: one trusted node between PostgreSQL administrators in Telegram and their databases.
 //!
 //! Layout, in the direction data flows:
-//! - [`cli`] parses the command line and hands over to [`app`] (`run`) or [`config`] (`check`); it also
-//!   writes a starter config (`init`) and probes a running service (`health`).
+//! - [`cli`] parses the command line and hands over to [`app`] (`run`) or [`check`] (`check`: the
+//!   config, its catalogue and its links, every problem at once); it also writes a starter config
+//!   (`init`) and probes a running service (`health`).
 //! - [`config`] reads `postgram.yaml` (env substitution, secrets, positions) into validated domain types.
 //! - [`app`] wires everything together, owns every task and shuts them down in order.
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
@@ -29,6 +30,7 @@ pub mod app;
 pub mod bot;
 pub mod callback;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod delivery;

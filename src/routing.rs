@@ -159,7 +159,7 @@ mod tests {
     use super::*;
 
     const CONFIG: &str = r#"
-telegram: { token: "t" }
+telegram: { token: "123456:test-bot-token-of-postgram-tests-00" }
 http: { webhook_token: "0123456789abcdef" }
 owners: [1, 2]
 databases:

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::fake_telegram::{Call, FakeTelegram, Fault, callback_update, text_update};
-use support::{Backend, Service};
+use support::{BOT_TOKEN, Backend, Service};
 
 const OWNER: i64 = 1000;
 const ALICE: i64 = 2100;
@@ -19,7 +19,7 @@ async fn start() -> Service {
     Service::start_with(Backend::Sqlite, &[], |ctx| {
         format!(
             r#"
-telegram: {{ token: "123:test", api_url: "{api}" }}
+telegram: {{ token: "{BOT_TOKEN}", api_url: "{api}" }}
 http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
 state: "{state}"
 owners: [{OWNER}]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::Connection;
-use support::Service;
 use support::service::Ctx;
+use support::{BOT_TOKEN, Service};
 
 const VIEWER: &str = "viewer-token-0123456789";
 const ADMIN: &str = "admin-token-01234567890";
@@ -74,7 +74,7 @@ fn config(ctx: &Ctx, target: &str) -> String {
     );
     format!(
         r#"
-telegram: {{ token: "1:x", api_url: "http://127.0.0.1:9" }}
+telegram: {{ token: "{BOT_TOKEN}", api_url: "http://127.0.0.1:9" }}
 http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook}" }}
 state: "{state}"
 owners: [1]

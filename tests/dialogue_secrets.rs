@@ -10,7 +10,7 @@ use std::time::Duration;
 use sqlx::{Connection, Row};
 use support::fake_telegram::{SentMessage, buttons, text_update};
 use support::service::Ctx;
-use support::{Backend, Service, TestState, eventually};
+use support::{BOT_TOKEN, Backend, Service, TestState, eventually};
 
 const ADMIN: i64 = 2000;
 const SECRET: &str = "Typed-Secret-Never-Stored-42";
@@ -43,7 +43,7 @@ fn config(ctx: &Ctx<'_>, target: &str, extra: &str) -> String {
     } = ctx;
     format!(
         r#"
-telegram: {{ token: "1:x", api_url: "{api_url}"{extra} }}
+telegram: {{ token: "{BOT_TOKEN}", api_url: "{api_url}"{extra} }}
 http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook_token}" }}
 state: "{state_url}"
 owners: [1]

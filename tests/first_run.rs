@@ -248,7 +248,10 @@ fn the_sample_config_holds_no_usable_secret() {
 /// The test config, with the Bot API at `api_url`.
 fn config_with_api(state: &TestState, listen: &str, api_url: &str) -> String {
     config_text(&state.url, listen).replace(
-        r#"telegram: { token: "123:test", api_url: "http://127.0.0.1:9" }"#,
+        &format!(
+            r#"telegram: {{ token: "{}", api_url: "http://127.0.0.1:9" }}"#,
+            support::BOT_TOKEN
+        ),
         &format!(r#"telegram: {{ token: "{BOT_TOKEN}", api_url: "{api_url}" }}"#),
     )
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use support::fake_telegram::{FakeTelegram, Fault};
 use support::{
-    API_TOKEN, Backend, TestState, WEBHOOK_TOKEN, alert, config_text, eventually, free_port,
-    notification,
+    API_TOKEN, BOT_TOKEN, Backend, TestState, WEBHOOK_TOKEN, alert, config_text, eventually,
+    free_port, notification,
 };
 use tokio::process::Child;
 
@@ -194,7 +194,7 @@ fn check(config: &Path, env: &[(&str, &str)]) -> (bool, String, String) {
 fn check_accepts_the_shipped_sample_config() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("postgram.example.yaml");
     let env = [
-        ("TELEGRAM_TOKEN", "123:abc"),
+        ("TELEGRAM_TOKEN", BOT_TOKEN),
         ("ALERTMANAGER_TOKEN", "a-long-enough-webhook-token"),
         ("API_TOKEN", "a-long-enough-api-token"),
     ];
@@ -218,10 +218,12 @@ fn check_reports_every_problem_with_its_position() {
     let file = dir.path().join("postgram.yaml");
     std::fs::write(
         &file,
-        "telegram: { token: \"1:x\" }\n\
-         http: { listen: nowhere, webhook_token: \"0123456789abcdef\" }\n\
-         owners: [-5]\n\
-         catalog: { views: missing-views.yaml }\n",
+        format!(
+            "telegram: {{ token: \"{BOT_TOKEN}\" }}\n\
+             http: {{ listen: nowhere, webhook_token: \"0123456789abcdef\" }}\n\
+             owners: [-5]\n\
+             catalog: {{ views: missing-views.yaml }}\n"
+        ),
     )
     .unwrap();
     let (ok, _, stderr) = check(&file, &[]);
@@ -237,8 +239,15 @@ fn check_reports_every_problem_with_its_position() {
         stderr.contains(&format!("{name}:3:10: owners[0]: Telegram user id -5")),
         "{stderr}"
     );
+    assert!(
+        stderr.contains(&format!(
+            "{name}:4:19: catalog.views: {}: cannot read this catalogue file: No such file",
+            dir.path().join("missing-views.yaml").display()
+        )),
+        "the catalogue is read whatever the config's problems: {stderr}"
+    );
 
-    std::fs::write(&file, "telegram: { token: \"1:x\" }\nhttp: { webhook_token: \"0123456789abcdef\" }\nowners: [5]\ncatalog: { views: views.yaml }\n").unwrap();
+    std::fs::write(&file, format!("telegram: {{ token: \"{BOT_TOKEN}\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\ncatalog: {{ views: views.yaml }}\n")).unwrap();
     std::fs::write(
         dir.path().join("views.yaml"),
         "views:\n  - alias: [unclosed\n",
@@ -252,13 +261,149 @@ fn check_reports_every_problem_with_its_position() {
     );
 }
 
+/// A config, a views file and an actions file with twelve problems between them, type errors among
+/// them: one run reports them all, each at its place, as text and as JSON.
+#[test]
+fn check_reports_every_problem_of_every_file_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postgram.yaml");
+    std::fs::write(
+        &file,
+        r#"telegram: { token: "${TELEGRAM_TOKEN}" }
+http: { listen: nowhere, webhook_token: short }
+owners: [eleven]
+catalog: { views: views.yaml, actions: actions.yaml }
+databases:
+  - name: main
+    dsn: "postgres://postgram@127.0.0.1/postgres"
+    match: { cluster: main }
+    chat: "not a number"
+links:
+  - { alertname: Slow, views: [nope], actions: [gone] }
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("views.yaml"),
+        "views:\n  - alias: Bad-Alias\n    title: [t]\n    sql: SELECT :missing\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("actions.yaml"),
+        "actions:\n  - alias: a\n    title: t\n    confirm: maybe\n    steps: []\n",
+    )
+    .unwrap();
+    let config = file.display().to_string();
+    let views = dir.path().join("views.yaml").display().to_string();
+    let actions = dir.path().join("actions.yaml").display().to_string();
+    let expected = [
+        format!(
+            "{config}:1:20: telegram.token: is not a bot token as BotFather gives it: the bot's id \
+             (digits), ':' and 30 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
+        ),
+        format!("{config}:2:17: http.listen: \"nowhere\" is not an address like 127.0.0.1:9750"),
+        format!("{config}:2:41: http.webhook_token: must be at least 16 characters"),
+        format!("{config}:3:10: owners[0]: invalid type: string, expected a whole number"),
+        format!("{config}:9:11: databases[0].chat: invalid type: string, expected a whole number"),
+        format!("{config}:11:32: links[0].views[0]: no view named \"nope\" in the catalogue"),
+        format!("{config}:11:49: links[0].actions[0]: no action named \"gone\" in the catalogue"),
+        format!(
+            "{views}:2:12: views[0].alias: \"Bad-Alias\" must be 1-40 characters of a-z, 0-9 or '_'"
+        ),
+        format!("{views}:3:12: views[0].title: invalid type: sequence, expected a string"),
+        format!("{views}:4:10: views[0].sql: :missing names no declared argument"),
+        format!("{actions}:4:14: actions[0].confirm: invalid type: string, expected a boolean"),
+        format!("{actions}:5:12: actions[0].steps: an action needs at least one step"),
+    ];
+    let env = [("TELEGRAM_TOKEN", "abc")];
+
+    let (ok, stdout, stderr) = check(&file, &env);
+    assert!(!ok);
+    assert_eq!(stdout, "");
+    let mut lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.pop(), Some("12 problem(s) found"), "{stderr}");
+    // Exactly these lines: the token itself is never shown.
+    assert_eq!(lines, expected, "{stderr}");
+
+    let output = std::process::Command::new(BINARY)
+        .args(["check", "--format", "json", "--config"])
+        .arg(&file)
+        .envs(env)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["summary"], "12 problem(s) found");
+    let problems: Vec<String> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}:{}: {}",
+                p["file"].as_str().unwrap(),
+                p["line"].as_u64().unwrap(),
+                p["column"].as_u64().unwrap(),
+                p["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(problems, expected);
+
+    // `postgram run` refuses to start, with the same problems.
+    let output = std::process::Command::new(BINARY)
+        .args(["run", "--config"])
+        .arg(&file)
+        .envs(env)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&output.stderr);
+    for problem in &expected {
+        assert!(log.contains(problem.as_str()), "{problem} in {log}");
+    }
+
+    // Fixed, the same files pass, in JSON too.
+    let fixed = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("nowhere", "127.0.0.1:9750")
+        .replace("short", "0123456789abcdef")
+        .replace("eleven", "11")
+        .replace("\"not a number\"", "-1001")
+        .replace("[nope]", "[long_queries]")
+        .replace("[gone]", "[]");
+    std::fs::write(&file, fixed).unwrap();
+    std::fs::write(
+        dir.path().join("views.yaml"),
+        "views:\n  - { alias: long_queries, title: t, sql: SELECT 1 }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("actions.yaml"), "actions: []\n").unwrap();
+    let output = std::process::Command::new(BINARY)
+        .args(["check", "--format", "json", "--config"])
+        .arg(&file)
+        .env("TELEGRAM_TOKEN", BOT_TOKEN)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{json}");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["problems"], serde_json::json!([]));
+    let summary = json["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("catalogue: 1 view(s), 0 action(s)"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn check_shows_the_smtp_server_without_credentials_and_refuses_them_in_cleartext() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("postgram.yaml");
     let config = |url: &str| {
         format!(
-            "telegram: {{ token: \"1:x\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\n\
+            "telegram: {{ token: \"{BOT_TOKEN}\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\n\
              smtp: {{ url: \"{url}\", from: \"postgram@example.com\" }}\n"
         )
     };
@@ -314,7 +459,7 @@ fn check_reads_only_regular_files_of_bounded_size() {
     ] {
         std::fs::write(
             &file,
-            format!("telegram: {{ token: \"1:x\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\ncatalog: {{ views: \"{views}\" }}\n"),
+            format!("telegram: {{ token: \"{BOT_TOKEN}\" }}\nhttp: {{ webhook_token: \"0123456789abcdef\" }}\nowners: [5]\ncatalog: {{ views: \"{views}\" }}\n"),
         )
         .unwrap();
         // Today's code answers at once; the watchdog only keeps a regression from hanging the suite.

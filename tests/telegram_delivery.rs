@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use support::fake_telegram::{self, SentMessage, alerts_told, text_update};
 use support::smtp_sink::SmtpSink;
-use support::{Backend, Service, alert, fixture, notification};
+use support::{BOT_TOKEN, Backend, Service, alert, fixture, notification};
 
 const OWNER: i64 = 1000;
 const ADMIN: i64 = 2000;
@@ -77,7 +77,7 @@ impl World {
         let service = Service::start_with(Backend::Sqlite, &[], |ctx| {
             format!(
                 r#"
-telegram: {{ token: "123:test", api_url: "{api}"{webhook_mode} }}
+telegram: {{ token: "{BOT_TOKEN}", api_url: "{api}"{webhook_mode} }}
 http: {{ listen: "{listen}", webhook_token: "{webhook}" }}
 state: "{state}"
 owners: [{OWNER}]

@@ -4,6 +4,7 @@
 //! files); `plan` turns an item and its arguments into what `exec` runs.
 
 mod args;
+mod files;
 pub mod plan;
 mod raw;
 pub mod scram;
@@ -15,7 +16,7 @@ use std::time::Duration;
 pub use args::{ArgError, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown};
 pub use sql::{Form, Segment, Template};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Problem};
 use crate::domain::DatabaseName;
 
 /// SQL with variants for newer servers: the variant with the highest `min_server_version` not above the
@@ -123,10 +124,42 @@ pub struct Catalog {
     pub actions: Vec<Action>,
 }
 
+/// The catalogue checked as far as it goes, for `postgram check`: every problem, and the items that
+/// could be read (with defaults in place of wrong values).
+#[derive(Debug, Default)]
+pub struct CatalogCheck {
+    pub catalog: Catalog,
+    /// The catalogue files' problems, file by file in position order; a file that cannot be read is a
+    /// problem of the config, at the key that names it.
+    pub problems: Vec<Problem>,
+    /// False when the views file (the actions file) could not be read as YAML: nothing is known of
+    /// its items, so links to them cannot be checked.
+    pub views_known: bool,
+    pub actions_known: bool,
+}
+
+impl CatalogCheck {
+    pub fn into_result(self) -> Result<Catalog, ConfigError> {
+        if self.problems.is_empty() {
+            Ok(self.catalog)
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
 impl Catalog {
     /// Reads the files the config names (none named: an empty catalogue).
     pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
-        validate::load(config)
+        Self::check(config).into_result()
+    }
+
+    /// Like [`Catalog::load`], keeping what could be read when there are problems. `config` may be
+    /// a draft with problems of its own: its databases and file names are all this reads.
+    pub fn check(config: &Config) -> CatalogCheck {
+        files::check(config)
     }
 
     /// Validates catalogue texts as if read from the given files.
@@ -135,7 +168,7 @@ impl Catalog {
         actions: Option<(&std::path::Path, &str)>,
         databases: &[DatabaseName],
     ) -> Result<Catalog, ConfigError> {
-        validate::from_texts(views, actions, databases)
+        files::from_texts(views, actions, databases)
     }
 
     pub fn view(&self, alias: &str) -> Option<&View> {

@@ -1,4 +1,6 @@
-//! The catalogue files as written. Unknown keys are errors, as in the config.
+//! The catalogue files as written. Unknown keys are errors, as in the config; every key is optional
+//! here, as in the config, so that one wrong value does not hide the rest (validation says what is
+//! missing).
 
 use serde::Deserialize;
 
@@ -19,8 +21,8 @@ pub struct RawActions {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawView {
-    pub alias: String,
-    pub title: String,
+    pub alias: Option<String>,
+    pub title: Option<String>,
     #[serde(default)]
     pub description: String,
     pub databases: Option<Vec<String>>,
@@ -28,7 +30,7 @@ pub struct RawView {
     pub max_rows: Option<u64>,
     #[serde(default)]
     pub arguments: Vec<RawArgument>,
-    pub sql: String,
+    pub sql: Option<String>,
     #[serde(default)]
     pub variants: Vec<RawVariant>,
 }
@@ -36,15 +38,15 @@ pub struct RawView {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawVariant {
-    pub min_server_version: u32,
-    pub sql: String,
+    pub min_server_version: Option<u32>,
+    pub sql: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAction {
-    pub alias: String,
-    pub title: String,
+    pub alias: Option<String>,
+    pub title: Option<String>,
     #[serde(default)]
     pub description: String,
     pub databases: Option<Vec<String>>,
@@ -53,13 +55,13 @@ pub struct RawAction {
     pub timeout: Option<String>,
     #[serde(default)]
     pub arguments: Vec<RawArgument>,
-    pub steps: Vec<RawStep>,
+    pub steps: Option<Vec<RawStep>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
-    pub name: String,
+    pub name: Option<String>,
     pub sql: Option<String>,
     pub shell: Option<String>,
     pub transaction: Option<bool>,
@@ -72,9 +74,9 @@ pub struct RawStep {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawArgument {
-    pub name: String,
+    pub name: Option<String>,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Option<String>,
     #[serde(default)]
     pub description: String,
     /// Any scalar; checked against the type.

@@ -1,4 +1,5 @@
-//! From catalogue YAML to [`Catalog`], with every problem located.
+//! From the text of a catalogue file to its views or actions, with every problem located (reading the
+//! files is `files.rs`).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -9,9 +10,9 @@ use regex::Regex;
 use super::args::{ArgType, ArgValue, Argument, IdentifierKind};
 use super::raw::{RawAction, RawActions, RawArgument, RawVariant, RawViews};
 use super::sql::{Form, Segment, Template};
-use super::{Action, Catalog, Step, StepBody, VersionedSql, View};
+use super::{Action, Step, StepBody, VersionedSql, View};
 use crate::config::report::{Report, parse};
-use crate::config::{Config, ConfigError};
+use crate::config::{ConfigError, Problem};
 use crate::domain::{DatabaseName, parse_duration};
 
 const DEFAULT_VIEW_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,55 +20,19 @@ const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(300);
 const DEFAULT_MAX_ROWS: usize = 10_000;
 const MAX_MAX_ROWS: u64 = 1_000_000;
 
-pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
-    let read = |path: &Path| crate::config::read_file(path, "this catalogue file");
-    let views = config
-        .catalog
-        .views
-        .as_deref()
-        .map(|p| read(p).map(|t| (p, t)))
-        .transpose()?;
-    let actions = config
-        .catalog
-        .actions
-        .as_deref()
-        .map(|p| read(p).map(|t| (p, t)))
-        .transpose()?;
-    let databases: Vec<DatabaseName> = config.databases.iter().map(|d| d.name.clone()).collect();
-    from_texts(
-        views.as_ref().map(|(p, t)| (*p, t.as_str())),
-        actions.as_ref().map(|(p, t)| (*p, t.as_str())),
-        &databases,
-    )
-}
+/// The items of a catalogue file, with every problem; an error when nothing of it can be read.
+pub(super) type Parsed<T> = Result<(Vec<T>, Vec<Problem>), ConfigError>;
 
-pub fn from_texts(
-    views: Option<(&Path, &str)>,
-    actions: Option<(&Path, &str)>,
-    databases: &[DatabaseName],
-) -> Result<Catalog, ConfigError> {
-    let mut problems = Vec::new();
-    let mut catalog = Catalog::default();
-    if let Some((file, text)) = views {
-        match parse_views(file, text, databases) {
-            Ok(views) => catalog.views = views,
-            Err(e) => problems.extend(e.problems),
-        }
-    }
-    if let Some((file, text)) = actions {
-        match parse_actions(file, text, databases) {
-            Ok(actions) => catalog.actions = actions,
-            Err(e) => problems.extend(e.problems),
-        }
-    }
-    if problems.is_empty() {
-        Ok(catalog)
-    } else {
-        Err(ConfigError { problems })
+/// What `parse` read of a catalogue file, with its problems; an error when it yields nothing.
+fn parsed<T>(items: Option<Vec<T>>, report: Report) -> Parsed<T> {
+    let (problems, _) = report.into_parts();
+    match items {
+        Some(items) => Ok((items, problems)),
+        None => Err(ConfigError { problems }),
     }
 }
 
-fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Result<Vec<View>, ConfigError> {
+pub(super) fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Parsed<View> {
     let (raw, mut report) = parse::<RawViews>(text, file, None)?;
     let views = raw.map(|raw| {
         let mut aliases = HashSet::new();
@@ -76,14 +41,11 @@ fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Result<Vec<Vi
             .enumerate()
             .map(|(i, view)| {
                 let at = format!("views[{i}]");
-                alias(
-                    &view.alias,
-                    &format!("{at}.alias"),
-                    &mut aliases,
-                    &mut report,
-                );
+                let alias = alias(view.alias, &at, &mut aliases, &mut report);
+                let title = report.required(view.title, &format!("{at}.title"));
                 let arguments = arguments(&view.arguments, &at, &mut report);
-                let sql = versioned(&view.sql, &view.variants, &arguments, &at, &mut report);
+                let sql = report.required(view.sql, &format!("{at}.sql"));
+                let sql = versioned(&sql, &view.variants, &arguments, &at, &mut report);
                 let max_rows = match view.max_rows {
                     None => DEFAULT_MAX_ROWS,
                     Some(n) if (1..=MAX_MAX_ROWS).contains(&n) => n as usize,
@@ -96,8 +58,8 @@ fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Result<Vec<Vi
                     }
                 };
                 View {
-                    alias: view.alias,
-                    title: view.title,
+                    alias,
+                    title,
                     description: view.description,
                     databases: databases(&view.databases, known, &at, &mut report),
                     timeout: timeout(
@@ -113,14 +75,10 @@ fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Result<Vec<Vi
             })
             .collect()
     });
-    report.finish(views)
+    parsed(views, report)
 }
 
-fn parse_actions(
-    file: &Path,
-    text: &str,
-    known: &[DatabaseName],
-) -> Result<Vec<Action>, ConfigError> {
+pub(super) fn parse_actions(file: &Path, text: &str, known: &[DatabaseName]) -> Parsed<Action> {
     let (raw, mut report) = parse::<RawActions>(text, file, None)?;
     let actions = raw.map(|raw| {
         let mut aliases = HashSet::new();
@@ -130,7 +88,7 @@ fn parse_actions(
             .map(|(i, action)| action_from(i, action, known, &mut aliases, &mut report))
             .collect()
     });
-    report.finish(actions)
+    parsed(actions, report)
 }
 
 fn action_from(
@@ -138,21 +96,24 @@ fn action_from(
     action: RawAction,
     known: &[DatabaseName],
     aliases: &mut HashSet<String>,
-    report: &mut Report<'_>,
+    report: &mut Report,
 ) -> Action {
     let at = format!("actions[{i}]");
-    alias(&action.alias, &format!("{at}.alias"), aliases, report);
+    let alias = alias(action.alias, &at, aliases, report);
+    let title = report.required(action.title, &format!("{at}.title"));
     let arguments = arguments(&action.arguments, &at, report);
-    if action.steps.is_empty() {
-        report.at(&format!("{at}.steps"), "an action needs at least one step");
+    let steps_at = format!("{at}.steps");
+    let raw_steps = report.required(action.steps, &steps_at);
+    if raw_steps.is_empty() && !report.has_problem_in(&steps_at) {
+        report.at(&steps_at, "an action needs at least one step");
     }
-    let steps = action
-        .steps
+    let steps = raw_steps
         .iter()
         .enumerate()
         .filter_map(|(j, step)| {
             let at = format!("{at}.steps[{j}]");
-            if step.name.trim().is_empty() {
+            let name = report.required(step.name.clone(), &format!("{at}.name"));
+            if name.trim().is_empty() {
                 report.at(&format!("{at}.name"), "must not be empty");
             }
             let body = match (&step.sql, &step.shell) {
@@ -181,7 +142,7 @@ fn action_from(
                 }
             };
             Some(Step {
-                name: step.name.clone(),
+                name,
                 body,
                 timeout: step.timeout.as_ref().map(|t| {
                     timeout(
@@ -195,8 +156,8 @@ fn action_from(
         })
         .collect();
     Action {
-        alias: action.alias,
-        title: action.title,
+        alias,
+        title,
         description: action.description,
         databases: databases(&action.databases, known, &at, report),
         confirm: action.confirm,
@@ -211,7 +172,15 @@ fn action_from(
     }
 }
 
-fn alias(alias: &str, at: &str, seen: &mut HashSet<String>, report: &mut Report<'_>) {
+/// The alias of the item at `item`, checked to be well-formed and not `seen` before.
+fn alias(
+    alias: Option<String>,
+    item: &str,
+    seen: &mut HashSet<String>,
+    report: &mut Report,
+) -> String {
+    let at = &format!("{item}.alias");
+    let alias = report.required(alias, at);
     let valid = !alias.is_empty()
         && alias.len() <= 40
         && alias
@@ -222,16 +191,17 @@ fn alias(alias: &str, at: &str, seen: &mut HashSet<String>, report: &mut Report<
             at,
             format!("{alias:?} must be 1-40 characters of a-z, 0-9 or '_'"),
         );
-    } else if !seen.insert(alias.to_owned()) {
+    } else if !seen.insert(alias.clone()) {
         report.at(at, format!("{alias} is defined twice"));
     }
+    alias
 }
 
 fn databases(
     names: &Option<Vec<String>>,
     known: &[DatabaseName],
     at: &str,
-    report: &mut Report<'_>,
+    report: &mut Report,
 ) -> Option<Vec<DatabaseName>> {
     let names = names.as_ref()?;
     let mut out = Vec::new();
@@ -247,7 +217,7 @@ fn databases(
     Some(out)
 }
 
-fn timeout(raw: &Option<String>, default: Duration, at: &str, report: &mut Report<'_>) -> Duration {
+fn timeout(raw: &Option<String>, default: Duration, at: &str, report: &mut Report) -> Duration {
     match raw.as_deref().map(parse_duration) {
         None => default,
         Some(Ok(d)) if !d.is_zero() => d,
@@ -262,7 +232,7 @@ fn timeout(raw: &Option<String>, default: Duration, at: &str, report: &mut Repor
     }
 }
 
-fn regex(pattern: &Option<String>, at: &str, report: &mut Report<'_>) -> Option<Regex> {
+fn regex(pattern: &Option<String>, at: &str, report: &mut Report) -> Option<Regex> {
     let pattern = pattern.as_ref()?;
     // The whole value must match, whatever anchors the author wrote.
     match Regex::new(&format!("^(?:{pattern})$")) {
@@ -283,19 +253,16 @@ fn scalar(value: &yaml_serde::Value) -> Option<String> {
     }
 }
 
-fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Argument> {
+fn arguments(raw: &[RawArgument], item: &str, report: &mut Report) -> Vec<Argument> {
     let mut names = HashSet::new();
     let mut out = Vec::new();
     for (j, arg) in raw.iter().enumerate() {
         let at = format!("{item}.arguments[{j}]");
-        let valid_name = arg
-            .name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase())
-            && arg.name.len() <= 40
-            && arg
-                .name
+        let name = report.required(arg.name.clone(), &format!("{at}.name"));
+        let type_name = report.required(arg.kind.clone(), &format!("{at}.type"));
+        let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && name.len() <= 40
+            && name
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !valid_name {
@@ -303,26 +270,23 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
                 &format!("{at}.name"),
                 "must be [a-z][a-z0-9_]*, at most 40 characters",
             );
-        } else if !names.insert(arg.name.clone()) {
-            report.at(
-                &format!("{at}.name"),
-                format!("{} is declared twice", arg.name),
-            );
+        } else if !names.insert(name.clone()) {
+            report.at(&format!("{at}.name"), format!("{name} is declared twice"));
         }
-        let misplaced = |field: &str, present: bool, report: &mut Report<'_>| {
+        let misplaced = |field: &str, present: bool, report: &mut Report| {
             if present {
                 report.at(
                     &format!("{at}.{field}"),
-                    format!("does not apply to type {}", arg.kind),
+                    format!("does not apply to type {type_name}"),
                 );
             }
         };
-        let kind = match arg.kind.as_str() {
+        let kind = match type_name.as_str() {
             "string" | "secret" => {
                 misplaced("min", arg.min.is_some(), report);
                 misplaced("max", arg.max.is_some(), report);
                 let pattern = regex(&arg.pattern, &format!("{at}.pattern"), report);
-                if arg.kind == "string" {
+                if type_name == "string" {
                     ArgType::String { pattern }
                 } else {
                     let scram = match arg.hash.as_deref() {
@@ -381,20 +345,20 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
                 continue;
             }
         };
-        if arg.hash.is_some() && arg.kind != "secret" {
+        if arg.hash.is_some() && type_name != "secret" {
             report.at(&format!("{at}.hash"), "applies to secrets only");
         }
-        if arg.identifier_kind.is_some() && arg.kind != "identifier" {
+        if arg.identifier_kind.is_some() && type_name != "identifier" {
             report.at(&format!("{at}.kind"), "applies to identifiers only");
         }
-        if arg.choices.is_some() && arg.kind != "enum" {
+        if arg.choices.is_some() && type_name != "enum" {
             report.at(
                 &format!("{at}.choices"),
                 "applies to enums only (use choices_sql for others)",
             );
         }
         let mut argument = Argument {
-            name: arg.name.clone(),
+            name,
             kind,
             description: arg.description.clone(),
             default: None,
@@ -423,7 +387,7 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
         .filter(|a| matches!(a.kind, ArgType::Identifier(_)))
     {
         let quoted = format!("{}_quoted", identifier.name);
-        if let Some(j) = raw.iter().position(|a| a.name == quoted) {
+        if let Some(j) = raw.iter().position(|a| a.name.as_deref() == Some(&quoted)) {
             report.at(
                 &format!("{item}.arguments[{j}].name"),
                 format!(
@@ -437,7 +401,7 @@ fn arguments(raw: &[RawArgument], item: &str, report: &mut Report<'_>) -> Vec<Ar
     out
 }
 
-fn template(sql: &str, arguments: &[Argument], at: &str, report: &mut Report<'_>) -> Template {
+fn template(sql: &str, arguments: &[Argument], at: &str, report: &mut Report) -> Template {
     let template = Template::parse(sql);
     if sql.trim().is_empty() {
         report.at(at, "the SQL is empty");
@@ -463,24 +427,24 @@ fn versioned(
     variants: &[RawVariant],
     arguments: &[Argument],
     at: &str,
-    report: &mut Report<'_>,
+    report: &mut Report,
 ) -> VersionedSql {
     let base = template(sql, arguments, &format!("{at}.sql"), report);
     let mut seen = HashSet::new();
     let mut out: Vec<(u32, Template)> = Vec::new();
     for (k, variant) in variants.iter().enumerate() {
         let vat = format!("{at}.variants[{k}]");
-        if !(9..=99).contains(&variant.min_server_version) {
-            report.at(
-                &format!("{vat}.min_server_version"),
-                "is a major version, like 13",
-            );
-        } else if !seen.insert(variant.min_server_version) {
-            report.at(&format!("{vat}.min_server_version"), "is given twice");
+        let version_at = format!("{vat}.min_server_version");
+        let version = report.required(variant.min_server_version, &version_at);
+        if !(9..=99).contains(&version) {
+            report.at(&version_at, "is a major version, like 13");
+        } else if !seen.insert(version) {
+            report.at(&version_at, "is given twice");
         }
+        let sql = report.required(variant.sql.clone(), &format!("{vat}.sql"));
         out.push((
-            variant.min_server_version,
-            template(&variant.sql, arguments, &format!("{vat}.sql"), report),
+            version,
+            template(&sql, arguments, &format!("{vat}.sql"), report),
         ));
     }
     out.sort_by_key(|(v, _)| *v);

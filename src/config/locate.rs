@@ -22,13 +22,17 @@ pub struct Positions {
 }
 
 impl Positions {
-    /// Indexes `text`; a syntax error comes back with its position.
+    /// Indexes `text`; a syntax error comes back with its position, and so do a key given twice
+    /// in one mapping and a second document (which yaml_serde refuses without a position).
     pub fn index(text: &str) -> Result<Self, (Position, String)> {
         let mut builder = Builder::default();
         Parser::new_from_str(text)
-            .load(&mut builder, false)
+            .load(&mut builder, true)
             .map_err(|e| (to_position(*e.marker()), e.info().to_owned()))?;
-        Ok(Self { map: builder.map })
+        match builder.refused {
+            Some(refused) => Err(refused),
+            None => Ok(Self { map: builder.map }),
+        }
     }
 
     /// The position of `path`, or of its closest indexed ancestor.
@@ -61,12 +65,18 @@ fn to_position(marker: Marker) -> Position {
     }
 }
 
-fn join(parent: &str, field: &str) -> String {
+/// The path of `field` in the mapping at `parent`.
+pub fn join(parent: &str, field: &str) -> String {
     if parent == "." {
         field.to_owned()
     } else {
         format!("{parent}.{field}")
     }
+}
+
+/// The path of item `index` of the list at `parent`.
+pub fn item(parent: &str, index: usize) -> String {
+    format!("{}[{index}]", if parent == "." { "" } else { parent })
 }
 
 enum Frame {
@@ -85,6 +95,8 @@ struct Builder {
     map: HashMap<String, Position>,
     stack: Vec<Frame>,
     started: bool,
+    /// The first thing yaml_serde will refuse: a duplicate key, a second document.
+    refused: Option<(Position, String)>,
 }
 
 impl Builder {
@@ -96,9 +108,9 @@ impl Builder {
                 pending_key.take().map(|key| join(path, &key))
             }
             Some(Frame::Sequence { path, next }) => {
-                let item = format!("{}[{next}]", if path == "." { "" } else { path });
+                let path = item(path, *next);
                 *next += 1;
-                Some(item)
+                Some(path)
             }
         }
     }
@@ -114,9 +126,18 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => {
                     if let Some(Frame::Mapping { path, pending_key }) = self.stack.last_mut() {
-                        self.map
-                            .entry(format!("{}#key", join(path, &value)))
-                            .or_insert(position);
+                        // A block mapping's start is marked after its first key: a mapping is where
+                        // its first key is (a missing key is reported there).
+                        if let Some(start) = self.map.get_mut(path.as_str()) {
+                            *start = (*start).min(position);
+                        }
+                        let key = join(path, &value);
+                        let indexed = !path.starts_with('?');
+                        if self.map.contains_key(&format!("{key}#key")) && indexed {
+                            self.refused
+                                .get_or_insert((position, format!("{key}: is given twice")));
+                        }
+                        self.map.entry(format!("{key}#key")).or_insert(position);
                         *pending_key = Some(value);
                     }
                 }
@@ -144,8 +165,12 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::DocumentStart => {
-                // Only the first document is indexed; yaml_serde rejects a second one anyway.
+                // Only the first document is indexed: a second one is refused.
                 if self.started {
+                    self.refused.get_or_insert((
+                        position,
+                        "a second YAML document: the file may hold only one".to_owned(),
+                    ));
                     self.stack.push(Frame::Sequence {
                         path: "?".to_owned(),
                         next: 0,
@@ -189,5 +214,14 @@ databases:
     fn syntax_errors_carry_a_position() {
         let (position, _) = Positions::index("a: [1, 2\nb: 3\n").unwrap_err();
         assert_eq!(position.line, 2);
+        let refused = |text| Positions::index(text).unwrap_err();
+        assert_eq!(
+            refused("a:\n  b: 1\n  c: 2\n  b: 3\n"),
+            (
+                Position { line: 4, column: 3 },
+                "a.b: is given twice".to_owned()
+            )
+        );
+        assert_eq!(refused("a: 1\n---\nb: 2\n").0.line, 2);
     }
 }

@@ -3,6 +3,7 @@
 //! nothing but the file system and the environment.
 
 mod env;
+mod lenient;
 mod locate;
 mod raw;
 pub(crate) mod report;
@@ -14,9 +15,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use locate::Position;
+pub use report::Source;
 pub use secret::Secret;
 
 use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberRef, Role, TelegramUserId};
@@ -26,6 +29,8 @@ use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberRef, Role, Telegra
 pub struct Config {
     /// The file it was read from (for messages about it).
     pub file: PathBuf,
+    /// Where each of its values is written, for problems found later (links against the catalogue).
+    pub source: Arc<Source>,
     pub telegram: TelegramConfig,
     pub http: HttpConfig,
     pub state: StateLocation,
@@ -178,19 +183,40 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// A config file checked as far as it goes: what `postgram check` reports.
+#[derive(Debug)]
+pub struct Checked {
+    /// The config built from what is valid, with defaults in place of what is not: the config itself
+    /// only when there is no problem, but the catalogue files, databases and links it names can be
+    /// checked either way. `None` when the file cannot be read or is not a mapping.
+    pub draft: Option<Config>,
+    /// In position order.
+    pub problems: Vec<Problem>,
+}
+
+impl Checked {
+    pub fn into_result(self) -> Result<Config, ConfigError> {
+        match self.draft {
+            Some(config) if self.problems.is_empty() => Ok(config),
+            _ => Err(ConfigError {
+                problems: self.problems,
+            }),
+        }
+    }
+}
+
 /// The largest config or catalogue file read: the shipped catalogue is under 100 KiB.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads a config or catalogue file (`what` names it in errors): only a regular file, at most
-/// [`MAX_FILE_BYTES`] — a path such as `/dev/zero` or a FIFO would otherwise never end.
-pub fn read_file(path: &Path, what: &str) -> Result<String, ConfigError> {
+/// [`MAX_FILE_BYTES`] — a path such as `/dev/zero` or a FIFO would otherwise never end. The problem
+/// has a position only when the file was read but is not text.
+pub fn read_file(path: &Path, what: &str) -> Result<String, Problem> {
     use std::io::Read;
-    let problem = |message: String| ConfigError {
-        problems: vec![Problem {
-            file: path.to_owned(),
-            position: None,
-            message,
-        }],
+    let problem = |message: String| Problem {
+        file: path.to_owned(),
+        position: None,
+        message,
     };
     let file =
         std::fs::File::open(path).map_err(|e| problem(format!("cannot read {what}: {e}")))?;
@@ -214,19 +240,40 @@ pub fn read_file(path: &Path, what: &str) -> Result<String, ConfigError> {
         )));
     }
     String::from_utf8(bytes).map_err(|e| {
-        problem(format!(
-            "cannot read {what}: not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        // The prefix is valid UTF-8 by definition; its last line ends where the bad byte is.
+        let before = String::from_utf8_lossy(valid);
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        Problem {
+            position: Some(Position { line, column }),
+            ..problem(format!("cannot read {what}: not UTF-8 text"))
+        }
     })
 }
 
 impl Config {
-    /// Reads and validates the config file at `path` and the catalogue files it names, substituting
-    /// variables from the process environment.
+    /// Reads and validates the config file at `path`, substituting variables from the process
+    /// environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = read_file(path, "the config file")?;
-        Self::from_text(&text, path, &|name| std::env::var(name).ok())
+        Self::check(path).into_result()
+    }
+
+    /// Like [`Config::load`], keeping what could be read when there are problems.
+    pub fn check(path: &Path) -> Checked {
+        match read_file(path, "the config file") {
+            Ok(text) => validate::validate(&text, path, &|name| std::env::var(name).ok()),
+            Err(problem) => Checked {
+                draft: None,
+                problems: vec![problem],
+            },
+        }
     }
 
     /// Validates config `text` as if read from `path` (relative paths in it are resolved against the
@@ -236,7 +283,7 @@ impl Config {
         path: &Path,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        validate::validate(text, path, lookup)
+        validate::validate(text, path, lookup).into_result()
     }
 
     pub fn database(&self, name: &DatabaseName) -> Option<&DatabaseConfig> {

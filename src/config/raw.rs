@@ -1,6 +1,7 @@
 //! The config file exactly as operators write it. Every struct denies unknown fields, so a typo is an
-//! error with a position instead of a silently ignored setting. Validation into domain types is in
-//! `validate.rs`.
+//! error with a position instead of a silently ignored setting. Every key is optional here, even those
+//! the service needs: a wrong value is taken out and the rest still reads (`lenient.rs`), and
+//! `validate.rs` says what is missing. Validation into domain types is in `validate.rs`.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,8 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
-    pub telegram: RawTelegram,
-    pub http: RawHttp,
+    pub telegram: Option<RawTelegram>,
+    pub http: Option<RawHttp>,
     pub state: Option<String>,
     #[serde(default)]
     pub owners: Vec<i64>,
@@ -30,17 +31,17 @@ pub struct RawConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLink {
-    pub alertname: String,
+    pub alertname: Option<String>,
     #[serde(default)]
     pub views: Vec<String>,
     #[serde(default)]
     pub actions: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTelegram {
-    pub token: String,
+    pub token: Option<String>,
     pub api_url: Option<String>,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
@@ -48,24 +49,24 @@ pub struct RawTelegram {
     pub dialogue_ttl: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     pub listen: Option<String>,
-    pub webhook_token: String,
+    pub webhook_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlertmanager {
-    pub url: String,
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSmtp {
-    pub url: String,
-    pub from: String,
+    pub url: Option<String>,
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,8 +87,8 @@ pub struct RawCatalog {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDatabase {
-    pub name: String,
-    pub dsn: String,
+    pub name: Option<String>,
+    pub dsn: Option<String>,
     #[serde(rename = "match", default)]
     pub matchers: BTreeMap<String, String>,
     /// Ids or `@usernames`; kept as YAML values so each entry gets its own message.
@@ -105,11 +106,11 @@ pub struct RawDatabase {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawApiToken {
-    pub name: String,
+    pub name: Option<String>,
     /// The token itself, or (for operators who keep no secret in the file) its SHA-256 in hex.
     pub token: Option<String>,
     pub token_sha256: Option<String>,
-    pub role: String,
+    pub role: Option<String>,
     /// The databases the token may reach; all of them when absent.
     pub databases: Option<Vec<String>>,
 }

@@ -1,25 +1,24 @@
-//! From YAML text to a validated [`Config`], collecting every problem with its position:
-//! syntax (positions from the YAML scanner), unknown keys and wrong types (yaml_serde through
-//! serde_path_to_error, first one only, as serde stops there), missing variables and every semantic
-//! check (all of them, located through [`Positions`]).
+//! From YAML text to a validated [`Config`], collecting every problem with its position: syntax
+//! (positions from the YAML scanner), unknown keys and wrong types (each one, through `lenient.rs`),
+//! missing variables and every semantic check (all of them, located through [`Positions`]).
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::raw::{RawApiToken, RawConfig, RawDatabase};
 use super::report::{Report, parse};
 use super::{
-    AlertmanagerConfig, ApiToken, CatalogFiles, Config, ConfigError, DatabaseConfig,
-    EscalationConfig, HttpConfig, Link, Secret, SmtpConfig, StateLocation, TelegramConfig,
-    TelegramWebhook,
+    AlertmanagerConfig, ApiToken, CatalogFiles, Checked, Config, DatabaseConfig, EscalationConfig,
+    HttpConfig, Link, Secret, SmtpConfig, StateLocation, TelegramConfig, TelegramWebhook,
 };
 use crate::domain::{
     ChatId, DatabaseName, EmailAddress, MemberRef, Role, TelegramUserId, Username, parse_duration,
 };
 
-const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9750);
 const DEFAULT_API_URL: &str = "https://api.telegram.org";
 const DEFAULT_STATE: &str = "sqlite://postgram.db";
 /// The environment variable that stands for `state` when the config has none.
@@ -27,29 +26,38 @@ const STATE_VARIABLE: &str = "POSTGRAM_STATE";
 /// Shorter tokens are guessable; 16 characters is the floor `openssl rand -hex 16` comfortably clears.
 const MIN_TOKEN_LEN: usize = 16;
 
-pub fn validate(
-    text: &str,
-    file: &Path,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigError> {
-    let (raw, mut report) = parse::<RawConfig>(text, file, Some(lookup))?;
+pub fn validate(text: &str, file: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Checked {
+    let (raw, mut report) = match parse::<RawConfig>(text, file, Some(lookup)) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return Checked {
+                draft: None,
+                problems: e.problems,
+            };
+        }
+    };
     let base = file.parent().unwrap_or(Path::new("."));
-    let config = raw
-        .map(|mut raw| {
-            // Without `state`, the environment decides (the container image points it at its volume).
-            raw.state = raw.state.or_else(|| lookup(STATE_VARIABLE));
-            raw
-        })
-        .and_then(|raw| build(raw, base, &mut report))
-        .map(|mut config| {
-            config.file = file.to_owned();
-            config
-        });
-    report.finish(config)
+    let draft = raw.map(|mut raw| {
+        // Without `state`, the environment decides (the container image points it at its volume).
+        raw.state = raw.state.or_else(|| lookup(STATE_VARIABLE));
+        build(raw, base, &mut report)
+    });
+    let (problems, source) = report.into_parts();
+    let source = Arc::new(source);
+    Checked {
+        draft: draft.map(|config| Config {
+            file: file.to_owned(),
+            source,
+            ..config
+        }),
+        problems,
+    }
 }
 
-fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config> {
-    let webhook = match (raw.telegram.webhook_url, raw.telegram.webhook_secret) {
+/// The config from `raw`, with a default in place of each value that has a problem (reported).
+fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
+    let raw_telegram = report.required(raw.telegram, "telegram");
+    let webhook = match (raw_telegram.webhook_url, raw_telegram.webhook_secret) {
         (None, None) => None,
         (None, Some(_)) => {
             report.at(
@@ -79,28 +87,33 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
         }
     };
     let telegram = TelegramConfig {
-        token: required_secret(raw.telegram.token, "telegram.token", report),
+        token: bot_token(raw_telegram.token, report),
         api_url: http_url(
-            raw.telegram.api_url.as_deref().unwrap_or(DEFAULT_API_URL),
+            raw_telegram.api_url.as_deref().unwrap_or(DEFAULT_API_URL),
             "telegram.api_url",
             report,
         ),
         webhook,
         dialogue_ttl: duration(
-            raw.telegram.dialogue_ttl.as_deref(),
+            raw_telegram.dialogue_ttl.as_deref(),
             Duration::from_secs(3600),
             "telegram.dialogue_ttl",
             report,
         ),
     };
-    let listen_raw = raw.http.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-    let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
-        report.at(
-            "http.listen",
-            format!("{listen_raw:?} is not an address like 127.0.0.1:9750"),
-        )
-    });
-    if raw.http.webhook_token.len() < MIN_TOKEN_LEN {
+    let raw_http = report.required(raw.http, "http");
+    let listen = match raw_http.listen.as_deref() {
+        None => DEFAULT_LISTEN,
+        Some(listen) => listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+            report.at(
+                "http.listen",
+                format!("{listen:?} is not an address like 127.0.0.1:9750"),
+            );
+            DEFAULT_LISTEN
+        }),
+    };
+    let webhook_token = report.required(raw_http.webhook_token, "http.webhook_token");
+    if webhook_token.len() < MIN_TOKEN_LEN {
         report.at(
             "http.webhook_token",
             format!("must be at least {MIN_TOKEN_LEN} characters"),
@@ -115,7 +128,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
             Err(e) => report.at(&format!("owners[{i}]"), e),
         }
     }
-    if raw.owners.is_empty() {
+    if raw.owners.is_empty() && !report.has_problem_in("owners") {
         report.at(
             "owners",
             "name at least one Telegram user id: owners receive unrouted alerts and manage everything",
@@ -123,15 +136,21 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
     }
 
     let alertmanager = raw.alertmanager.map(|am| AlertmanagerConfig {
-        url: http_url(&am.url, "alertmanager.url", report),
+        url: http_url(
+            &report.required(am.url, "alertmanager.url"),
+            "alertmanager.url",
+            report,
+        ),
     });
     let smtp = raw.smtp.and_then(|smtp| {
-        if let Err(e) = super::smtp::transport_url(&smtp.url) {
+        let url = report.required(smtp.url, "smtp.url");
+        if let Err(e) = super::smtp::transport_url(&url) {
             report.at("smtp.url", e);
         }
-        let from = EmailAddress::parse(&smtp.from).map_err(|e| report.at("smtp.from", e));
+        let from = report.required(smtp.from, "smtp.from");
+        let from = EmailAddress::parse(&from).map_err(|e| report.at("smtp.from", e));
         Some(SmtpConfig {
-            url: Secret::new(smtp.url),
+            url: Secret::new(url),
             from: from.ok()?,
         })
     });
@@ -163,15 +182,26 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
 
     let databases = databases(raw.databases, report);
     let api_tokens = api_tokens(raw.api_tokens, &databases, report);
+    let links = raw
+        .links
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| Link {
+            alertname: report.required(l.alertname, &format!("links[{i}].alertname")),
+            views: l.views,
+            actions: l.actions,
+        })
+        .collect();
 
-    Some(Config {
+    Config {
         file: PathBuf::new(),
+        source: Arc::default(),
         telegram,
         http: HttpConfig {
-            listen: listen.ok()?,
-            webhook_token: Secret::new(raw.http.webhook_token),
+            listen,
+            webhook_token: Secret::new(webhook_token),
         },
-        state: state?,
+        state: state.unwrap_or_else(|| StateLocation::Sqlite(base.join("postgram.db"))),
         owners,
         alertmanager,
         smtp,
@@ -179,26 +209,36 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report<'_>) -> Option<Config>
         catalog,
         databases,
         api_tokens,
-        links: raw
-            .links
-            .into_iter()
-            .map(|l| Link {
-                alertname: l.alertname,
-                views: l.views,
-                actions: l.actions,
-            })
-            .collect(),
-    })
+        links,
+    }
 }
 
-fn required_secret(value: String, path: &str, report: &mut Report<'_>) -> Secret {
+/// A bot token as BotFather gives it: the bot's id, ':', and 30 to 64 characters (35 today) of A-Z, a-z,
+/// 0-9, '_' or '-'. A value of another shape would only fail later, as a 401 from Telegram.
+fn bot_token(value: Option<String>, report: &mut Report) -> Secret {
+    const PATH: &str = "telegram.token";
+    let value = report.required(value, PATH);
+    let well_formed = value.split_once(':').is_some_and(|(id, key)| {
+        !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && (30..=64).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    });
     if value.trim().is_empty() {
-        report.at(path, "must not be empty");
+        report.at(PATH, "must not be empty");
+    } else if !well_formed {
+        // Never echo it: it is the bot's password.
+        report.at(
+            PATH,
+            "is not a bot token as BotFather gives it: the bot's id (digits), ':' and 30 to 64 characters of A-Z, a-z, 0-9, '_' or '-'",
+        );
     }
     Secret::new(value)
 }
 
-fn http_url(raw: &str, path: &str, report: &mut Report<'_>) -> String {
+fn http_url(raw: &str, path: &str, report: &mut Report) -> String {
     let rest = raw
         .strip_prefix("http://")
         .or_else(|| raw.strip_prefix("https://"));
@@ -216,7 +256,7 @@ fn http_url(raw: &str, path: &str, report: &mut Report<'_>) -> String {
     }
 }
 
-fn duration(raw: Option<&str>, default: Duration, path: &str, report: &mut Report<'_>) -> Duration {
+fn duration(raw: Option<&str>, default: Duration, path: &str, report: &mut Report) -> Duration {
     match raw.map(parse_duration) {
         None => default,
         Some(Ok(d)) if !d.is_zero() => d,
@@ -231,7 +271,7 @@ fn duration(raw: Option<&str>, default: Duration, path: &str, report: &mut Repor
     }
 }
 
-fn state_location(raw: &str, base: &Path, report: &mut Report<'_>) -> Option<StateLocation> {
+fn state_location(raw: &str, base: &Path, report: &mut Report) -> Option<StateLocation> {
     if let Some(file) = raw.strip_prefix("sqlite://") {
         let file = file.split('?').next().unwrap_or_default();
         if file.is_empty() || file == ":memory:" {
@@ -260,23 +300,24 @@ fn resolve(base: &Path, file: &str) -> PathBuf {
     }
 }
 
-fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConfig> {
+fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> {
     let mut seen = HashSet::new();
     let mut routes: BTreeMap<Vec<(String, String)>, String> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, db) in raw.into_iter().enumerate() {
         let at = |field: &str| format!("databases[{i}].{field}");
-        let name = match DatabaseName::parse(&db.name) {
-            Ok(name) => name,
-            Err(e) => {
-                report.at(&at("name"), e);
-                continue;
-            }
-        };
-        if !seen.insert(name.clone()) {
+        // A database without a valid name is checked all the same, then left out.
+        let name = report.required(db.name, &at("name"));
+        let name = DatabaseName::parse(&name)
+            .map_err(|e| report.at(&at("name"), e))
+            .ok();
+        if let Some(name) = &name
+            && !seen.insert(name.clone())
+        {
             report.at(&at("name"), format!("database {name} is defined twice"));
         }
-        if !(db.dsn.starts_with("postgres://") || db.dsn.starts_with("postgresql://")) {
+        let dsn = report.required(db.dsn, &at("dsn"));
+        if !(dsn.starts_with("postgres://") || dsn.starts_with("postgresql://")) {
             report.at(&at("dsn"), "must be a postgres:// URL");
         }
         if db.matchers.is_empty() {
@@ -284,20 +325,20 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConf
                 &at("match"),
                 "name at least one label (for example { cluster: main }) that routes alerts here",
             );
-        }
-        let key: Vec<(String, String)> = db.matchers.clone().into_iter().collect();
-        if let Some(other) = routes.insert(key, name.to_string())
-            && !db.matchers.is_empty()
-        {
-            {
+        } else {
+            let key: Vec<(String, String)> = db.matchers.clone().into_iter().collect();
+            let this = name
+                .as_ref()
+                .map_or(format!("#{}", i + 1), ToString::to_string);
+            if let Some(other) = routes.insert(key, this) {
                 report.at(
                     &at("match"),
                     format!("database {other} already matches exactly these labels"),
                 );
             }
         }
-        let admins = members(&db.admins, &format!("databases[{i}].admins"), report);
-        let viewers = members(&db.viewers, &format!("databases[{i}].viewers"), report);
+        let admins = members(&db.admins, &at("admins"), report);
+        let viewers = members(&db.viewers, &at("viewers"), report);
         for (j, viewer) in viewers.iter().enumerate() {
             if admins.contains(viewer) {
                 report.at(
@@ -316,21 +357,24 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report<'_>) -> Vec<DatabaseConf
         if db.chat == Some(0) {
             report.at(&at("chat"), "0 is not a Telegram chat id");
         }
-        out.push(DatabaseConfig {
-            name,
-            dsn: Secret::new(db.dsn),
-            matchers: db.matchers,
-            admins,
-            viewers,
-            chat: db.chat.map(ChatId),
-            email,
-            reconnect_after: duration(
-                db.reconnect_after.as_deref(),
-                super::RECONNECT_AFTER,
-                &at("reconnect_after"),
-                report,
-            ),
-        });
+        let reconnect_after = duration(
+            db.reconnect_after.as_deref(),
+            super::RECONNECT_AFTER,
+            &at("reconnect_after"),
+            report,
+        );
+        if let Some(name) = name {
+            out.push(DatabaseConfig {
+                name,
+                dsn: Secret::new(dsn),
+                matchers: db.matchers,
+                admins,
+                viewers,
+                chat: db.chat.map(ChatId),
+                email,
+                reconnect_after,
+            });
+        }
     }
     out
 }
@@ -411,20 +455,18 @@ fn token_digest(
 fn api_tokens(
     raw: Vec<RawApiToken>,
     known: &[DatabaseConfig],
-    report: &mut Report<'_>,
+    report: &mut Report,
 ) -> Vec<ApiToken> {
     let mut names = HashSet::new();
     let mut values = HashSet::new();
     let mut out = Vec::new();
     for (i, token) in raw.into_iter().enumerate() {
         let at = |field: &str| format!("api_tokens[{i}].{field}");
-        if token.name.trim().is_empty() {
+        let name = report.required(token.name.clone(), &at("name"));
+        if name.trim().is_empty() {
             report.at(&at("name"), "must not be empty");
-        } else if !names.insert(token.name.clone()) {
-            report.at(
-                &at("name"),
-                format!("token name {:?} is used twice", token.name),
-            );
+        } else if !names.insert(name.clone()) {
+            report.at(&at("name"), format!("token name {name:?} is used twice"));
         }
         let sha256 = token_digest(&token, &at, report);
         if let Some(sha256) = sha256
@@ -432,34 +474,31 @@ fn api_tokens(
         {
             report.at(&at("token"), "the same token is given twice");
         }
-        match Role::parse(&token.role) {
-            Ok(role) => {
-                let databases = token.databases.as_ref().map(|names| {
-                    names
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(j, name)| {
-                            let found = known.iter().find(|d| d.name.as_str() == name);
-                            if found.is_none() {
-                                report.at(
-                                    &format!("api_tokens[{i}].databases[{j}]"),
-                                    format!("{name:?} is not a database of the config"),
-                                );
-                            }
-                            found.map(|d| d.name.clone())
-                        })
-                        .collect()
-                });
-                if let Some(sha256) = sha256 {
-                    out.push(ApiToken {
-                        name: token.name,
-                        sha256,
-                        role,
-                        databases,
-                    })
-                }
-            }
-            Err(e) => report.at(&at("role"), e),
+        let role = report.required(token.role.clone(), &at("role"));
+        let role = Role::parse(&role).map_err(|e| report.at(&at("role"), e));
+        let databases = token.databases.as_ref().map(|names| {
+            names
+                .iter()
+                .enumerate()
+                .filter_map(|(j, name)| {
+                    let found = known.iter().find(|d| d.name.as_str() == name);
+                    if found.is_none() {
+                        report.at(
+                            &format!("api_tokens[{i}].databases[{j}]"),
+                            format!("{name:?} is not a database of the config"),
+                        );
+                    }
+                    found.map(|d| d.name.clone())
+                })
+                .collect()
+        });
+        if let (Some(sha256), Ok(role)) = (sha256, role) {
+            out.push(ApiToken {
+                name,
+                sha256,
+                role,
+                databases,
+            });
         }
     }
     out

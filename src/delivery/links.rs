@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::callback::Callback;
-use crate::catalog::Catalog;
-use crate::config::{Config, ConfigError, Problem};
+use crate::catalog::{Action, Catalog, View};
+use crate::config::{Config, ConfigError, Link, Problem};
 use crate::domain::{AlertStatus, DatabaseName};
 use crate::store::IncidentRecord;
 
@@ -23,34 +23,9 @@ pub struct Links {
 impl Links {
     /// Checks every alias of the config's links against the catalogue.
     pub fn new(config: &Config, catalog: Arc<Catalog>) -> Result<Links, ConfigError> {
-        let mut problems = Vec::new();
-        for (i, link) in config.links.iter().enumerate() {
-            for (j, alias) in link.views.iter().enumerate() {
-                if catalog.view(alias).is_none() {
-                    problems.push(format!(
-                        "links[{i}].views[{j}]: no view named {alias:?} in the catalogue"
-                    ));
-                }
-            }
-            for (j, alias) in link.actions.iter().enumerate() {
-                if catalog.action(alias).is_none() {
-                    problems.push(format!(
-                        "links[{i}].actions[{j}]: no action named {alias:?} in the catalogue"
-                    ));
-                }
-            }
-        }
+        let problems = unknown_aliases(config, Some(&catalog.views), Some(&catalog.actions));
         if !problems.is_empty() {
-            return Err(ConfigError {
-                problems: problems
-                    .into_iter()
-                    .map(|message| Problem {
-                        file: config.file.clone(),
-                        position: None,
-                        message,
-                    })
-                    .collect(),
-            });
+            return Err(ConfigError { problems });
         }
         let mut by_alertname: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
         for link in &config.links {
@@ -124,4 +99,41 @@ impl Links {
         buttons.truncate(MAX_LINKS);
         buttons
     }
+}
+
+/// Every alias of the config's links that names no view (action) of the catalogue, located in the
+/// config. `None`: that catalogue file could not be read, so its aliases are not checked.
+pub fn unknown_aliases(
+    config: &Config,
+    views: Option<&[View]>,
+    actions: Option<&[Action]>,
+) -> Vec<Problem> {
+    type Listed = fn(&Link) -> &[String];
+    let kinds: [(&str, Option<Vec<&str>>, Listed); 2] = [
+        (
+            "view",
+            views.map(|items| items.iter().map(|v| v.alias.as_str()).collect()),
+            |link| &link.views,
+        ),
+        (
+            "action",
+            actions.map(|items| items.iter().map(|a| a.alias.as_str()).collect()),
+            |link| &link.actions,
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (i, link) in config.links.iter().enumerate() {
+        for (noun, known, listed) in &kinds {
+            let Some(known) = known else { continue };
+            for (j, alias) in listed(link).iter().enumerate() {
+                if !known.contains(&alias.as_str()) {
+                    problems.push(config.source.problem(
+                        &format!("links[{i}].{noun}s[{j}]"),
+                        format_args!("no {noun} named {alias:?} in the catalogue"),
+                    ));
+                }
+            }
+        }
+    }
+    problems
 }

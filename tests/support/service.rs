@@ -8,7 +8,7 @@ use std::path::Path;
 use postgram::config::Config;
 
 use super::fake_telegram::{FakeTelegram, SentMessage, buttons};
-use super::{Backend, TestApp, TestState, WEBHOOK_TOKEN};
+use super::{BOT_TOKEN, Backend, TestApp, TestState, WEBHOOK_TOKEN};
 
 /// What a test's config text is made from.
 pub struct Ctx<'a> {
@@ -23,7 +23,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The lines most configs here start with: the fake as the Bot API (bot token `1:x`), a free
+    /// The lines most configs here start with: the fake as the Bot API (bot token [`BOT_TOKEN`]), a free
     /// port, the webhook token, the test's state.
     pub fn head(&self) -> String {
         let Ctx {
@@ -33,7 +33,7 @@ impl Ctx<'_> {
             ..
         } = self;
         format!(
-            r#"telegram: {{ token: "1:x", api_url: "{api_url}" }}
+            r#"telegram: {{ token: "{BOT_TOKEN}", api_url: "{api_url}" }}
 http: {{ listen: "127.0.0.1:0", webhook_token: "{webhook_token}" }}
 state: "{state_url}""#
         )

@@ -1,6 +1,8 @@
 use std::path::Path;
 
 use super::*;
+use crate::catalog::files::from_texts;
+use crate::catalog::{Catalog, StepBody};
 
 fn databases() -> Vec<DatabaseName> {
     vec![
@@ -113,7 +115,15 @@ fn unknown_keys_and_malformed_steps_are_refused() {
     let found = problems(actions(
         "actions:\n  - { alias: a, title: t, steps: [], colour: red }\n",
     ));
-    assert!(found[0].contains("unknown field `colour`"), "{found:?}");
+    assert_eq!(
+        found,
+        [
+            "actions.yaml:2:34: actions[0].steps: an action needs at least one step",
+            "actions.yaml:2:38: actions[0].colour: unknown field `colour`, expected one of `alias`, \
+             `title`, `description`, `databases`, `confirm`, `timeout`, `arguments`, `steps`",
+        ],
+        "an unknown key hides nothing else"
+    );
     let found = problems(actions(
         "actions:\n  - alias: a\n    title: t\n    steps:\n      - { name: both, sql: 'SELECT 1', shell: 'true' }\n",
     ));
@@ -180,4 +190,62 @@ actions:
             "{expected}: {found:?}"
         );
     }
+}
+
+#[test]
+fn wrong_types_and_missing_keys_hide_nothing_else() {
+    let found = problems(from_texts(
+        Some((
+            Path::new("views.yaml"),
+            r#"
+views:
+  - alias: first
+    title: [not, text]
+    max_rows: many
+    databases: [nowhere]
+    sql: SELECT :missing
+  - 5
+  - alias: Third
+    title: t
+  - alias: fourth
+    title: t
+    timeout: soon
+    variants: [{ sql: "SELECT 2" }]
+    sql: SELECT 1
+"#,
+        )),
+        Some((
+            Path::new("actions.yaml"),
+            r#"
+actions:
+  - alias: a
+    title: t
+    confirm: maybe
+    steps:
+      - { name: s, sql: "SELECT :x" }
+      - { sql: "SELECT 1" }
+  - { alias: b, steps: [7] }
+"#,
+        )),
+        &databases(),
+    ));
+    assert_eq!(
+        found,
+        [
+            "views.yaml:4:12: views[0].title: invalid type: sequence, expected a string",
+            "views.yaml:5:15: views[0].max_rows: invalid type: string, expected a whole number",
+            "views.yaml:6:17: views[0].databases[0]: \"nowhere\" is not a database of the config",
+            "views.yaml:7:10: views[0].sql: :missing names no declared argument",
+            "views.yaml:8:5: views[1]: invalid type: integer, expected a mapping",
+            "views.yaml:9:5: views[2].sql: is required",
+            "views.yaml:9:12: views[2].alias: \"Third\" must be 1-40 characters of a-z, 0-9 or '_'",
+            "views.yaml:13:14: views[3].timeout: \"soon\" is not a duration (examples: 30s, 10m, 1h30m, 2d)",
+            "views.yaml:14:16: views[3].variants[0].min_server_version: is required",
+            "actions.yaml:5:14: actions[0].confirm: invalid type: string, expected a boolean",
+            "actions.yaml:7:25: actions[0].steps[0].sql: :x names no declared argument",
+            "actions.yaml:8:9: actions[0].steps[1].name: is required",
+            "actions.yaml:9:5: actions[1].title: is required",
+            "actions.yaml:9:25: actions[1].steps[0]: invalid type: integer, expected a mapping",
+        ]
+    );
 }

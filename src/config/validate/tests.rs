@@ -23,7 +23,7 @@ api_tokens:
 
 fn env(name: &str) -> Option<String> {
     match name {
-        "TELEGRAM_TOKEN" => Some("123:telegram-secret".to_owned()),
+        "TELEGRAM_TOKEN" => Some("123456:telegram-secret-0000000000000000000".to_owned()),
         "ALERTMANAGER_TOKEN" => Some("webhook-secret-0123456789".to_owned()),
         "MAIN_DSN" => Some("postgres://admin:dsn-password@db:5432/app".to_owned()),
         _ => None,
@@ -31,7 +31,11 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn problems(text: &str) -> Vec<String> {
-    Config::from_text(text, Path::new("/etc/postgram/postgram.yaml"), &env)
+    problems_with(text, &env)
+}
+
+fn problems_with(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    Config::from_text(text, Path::new("/etc/postgram/postgram.yaml"), env)
         .expect_err("config should be rejected")
         .problems
         .iter()
@@ -42,7 +46,10 @@ fn problems(text: &str) -> Vec<String> {
 #[test]
 fn the_documented_config_is_valid() {
     let config = Config::from_text(GOOD, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
-    assert_eq!(config.telegram.token.expose(), "123:telegram-secret");
+    assert_eq!(
+        config.telegram.token.expose(),
+        "123456:telegram-secret-0000000000000000000"
+    );
     assert_eq!(config.telegram.api_url, "https://api.telegram.org");
     assert_eq!(config.alertmanager.unwrap().url, "http://127.0.0.1:9093");
     assert!(matches!(
@@ -211,4 +218,93 @@ fn tokens_may_be_given_by_digest_and_members_only_once() {
         "{found:?}"
     );
     assert_eq!(found.len(), 2, "{found:?}");
+}
+
+#[test]
+fn wrong_types_and_missing_keys_hide_nothing_else() {
+    let text = r#"
+telegram: { dialogue_ttl: [1h] }
+http:
+  listen: nowhere
+owners: [eleven, -5, 42]
+escalation: { ack_timeout: ten, colour: red }
+databases:
+  - 5
+  - name: main
+    dsn: mysql://x
+    match: { cluster: main }
+    chat: "not a number"
+    admins: ["alice"]
+api_tokens:
+  - { name: ci, token: 12345678901234567890, role: king }
+"#;
+    let found = problems(text);
+    assert_eq!(
+        found,
+        [
+            "/etc/postgram/postgram.yaml:2:11: telegram.token: is required",
+            "/etc/postgram/postgram.yaml:2:27: telegram.dialogue_ttl: invalid type: sequence, expected a string",
+            "/etc/postgram/postgram.yaml:4:3: http.webhook_token: is required",
+            "/etc/postgram/postgram.yaml:4:11: http.listen: \"nowhere\" is not an address like 127.0.0.1:9750",
+            "/etc/postgram/postgram.yaml:5:10: owners[0]: invalid type: string, expected a whole number",
+            "/etc/postgram/postgram.yaml:5:18: owners[1]: Telegram user id -5 must be a positive number",
+            "/etc/postgram/postgram.yaml:6:28: escalation.ack_timeout: \"ten\" is not a duration (examples: 30s, 10m, 1h30m, 2d)",
+            "/etc/postgram/postgram.yaml:6:33: escalation.colour: unknown field `colour`, expected one of `ack_timeout`, `telegram_failure_after`, `severities`",
+            "/etc/postgram/postgram.yaml:8:5: databases[0]: invalid type: integer, expected a mapping",
+            "/etc/postgram/postgram.yaml:10:10: databases[1].dsn: must be a postgres:// URL",
+            "/etc/postgram/postgram.yaml:12:11: databases[1].chat: invalid type: string, expected a whole number",
+            "/etc/postgram/postgram.yaml:13:14: databases[1].admins[0]: \"alice\" is neither a Telegram user id nor an @username",
+            "/etc/postgram/postgram.yaml:15:24: api_tokens[0].token: invalid type: integer, expected a string",
+            "/etc/postgram/postgram.yaml:15:52: api_tokens[0].role: role \"king\" is not one of \"owner\", \"admin\", \"viewer\"",
+        ]
+    );
+    assert!(
+        !found.iter().any(|p| p.contains("12345678901234567890")),
+        "a token of the wrong type is not echoed: {found:?}"
+    );
+}
+
+#[test]
+fn an_empty_file_lacks_every_required_key_at_its_start() {
+    assert_eq!(
+        problems(""),
+        [
+            "/etc/postgram/postgram.yaml:1:1: telegram: is required",
+            "/etc/postgram/postgram.yaml:1:1: http: is required",
+            "/etc/postgram/postgram.yaml:1:1: owners: name at least one Telegram user id: owners receive unrouted alerts and manage everything",
+        ]
+    );
+}
+
+#[test]
+fn the_bot_token_has_the_shape_botfather_gives_and_is_never_echoed() {
+    for token in [
+        "abc",
+        "hunter2",
+        "123456:hunter2-is-too-short",
+        "123456:hunter2-is-far-too-long-00000000000000000000000000000000000000000000000",
+        "hunter2:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "123456:hunter2+has+a+plus+0000000000000000",
+        " 123456:hunter2-has-a-space-000000000000000",
+    ] {
+        let env = |name: &str| match name {
+            "TELEGRAM_TOKEN" => Some(token.to_owned()),
+            _ => env(name),
+        };
+        let found = problems_with(GOOD, &env);
+        assert_eq!(
+            found,
+            [
+                "/etc/postgram/postgram.yaml:2:20: telegram.token: is not a bot token as BotFather \
+                 gives it: the bot's id (digits), ':' and 30 to 64 characters of A-Z, a-z, 0-9, '_' or '-'"
+            ],
+            "{token:?}"
+        );
+        assert!(!found[0].contains("hunter2"), "{found:?}");
+    }
+    let env = |name: &str| match name {
+        "TELEGRAM_TOKEN" => Some("7213808860:AAH1bjqpKKW3maRSPAxzIU-0v6xNuq2_NjM".to_owned()),
+        _ => env(name),
+    };
+    Config::from_text(GOOD, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
 }
