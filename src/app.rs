@@ -300,13 +300,12 @@ async fn expire_dialogues(store: Store, ttl: std::time::Duration, stop: Cancella
 /// Runs until SIGTERM or SIGINT, then shuts down gracefully. Telegram rejecting the bot token stops
 /// it too (after the same graceful shutdown), as an error: no alert could ever reach anyone.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Installed before anything answers: a SIGTERM as soon as `/-/ready` says yes is a graceful stop.
+    let signalled = shutdown_signal()?;
     let running = start(config).await?;
     let reach = running.telegram().clone();
     let fatal = tokio::select! {
-        signal = shutdown_signal() => {
-            signal?;
-            None
-        }
+        () = signalled => None,
         cause = reach.fatal() => Some(cause),
     };
     tracing::info!("shutting down: finishing in-flight requests");
@@ -320,15 +319,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
+/// Installs the SIGTERM and SIGINT handlers now; the future ends at the first of them.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
 /// Names this process in outbox leases: unique across replicas and restarts.
