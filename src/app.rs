@@ -137,9 +137,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .context("reading the members added at runtime")?;
     tracker.spawn(refresh_members(Arc::clone(&members), stop_workers.clone()));
-    tracker.spawn(expire_dialogues(
+    tracker.spawn(housekeeping(
         store.clone(),
-        config.telegram.dialogue_ttl,
+        (config.telegram.dialogue_ttl, config.telegram.buttons_ttl),
         stop_workers.clone(),
     ));
     let intake = Intake::start(
@@ -276,21 +276,32 @@ async fn refresh_members(members: Arc<Members>, stop: CancellationToken) {
     }
 }
 
-/// Deletes abandoned dialogues (and forgets the secrets typed into them) once they are `ttl` old.
-async fn expire_dialogues(store: Store, ttl: std::time::Duration, stop: CancellationToken) {
+/// Deletes abandoned dialogues (and forgets the secrets typed into them) once they are
+/// `dialogue_ttl` old, and forgets buttons once they are `buttons_ttl` old.
+async fn housekeeping(
+    store: Store,
+    (dialogue_ttl, buttons_ttl): (std::time::Duration, std::time::Duration),
+    stop: CancellationToken,
+) {
+    let ttl = dialogue_ttl.min(buttons_ttl);
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60).min(ttl));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A TTL beyond chrono's range keeps everything.
+    let before = |ttl: std::time::Duration| {
+        chrono::Duration::from_std(ttl)
+            .ok()
+            .and_then(|ttl| chrono::Utc::now().checked_sub_signed(ttl))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+    };
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = every.tick() => {
-                // A TTL beyond chrono's range keeps every dialogue.
-                let before = chrono::Duration::from_std(ttl)
-                    .ok()
-                    .and_then(|ttl| chrono::Utc::now().checked_sub_signed(ttl))
-                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-                if let Err(e) = store.expire_dialogues(before).await {
+                if let Err(e) = store.expire_dialogues(before(dialogue_ttl)).await {
                     tracing::warn!(error = %e, "deleting abandoned dialogues failed");
+                }
+                if let Err(e) = store.prune_buttons(before(buttons_ttl)).await {
+                    tracing::warn!(error = %e, "forgetting old buttons failed");
                 }
             }
         }

@@ -25,6 +25,7 @@ on_both_backends!(
     a_person_answers_one_question_at_a_time_in_a_chat,
     concurrent_fallbacks_queue_one_email_per_incident_and_address,
     leases_last_while_renewed_and_a_dead_process_gives_them_back,
+    old_buttons_are_forgotten_except_on_alerts_still_firing,
 );
 
 fn location(state: &TestState) -> StateLocation {
@@ -472,5 +473,44 @@ async fn leases_last_while_renewed_and_a_dead_process_gives_them_back(backend: B
         Backend::Postgres => assert_eq!((taken_back, claimable.len()), (0, 0)),
     }
     restarted.close().await;
+    state.cleanup().await;
+}
+
+async fn old_buttons_are_forgotten_except_on_alerts_still_firing(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let store = open(&state).await;
+    let outcome = store.ingest(&[request(1, at(0))]).await.unwrap();
+    let Some(AlertOutcome::Opened(incident)) = outcome[0].alerts.first().cloned() else {
+        panic!("{outcome:?}");
+    };
+    store.record_message(incident, 7, 70, at(0)).await.unwrap();
+    let one = |token: &str| vec![(token.to_owned(), format!("payload of {token}"))];
+    // The firing alert's message, a list sent as long ago, and a list sent lately.
+    store
+        .put_buttons(7, 70, &one("alert"), at(0))
+        .await
+        .unwrap();
+    store.put_buttons(7, 71, &one("old"), at(0)).await.unwrap();
+    store
+        .put_buttons(7, 72, &one("new"), at(100))
+        .await
+        .unwrap();
+    assert_eq!(store.prune_buttons(at(50)).await.unwrap(), 1);
+    let kept = |message: i64, token: &'static str| {
+        let store = store.clone();
+        async move { store.button(7, message, token).await.unwrap().is_some() }
+    };
+    assert!(
+        kept(70, "alert").await,
+        "an alert still firing keeps its buttons"
+    );
+    assert!(
+        !kept(71, "old").await,
+        "an old list's buttons are forgotten"
+    );
+    assert!(kept(72, "new").await, "a recent list keeps its buttons");
+    store.close().await;
     state.cleanup().await;
 }

@@ -60,6 +60,9 @@ pub struct TelegramConfig {
     pub webhook: Option<TelegramWebhook>,
     /// A dialogue nobody answered for this long is deleted, with the secrets typed into it.
     pub dialogue_ttl: Duration,
+    /// The buttons of a message are forgotten this long after it was sent or last edited, except on
+    /// the alert messages of incidents still firing.
+    pub buttons_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -47,6 +47,8 @@ pub struct RawTelegram {
     pub webhook_secret: Option<String>,
     /// How long an untouched view or action dialogue is kept (default 1h).
     pub dialogue_ttl: Option<String>,
+    /// How long the buttons of a message are honoured (default 30d; alerts still firing keep theirs).
+    pub buttons_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -100,6 +100,12 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
             "telegram.dialogue_ttl",
             report,
         ),
+        buttons_ttl: duration(
+            raw_telegram.buttons_ttl.as_deref(),
+            Duration::from_secs(30 * 24 * 3600),
+            "telegram.buttons_ttl",
+            report,
+        ),
     };
     let raw_http = report.required(raw.http, "http");
     let listen = match raw_http.listen.as_deref() {

@@ -51,4 +51,20 @@ impl Store {
         .await?;
         Ok(row.map(|r| r.try_get("payload")).transpose()?)
     }
+
+    /// Forgets the buttons recorded before `before`, except those on the alert messages of incidents
+    /// still firing (their Acknowledge and Silence must keep working however old they are). A press of
+    /// a forgotten button is refused like any unknown one; `/alerts` and the lists give fresh ones.
+    pub async fn prune_buttons(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM buttons WHERE created_at < $1 AND NOT EXISTS ( \
+                 SELECT 1 FROM telegram_messages m JOIN incidents i ON i.id = m.incident_id \
+                 WHERE m.chat_id = buttons.chat_id AND m.message_id = buttons.message_id \
+                   AND i.status = 'firing')",
+        )
+        .bind(to_millis(before))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }
