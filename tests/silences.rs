@@ -200,9 +200,7 @@ async fn alertmanagers_refusal_comes_back_with_its_reason() {
 async fn a_dead_address_is_unreachable_and_keeps_its_credentials_to_itself() {
     let port = free_port();
     let am = Alertmanager::new(&format!("http://admin:s3cret@127.0.0.1:{port}"));
-    let started = Instant::now();
     let error = am.list_active(None).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(6));
     assert!(matches!(error, SilenceError::Unreachable(_)), "{error:?}");
     let text = format!("{error} {error:?} {am:?}");
     assert!(!text.contains("s3cret"), "{text}");
