@@ -165,6 +165,7 @@ on_both_backends!(
     a_username_belongs_to_the_account_that_claimed_it,
     either_form_of_a_person_is_one_member,
     losing_access_ends_dialogues_and_queued_alerts,
+    a_removed_member_gets_no_storm_digest_either,
     a_group_lists_only_its_database,
     strangers_write_nothing_and_are_refused_once_a_minute,
 );
@@ -334,6 +335,50 @@ async fn losing_access_ends_dialogues_and_queued_alerts(backend: Backend) {
     let told = world.telegram.messages(FRANK);
     assert!(
         told.iter().all(|m| !m.text.contains("IdentityQueued")),
+        "{told:?}"
+    );
+    world.stop().await;
+}
+
+/// A storm queued for a member who is removed before Telegram takes it: neither the digest nor the
+/// messages behind it reach them.
+async fn a_removed_member_gets_no_storm_digest_either(backend: Backend) {
+    let Some(world) = World::start(backend).await else {
+        return;
+    };
+    assert_eq!(world.set_member(json!(FRANK), "viewer").await, 201);
+    world.telegram.set_down(true);
+    let storm = (0..10)
+        .map(|i| {
+            let labels = json!({ "alertname": format!("IdentityStorm{i}"), "cluster": "main" });
+            alert(
+                &format!("IdentityStorm{i}"),
+                "firing",
+                "2026-11-22T10:00:00Z",
+                labels,
+            )
+        })
+        .collect();
+    let (status, _) = world.app.post_webhook(&notification("firing", storm)).await;
+    assert_eq!(status, 200);
+    let failed = "SELECT last_error FROM outbox WHERE kind = 'telegram.send' \
+                  AND recipient = 'user:5100' AND last_error IS NOT NULL";
+    support::eventually("a send to fail", WAIT, || async {
+        (!world.state_sql(failed).await.is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(world.remove_member(&FRANK.to_string()).await, 204);
+    world.telegram.set_down(false);
+    let open = "SELECT CAST(count(*) AS TEXT) FROM outbox WHERE kind = 'telegram.send' \
+                AND recipient = 'user:5100' AND done_at IS NULL";
+    support::eventually("every send to Frank to be done", WAIT, || async {
+        (world.state_sql(open).await == ["0"]).then_some(())
+    })
+    .await;
+    let told = world.telegram.messages(FRANK);
+    assert!(
+        told.iter()
+            .all(|m| !m.text.contains("IdentityStorm") && !m.text.contains("new alerts")),
         "{told:?}"
     );
     world.stop().await;

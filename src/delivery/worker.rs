@@ -408,7 +408,16 @@ impl Worker {
             return Ok(Some(Outcome::Defer(wait)));
         }
         let ids: Vec<IncidentId> = fresh.iter().map(|p| p.incident).collect();
-        let incidents = self.store.incidents_by_ids(&ids).await?;
+        let mut incidents = self.store.incidents_by_ids(&ids).await?;
+        // A person is told only of what they may read now (the sends behind the digest are dropped
+        // the same way); a group chat, of everything routed to it.
+        if let Ok(id) = TelegramUserId::new(chat) {
+            let who = self.access.person(&Person { id, username: None }).await?;
+            incidents.retain(|i| may(&who, Permission::Read, i.database.as_deref()));
+            if incidents.is_empty() {
+                return Ok(None);
+            }
+        }
         let rendered = render::digest_message(&incidents);
         let answer = self.telegram.send(chat, &rendered).await;
         self.throttle.done(chat);
