@@ -627,60 +627,45 @@ async fn a_run_cut_off_by_sigkill_is_recorded_as_interrupted() {
             .request(method, format!("{base}{path}"))
             .bearer_auth(admin)
     };
+    // The status and JSON body of a request.
+    let answer = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response
+                .json::<serde_json::Value>()
+                .await
+                .unwrap_or_default(),
+        )
+    };
 
     let mut child = spawn(&path, port).await;
-    let started = run(
+    let start = run(
         reqwest::Method::POST,
         "/actions/execute/nap?wait=false".to_owned(),
-    )
-    .json(&serde_json::json!({ "database": "main" }))
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(started.status(), 202);
-    let id = started.json::<serde_json::Value>().await.unwrap()["run_id"]
-        .as_i64()
-        .unwrap();
-    let shown: serde_json::Value = run(reqwest::Method::GET, format!("/runs/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    );
+    let (status, started) = answer(start.json(&serde_json::json!({ "database": "main" }))).await;
+    assert_eq!(status, 202, "{started}");
+    let id = started["run_id"].as_i64().unwrap();
+    let (_, shown) = answer(run(reqwest::Method::GET, format!("/runs/{id}"))).await;
     assert_eq!(shown["state"], "running", "{shown}");
     child.start_kill().expect("SIGKILL");
     child.wait().await.unwrap();
 
     let mut restarted = spawn(&path, port).await;
-    let answer = run(reqwest::Method::GET, format!("/runs/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    let shown: serde_json::Value = answer.json().await.unwrap();
+    let (status, shown) = answer(run(reqwest::Method::GET, format!("/runs/{id}"))).await;
+    assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["state"], "interrupted", "{shown}");
     assert_eq!(shown["action"], "nap", "{shown}");
     assert!(shown["finished_at"].is_string(), "{shown}");
-    let cancel = run(reqwest::Method::POST, format!("/runs/{id}/cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancel.status(), 409);
-    let audit: serde_json::Value = run(reqwest::Method::GET, "/audit?action=action".to_owned())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = answer(run(reqwest::Method::POST, format!("/runs/{id}/cancel"))).await;
+    assert_eq!(status, 409);
+    let (_, audit) = answer(run(reqwest::Method::GET, "/audit?action=action".to_owned())).await;
     assert_eq!(audit["entries"][0]["outcome"], "interrupted", "{audit}");
     assert_eq!(audit["entries"][0]["via"], "rest", "{audit}");
-    let unknown = run(reqwest::Method::GET, format!("/runs/{}", id + 100))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
+    let (status, _) = answer(run(reqwest::Method::GET, format!("/runs/{}", id + 100))).await;
+    assert_eq!(status, 404);
     signal(&restarted, "TERM");
     restarted.wait().await.unwrap();
     state.cleanup().await;
