@@ -111,7 +111,7 @@ impl TestState {
                 let mut admin = match admin_connection().await {
                     Ok(conn) => conn,
                     Err(e) => Prerequisite::Postgres.missing(&format!(
-                        "{} does not answer ({e})",
+                        "connecting to {} failed: {e}",
                         prerequisites::without_password(&postgres_admin_url())
                     )),
                 };
