@@ -2,6 +2,8 @@
 //! expired; Alertmanager's refusals come back with its reason; a dead address is reported unreachable.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -12,14 +14,7 @@ use postgram::silences::{Alertmanager, Matcher, NewSilence, SilenceError, matche
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
-const BINARY: &str = "prometheus-alertmanager";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap()
-}
+use support::free_port;
 
 /// A running Alertmanager; killed when dropped, before its directory is removed.
 struct Running {
@@ -28,21 +23,9 @@ struct Running {
     _dir: TempDir,
 }
 
-/// Starts Alertmanager, or returns `None` (after saying so) when it is not installed outside CI.
+/// Starts Alertmanager, or returns `None` when the person asked to skip the tests that need it.
 async fn start() -> Option<Running> {
-    let installed = std::process::Command::new(BINARY)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !installed {
-        if std::env::var_os("CI").is_some() {
-            panic!("{BINARY} is not installed");
-        }
-        eprintln!("skipping: {BINARY} is not installed");
-        return None;
-    }
+    let binary = support::alertmanager::alertmanager_binary()?;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("am.yml");
     std::fs::write(
@@ -52,7 +35,7 @@ async fn start() -> Option<Running> {
     .unwrap();
     let log = dir.path().join("am.log");
     let port = free_port();
-    let mut child = Command::new(BINARY)
+    let mut child = Command::new(&binary)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
             "--storage.path={}",

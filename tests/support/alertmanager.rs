@@ -6,10 +6,17 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+use super::prerequisites::Prerequisite;
 use super::{WEBHOOK_TOKEN, eventually, free_port};
 
+/// The installed Alertmanager binary; `None` when the person asked to skip the tests that need it (it
+/// fails the test when it is missing).
 pub fn alertmanager_binary() -> Option<String> {
-    ["prometheus-alertmanager", "alertmanager"]
+    if Prerequisite::Alertmanager.skip_requested() {
+        Prerequisite::Alertmanager.skipped();
+        return None;
+    }
+    let found = ["prometheus-alertmanager", "alertmanager"]
         .into_iter()
         .find(|name| {
             std::process::Command::new(name)
@@ -19,7 +26,12 @@ pub fn alertmanager_binary() -> Option<String> {
                 .status()
                 .is_ok_and(|s| s.success())
         })
-        .map(str::to_owned)
+        .map(str::to_owned);
+    match found {
+        Some(binary) => Some(binary),
+        None => Prerequisite::Alertmanager
+            .missing("neither prometheus-alertmanager nor alertmanager runs from PATH"),
+    }
 }
 
 pub struct Alertmanager {

@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod fake_telegram;
+pub mod prerequisites;
 pub mod service;
 pub mod smtp_sink;
 
@@ -20,6 +21,8 @@ use sqlx::{Connection, Executor, PgConnection};
 
 #[allow(unused_imports)] // not every test binary starts a `Service`
 pub use service::Service;
+
+use prerequisites::Prerequisite;
 
 /// Runs each named scenario `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL.
 #[allow(unused_macros)] // not every test binary runs scenarios on both backends
@@ -56,7 +59,8 @@ pub fn main_targets(dsn: &str) -> postgram::exec::Targets {
     .unwrap()
 }
 
-/// The machine's PostgreSQL, as a superuser (trust authentication).
+/// The PostgreSQL server of the tests, as a superuser: `POSTGRAM_TEST_POSTGRES` (`scripts/test` creates a
+/// role with a password and sets it), else the local server's `postgres` user without a password.
 pub fn postgres_admin_url() -> String {
     std::env::var("POSTGRAM_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
@@ -80,18 +84,6 @@ pub struct TestState {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// Fails when CI is set (a test that needs PostgreSQL must not pass without it), skips otherwise.
-pub fn postgres_unavailable(error: &dyn std::fmt::Display) -> Option<TestState> {
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "PostgreSQL is unreachable at {}: {error}",
-            postgres_admin_url()
-        );
-    }
-    eprintln!("skipping: PostgreSQL is unreachable ({error}); set CI to make this a failure");
-    None
-}
-
 async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
     tokio::time::timeout(
         Duration::from_secs(5),
@@ -102,7 +94,8 @@ async fn admin_connection() -> Result<PgConnection, sqlx::Error> {
 }
 
 impl TestState {
-    /// A fresh store, or `None` when PostgreSQL is wanted but unreachable outside CI.
+    /// A fresh store, or `None` when PostgreSQL is wanted and the person asked to skip it (it fails the
+    /// test when it is unreachable).
     pub async fn new(backend: Backend) -> Option<TestState> {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
@@ -113,9 +106,16 @@ impl TestState {
                 postgres_db: None,
             }),
             Backend::Postgres => {
+                if Prerequisite::Postgres.skip_requested() {
+                    Prerequisite::Postgres.skipped();
+                    return None;
+                }
                 let mut admin = match admin_connection().await {
                     Ok(conn) => conn,
-                    Err(e) => return postgres_unavailable(&e),
+                    Err(e) => Prerequisite::Postgres.missing(&format!(
+                        "connecting to {} failed: {e}",
+                        prerequisites::without_password(&postgres_admin_url())
+                    )),
                 };
                 drop_stale_databases(&mut admin).await;
                 let now = chrono::Utc::now().timestamp();
@@ -365,14 +365,6 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Fails when CI is set, skips otherwise: for tests that need a program the machine may lack.
-pub fn program_missing(program: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{program} is not installed (.ci/run installs it)");
-    }
-    eprintln!("skipping: {program} is not installed");
 }
 
 /// The `postgram` binary, run as operators run it: `postgram run --config FILE`, logging at `level` to

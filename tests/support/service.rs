@@ -53,8 +53,8 @@ pub struct Service {
 
 impl Service {
     /// Writes each `(file name, contents)` of `write` into the state's directory, then starts the
-    /// service with the config text `config` makes. `None` when the state wants PostgreSQL and it is
-    /// unreachable outside CI.
+    /// service with the config text `config` makes. `None` when the state wants PostgreSQL and the person
+    /// asked to skip it.
     pub async fn start_with(
         backend: Backend,
         write: &[(&str, &str)],
@@ -65,7 +65,7 @@ impl Service {
     }
 
     /// Like `start_with`, the state on SQLite, administering a fresh PostgreSQL database (`target`),
-    /// whose URL `config` gets too. `None` when PostgreSQL is unreachable outside CI.
+    /// whose URL `config` gets too. `None` when the person asked to skip PostgreSQL.
     pub async fn start_administering(
         write: &[(&str, &str)],
         config: impl FnOnce(&Ctx<'_>, &str) -> String,
