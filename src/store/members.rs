@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError, from_millis, from_millis_opt, to_millis};
+use super::{Result, Store, StoreError, from_millis, from_millis_opt, role, to_millis};
 use crate::access::Actor;
 use crate::domain::Role;
 
@@ -86,13 +86,6 @@ pub struct StoredToken {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
-}
-
-fn role(raw: &str) -> Result<Role> {
-    Role::parse(raw).map_err(|detail| StoreError::Corrupt {
-        what: "role",
-        detail,
-    })
 }
 
 fn member(row: &AnyRow) -> Result<MemberRecord> {

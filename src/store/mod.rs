@@ -5,6 +5,7 @@
 
 mod audit;
 mod buttons;
+mod chats;
 mod delivery;
 mod dialogues;
 mod incidents;
@@ -12,6 +13,7 @@ mod ingest;
 mod members;
 mod outbox;
 mod people;
+mod responses;
 mod runs;
 
 use std::time::Duration;
@@ -21,9 +23,10 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::config::StateLocation;
+use crate::domain::Role;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
-pub use delivery::{AckOutcome, PendingSend};
+pub use delivery::PendingSend;
 pub use dialogues::Dialogue;
 pub use incidents::{
     Delivery, IncidentDetail, IncidentFilter, IncidentPage, IncidentRecord, MessageRecord,
@@ -33,6 +36,7 @@ pub use ingest::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest};
 pub use members::{Invite, MemberChange, MemberRecord, Notice, Redeemed, StoredToken};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
 pub use people::{Binding, Claim};
+pub use responses::AckOutcome;
 pub use runs::RunStart;
 
 /// Errors of the state store. Callers log them whole and show users only a reference.
@@ -133,4 +137,12 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
 
 pub(crate) fn from_millis_opt(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
     ms.map(from_millis).transpose()
+}
+
+/// A stored role, read back (memberships, invites, tokens).
+pub(crate) fn role(raw: &str) -> Result<Role> {
+    Role::parse(raw).map_err(|detail| StoreError::Corrupt {
+        what: "role",
+        detail,
+    })
 }
