@@ -10,11 +10,13 @@ mod delivery;
 mod dialogues;
 mod incidents;
 mod ingest;
+mod invites;
 mod members;
 mod outbox;
 mod people;
 mod responses;
 mod runs;
+mod tokens;
 
 use std::time::Duration;
 
@@ -33,11 +35,13 @@ pub use incidents::{
     ReceiptRecord,
 };
 pub use ingest::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest};
-pub use members::{Invite, MemberChange, MemberRecord, Notice, Redeemed, StoredToken};
+pub use invites::{Invite, Redeemed};
+pub use members::{MemberChange, MemberRecord, Notice};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
 pub use people::{Binding, Claim};
 pub use responses::AckOutcome;
 pub use runs::RunStart;
+pub use tokens::StoredToken;
 
 /// Errors of the state store. Callers log them whole and show users only a reference.
 #[derive(Debug, thiserror::Error)]

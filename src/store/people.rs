@@ -221,6 +221,15 @@ impl Store {
         .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
+
+    /// The username a user was last seen with, lowercase without @.
+    pub async fn username_of(&self, user_id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT username FROM telegram_users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
+    }
 }
 
 /// Runtime memberships of `username:<name>` become the account's. Where the account is a member of
