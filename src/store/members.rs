@@ -4,8 +4,8 @@
 //! together, so a crash never leaves a member nobody was told about.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{Result, Store, from_millis, role, to_millis};
 use crate::access::Actor;
@@ -106,7 +106,6 @@ impl Store {
     /// Returns the member's previous role; nothing is written (and nobody told) when the change
     /// changes nothing.
     pub async fn change_member(&self, change: &MemberChange<'_>) -> Result<Previous> {
-        let now = to_millis(change.at);
         let mut tx = self.pool.begin().await?;
         // A write first: SQLite then takes its write lock now (waiting out other writers) instead of
         // failing with "database is locked" when a transaction that began by reading tries to write;
@@ -116,56 +115,11 @@ impl Store {
             .bind(change.member)
             .execute(&mut *tx)
             .await?;
-        let mut previous = None;
-        let mut folded = false;
-        for (i, member) in std::iter::once(change.member)
-            .chain(change.others.iter().map(String::as_str))
-            .enumerate()
-        {
-            let held =
-                sqlx::query("SELECT role FROM members WHERE database_name = $1 AND member = $2")
-                    .bind(change.database)
-                    .bind(member)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|row| role(&row.try_get::<String, _>(0)?))
-                    .transpose()?;
-            folded |= i > 0 && held.is_some();
-            previous = previous.max(held);
-        }
+        let (previous, folded) = held(&mut tx, change).await?;
         if previous == change.role && !folded {
             return Ok(previous);
         }
-        for other in change.others {
-            sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
-                .bind(change.database)
-                .bind(other.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        match change.role {
-            Some(new) => {
-                sqlx::query(
-                    "INSERT INTO members (database_name, member, role, added_by, added_at) \
-                     VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (database_name, member) DO UPDATE SET role = excluded.role",
-                )
-                .bind(change.database)
-                .bind(change.member)
-                .bind(new.as_str())
-                .bind(change.actor.name.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
-                    .bind(change.database)
-                    .bind(change.member)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        write_member(&mut tx, change).await?;
         let action = match (previous, change.role) {
             (None, Some(_)) => "member added",
             (Some(_), Some(_)) => "member role changed",
@@ -182,34 +136,99 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        for (recipient, text) in &change.notices {
-            sqlx::query(
-                "INSERT INTO outbox (kind, recipient, payload, created_at, next_attempt_at) \
-                 VALUES ('telegram.notice', $1, $2, $3, $3)",
-            )
-            .bind(recipient.as_str())
-            .bind(serde_json::json!({ "text": text }).to_string())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if change.send_firing {
-            // After the welcome (created in the same instant, but with a larger id).
-            sqlx::query(
-                "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) \
-                 SELECT 'telegram.send', i.id, $2, $3, $3 FROM incidents i \
-                 WHERE i.database_name = $1 AND i.status = 'firing' \
-                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = i.id \
-                                   AND o.kind = 'telegram.send' AND o.recipient = $2) \
-                 ORDER BY i.id",
-            )
-            .bind(change.database)
-            .bind(change.member)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        queue_messages(&mut tx, change).await?;
         tx.commit().await?;
         Ok(previous)
     }
+}
+
+/// The highest role the person holds in the database under any of their forms, and whether one of
+/// their other forms holds one (to be folded into `member`).
+async fn held(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Result<(Previous, bool)> {
+    let mut previous = None;
+    let mut folded = false;
+    for (i, member) in std::iter::once(change.member)
+        .chain(change.others.iter().map(String::as_str))
+        .enumerate()
+    {
+        let held = sqlx::query("SELECT role FROM members WHERE database_name = $1 AND member = $2")
+            .bind(change.database)
+            .bind(member)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| role(&row.try_get::<String, _>(0)?))
+            .transpose()?;
+        folded |= i > 0 && held.is_some();
+        previous = previous.max(held);
+    }
+    Ok((previous, folded))
+}
+
+/// Writes the change: the person's other forms go, `member` gets the new role (or goes too).
+async fn write_member(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Result<()> {
+    let now = to_millis(change.at);
+    for other in change.others {
+        sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
+            .bind(change.database)
+            .bind(other.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    match change.role {
+        Some(new) => {
+            sqlx::query(
+                "INSERT INTO members (database_name, member, role, added_by, added_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (database_name, member) DO UPDATE SET role = excluded.role",
+            )
+            .bind(change.database)
+            .bind(change.member)
+            .bind(new.as_str())
+            .bind(change.actor.name.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
+                .bind(change.database)
+                .bind(change.member)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues the messages that come with the change: its notices, and a newcomer's firing incidents.
+async fn queue_messages(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Result<()> {
+    let now = to_millis(change.at);
+    for (recipient, text) in &change.notices {
+        sqlx::query(
+            "INSERT INTO outbox (kind, recipient, payload, created_at, next_attempt_at) \
+             VALUES ('telegram.notice', $1, $2, $3, $3)",
+        )
+        .bind(recipient.as_str())
+        .bind(serde_json::json!({ "text": text }).to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if change.send_firing {
+        // After the welcome (created in the same instant, but with a larger id).
+        sqlx::query(
+            "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) \
+             SELECT 'telegram.send', i.id, $2, $3, $3 FROM incidents i \
+             WHERE i.database_name = $1 AND i.status = 'firing' \
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = i.id \
+                               AND o.kind = 'telegram.send' AND o.recipient = $2) \
+             ORDER BY i.id",
+        )
+        .bind(change.database)
+        .bind(change.member)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
