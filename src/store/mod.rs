@@ -2,6 +2,13 @@
 //! The only module that holds SQL for it. One set of queries serves both backends through sqlx's `Any`
 //! driver: SQLite by default (one file, WAL, `synchronous=FULL`), PostgreSQL for several replicas.
 //! Times are stored as Unix milliseconds; JSON as text.
+//!
+//! One file per subject: `ingest` writes notifications, incidents and their jobs; `incidents` reads the
+//! history; `responses` records acknowledgements and silences; `outbox` queues, claims and leases jobs,
+//! `delivery` holds what the worker queues, defers and digests; `chats` the Telegram messages sent,
+//! migrated groups and unreachable recipients; `people`, `members`, `invites` and `tokens` who is who
+//! and may what; `dialogues` and `buttons` the bot's conversations and inline buttons; `audit` and
+//! `runs` the audit log.
 
 mod audit;
 mod buttons;
