@@ -141,14 +141,9 @@ impl Worker {
         if let Some(outcome) = self.digest(job, chat).await? {
             return Ok(outcome);
         }
-        if let Some(wait) = self.turn(chat).await {
-            return Ok(Outcome::Defer(wait));
-        }
-        let Some(incident) = self.incident(job).await? else {
-            return Ok(Outcome::Done("failed: incident not found".to_owned()));
-        };
-        let Some(rendered) = self.alert_message(&incident, chat).await? else {
-            return Ok(Outcome::Done(DROPPED.to_owned()));
+        let (incident, rendered) = match self.ready(job, chat).await? {
+            Ok(ready) => ready,
+            Err(outcome) => return Ok(outcome),
         };
         let answer = self.telegram.send(chat, &rendered).await;
         self.throttle.done(chat);
@@ -224,14 +219,9 @@ impl Worker {
                 "no message yet; the send shows the current state".to_owned(),
             ));
         };
-        if let Some(wait) = self.turn(chat).await {
-            return Ok(Outcome::Defer(wait));
-        }
-        let Some(incident) = self.incident(job).await? else {
-            return Ok(Outcome::Done("failed: incident not found".to_owned()));
-        };
-        let Some(rendered) = self.alert_message(&incident, chat).await? else {
-            return Ok(Outcome::Done(DROPPED.to_owned()));
+        let (_, rendered) = match self.ready(job, chat).await? {
+            Ok(ready) => ready,
+            Err(outcome) => return Ok(outcome),
         };
         let answer = self.telegram.edit(chat, message_id, &rendered).await;
         self.throttle.done(chat);
@@ -242,6 +232,25 @@ impl Worker {
             }
             Err(e) => self.failed(job, chat, "edit", e).await,
         }
+    }
+
+    /// Waits for the chat's turn and renders the alert as the chat should see it now; or the job's
+    /// outcome when the turn is far off, the incident is gone or the chat may no longer read it.
+    async fn ready(
+        &self,
+        job: &ClaimedJob,
+        chat: i64,
+    ) -> Result<Result<(IncidentRecord, render::Rendered), Outcome>, StoreError> {
+        if let Some(wait) = self.turn(chat).await {
+            return Ok(Err(Outcome::Defer(wait)));
+        }
+        let Some(incident) = self.incident(job).await? else {
+            return Ok(Err(Outcome::Done("failed: incident not found".to_owned())));
+        };
+        let Some(rendered) = self.alert_message(&incident, chat).await? else {
+            return Ok(Err(Outcome::Done(DROPPED.to_owned())));
+        };
+        Ok(Ok((incident, rendered)))
     }
 
     /// The alert message as this chat should see it. A group gets every button (each press is
