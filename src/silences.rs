@@ -4,15 +4,17 @@
 //! request (with its reason), failed, or answered something unreadable.
 //!
 //! Credentials in the base URL (`http://user:pass@host:9093`) are sent as basic auth and never appear in
-//! errors, logs or `Debug` output.
+//! errors, logs or `Debug` output. Alertmanager's own JSON shapes, and how they map to ours, are `wire`.
+
+mod wire;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode, Url};
-use serde::{Deserialize, Serialize};
+use wire::{GettableSilence, PostableSilence, SilenceCreated};
 
 /// How long one request may take, connecting included.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -318,128 +320,6 @@ fn transport_error(error: reqwest::Error) -> SilenceError {
     SilenceError::Unreachable(message)
 }
 
-/// Alertmanager keeps millisecond precision; RFC 3339 with milliseconds is what its own clients send.
-fn millis<S: serde::Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Millis, true))
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-struct WireMatcher {
-    name: String,
-    value: String,
-    is_regex: bool,
-    // Alertmanager before 0.22 has no `isEqual`; its matchers are all equalities.
-    #[serde(default = "yes")]
-    is_equal: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl From<&Matcher> for WireMatcher {
-    fn from(matcher: &Matcher) -> Self {
-        WireMatcher {
-            name: matcher.name.clone(),
-            value: matcher.value.clone(),
-            is_regex: false,
-            is_equal: true,
-        }
-    }
-}
-
-impl TryFrom<WireMatcher> for Matcher {
-    type Error = String;
-
-    fn try_from(wire: WireMatcher) -> Result<Self, String> {
-        if wire.is_regex || !wire.is_equal {
-            let op = match (wire.is_equal, wire.is_regex) {
-                (true, true) => "=~",
-                (false, true) => "!~",
-                _ => "!=",
-            };
-            return Err(format!(
-                "matcher {}{op}{:?} is not an equality",
-                wire.name, wire.value
-            ));
-        }
-        Ok(Matcher {
-            name: wire.name,
-            value: wire.value,
-        })
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PostableSilence<'a> {
-    matchers: Vec<WireMatcher>,
-    #[serde(serialize_with = "millis")]
-    starts_at: DateTime<Utc>,
-    #[serde(serialize_with = "millis")]
-    ends_at: DateTime<Utc>,
-    created_by: &'a str,
-    comment: &'a str,
-}
-
-impl<'a> From<&'a NewSilence> for PostableSilence<'a> {
-    fn from(silence: &'a NewSilence) -> Self {
-        PostableSilence {
-            matchers: silence.matchers.iter().map(WireMatcher::from).collect(),
-            starts_at: silence.starts_at,
-            ends_at: silence.ends_at,
-            created_by: &silence.created_by,
-            comment: &silence.comment,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct SilenceCreated {
-    #[serde(rename = "silenceID")]
-    silence_id: String,
-}
-
-#[derive(Deserialize)]
-struct SilenceStatus {
-    state: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GettableSilence {
-    id: String,
-    status: SilenceStatus,
-    matchers: Vec<WireMatcher>,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    created_by: String,
-    comment: String,
-}
-
-impl TryFrom<GettableSilence> for Silence {
-    type Error = String;
-
-    fn try_from(wire: GettableSilence) -> Result<Self, String> {
-        let matchers = wire
-            .matchers
-            .into_iter()
-            .map(Matcher::try_from)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| format!("silence {}: {reason}", wire.id))?;
-        Ok(Silence {
-            id: wire.id,
-            state: wire.status.state,
-            matchers,
-            starts_at: wire.starts_at,
-            ends_at: wire.ends_at,
-            created_by: wire.created_by,
-            comment: wire.comment,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
@@ -447,6 +327,7 @@ mod tests {
     use chrono::TimeZone;
     use serde_json::json;
 
+    use super::wire::WireMatcher;
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

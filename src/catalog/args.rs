@@ -211,28 +211,32 @@ impl Argument {
             ArgType::Duration => parse_duration(raw.trim())
                 .map(ArgValue::Duration)
                 .map_err(|e| self.error(e)),
-            ArgType::Identifier(kind) => {
-                let raw = raw.trim();
-                let valid = match kind {
-                    // Resolution on the server decides; keep out what no name can be.
-                    IdentifierKind::Relation | IdentifierKind::Role => {
-                        !raw.is_empty() && raw.len() <= 200 && !raw.contains(['\n', '\r', ';'])
-                    }
-                    IdentifierKind::Name => {
-                        let mut chars = raw.chars();
-                        raw.len() <= 63
-                            && chars
-                                .next()
-                                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-                    }
-                };
-                if valid {
-                    Ok(ArgValue::Identifier(raw.to_owned()))
-                } else {
-                    Err(self.error(format!("{raw:?} is not a valid name")))
-                }
+            ArgType::Identifier(kind) => self.identifier(*kind, raw),
+        }
+    }
+
+    /// An identifier's value, checked for its kind: a plain name strictly, a relation or a role only
+    /// for what no name can be.
+    fn identifier(&self, kind: IdentifierKind, raw: &str) -> Result<ArgValue, ArgError> {
+        let raw = raw.trim();
+        let valid = match kind {
+            // Resolution on the server decides; keep out what no name can be.
+            IdentifierKind::Relation | IdentifierKind::Role => {
+                !raw.is_empty() && raw.len() <= 200 && !raw.contains(['\n', '\r', ';'])
             }
+            IdentifierKind::Name => {
+                let mut chars = raw.chars();
+                raw.len() <= 63
+                    && chars
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+            }
+        };
+        if valid {
+            Ok(ArgValue::Identifier(raw.to_owned()))
+        } else {
+            Err(self.error(format!("{raw:?} is not a valid name")))
         }
     }
 }

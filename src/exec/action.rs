@@ -17,8 +17,8 @@ use super::rows::{self, Mode};
 use super::shell::{self, Ended};
 use super::target::millis;
 use super::{
-    ActionPlan, ActionReport, ExecError, Outcome, Progress, Query, StepKind, StepReport, Table,
-    Target,
+    ActionPlan, ActionReport, ExecError, Outcome, Progress, Query, StepKind, StepPlan, StepReport,
+    Table, Target,
 };
 
 /// Rows of a SQL step kept in its report.
@@ -107,31 +107,9 @@ impl Target {
                 name: step.name.clone(),
                 ..StepReport::default()
             };
-            let result = match &step.kind {
-                StepKind::Sql {
-                    query,
-                    transaction,
-                    split,
-                } => {
-                    let at = Step {
-                        cancel: &cancel,
-                        deadline: step_deadline,
-                    };
-                    self.sql_step(&mut session, query, *transaction, *split, at, &mut report)
-                        .await
-                }
-                StepKind::Shell { command, env } => {
-                    self.shell_step(
-                        &mut session,
-                        command,
-                        env,
-                        &cancel,
-                        step_deadline,
-                        &mut report,
-                    )
-                    .await
-                }
-            };
+            let result = self
+                .run_step(&mut session, step, &cancel, step_deadline, &mut report)
+                .await;
             report.duration = step_started.elapsed();
             steps.push(report);
             if let Err(stop) = result {
@@ -157,6 +135,32 @@ impl Target {
             steps,
             outcome,
             duration: started.elapsed(),
+        }
+    }
+
+    /// Runs one step until `deadline`, recording what it did in `report`; `Err` stops the action.
+    async fn run_step(
+        &self,
+        session: &mut Option<Session>,
+        step: &StepPlan,
+        cancel: &CancellationToken,
+        deadline: Instant,
+        report: &mut StepReport,
+    ) -> Result<(), Stop> {
+        match &step.kind {
+            StepKind::Sql {
+                query,
+                transaction,
+                split,
+            } => {
+                let at = Step { cancel, deadline };
+                self.sql_step(session, query, *transaction, *split, at, report)
+                    .await
+            }
+            StepKind::Shell { command, env } => {
+                self.shell_step(session, command, env, cancel, deadline, report)
+                    .await
+            }
         }
     }
 

@@ -1,6 +1,6 @@
-//! State the delivery worker and the bot share: messages sent per incident, Telegram users met,
-//! unreachable recipients, migrated chats, acknowledgements and silences (each queueing the edits of
-//! every message already sent) and storm digests.
+//! The outbox as the delivery worker works it beyond claiming: single jobs queued on the way
+//! (notices, fallback emails), jobs deferred to their chat's turn, storm digests, the condition for
+//! falling back to email, and cancelling an escalation.
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
@@ -10,39 +10,12 @@ use super::{Result, Store, to_millis};
 use crate::domain::IncidentId;
 use crate::store::JobKind;
 
-/// What pressing Acknowledge did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AckOutcome {
-    Acknowledged,
-    /// Someone acknowledged it first.
-    AlreadyBy(String),
-    NotFound,
-}
-
 /// A Telegram send waiting for its chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSend {
     pub job_id: i64,
     pub incident: IncidentId,
     pub digested: bool,
-}
-
-/// Queues an edit of every message sent about the incident (one job per recipient of its sends).
-pub(crate) async fn queue_edits(
-    conn: &mut AnyConnection,
-    incident: IncidentId,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) \
-         SELECT 'telegram.edit', incident_id, recipient, $2, $2 FROM outbox \
-         WHERE incident_id = $1 AND kind = 'telegram.send'",
-    )
-    .bind(incident.0)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Cancels the incident's escalation emails not yet sent: someone is on it, or it is over.
@@ -65,208 +38,6 @@ pub(crate) async fn cancel_escalation(
 }
 
 impl Store {
-    /// Remembers the message sent to `chat_id` about an incident (a later send to the same chat replaces it).
-    pub async fn record_message(
-        &self,
-        incident: IncidentId,
-        chat_id: i64,
-        message_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO telegram_messages (incident_id, chat_id, message_id, sent_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (incident_id, chat_id) \
-             DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at",
-        )
-        .bind(incident.0)
-        .bind(chat_id)
-        .bind(message_id)
-        .bind(to_millis(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The message sent to `chat_id` about an incident, if any.
-    pub async fn message_in(&self, incident: IncidentId, chat_id: i64) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT message_id FROM telegram_messages WHERE incident_id = $1 AND chat_id = $2",
-        )
-        .bind(incident.0)
-        .bind(chat_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
-    /// Records a Telegram user the bot has met, so `@username` admins resolve to their id.
-    pub async fn remember_user(
-        &self,
-        user_id: i64,
-        username: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO telegram_users (user_id, username, first_seen_at, last_seen_at) \
-             VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) \
-             DO UPDATE SET username = excluded.username, last_seen_at = excluded.last_seen_at",
-        )
-        .bind(user_id)
-        .bind(username.map(str::to_ascii_lowercase))
-        .bind(to_millis(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The id of the user with this username (lowercase, without `@`), once they wrote to the bot.
-    pub async fn user_by_username(&self, username: &str) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT user_id FROM telegram_users WHERE username = $1 \
-             ORDER BY last_seen_at DESC LIMIT 1",
-        )
-        .bind(username.to_ascii_lowercase())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
-    /// Marks a recipient unreachable; `true` when the owners have not been told yet (and now count as
-    /// told, so that exactly one caller tells them).
-    pub async fn mark_unreachable(
-        &self,
-        recipient: &str,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO unreachable_recipients (recipient, reason, since) VALUES ($1, $2, $3) \
-             ON CONFLICT (recipient) DO NOTHING",
-        )
-        .bind(recipient)
-        .bind(reason)
-        .bind(to_millis(now))
-        .execute(&mut *tx)
-        .await?;
-        let told = sqlx::query(
-            "UPDATE unreachable_recipients SET owners_told = 1 \
-             WHERE recipient = $1 AND owners_told = 0",
-        )
-        .bind(recipient)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(told.rows_affected() == 1)
-    }
-
-    /// A user pressed Start: they can be reached again.
-    pub async fn mark_reachable(&self, recipients: &[String]) -> Result<()> {
-        for recipient in recipients {
-            sqlx::query("DELETE FROM unreachable_recipients WHERE recipient = $1")
-                .bind(recipient.as_str())
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// A group became a supergroup: messages for `from` go to `to` from now on.
-    pub async fn record_migration(&self, from: i64, to: i64, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO chat_migrations (from_chat_id, to_chat_id, migrated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (from_chat_id) DO UPDATE SET to_chat_id = excluded.to_chat_id",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(to_millis(now))
-        .execute(&mut *tx)
-        .await?;
-        // Messages already sent in the old group live on in the supergroup under the same ids.
-        sqlx::query("UPDATE telegram_messages SET chat_id = $2 WHERE chat_id = $1")
-            .bind(from)
-            .bind(to)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Where a chat lives now, following migrations.
-    pub async fn current_chat(&self, chat_id: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT to_chat_id FROM chat_migrations WHERE from_chat_id = $1")
-            .bind(chat_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(chat_id))
-    }
-
-    /// Records who acknowledged, queues the edits of every message and stops the escalation.
-    pub async fn acknowledge(
-        &self,
-        incident: IncidentId,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<AckOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let now_ms = to_millis(now);
-        let done = sqlx::query(
-            "UPDATE incidents SET acknowledged_by = $2, acknowledged_at = $3, updated_at = $3 \
-             WHERE id = $1 AND acknowledged_by IS NULL",
-        )
-        .bind(incident.0)
-        .bind(by)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            let row = sqlx::query("SELECT acknowledged_by FROM incidents WHERE id = $1")
-                .bind(incident.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Ok(match row {
-                None => AckOutcome::NotFound,
-                Some(row) => {
-                    AckOutcome::AlreadyBy(row.try_get::<Option<String>, _>(0)?.unwrap_or_default())
-                }
-            });
-        }
-        queue_edits(&mut tx, incident, now_ms).await?;
-        cancel_escalation(&mut tx, incident, now_ms, "acknowledged").await?;
-        tx.commit().await?;
-        Ok(AckOutcome::Acknowledged)
-    }
-
-    /// Records a silence created for the incident (or clears it with `None`) and queues the edits.
-    pub async fn set_silence(
-        &self,
-        incident: IncidentId,
-        silence: Option<(&str, &str, DateTime<Utc>)>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let now_ms = to_millis(now);
-        let (by, id, until) = match silence {
-            Some((by, id, until)) => (Some(by), Some(id), Some(to_millis(until))),
-            None => (None, None, None),
-        };
-        sqlx::query(
-            "UPDATE incidents SET silenced_by = $2, silence_id = $3, silenced_until = $4, \
-                 updated_at = $5 WHERE id = $1",
-        )
-        .bind(incident.0)
-        .bind(by)
-        .bind(id)
-        .bind(until)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        queue_edits(&mut tx, incident, now_ms).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Queues one job.
     pub async fn enqueue(
         &self,

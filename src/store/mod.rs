@@ -2,17 +2,28 @@
 //! The only module that holds SQL for it. One set of queries serves both backends through sqlx's `Any`
 //! driver: SQLite by default (one file, WAL, `synchronous=FULL`), PostgreSQL for several replicas.
 //! Times are stored as Unix milliseconds; JSON as text.
+//!
+//! One file per subject: `ingest` writes notifications, incidents and their jobs; `incidents` reads the
+//! history; `responses` records acknowledgements and silences; `outbox` queues, claims and leases jobs,
+//! `delivery` holds what the worker queues, defers and digests; `chats` the Telegram messages sent,
+//! migrated groups and unreachable recipients; `people`, `members`, `invites` and `tokens` who is who
+//! and may what; `dialogues` and `buttons` the bot's conversations and inline buttons; `audit` and
+//! `runs` the audit log.
 
 mod audit;
 mod buttons;
+mod chats;
 mod delivery;
 mod dialogues;
 mod incidents;
 mod ingest;
+mod invites;
 mod members;
 mod outbox;
 mod people;
+mod responses;
 mod runs;
+mod tokens;
 
 use std::time::Duration;
 
@@ -21,19 +32,23 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::config::StateLocation;
+use crate::domain::Role;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
-pub use delivery::{AckOutcome, PendingSend};
+pub use delivery::PendingSend;
 pub use dialogues::Dialogue;
 pub use incidents::{
     Delivery, IncidentDetail, IncidentFilter, IncidentPage, IncidentRecord, MessageRecord,
     ReceiptRecord,
 };
 pub use ingest::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest};
-pub use members::{Invite, MemberChange, MemberRecord, Notice, Redeemed, StoredToken};
+pub use invites::{Invite, Redeemed};
+pub use members::{MemberChange, MemberRecord, Notice};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
 pub use people::{Binding, Claim};
+pub use responses::AckOutcome;
 pub use runs::RunStart;
+pub use tokens::StoredToken;
 
 /// Errors of the state store. Callers log them whole and show users only a reference.
 #[derive(Debug, thiserror::Error)]
@@ -133,4 +148,12 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
 
 pub(crate) fn from_millis_opt(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
     ms.map(from_millis).transpose()
+}
+
+/// A stored role, read back (memberships, invites, tokens).
+pub(crate) fn role(raw: &str) -> Result<Role> {
+    Role::parse(raw).map_err(|detail| StoreError::Corrupt {
+        what: "role",
+        detail,
+    })
 }

@@ -1,14 +1,13 @@
-//! Who a person is (see migration 0007): the account each username is bound to, and when each person
-//! was last refused. A username is bound by the first `/start` of an account carrying it and stays
+//! Who a person is (see migration 0007): the Telegram users the bot has met, the account each
+//! username is bound to, and when each person was last refused. A username is bound by the first `/start` of an account carrying it and stays
 //! bound; runtime memberships written in its `@username` form become the account's when it is bound,
 //! so one person is one member.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, to_millis};
+use super::{Result, Store, role, to_millis};
 use crate::access::{Actor, Via};
-use crate::domain::Role;
 
 /// The account a username is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,13 +27,6 @@ pub enum Claim {
     /// It is bound to another account; `first`: this account had not claimed it before (tell the
     /// owners now, and only now).
     Taken { by: i64, first: bool },
-}
-
-fn role(raw: &str) -> Result<Role> {
-    Role::parse(raw).map_err(|detail| StoreError::Corrupt {
-        what: "role",
-        detail,
-    })
 }
 
 impl Store {
@@ -196,6 +188,47 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Records a Telegram user the bot has met, so `@username` admins resolve to their id.
+    pub async fn remember_user(
+        &self,
+        user_id: i64,
+        username: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO telegram_users (user_id, username, first_seen_at, last_seen_at) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) \
+             DO UPDATE SET username = excluded.username, last_seen_at = excluded.last_seen_at",
+        )
+        .bind(user_id)
+        .bind(username.map(str::to_ascii_lowercase))
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The id of the user with this username (lowercase, without `@`), once they wrote to the bot.
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT user_id FROM telegram_users WHERE username = $1 \
+             ORDER BY last_seen_at DESC LIMIT 1",
+        )
+        .bind(username.to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// The username a user was last seen with, lowercase without @.
+    pub async fn username_of(&self, user_id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT username FROM telegram_users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
     }
 }
 

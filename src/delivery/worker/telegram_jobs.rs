@@ -1,0 +1,360 @@
+//! Telegram jobs: alert messages sent and edited, storm digests, notices, and what a failed call
+//! means for the job (wait for the chat, follow a migration, give up on an unreachable recipient).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::{Outcome, Worker, at, backoff};
+use crate::access::{Permission, Person, may};
+use crate::callback::Callback;
+use crate::delivery::render;
+use crate::delivery::telegram::SendError;
+use crate::domain::{IncidentId, TelegramUserId};
+use crate::routing::Recipient;
+use crate::store::{ClaimedJob, IncidentRecord, JobKind, StoreError};
+
+/// A job whose chat is busy for longer than this goes back to the outbox instead of waiting.
+const MAX_WAIT: Duration = Duration::from_millis(1500);
+/// When a chat's pending alerts would take longer than this one by one, they are told in a digest.
+const STORM_WINDOW: Duration = Duration::from_secs(5);
+/// The pace of one chat (Telegram: about one message a second).
+const CHAT_PACE: Duration = Duration::from_millis(1150);
+/// The pace of individual messages behind a digest in a group (Telegram: 20 a minute).
+const GROUP_PACE: Duration = Duration::from_millis(3200);
+/// The result of a send or edit to a person who may no longer read the incident's database.
+const DROPPED: &str = "dropped: the recipient may no longer read this database";
+
+impl Worker {
+    /// The chat a recipient reaches, following usernames and supergroup migrations.
+    async fn chat_of(&self, recipient: &str) -> Result<Option<i64>, StoreError> {
+        match recipient.parse::<Recipient>() {
+            Ok(Recipient::User(id)) => Ok(Some(id.get())),
+            // A username reaches only the account bound to it, never whoever carries it today.
+            Ok(Recipient::Username(name)) => Ok(self
+                .store
+                .binding(name.as_str())
+                .await?
+                .map(|bound| bound.user_id)),
+            Ok(Recipient::Chat(chat)) => self.store.current_chat(chat.0).await.map(Some),
+            Err(e) => {
+                tracing::error!(recipient, error = %e, "outbox job with an unknown recipient");
+                Ok(None)
+            }
+        }
+    }
+
+    fn chat_lock(&self, chat: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(chats.entry(chat).or_default())
+    }
+
+    /// How long until the chat's turn, when that is too far off to wait for (without taking it).
+    fn busy(&self, chat: i64) -> Option<Duration> {
+        let wait = self
+            .throttle
+            .next_free(chat)
+            .saturating_duration_since(tokio::time::Instant::now());
+        (wait > MAX_WAIT).then_some(wait)
+    }
+
+    /// Waits for the chat's turn, or says to come back later when that is far off.
+    async fn turn(&self, chat: i64) -> Option<Duration> {
+        let wait = self
+            .throttle
+            .next_free(chat)
+            .saturating_duration_since(tokio::time::Instant::now());
+        if wait > MAX_WAIT || self.stop.is_cancelled() {
+            return Some(wait);
+        }
+        tokio::select! {
+            () = self.throttle.take(chat) => None,
+            // Shutting down: the job waits in the outbox, not in this process.
+            () = self.stop.cancelled() => Some(wait),
+        }
+    }
+
+    fn count(&self, action: &str, result: &str) {
+        self.metrics
+            .telegram_messages
+            .with_label_values(&[action, result])
+            .inc();
+    }
+
+    /// Sorts a failed Telegram call into the job's outcome (shared by sends, edits and notices).
+    async fn failed(
+        &self,
+        job: &ClaimedJob,
+        chat: i64,
+        action: &str,
+        error: SendError,
+    ) -> Result<Outcome, StoreError> {
+        self.count(action, error.reason());
+        Ok(match error {
+            SendError::RetryAfter(wait) => {
+                self.metrics.telegram_rate_limited.inc();
+                self.throttle.penalize(chat, wait);
+                Outcome::Defer(wait)
+            }
+            SendError::Migrated(to) => {
+                tracing::info!(from = chat, to, "group chat became a supergroup");
+                self.store.record_migration(chat, to, Utc::now()).await?;
+                Outcome::Defer(Duration::ZERO)
+            }
+            SendError::Unreachable(why) => self.unreachable(job, &why).await?,
+            SendError::Transient(e) => {
+                if let Some(id) = job.incident {
+                    self.telegram_failing(id).await?;
+                }
+                Outcome::Retry {
+                    after: backoff(job.attempts),
+                    error: e,
+                }
+            }
+            SendError::Gone => Outcome::Done("message gone".to_owned()),
+            SendError::NotModified => Outcome::Done("not modified".to_owned()),
+            SendError::Rejected(e) => {
+                tracing::error!(job = job.id, chat, error = %e, "Telegram rejected a message");
+                Outcome::Done(format!("failed: {e}"))
+            }
+        })
+    }
+
+    pub(super) async fn send(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {
+        let Some(chat) = self.chat_of(&job.recipient).await? else {
+            return self
+                .unreachable(job, "has not written to the bot yet")
+                .await;
+        };
+        // In a storm most sends find their chat busy for a while: they go back to the outbox before
+        // any other work (the digest check reads every pending send of the chat), so the state store
+        // spends its time on intake rather than on jobs that cannot go out yet.
+        if let Some(wait) = self.busy(chat) {
+            return Ok(Outcome::Defer(wait));
+        }
+        let lock = self.chat_lock(chat);
+        let _one_at_a_time = lock.lock().await;
+        if !self.store.holds_lease(job.id, &self.owner).await? {
+            return Ok(Outcome::Released);
+        }
+        if let Some(outcome) = self.digest(job, chat).await? {
+            return Ok(outcome);
+        }
+        let (incident, rendered) = match self.ready(job, chat).await? {
+            Ok(ready) => ready,
+            Err(outcome) => return Ok(outcome),
+        };
+        let answer = self.telegram.send(chat, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
+            Ok(message_id) => {
+                self.count("send", "ok");
+                let first = job.attempts == 1 && incident.created_at <= Utc::now();
+                if first {
+                    let latency = (Utc::now() - incident.created_at)
+                        .to_std()
+                        .unwrap_or_default();
+                    self.metrics.delivery_latency.observe(latency.as_secs_f64());
+                }
+                self.store
+                    .record_message(incident.id, chat, message_id, Utc::now())
+                    .await?;
+                Ok(Outcome::Done(message_id.to_string()))
+            }
+            Err(e) => self.failed(job, chat, "send", e).await,
+        }
+    }
+
+    /// During a storm, tells the chat about all its waiting alerts in one message and spreads the
+    /// individual messages out behind it; `None` when there is no storm.
+    async fn digest(&self, job: &ClaimedJob, chat: i64) -> Result<Option<Outcome>, StoreError> {
+        let pending = self.store.pending_sends(&job.recipient).await?;
+        let fresh: Vec<_> = pending.iter().filter(|p| !p.digested).collect();
+        if CHAT_PACE * u32::try_from(fresh.len()).unwrap_or(u32::MAX) <= STORM_WINDOW {
+            return Ok(None);
+        }
+        let spacing = if chat < 0 { GROUP_PACE } else { CHAT_PACE };
+        if let Some(wait) = self.turn(chat).await {
+            return Ok(Some(Outcome::Defer(wait)));
+        }
+        let ids: Vec<IncidentId> = fresh.iter().map(|p| p.incident).collect();
+        let mut incidents = self.store.incidents_by_ids(&ids).await?;
+        // A person is told only of what they may read now (the sends behind the digest are dropped
+        // the same way); a group chat, of everything routed to it.
+        if let Ok(id) = TelegramUserId::new(chat) {
+            let who = self.access.person(&Person { id, username: None }).await?;
+            incidents.retain(|i| may(&who, Permission::Read, i.database.as_deref()));
+            if incidents.is_empty() {
+                return Ok(None);
+            }
+        }
+        let rendered = render::digest_message(&incidents);
+        let answer = self.telegram.send(chat, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
+            Ok(message_id) => {
+                self.count("digest", "ok");
+                let jobs: Vec<i64> = fresh.iter().map(|p| p.job_id).collect();
+                self.store
+                    .mark_digested(&jobs, message_id, at(spacing), spacing)
+                    .await?;
+                tracing::info!(chat, alerts = jobs.len(), "alert storm: sent a digest");
+                Ok(Some(Outcome::Released))
+            }
+            Err(e) => self.failed(job, chat, "digest", e).await.map(Some),
+        }
+    }
+
+    pub(super) async fn edit(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {
+        let (Some(chat), Some(id)) = (self.chat_of(&job.recipient).await?, job.incident) else {
+            return Ok(Outcome::Done("no chat to edit in".to_owned()));
+        };
+        let lock = self.chat_lock(chat);
+        let _one_at_a_time = lock.lock().await;
+        let Some(message_id) = self.store.message_in(id, chat).await? else {
+            // Sends to this chat run under the same lock, so none is in flight: a pending send will
+            // show the current state by itself.
+            return Ok(Outcome::Done(
+                "no message yet; the send shows the current state".to_owned(),
+            ));
+        };
+        let (_, rendered) = match self.ready(job, chat).await? {
+            Ok(ready) => ready,
+            Err(outcome) => return Ok(outcome),
+        };
+        let answer = self.telegram.edit(chat, message_id, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
+            Ok(()) => {
+                self.count("edit", "ok");
+                Ok(Outcome::Done("edited".to_owned()))
+            }
+            Err(e) => self.failed(job, chat, "edit", e).await,
+        }
+    }
+
+    /// Waits for the chat's turn and renders the alert as the chat should see it now; or the job's
+    /// outcome when the turn is far off, the incident is gone or the chat may no longer read it.
+    async fn ready(
+        &self,
+        job: &ClaimedJob,
+        chat: i64,
+    ) -> Result<Result<(IncidentRecord, render::Rendered), Outcome>, StoreError> {
+        if let Some(wait) = self.turn(chat).await {
+            return Ok(Err(Outcome::Defer(wait)));
+        }
+        let Some(incident) = self.incident(job).await? else {
+            return Ok(Err(Outcome::Done("failed: incident not found".to_owned())));
+        };
+        let Some(rendered) = self.alert_message(&incident, chat).await? else {
+            return Ok(Err(Outcome::Done(DROPPED.to_owned())));
+        };
+        Ok(Ok((incident, rendered)))
+    }
+
+    /// The alert message as this chat should see it. A group gets every button (each press is
+    /// decided by the person who pressed); a person only those their role lets them use, and nothing
+    /// at all (`None`) once they may no longer read the database: losing access takes effect on
+    /// queued sends and edits too.
+    async fn alert_message(
+        &self,
+        incident: &IncidentRecord,
+        chat: i64,
+    ) -> Result<Option<render::Rendered>, StoreError> {
+        let mut links = self.links.buttons(incident);
+        let (respond, act) = match TelegramUserId::new(chat) {
+            Err(_) => (true, true),
+            Ok(id) => {
+                let person = Person { id, username: None };
+                let who = self.access.person(&person).await?;
+                let database = incident.database.as_deref();
+                if !may(&who, Permission::Read, database) {
+                    tracing::info!(incident = %incident.id, chat, "recipient lost access; dropped");
+                    return Ok(None);
+                }
+                (
+                    may(&who, Permission::Respond, database),
+                    may(&who, Permission::RunActions, database),
+                )
+            }
+        };
+        if !act {
+            links.retain(|(_, callback)| !matches!(callback, Callback::Link { actions: true, .. }));
+        }
+        Ok(Some(render::alert_message(
+            incident,
+            Utc::now(),
+            &links,
+            respond,
+        )))
+    }
+
+    pub(super) async fn notice(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {
+        let Some(chat) = self.chat_of(&job.recipient).await? else {
+            return Ok(Outcome::Done("unreachable: unknown chat".to_owned()));
+        };
+        let text = serde_json::from_str::<serde_json::Value>(&job.payload)
+            .ok()
+            .and_then(|p| p["text"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let lock = self.chat_lock(chat);
+        let _one_at_a_time = lock.lock().await;
+        if let Some(wait) = self.turn(chat).await {
+            return Ok(Outcome::Defer(wait));
+        }
+        let rendered = render::Rendered {
+            html: text,
+            buttons: Vec::new(),
+        };
+        let answer = self.telegram.send(chat, &rendered).await;
+        self.throttle.done(chat);
+        match answer {
+            Ok(_) => {
+                self.count("notice", "ok");
+                Ok(Outcome::Done("sent".to_owned()))
+            }
+            // An unreachable owner is not reported to the owners again.
+            Err(SendError::Unreachable(why)) => Ok(Outcome::Done(format!("unreachable: {why}"))),
+            Err(e) => self.failed(job, chat, "notice", e).await,
+        }
+    }
+
+    /// Telegram will not deliver to this recipient: email the database's fallback recipients instead,
+    /// and tell the owners once.
+    async fn unreachable(&self, job: &ClaimedJob, why: &str) -> Result<Outcome, StoreError> {
+        tracing::warn!(recipient = %job.recipient, reason = why, "Telegram recipient unreachable");
+        let now = Utc::now();
+        if self
+            .store
+            .mark_unreachable(&job.recipient, why, now)
+            .await?
+        {
+            let text = format!(
+                "⚠️ Postgram cannot reach <code>{}</code> on Telegram ({}). Their alerts go to the \
+                 fallback email recipients until they press Start in a private chat with the bot.",
+                render::escape(&job.recipient),
+                render::escape(why)
+            );
+            for owner in &self.config.owners {
+                self.store
+                    .enqueue(
+                        JobKind::TelegramNotice,
+                        None,
+                        &Recipient::User(*owner).to_string(),
+                        &serde_json::json!({ "text": text }),
+                        now,
+                    )
+                    .await?;
+            }
+        }
+        if let Some(id) = job.incident {
+            let reason = format!(
+                "Telegram could not deliver this alert to {}: {why}.",
+                job.recipient
+            );
+            self.fall_back_to_email(id, &reason).await?;
+        }
+        Ok(Outcome::Done(format!("unreachable: {why}")))
+    }
+}

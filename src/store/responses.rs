@@ -1,0 +1,99 @@
+//! What people did about an incident: acknowledging it and silencing it. Each change queues the
+//! edits of every message already sent, in the same transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AnyConnection, Row};
+
+use super::delivery::cancel_escalation;
+use super::{Result, Store, to_millis};
+use crate::domain::IncidentId;
+
+/// What pressing Acknowledge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckOutcome {
+    Acknowledged,
+    /// Someone acknowledged it first.
+    AlreadyBy(String),
+    NotFound,
+}
+
+/// Queues an edit of every message sent about the incident (one job per recipient of its sends).
+async fn queue_edits(conn: &mut AnyConnection, incident: IncidentId, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) \
+         SELECT 'telegram.edit', incident_id, recipient, $2, $2 FROM outbox \
+         WHERE incident_id = $1 AND kind = 'telegram.send'",
+    )
+    .bind(incident.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Records who acknowledged, queues the edits of every message and stops the escalation.
+    pub async fn acknowledge(
+        &self,
+        incident: IncidentId,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AckOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let now_ms = to_millis(now);
+        let done = sqlx::query(
+            "UPDATE incidents SET acknowledged_by = $2, acknowledged_at = $3, updated_at = $3 \
+             WHERE id = $1 AND acknowledged_by IS NULL",
+        )
+        .bind(incident.0)
+        .bind(by)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let row = sqlx::query("SELECT acknowledged_by FROM incidents WHERE id = $1")
+                .bind(incident.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Ok(match row {
+                None => AckOutcome::NotFound,
+                Some(row) => {
+                    AckOutcome::AlreadyBy(row.try_get::<Option<String>, _>(0)?.unwrap_or_default())
+                }
+            });
+        }
+        queue_edits(&mut tx, incident, now_ms).await?;
+        cancel_escalation(&mut tx, incident, now_ms, "acknowledged").await?;
+        tx.commit().await?;
+        Ok(AckOutcome::Acknowledged)
+    }
+
+    /// Records a silence created for the incident (or clears it with `None`) and queues the edits.
+    pub async fn set_silence(
+        &self,
+        incident: IncidentId,
+        silence: Option<(&str, &str, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let now_ms = to_millis(now);
+        let (by, id, until) = match silence {
+            Some((by, id, until)) => (Some(by), Some(id), Some(to_millis(until))),
+            None => (None, None, None),
+        };
+        sqlx::query(
+            "UPDATE incidents SET silenced_by = $2, silence_id = $3, silenced_until = $4, \
+                 updated_at = $5 WHERE id = $1",
+        )
+        .bind(incident.0)
+        .bind(by)
+        .bind(id)
+        .bind(until)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        queue_edits(&mut tx, incident, now_ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
