@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::ingest::{ROWS_PER_STATEMENT, rows_sql};
-use super::{Result, Store, to_millis};
+use super::outbox::cancel_escalation;
+use super::{ROWS_PER_STATEMENT, Result, Store, rows_sql, to_millis};
 use crate::domain::IncidentId;
 use crate::store::JobKind;
 
@@ -40,25 +40,6 @@ pub(crate) async fn queue_edits(
     )
     .bind(incident.0)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Cancels the incident's escalation emails not yet sent: someone is on it, or it is over.
-pub(crate) async fn cancel_escalation(
-    conn: &mut AnyConnection,
-    incident: IncidentId,
-    now: i64,
-    why: &str,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET done_at = $2, result = $3 \
-         WHERE incident_id = $1 AND kind = 'email.escalation' AND done_at IS NULL",
-    )
-    .bind(incident.0)
-    .bind(now)
-    .bind(format!("cancelled: {why}"))
     .execute(&mut *conn)
     .await?;
     Ok(())
