@@ -21,8 +21,8 @@
 //!   says whether Telegram answers and why not (`reach`);
 //!   [`silences`] talks to Alertmanager's silence API; [`callback`] encodes inline-button payloads.
 //! - [`store`] is the service's own state (SQLite or PostgreSQL): the only module holding its SQL.
-//! - [`domain`] holds the small types everything else agrees on; [`metrics`] the Prometheus registry;
-//!   [`telemetry`] the log subscriber.
+//! - [`domain`] holds the small types everything else agrees on; [`tokens`] makes tokens and invite
+//!   codes and digests them; [`metrics`] the Prometheus registry; [`telemetry`] the log subscriber.
 
 pub mod access;
 pub mod alertmanager;
@@ -45,3 +45,4 @@ pub mod routing;
 pub mod silences;
 pub mod store;
 pub mod telemetry;
+pub mod tokens;

@@ -12,11 +12,12 @@ use teloxide::prelude::*;
 use teloxide::types::{MessageId, ParseMode};
 
 use super::{BotError, BotState, HandlerResult};
-use crate::access::{Actor, Permission, Person, digest, hex, may};
+use crate::access::{Actor, Permission, Person, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
 use crate::delivery::render::escape;
 use crate::domain::Role;
 use crate::store::StoredToken;
+use crate::tokens::{digest, hex, new_token};
 
 /// Past this the list stops, below Telegram's 4096 characters.
 const LIST_BUDGET: usize = 3500;
@@ -307,7 +308,7 @@ async fn create(
     new: NewToken<'_>,
 ) -> HandlerResult {
     let taken = name_problem(state, new.name).await?;
-    let token = crate::access::new_token();
+    let token = new_token();
     let now = Utc::now();
     let id = match taken {
         Some(_) => None,
