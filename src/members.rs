@@ -2,8 +2,8 @@
 //! is allowed by `access::may` (owners manage members; config members are locked), committed with its
 //! audit row and messages (a welcome with the database's firing incidents for a newcomer, a word to
 //! the member and to the database's admins), and then the router is rebuilt so the next alert reaches
-//! the new member list. Calls `access`, `store`, `routing` and `tokens` (invite codes); called by
-//! `bot` and `http`.
+//! the new member list. Calls `access`, `store` and `routing` (and `tokens` for invite codes,
+//! `telegram::html` for the messages); called by `bot` and `http`.
 
 use std::sync::Arc;
 
@@ -12,10 +12,10 @@ use tokio::sync::Notify;
 
 use crate::access::{Access, Actor, Identity, Permission, Person, Source, Via, may};
 use crate::config::Config;
-use crate::delivery::render::escape;
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
 use crate::routing::{Recipient, Router, SharedRouter};
 use crate::store::{Claim, JobKind, MemberChange, MemberRecord, Redeemed, Store, StoreError};
+use crate::telegram::html::escape;
 use crate::tokens::{digest, hex, random_code};
 
 /// How long an invite link works.

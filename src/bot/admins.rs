@@ -17,10 +17,10 @@ use super::callbacks::{answer, refuse};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Permission, Person, Source, may, parse_member};
 use crate::callback::{Callback, Keyboard};
-use crate::delivery::render::escape;
 use crate::domain::{MemberRef, Role, TelegramUserId, Username};
 use crate::members::{Changed, INVITE_PREFIX, INVITE_VALID, MemberError};
 use crate::store::{Invite, Redeemed, StoreError};
+use crate::telegram::html::escape;
 
 const NOT_ALLOWED: &str = "Not allowed: your role on this database does not permit this.";
 const STALE: &str = "This button is no longer valid; send /admins again.";

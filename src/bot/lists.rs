@@ -7,9 +7,10 @@ use teloxide::types::MessageId;
 use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
-use crate::delivery::render::{escape, incident_line};
+use crate::delivery::render::incident_line;
 use crate::domain::DatabaseName;
 use crate::store::IncidentFilter;
+use crate::telegram::html::escape;
 
 const ALERTS_SHOWN: u32 = 20;
 const PAGE: u32 = 10;

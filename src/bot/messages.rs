@@ -8,9 +8,9 @@ use teloxide::types::ParseMode;
 use super::commands::{BOT_COMMANDS, Command};
 use super::{BotState, HandlerResult, admins, lists, runs, tokens};
 use crate::access::{Identity, Permission, Person, may};
-use crate::delivery::render::escape;
 use crate::domain::Role;
 use crate::members::INVITE_PREFIX;
+use crate::telegram::html::escape;
 
 const REFUSAL: &str = "Sorry, this bot serves the database administrators of its team only. \
                        If you should be one, ask an owner to add your Telegram id:";

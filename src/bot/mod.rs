@@ -23,11 +23,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::{Access, Identity, Permission, Person, may};
 use crate::config::{Config, TelegramWebhook};
-use crate::delivery::reach::{self, Reach, Status};
-use crate::delivery::throttle::Throttle;
 use crate::domain::TelegramUserId;
 use crate::silences::Alertmanager;
 use crate::store::{Store, StoreError};
+use crate::telegram::client::patiently;
+use crate::telegram::reach::{self, Reach, Status};
+use crate::telegram::throttle::Throttle;
 use commands::Command;
 
 /// Errors of bot handlers: logged by the dispatcher; the person sees a short apology.
@@ -141,17 +142,9 @@ impl BotState {
     }
 }
 
-/// Pauses before a reply that failed for a passing reason is tried again: a reply is late rather than
-/// lost, and after these the person is told nothing worse than what the log says.
-const REPLY_BACKOFF: [Duration; 3] = [
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-];
-
 /// Sends through the throttle shared with the delivery worker. A 429 — the throttle cannot know of
 /// messages sent before a restart or by another replica — waits as long as Telegram asks and tries
-/// again, twice at most; timeouts, 5xx and network trouble are tried again after `REPLY_BACKOFF`.
+/// again, twice at most; timeouts, 5xx and network trouble are tried again after a short backoff.
 /// Only this chat's handler waits: the dispatcher keeps serving other chats meanwhile.
 pub(crate) async fn polite<T, F, Fut>(
     state: &BotState,
@@ -181,51 +174,6 @@ pub(crate) async fn answer_press(
     })
     .await?;
     Ok(())
-}
-
-async fn patiently<T, F, Fut>(
-    throttle: Option<(&Throttle, i64)>,
-    call: F,
-) -> Result<T, teloxide::RequestError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
-{
-    use crate::delivery::telegram::{CALL_DEADLINE, SendError, classify};
-    let (mut rate_limited, mut backoff) = (0, REPLY_BACKOFF.iter());
-    loop {
-        if let Some((throttle, chat)) = throttle {
-            throttle.take(chat).await;
-        }
-        // teloxide sleeps 10 s after a 5xx before returning it: the deadline turns that into a retry.
-        let answer = match tokio::time::timeout(CALL_DEADLINE, call().into_future()).await {
-            Ok(answer) => answer,
-            Err(_) => Err(teloxide::RequestError::Io(Arc::new(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no answer within {} s", CALL_DEADLINE.as_secs()),
-            )))),
-        };
-        if let Some((throttle, chat)) = throttle {
-            throttle.done(chat);
-        }
-        match answer {
-            Err(teloxide::RequestError::RetryAfter(wait)) if rate_limited < 2 => {
-                rate_limited += 1;
-                match throttle {
-                    Some((throttle, chat)) => throttle.penalize(chat, wait.duration()),
-                    None => tokio::time::sleep(wait.duration()).await,
-                }
-            }
-            Err(error) => match (classify(error.clone()), backoff.next()) {
-                (SendError::Transient(reason), Some(pause)) => {
-                    tracing::warn!(%reason, retry_in = ?pause, "a reply failed; trying again");
-                    tokio::time::sleep(*pause).await;
-                }
-                _ => return Err(error),
-            },
-            ok => return ok,
-        }
-    }
 }
 
 /// Shows an HTML message with buttons: replaces `edit` in place (paging), or sends a new one.

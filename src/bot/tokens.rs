@@ -14,9 +14,9 @@ use teloxide::types::{MessageId, ParseMode};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Actor, Permission, Person, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
-use crate::delivery::render::escape;
 use crate::domain::Role;
 use crate::store::StoredToken;
+use crate::telegram::html::escape;
 use crate::tokens::{digest, hex, new_token};
 
 /// Past this the list stops, below Telegram's 4096 characters.

@@ -15,8 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::email::{Email, EmailError, Mailer};
 use super::links::Links;
 use super::render;
-use super::telegram::{SendError, Telegram};
-use super::throttle::Throttle;
+use super::telegram::Telegram;
 use crate::access::{Access, Permission, Person, may};
 use crate::callback::Callback;
 use crate::config::Config;
@@ -24,6 +23,9 @@ use crate::domain::{IncidentId, TelegramUserId};
 use crate::metrics::Metrics;
 use crate::routing::Recipient;
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
+use crate::telegram::client::SendError;
+use crate::telegram::html::escape;
+use crate::telegram::throttle::Throttle;
 
 /// How long a claimed job is ours before another worker may take it, unless renewed: a process killed
 /// mid-delivery holds its jobs this long at most.
@@ -539,8 +541,8 @@ impl Worker {
             let text = format!(
                 "⚠️ Postgram cannot reach <code>{}</code> on Telegram ({}). Their alerts go to the \
                  fallback email recipients until they press Start in a private chat with the bot.",
-                render::escape(&job.recipient),
-                render::escape(why)
+                escape(&job.recipient),
+                escape(why)
             );
             for owner in &self.config.owners {
                 self.store

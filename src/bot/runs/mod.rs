@@ -20,9 +20,9 @@ use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
 use crate::catalog::{ArgType, Argument, MASK};
-use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
 use crate::store::Dialogue;
+use crate::telegram::html::escape;
 
 /// Progress messages are edited at most this often (Telegram's per-chat limits).
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);

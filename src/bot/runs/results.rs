@@ -12,11 +12,11 @@ use super::{PROGRESS_EVERY, button, not_allowed, say};
 use crate::access::Actor;
 use crate::access::{Permission, Person};
 use crate::callback::{Callback, Keyboard};
-use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, Outcome, Progress};
 use crate::operations::OpError;
 use crate::store::Dialogue;
+use crate::telegram::html::escape;
 
 /// Runs the dialogue's item; a view shows page 0 (or edits `page` into `edit`).
 pub async fn run(
