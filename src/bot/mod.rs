@@ -1,12 +1,14 @@
 //! The Telegram bot: a teloxide dispatcher whose whole handler tree is [`schema`]. Handlers ask
-//! `access` about the person (never the chat), call `store` and `silences`, and wake the delivery worker
-//! when they queue edits. Long polling by default; webhook mode serves updates from the HTTP server.
+//! `access` about the person (never the chat), call `store` and `silences`, wake the delivery worker
+//! when they queue edits, and speak through `reply` (on `telegram`'s client and throttle). Long
+//! polling by default; webhook mode serves updates from the HTTP server.
 
 mod admins;
 mod callbacks;
 pub mod commands;
 mod lists;
 mod messages;
+mod reply;
 mod runs;
 mod table;
 mod tokens;
@@ -26,7 +28,6 @@ use crate::config::{Config, TelegramWebhook};
 use crate::domain::TelegramUserId;
 use crate::silences::Alertmanager;
 use crate::store::{Store, StoreError};
-use crate::telegram::client::patiently;
 use crate::telegram::reach::{self, Reach, Status};
 use crate::telegram::throttle::Throttle;
 use commands::Command;
@@ -140,105 +141,6 @@ impl BotState {
     ) -> Result<bool, StoreError> {
         Ok(may(&self.identity(person).await?, permission, database))
     }
-}
-
-/// Sends through the throttle shared with the delivery worker. A 429 — the throttle cannot know of
-/// messages sent before a restart or by another replica — waits as long as Telegram asks and tries
-/// again, twice at most; timeouts, 5xx and network trouble are tried again after a short backoff.
-/// Only this chat's handler waits: the dispatcher keeps serving other chats meanwhile.
-pub(crate) async fn polite<T, F, Fut>(
-    state: &BotState,
-    chat: ChatId,
-    call: F,
-) -> Result<T, teloxide::RequestError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
-{
-    patiently(Some((&state.throttle, chat.0)), call).await
-}
-
-/// Answers a press (a spinner otherwise), retried like [`polite`]; not a chat message, so not throttled.
-pub(crate) async fn answer_press(
-    bot: &Bot,
-    query: &teloxide::types::CallbackQuery,
-    text: &str,
-) -> HandlerResult {
-    patiently(None, || {
-        let request = bot.answer_callback_query(query.id.clone());
-        if text.is_empty() {
-            request
-        } else {
-            request.text(text)
-        }
-    })
-    .await?;
-    Ok(())
-}
-
-/// Shows an HTML message with buttons: replaces `edit` in place (paging), or sends a new one.
-pub(crate) async fn show(
-    bot: &Bot,
-    state: &BotState,
-    chat: ChatId,
-    edit: Option<teloxide::types::MessageId>,
-    html: String,
-    keyboard: &crate::callback::Keyboard,
-) -> HandlerResult {
-    shown(bot, state, chat, edit, html, keyboard).await?;
-    Ok(())
-}
-
-/// [`show`], returning the message. Every keyboard the bot shows goes through here, to record its
-/// buttons against the message they are on.
-pub(crate) async fn shown(
-    bot: &Bot,
-    state: &BotState,
-    chat: ChatId,
-    edit: Option<teloxide::types::MessageId>,
-    html: String,
-    keyboard: &crate::callback::Keyboard,
-) -> Result<teloxide::types::MessageId, BotError> {
-    use teloxide::types::ParseMode;
-    let prepared = keyboard.prepare();
-    let markup = prepared.markup();
-    let message = match edit {
-        Some(message) => {
-            let edited = polite(state, chat, || {
-                bot.edit_message_text(chat, message, html.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(markup.clone())
-            })
-            .await;
-            match edited {
-                // The same text and buttons again: what they mean is recorded already.
-                Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
-                    return Ok(message);
-                }
-                other => other?.id,
-            }
-        }
-        None => {
-            polite(state, chat, || {
-                let request = bot
-                    .send_message(chat, html.clone())
-                    .parse_mode(ParseMode::Html);
-                if keyboard.is_empty() {
-                    request
-                } else {
-                    request.reply_markup(markup.clone())
-                }
-            })
-            .await?
-            .id
-        }
-    };
-    if edit.is_some() || !keyboard.is_empty() {
-        prepared
-            .record(&state.store, chat.0, i64::from(message.0))
-            .await?;
-    }
-    Ok(message)
 }
 
 /// The whole handler tree.
