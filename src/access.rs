@@ -8,13 +8,13 @@
 //! SHA-256 digests in constant time, so neither the content nor the length of a token leaks through
 //! timing; the service keeps nothing else of a token.
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
 use crate::routing::Recipient;
 use crate::store::{Store, StoreError};
+use crate::tokens::{digest, hex};
 
 /// What a caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,25 +212,6 @@ pub fn may(identity: &Identity, permission: Permission, database: Option<&str>) 
             .role_on(database)
             .is_some_and(|(role, _)| role >= needs),
     }
-}
-
-/// Created tokens start with this, so they are recognisable in configs and leak scanners.
-const TOKEN_PREFIX: &str = "pgm_";
-/// Random characters of a token (each one of 64: 192 bits).
-const TOKEN_CHARS: usize = 32;
-
-/// A fresh API or webhook token from the operating system's CSPRNG (`/tokens`, `postgram init`).
-pub fn new_token() -> String {
-    format!("{TOKEN_PREFIX}{}", crate::members::random_code(TOKEN_CHARS))
-}
-
-pub(crate) fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// Lowercase hex, the stored form of a digest.
-pub fn hex(digest: &[u8; 32]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct ConfigToken {

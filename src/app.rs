@@ -21,9 +21,8 @@ use crate::bot::{self, BotState};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::delivery::links::Links;
-use crate::delivery::reach::Reach;
 use crate::delivery::worker::{Worker, WorkerParts};
-use crate::delivery::{self, email::Mailer, telegram::Telegram, throttle::Throttle};
+use crate::delivery::{email::Mailer, telegram::Telegram};
 use crate::exec::Targets;
 use crate::http::{self, AppState};
 use crate::intake::Intake;
@@ -33,6 +32,7 @@ use crate::operations::Operations;
 use crate::routing::{Router, SharedRouter};
 use crate::silences::Alertmanager;
 use crate::store::Store;
+use crate::telegram::{self, reach::Reach, throttle::Throttle};
 
 /// A started service.
 pub struct Running {
@@ -99,7 +99,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .map(|smtp| Mailer::new(smtp.url.expose(), smtp.from.as_str()))
         .transpose()
         .context("smtp")?;
-    let bot = delivery::telegram::bot(&config.telegram)?;
+    let bot = telegram::client::bot(&config.telegram)?;
     let catalog = Arc::new(Catalog::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
     let links =
         Arc::new(Links::new(&config, Arc::clone(&catalog)).map_err(|e| anyhow::anyhow!("{e}"))?);

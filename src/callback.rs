@@ -380,7 +380,7 @@ pub struct Keyboard {
 /// The callback data of a button: 12 hex digits of its payload's SHA-256. The same payload gets the
 /// same token, so an edit that keeps a button keeps it working (and "not modified" stays possible).
 fn token(payload: &str) -> String {
-    crate::access::digest(payload)[..6]
+    crate::tokens::digest(payload)[..6]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

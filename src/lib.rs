@@ -17,12 +17,14 @@
 //! - [`catalog`] is views.yaml and actions.yaml, validated, and plans runs; [`operations`] runs them for
 //!   people (arguments, one run at a time, cancel, audit); [`exec`] is the only module that talks to
 //!   the administered databases.
-//! - [`delivery`] performs the outbox: Telegram messages (throttled, storm digests) and email, and
-//!   says whether Telegram answers and why not (`reach`);
+//! - [`delivery`] performs the outbox: alert messages in Telegram (throttled, storm digests) and email;
 //!   [`silences`] talks to Alertmanager's silence API; [`callback`] encodes inline-button payloads.
+//! - [`telegram`] is what the bot and delivery both need of Telegram: HTML escaping and length rules,
+//!   the shared throttle, the Bot API client (deadlines, error classes, the patient send), and whether
+//!   Telegram answers and why not (`reach`).
 //! - [`store`] is the service's own state (SQLite or PostgreSQL): the only module holding its SQL.
-//! - [`domain`] holds the small types everything else agrees on; [`metrics`] the Prometheus registry;
-//!   [`telemetry`] the log subscriber.
+//! - [`domain`] holds the small types everything else agrees on; [`tokens`] makes tokens and invite
+//!   codes and digests them; [`metrics`] the Prometheus registry; [`telemetry`] the log subscriber.
 
 pub mod access;
 pub mod alertmanager;
@@ -44,4 +46,6 @@ pub mod operations;
 pub mod routing;
 pub mod silences;
 pub mod store;
+pub mod telegram;
 pub mod telemetry;
+pub mod tokens;

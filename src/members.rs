@@ -2,7 +2,8 @@
 //! is allowed by `access::may` (owners manage members; config members are locked), committed with its
 //! audit row and messages (a welcome with the database's firing incidents for a newcomer, a word to
 //! the member and to the database's admins), and then the router is rebuilt so the next alert reaches
-//! the new member list. Calls `access`, `store` and `routing`; called by `bot` and `http`.
+//! the new member list. Calls `access`, `store` and `routing` (and `tokens` for invite codes,
+//! `telegram::html` for the messages); called by `bot` and `http`.
 
 use std::sync::Arc;
 
@@ -11,10 +12,11 @@ use tokio::sync::Notify;
 
 use crate::access::{Access, Actor, Identity, Permission, Person, Source, Via, may};
 use crate::config::Config;
-use crate::delivery::render::escape;
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
 use crate::routing::{Recipient, Router, SharedRouter};
 use crate::store::{Claim, JobKind, MemberChange, MemberRecord, Redeemed, Store, StoreError};
+use crate::telegram::html::escape;
+use crate::tokens::{digest, hex, random_code};
 
 /// How long an invite link works.
 pub const INVITE_VALID: chrono::Duration = chrono::Duration::hours(24);
@@ -507,7 +509,7 @@ impl Members {
         username: &str,
     ) -> Result<Option<String>, StoreError> {
         let code = random_code(16);
-        let hash = crate::access::hex(&crate::access::digest(&code));
+        let hash = hex(&digest(&code));
         let issued = self
             .store
             .issue_invite(id, username, &hash, Utc::now() + INVITE_VALID)
@@ -521,7 +523,7 @@ impl Members {
         person: &crate::access::Person,
         code: &str,
     ) -> Result<Redeemed, MemberError> {
-        let hash = crate::access::hex(&crate::access::digest(code));
+        let hash = hex(&digest(code));
         let now = Utc::now();
         // A username bound to another account is not this person's, whatever Telegram says today.
         if let Some(name) = person.username.as_deref()
@@ -562,15 +564,4 @@ impl Members {
         }
         Ok(outcome)
     }
-}
-
-/// `bytes` random bytes as URL-safe text (letters, digits, `-`, `_`): fits a deep link's payload.
-pub fn random_code(bytes: usize) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut raw = vec![0u8; bytes];
-    // The OS random source failing is not something to limp on from: no secret may be predictable.
-    getrandom::getrandom(&mut raw).expect("the operating system's random source failed");
-    raw.iter()
-        .map(|b| char::from(ALPHABET[usize::from(b & 63)]))
-        .collect()
 }

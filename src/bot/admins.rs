@@ -10,44 +10,19 @@ use serde_json::json;
 use teloxide::prelude::*;
 use teloxide::types::{
     ButtonRequest, ForceReply, KeyboardButton, KeyboardButtonRequestUsers, KeyboardMarkup,
-    MessageId, ParseMode, ReplyMarkup, RequestId, UsersShared,
+    MessageId, ReplyMarkup, RequestId, UsersShared,
 };
 
-use super::callbacks::{answer, refuse};
+use super::reply::{self, NOT_ALLOWED, answer, button, refuse, say, say_with};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Permission, Person, Source, may, parse_member};
 use crate::callback::{Callback, Keyboard};
-use crate::delivery::render::escape;
 use crate::domain::{MemberRef, Role, TelegramUserId, Username};
 use crate::members::{Changed, INVITE_PREFIX, INVITE_VALID, MemberError};
 use crate::store::{Invite, Redeemed, StoreError};
+use crate::telegram::html::escape;
 
-const NOT_ALLOWED: &str = "Not allowed: your role on this database does not permit this.";
 const STALE: &str = "This button is no longer valid; send /admins again.";
-
-fn button(label: impl Into<String>, callback: Callback) -> (String, Callback) {
-    (label.into(), callback)
-}
-
-/// Sends an HTML message, with a reply keyboard, a question or a keyboard removal when given.
-async fn say(
-    bot: &Bot,
-    state: &BotState,
-    chat: ChatId,
-    html: String,
-    markup: Option<ReplyMarkup>,
-) -> HandlerResult {
-    super::polite(state, chat, || {
-        let request = bot.send_message(chat, html.clone());
-        match &markup {
-            Some(markup) => request.reply_markup(markup.clone()),
-            None => request,
-        }
-        .parse_mode(ParseMode::Html)
-    })
-    .await?;
-    Ok(())
-}
 
 /// The person's roles now, when they may manage the members of `database`. Otherwise they are told
 /// "Not allowed" (here no button press waits for an answer) and the refusal is audited as a refused
@@ -66,7 +41,7 @@ async fn manager(
     if state.refusal(person, Some(database), detail).await? {
         // Also takes away a pick-a-person keyboard the person may still have.
         let removal = Some(ReplyMarkup::kb_remove());
-        say(bot, state, chat, NOT_ALLOWED.to_owned(), removal).await?;
+        say_with(bot, state, chat, NOT_ALLOWED.to_owned(), removal).await?;
     }
     Ok(None)
 }
@@ -159,7 +134,7 @@ pub async fn show(
     match mine.as_slice() {
         [] => {
             let text = "Only owners manage members. /whoami shows your roles.";
-            say(bot, state, chat, text.to_owned(), None).await
+            say(bot, state, chat, text.to_owned()).await
         }
         [only] => list(bot, (chat, edit), state, *only, false).await,
         _ => {
@@ -170,7 +145,8 @@ pub async fn show(
             });
             let keyboard = Keyboard::new(databases.collect());
             let text = "<b>Members</b>: which database?".to_owned();
-            super::show(bot, state, chat, edit, text, &keyboard).await
+            reply::show(bot, state, chat, edit, text, &keyboard).await?;
+            Ok(())
         }
     }
 }
@@ -189,7 +165,7 @@ async fn list(
     let name = db.name.as_str();
     let members = match state.members.list(name).await {
         Ok(members) => members,
-        Err(e) => return say(bot, state, chat, escape(&readable(e)?), None).await,
+        Err(e) => return say(bot, state, chat, escape(&readable(e)?)).await,
     };
     let mut text = format!(
         "<b>Members of {}</b>\nOwners may do everything. Admins act on alerts and run actions; \
@@ -269,7 +245,8 @@ async fn list(
         let back = Callback::Members { database: None };
         rows.push(vec![button("◀ Databases", back)]);
     }
-    super::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await
+    reply::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await?;
+    Ok(())
 }
 
 /// The member-management buttons: `MemberAdd`, `MemberInvite`, `MemberSet`.
@@ -296,7 +273,16 @@ pub async fn pressed(
     // The presser's roles now, not when the list was shown: a removed owner or admin is refused.
     let who = state.identity(person).await?;
     if !may(&who, Permission::ManageMembers, Some(name)) {
-        return refuse(bot, query, state, person, None, &callback.encode()).await;
+        return refuse(
+            bot,
+            query,
+            state,
+            person,
+            None,
+            &callback.encode(),
+            NOT_ALLOWED,
+        )
+        .await;
     }
     match callback {
         Callback::MemberSet { member, role, .. } => {
@@ -345,7 +331,7 @@ pub async fn pressed(
                 escape(name)
             );
             let markup = ReplyMarkup::Keyboard(keyboard.resize_keyboard());
-            say(bot, state, chat, text, Some(markup)).await
+            say_with(bot, state, chat, text, Some(markup)).await
         }
         Callback::MemberInvite { role, .. } => {
             let started = state
@@ -364,7 +350,7 @@ pub async fn pressed(
                 role.as_str(),
                 INVITE_VALID.num_hours()
             );
-            let asked = say(bot, state, chat, text, Some(ask_username())).await;
+            let asked = say_with(bot, state, chat, text, Some(ask_username())).await;
             if asked.is_err() {
                 // Nobody was asked, so no answer may be taken for one.
                 state.store.drop_invite(id).await?;
@@ -423,7 +409,7 @@ async fn picked(
         Some((id, u.username.as_deref()))
     });
     let (Some((db, role)), Some((id, username))) = (target, user) else {
-        return say(bot, state, chat, STALE.to_owned(), removal()).await;
+        return say_with(bot, state, chat, STALE.to_owned(), removal()).await;
     };
     let name = db.name.as_str();
     let detail = json!({ "users_shared": shared.request_id.0 });
@@ -444,7 +430,7 @@ async fn picked(
         Ok(done) => changed(&name_of(state, &member).await?, name, Some(role), done),
         Err(e) => readable(e)?,
     };
-    say(bot, state, chat, escape(&text), removal()).await
+    say_with(bot, state, chat, escape(&text), removal()).await
 }
 
 /// The @username an invite waits for: issues the link, or says what is wrong and keeps waiting.
@@ -471,7 +457,7 @@ async fn addressee(
         Err(e) => {
             let again = "Send the @username of the person to invite, or /admins to start over.";
             let text = format!("⚠️ {}\n\n{again}", escape(&e));
-            return say(bot, state, chat, text, Some(ask_username())).await;
+            return say_with(bot, state, chat, text, Some(ask_username())).await;
         }
     };
     let Some(code) = state
@@ -480,7 +466,7 @@ async fn addressee(
         .await?
     else {
         let text = "This invite was replaced or cancelled meanwhile; start again from /admins.";
-        return say(bot, state, chat, text.to_owned(), None).await;
+        return say(bot, state, chat, text.to_owned()).await;
     };
     // Not through the throttle: getMe writes to no chat.
     let me = bot.get_me().await?;
@@ -495,7 +481,7 @@ async fn addressee(
         until.format("%Y-%m-%d %H:%M UTC"),
         escape(&link)
     );
-    say(bot, state, chat, text, None).await
+    say(bot, state, chat, text).await
 }
 
 /// `/start inv_<code>`: joins the database the invite is for, when the invite is the person's own,
@@ -527,7 +513,7 @@ pub async fn redeem(
         Ok(Redeemed::Unknown) => format!("This invite link is not valid; {again}"),
         Err(e) => escape(&readable(e)?),
     };
-    say(bot, state, chat, text, None).await
+    say(bot, state, chat, text).await
 }
 
 #[cfg(test)]

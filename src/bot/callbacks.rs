@@ -8,6 +8,7 @@ use chrono::Utc;
 use teloxide::prelude::*;
 use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
+use super::reply::{NOT_ALLOWED, answer, polite, refuse};
 use super::{BotState, HandlerResult, admins, lists, runs, tokens};
 use crate::access::{Permission, Person};
 use crate::callback::{self, Callback};
@@ -32,10 +33,11 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
     };
     // Data the bot did not put on this message: forged, copied from another message, or too old.
     let Some(callback) = callback else {
-        return refuse(&bot, &query, &state, &person, None, data).await;
+        return refuse(&bot, &query, &state, &person, None, data, NOT_ALLOWED).await;
     };
     if state.known(&person).await?.is_none() {
-        refuse(&bot, &query, &state, &person, None, &callback.encode()).await?;
+        let button = callback.encode();
+        refuse(&bot, &query, &state, &person, None, &button, NOT_ALLOWED).await?;
         return Ok(());
     }
     match callback.clone() {
@@ -158,7 +160,8 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
                 .may(&person, Permission::RunActions, Some(db.as_str()))
                 .await?
             {
-                return refuse(&bot, &query, &state, &person, None, &callback.encode()).await;
+                let button = callback.encode();
+                return refuse(&bot, &query, &state, &person, None, &button, NOT_ALLOWED).await;
             }
             let text = if state.operations.cancel(&db, &alias) {
                 "Cancelling…"
@@ -227,34 +230,6 @@ async fn own_dialogue(
     }
 }
 
-pub(crate) async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
-    super::answer_press(bot, query, text).await
-}
-
-/// "Not allowed", and an audit row saying who tried what (at most one a minute per person: see
-/// `BotState::refusal`): `button` is the press's payload, or its raw data when the bot never put that
-/// button on the message. The press is answered every time, as Telegram wants; the answer is a
-/// notice on the presser's screen, not a message in the chat.
-pub(crate) async fn refuse(
-    bot: &Bot,
-    query: &CallbackQuery,
-    state: &BotState,
-    person: &Person,
-    incident: Option<&IncidentRecord>,
-    button: &str,
-) -> HandlerResult {
-    // Recorded before the person hears of it: whoever sees the answer finds the entry.
-    let database = incident.and_then(|i| i.database.as_deref());
-    let detail = serde_json::json!({ "button": button });
-    state.refusal(person, database, detail).await?;
-    answer(
-        bot,
-        query,
-        "Not allowed: your role on this database does not permit this.",
-    )
-    .await
-}
-
 /// The incident behind a button, if the person may act on it (answering the press otherwise).
 async fn authorised(
     bot: &Bot,
@@ -276,13 +251,15 @@ async fn authorised(
         .may(person, permission, incident.database.as_deref())
         .await?
     {
+        let database = incident.database.as_deref();
         refuse(
             bot,
             query,
             state,
             person,
-            Some(&incident),
+            database,
             &callback.encode(),
+            NOT_ALLOWED,
         )
         .await?;
         return Ok(None);
@@ -385,7 +362,7 @@ async fn silence(
         Err(e) => {
             tracing::warn!(incident = %id, error = %e, "creating a silence failed");
             if let Some((chat, _)) = place {
-                super::polite(state, chat, || {
+                polite(state, chat, || {
                     bot.send_message(chat, format!("Could not create the silence for #{id}: {e}"))
                 })
                 .await?;
@@ -429,7 +406,7 @@ async fn unsilence(
                 )
                 .await?;
             if let Some((chat, _)) = place {
-                super::polite(state, chat, || {
+                polite(state, chat, || {
                     bot.send_message(chat, format!("🔔 The silence of #{id} is expired."))
                 })
                 .await?;
@@ -437,7 +414,7 @@ async fn unsilence(
         }
         Ok(Err(e)) => {
             if let Some((chat, _)) = place {
-                super::polite(state, chat, || {
+                polite(state, chat, || {
                     bot.send_message(chat, format!("Could not expire the silence of #{id}: {e}"))
                 })
                 .await?;
@@ -445,7 +422,7 @@ async fn unsilence(
         }
         Err(_) => {
             if let Some((chat, _)) = place {
-                super::polite(state, chat, || {
+                polite(state, chat, || {
                     bot.send_message(
                         chat,
                         format!(

@@ -4,29 +4,17 @@
 use teloxide::prelude::*;
 use teloxide::types::MessageId;
 
+use super::reply::{button, polite, say_buttons, show};
 use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
-use crate::delivery::render::{escape, incident_line};
+use crate::delivery::render::incident_line;
 use crate::domain::DatabaseName;
 use crate::store::IncidentFilter;
+use crate::telegram::html::escape;
 
 const ALERTS_SHOWN: u32 = 20;
 const PAGE: u32 = 10;
-
-async fn send_list(
-    bot: &Bot,
-    state: &BotState,
-    chat: ChatId,
-    html: String,
-    rows: Vec<Vec<(String, Callback)>>,
-) -> HandlerResult {
-    super::show(bot, state, chat, None, html, &Keyboard::new(rows)).await
-}
-
-fn button(label: String, callback: Callback) -> (String, Callback) {
-    (label, callback)
-}
 
 /// Firing incidents of the person's databases (owners also see unrouted ones), with Acknowledge and
 /// Silence buttons.
@@ -49,7 +37,7 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
         )
         .await?;
     if incidents.is_empty() {
-        super::polite(state, chat, || {
+        polite(state, chat, || {
             bot.send_message(chat, "✅ Nothing is firing in your databases.")
         })
         .await?;
@@ -82,7 +70,8 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
     if incidents.len() > ALERTS_SHOWN as usize {
         text.push_str("\n\n… and more: see /incidents");
     }
-    send_list(bot, state, chat, text, rows).await
+    say_buttons(bot, state, chat, text, rows).await?;
+    Ok(())
 }
 
 /// A page of the incident history, newest first; `edit` replaces the page in place (the ◀ button).
@@ -110,7 +99,7 @@ pub async fn incidents(
             [only] => Some(only),
             _ => {
                 let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
-                super::polite(state, chat, || {
+                polite(state, chat, || {
                     bot.send_message(
                         chat,
                         format!(
@@ -127,7 +116,7 @@ pub async fn incidents(
         match mine.iter().find(|d| d.as_str() == database) {
             Some(name) => Some(name),
             None => {
-                super::polite(state, chat, || {
+                polite(state, chat, || {
                     bot.send_message(
                         chat,
                         format!("You are not a member of a database named {database:?}."),
@@ -177,7 +166,8 @@ pub async fn incidents(
         ));
     }
     let keyboard = Keyboard::new(if row.is_empty() { vec![] } else { vec![row] });
-    super::show(bot, state, chat, edit, text, &keyboard).await
+    show(bot, state, chat, edit, text, &keyboard).await?;
+    Ok(())
 }
 
 /// Silences created here that have not ended, with a button to expire each.
@@ -193,7 +183,7 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
         .filter(|i| state.shows(chat, i.database.as_deref()))
         .collect();
     if silenced.is_empty() {
-        super::polite(state, chat, || {
+        polite(state, chat, || {
             bot.send_message(chat, "No silence created here is active.")
         })
         .await?;
@@ -219,5 +209,6 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
             )]);
         }
     }
-    send_list(bot, state, chat, text, rows).await
+    say_buttons(bot, state, chat, text, rows).await?;
+    Ok(())
 }

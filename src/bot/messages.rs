@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use teloxide::prelude::*;
-use teloxide::types::ParseMode;
 
 use super::commands::{BOT_COMMANDS, Command};
+use super::reply::{polite, say};
 use super::{BotState, HandlerResult, admins, lists, runs, tokens};
 use crate::access::{Identity, Permission, Person, may};
-use crate::delivery::render::escape;
 use crate::domain::Role;
 use crate::members::INVITE_PREFIX;
+use crate::telegram::html::escape;
 
 const REFUSAL: &str = "Sorry, this bot serves the database administrators of its team only. \
                        If you should be one, ask an owner to add your Telegram id:";
@@ -38,8 +38,8 @@ pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>)
     };
     match cmd {
         Command::Start(_) => start(&bot, chat, &person, &who, &state).await,
-        Command::Help => reply(&bot, &state, chat, help()).await,
-        Command::Whoami => reply(&bot, &state, chat, whoami(&person, &who, &state)).await,
+        Command::Help => say(&bot, &state, chat, help()).await,
+        Command::Whoami => say(&bot, &state, chat, whoami(&person, &who, &state)).await,
         Command::Alerts => lists::alerts(&bot, chat, &person, &state).await,
         Command::Incidents(database) => {
             lists::incidents(&bot, chat, None, &person, &state, database.trim(), None).await
@@ -76,7 +76,7 @@ pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResul
         let detail = serde_json::json!({ "message": "text" });
         return refuse_stranger(&bot, &state, msg.chat.id, &person, detail).await;
     }
-    super::polite(&state, msg.chat.id, || {
+    polite(&state, msg.chat.id, || {
         bot.send_message(msg.chat.id, "Send /help to see what I can do.")
     })
     .await?;
@@ -93,20 +93,11 @@ async fn refuse_stranger(
     detail: serde_json::Value,
 ) -> HandlerResult {
     if state.refusal(person, None, detail).await? {
-        super::polite(state, chat, || {
+        polite(state, chat, || {
             bot.send_message(chat, format!("{REFUSAL} {}", person.id))
         })
         .await?;
     }
-    Ok(())
-}
-
-async fn reply(bot: &Bot, state: &BotState, chat: ChatId, html: String) -> HandlerResult {
-    super::polite(state, chat, || {
-        bot.send_message(chat, html.clone())
-            .parse_mode(ParseMode::Html)
-    })
-    .await?;
     Ok(())
 }
 
@@ -125,7 +116,7 @@ async fn start(
         describe(who, state)
     );
     text.push_str("\n\nAlerts of these databases reach you here. Send /help for the commands.");
-    reply(bot, state, chat, text).await
+    say(bot, state, chat, text).await
 }
 
 /// The person's roles, database by database.
@@ -199,7 +190,7 @@ fn help() -> String {
 
 async fn audit(bot: &Bot, state: &BotState, chat: ChatId, who: &Identity) -> HandlerResult {
     if !may(who, Permission::ReadAudit, None) {
-        return reply(bot, state, chat, "The audit log is for owners.".to_owned()).await;
+        return say(bot, state, chat, "The audit log is for owners.".to_owned()).await;
     }
     let filter = crate::store::AuditFilter {
         limit: 20,
@@ -227,5 +218,5 @@ async fn audit(bot: &Bot, state: &BotState, chat: ChatId, who: &Identity) -> Han
         }
         text.push_str(&line);
     }
-    reply(bot, state, chat, text).await
+    say(bot, state, chat, text).await
 }

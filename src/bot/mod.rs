@@ -1,12 +1,14 @@
 //! The Telegram bot: a teloxide dispatcher whose whole handler tree is [`schema`]. Handlers ask
-//! `access` about the person (never the chat), call `store` and `silences`, and wake the delivery worker
-//! when they queue edits. Long polling by default; webhook mode serves updates from the HTTP server.
+//! `access` about the person (never the chat), call `store` and `silences`, wake the delivery worker
+//! when they queue edits, and speak through `reply` (on `telegram`'s client and throttle). Long
+//! polling by default; webhook mode serves updates from the HTTP server.
 
 mod admins;
 mod callbacks;
 pub mod commands;
 mod lists;
 mod messages;
+mod reply;
 mod runs;
 mod table;
 mod tokens;
@@ -23,11 +25,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::{Access, Identity, Permission, Person, may};
 use crate::config::{Config, TelegramWebhook};
-use crate::delivery::reach::{self, Reach, Status};
-use crate::delivery::throttle::Throttle;
 use crate::domain::TelegramUserId;
 use crate::silences::Alertmanager;
 use crate::store::{Store, StoreError};
+use crate::telegram::reach::{self, Reach, Status};
+use crate::telegram::throttle::Throttle;
 use commands::Command;
 
 /// Errors of bot handlers: logged by the dispatcher; the person sees a short apology.
@@ -139,158 +141,6 @@ impl BotState {
     ) -> Result<bool, StoreError> {
         Ok(may(&self.identity(person).await?, permission, database))
     }
-}
-
-/// Pauses before a reply that failed for a passing reason is tried again: a reply is late rather than
-/// lost, and after these the person is told nothing worse than what the log says.
-const REPLY_BACKOFF: [Duration; 3] = [
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-];
-
-/// Sends through the throttle shared with the delivery worker. A 429 — the throttle cannot know of
-/// messages sent before a restart or by another replica — waits as long as Telegram asks and tries
-/// again, twice at most; timeouts, 5xx and network trouble are tried again after `REPLY_BACKOFF`.
-/// Only this chat's handler waits: the dispatcher keeps serving other chats meanwhile.
-pub(crate) async fn polite<T, F, Fut>(
-    state: &BotState,
-    chat: ChatId,
-    call: F,
-) -> Result<T, teloxide::RequestError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
-{
-    patiently(Some((&state.throttle, chat.0)), call).await
-}
-
-/// Answers a press (a spinner otherwise), retried like [`polite`]; not a chat message, so not throttled.
-pub(crate) async fn answer_press(
-    bot: &Bot,
-    query: &teloxide::types::CallbackQuery,
-    text: &str,
-) -> HandlerResult {
-    patiently(None, || {
-        let request = bot.answer_callback_query(query.id.clone());
-        if text.is_empty() {
-            request
-        } else {
-            request.text(text)
-        }
-    })
-    .await?;
-    Ok(())
-}
-
-async fn patiently<T, F, Fut>(
-    throttle: Option<(&Throttle, i64)>,
-    call: F,
-) -> Result<T, teloxide::RequestError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
-{
-    use crate::delivery::telegram::{CALL_DEADLINE, SendError, classify};
-    let (mut rate_limited, mut backoff) = (0, REPLY_BACKOFF.iter());
-    loop {
-        if let Some((throttle, chat)) = throttle {
-            throttle.take(chat).await;
-        }
-        // teloxide sleeps 10 s after a 5xx before returning it: the deadline turns that into a retry.
-        let answer = match tokio::time::timeout(CALL_DEADLINE, call().into_future()).await {
-            Ok(answer) => answer,
-            Err(_) => Err(teloxide::RequestError::Io(Arc::new(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no answer within {} s", CALL_DEADLINE.as_secs()),
-            )))),
-        };
-        if let Some((throttle, chat)) = throttle {
-            throttle.done(chat);
-        }
-        match answer {
-            Err(teloxide::RequestError::RetryAfter(wait)) if rate_limited < 2 => {
-                rate_limited += 1;
-                match throttle {
-                    Some((throttle, chat)) => throttle.penalize(chat, wait.duration()),
-                    None => tokio::time::sleep(wait.duration()).await,
-                }
-            }
-            Err(error) => match (classify(error.clone()), backoff.next()) {
-                (SendError::Transient(reason), Some(pause)) => {
-                    tracing::warn!(%reason, retry_in = ?pause, "a reply failed; trying again");
-                    tokio::time::sleep(*pause).await;
-                }
-                _ => return Err(error),
-            },
-            ok => return ok,
-        }
-    }
-}
-
-/// Shows an HTML message with buttons: replaces `edit` in place (paging), or sends a new one.
-pub(crate) async fn show(
-    bot: &Bot,
-    state: &BotState,
-    chat: ChatId,
-    edit: Option<teloxide::types::MessageId>,
-    html: String,
-    keyboard: &crate::callback::Keyboard,
-) -> HandlerResult {
-    shown(bot, state, chat, edit, html, keyboard).await?;
-    Ok(())
-}
-
-/// [`show`], returning the message. Every keyboard the bot shows goes through here, to record its
-/// buttons against the message they are on.
-pub(crate) async fn shown(
-    bot: &Bot,
-    state: &BotState,
-    chat: ChatId,
-    edit: Option<teloxide::types::MessageId>,
-    html: String,
-    keyboard: &crate::callback::Keyboard,
-) -> Result<teloxide::types::MessageId, BotError> {
-    use teloxide::types::ParseMode;
-    let prepared = keyboard.prepare();
-    let markup = prepared.markup();
-    let message = match edit {
-        Some(message) => {
-            let edited = polite(state, chat, || {
-                bot.edit_message_text(chat, message, html.clone())
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(markup.clone())
-            })
-            .await;
-            match edited {
-                // The same text and buttons again: what they mean is recorded already.
-                Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
-                    return Ok(message);
-                }
-                other => other?.id,
-            }
-        }
-        None => {
-            polite(state, chat, || {
-                let request = bot
-                    .send_message(chat, html.clone())
-                    .parse_mode(ParseMode::Html);
-                if keyboard.is_empty() {
-                    request
-                } else {
-                    request.reply_markup(markup.clone())
-                }
-            })
-            .await?
-            .id
-        }
-    };
-    if edit.is_some() || !keyboard.is_empty() {
-        prepared
-            .record(&state.store, chat.0, i64::from(message.0))
-            .await?;
-    }
-    Ok(message)
 }
 
 /// The whole handler tree.

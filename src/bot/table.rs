@@ -1,7 +1,7 @@
 //! A view's rows as an aligned monospace table that fits one Telegram message, a page at a time.
 
-use crate::delivery::render::{MAX_MESSAGE_LEN, escape, visible_len};
 use crate::exec::Table;
+use crate::telegram::html::{MAX_MESSAGE_LEN, escape, visible_len};
 
 /// Cells are cut to this many characters so one long value cannot push the rest off the page.
 const MAX_CELL: usize = 40;

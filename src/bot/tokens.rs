@@ -9,14 +9,16 @@
 
 use chrono::Utc;
 use teloxide::prelude::*;
-use teloxide::types::{MessageId, ParseMode};
+use teloxide::types::MessageId;
 
+use super::reply::{answer, button, polite, refuse, say, show};
 use super::{BotError, BotState, HandlerResult};
-use crate::access::{Actor, Permission, Person, digest, hex, may};
+use crate::access::{Actor, Permission, Person, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
-use crate::delivery::render::escape;
 use crate::domain::Role;
 use crate::store::StoredToken;
+use crate::telegram::html::escape;
+use crate::tokens::{digest, hex, new_token};
 
 /// Past this the list stops, below Telegram's 4096 characters.
 const LIST_BUDGET: usize = 3500;
@@ -27,10 +29,6 @@ const REVOKED_SHOWN: usize = 10;
 
 const OWNERS_ONLY: &str = "API tokens are managed by owners.";
 
-fn button(label: impl Into<String>, callback: &Callback) -> (String, Callback) {
-    (label.into(), callback.clone())
-}
-
 /// `every database`, or the list.
 fn scope<S: std::fmt::Display>(databases: Option<&[S]>) -> String {
     match databases {
@@ -40,20 +38,6 @@ fn scope<S: std::fmt::Display>(databases: Option<&[S]>) -> String {
             names.join(", ")
         }
     }
-}
-
-async fn say(bot: &Bot, state: &BotState, chat: ChatId, html: String) -> HandlerResult {
-    super::polite(state, chat, || {
-        bot.send_message(chat, html.clone())
-            .parse_mode(ParseMode::Html)
-    })
-    .await?;
-    Ok(())
-}
-
-/// Answers a press at once (a spinner otherwise); not a chat message, so not throttled.
-async fn answer(bot: &Bot, query: &CallbackQuery, text: &str) -> HandlerResult {
-    super::answer_press(bot, query, text).await
 }
 
 /// `/tokens` (list) or `/tokens NAME` (create).
@@ -95,7 +79,7 @@ pub async fn command(
                 scope: TokenScope::Ask,
                 name: name.to_owned(),
             };
-            button(*label, &next)
+            button(*label, next)
         })
         .collect();
     let text = format!(
@@ -104,7 +88,8 @@ pub async fn command(
          <b>owner</b> may do everything, members and the audit log included.",
         escape(name)
     );
-    super::show(bot, state, chat, None, text, &Keyboard::new(vec![row])).await
+    show(bot, state, chat, None, text, &Keyboard::new(vec![row])).await?;
+    Ok(())
 }
 
 /// Why `name` cannot be a new token's name, if it cannot.
@@ -190,10 +175,11 @@ async fn list(bot: &Bot, state: &BotState, chat: ChatId, edit: Option<MessageId>
         .take(REVOKE_BUTTONS)
         .map(|t| {
             let label = format!("Revoke {}", t.name);
-            vec![button(label, &Callback::TokenRevoke(t.id))]
+            vec![button(label, Callback::TokenRevoke(t.id))]
         })
         .collect::<Vec<_>>();
-    super::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await
+    show(bot, state, chat, edit, text, &Keyboard::new(rows)).await?;
+    Ok(())
 }
 
 /// `TokenNew`, `TokenRevoke`, `TokenHide`.
@@ -211,9 +197,9 @@ pub async fn pressed(
     }
     let who = state.identity(person).await?;
     if !may(&who, Permission::ManageTokens, None) {
-        let detail = serde_json::json!({ "button": callback.encode() });
-        state.refusal(person, None, detail).await?;
-        return answer(bot, query, &format!("Not allowed: {OWNERS_ONLY}")).await;
+        let text = format!("Not allowed: {OWNERS_ONLY}");
+        let button = callback.encode();
+        return refuse(bot, query, state, person, None, &button, &text).await;
     }
     let Some((chat, message)) = place else {
         return answer(bot, query, "This button is no longer valid.").await;
@@ -268,14 +254,14 @@ async fn ask_scope(
         scope,
         name: name.to_owned(),
     };
-    let mut rows = vec![vec![button("🌐 All databases", &choice(TokenScope::All))]];
+    let mut rows = vec![vec![button("🌐 All databases", choice(TokenScope::All))]];
     let databases: Vec<(String, Callback)> = state
         .config
         .databases
         .iter()
         .map(|db| {
             let scope = TokenScope::One(db.name.clone());
-            button(format!("🗄 {}", db.name), &choice(scope))
+            button(format!("🗄 {}", db.name), choice(scope))
         })
         .collect();
     rows.extend(databases.chunks(2).map(<[_]>::to_vec));
@@ -284,7 +270,8 @@ async fn ask_scope(
         escape(name),
         role.as_str()
     );
-    super::show(bot, state, chat, Some(message), text, &Keyboard::new(rows)).await
+    show(bot, state, chat, Some(message), text, &Keyboard::new(rows)).await?;
+    Ok(())
 }
 
 struct NewToken<'a> {
@@ -307,7 +294,7 @@ async fn create(
     new: NewToken<'_>,
 ) -> HandlerResult {
     let taken = name_problem(state, new.name).await?;
-    let token = crate::access::new_token();
+    let token = new_token();
     let now = Utc::now();
     let id = match taken {
         Some(_) => None,
@@ -332,7 +319,8 @@ async fn create(
              name.",
             escape(new.name)
         );
-        return super::show(bot, state, chat, Some(message), text, &Keyboard::default()).await;
+        show(bot, state, chat, Some(message), text, &Keyboard::default()).await?;
+        return Ok(());
     };
     let detail = serde_json::json!({
         "name": new.name, "role": new.role.as_str(), "databases": new.databases,
@@ -355,9 +343,9 @@ async fn create(
     );
     let hide = &Keyboard::new(vec![vec![button(
         "🙈 I saved it — delete this message",
-        &Callback::TokenHide,
+        Callback::TokenHide,
     )]]);
-    if let Err(e) = super::show(bot, state, chat, None, shown, hide).await {
+    if let Err(e) = show(bot, state, chat, None, shown, hide).await {
         // A token nobody ever saw must not open the API.
         state
             .store
@@ -371,7 +359,8 @@ async fn create(
         return Err(e);
     }
     let done = format!("✅ Created the API token {what}: it is shown once below.");
-    super::show(bot, state, chat, Some(message), done, &Keyboard::default()).await
+    show(bot, state, chat, Some(message), done, &Keyboard::default()).await?;
+    Ok(())
 }
 
 async fn revoke(
@@ -422,13 +411,13 @@ async fn hide(
     let Some((chat, message)) = place else {
         return answer(bot, query, "").await;
     };
-    let deleted = super::polite(state, chat, || bot.delete_message(chat, message)).await;
+    let deleted = polite(state, chat, || bot.delete_message(chat, message)).await;
     let text = match deleted {
         Ok(_) => "Deleted.",
         Err(e) => {
             tracing::warn!(error = %e, "deleting a token message failed; hiding it");
             let hidden = "🙈 The token that was here is hidden.".to_owned();
-            let edited = super::show(
+            let edited = show(
                 bot,
                 state,
                 chat,
@@ -438,7 +427,7 @@ async fn hide(
             )
             .await;
             match edited {
-                Ok(()) => "Hidden.",
+                Ok(_) => "Hidden.",
                 Err(e) => {
                     tracing::warn!(error = %e, "hiding a token message failed");
                     "Telegram refused: please delete the message yourself."

@@ -36,7 +36,7 @@ async fn probe(url: &str) -> Result<String, String> {
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("{url}: {}", crate::delivery::reach::sources_text(&e)))?;
+        .map_err(|e| format!("{url}: {}", crate::telegram::reach::sources_text(&e)))?;
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     let answer = format!("{url}: {status}\n{}", body.trim_end());

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::access::{digest, hex, new_token};
+use crate::tokens::{digest, hex, new_token};
 
 /// Writes the starter config at `path` and shows its tokens.
 pub fn run(path: &Path, owners: &[i64]) -> ExitCode {

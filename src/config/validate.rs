@@ -437,7 +437,7 @@ fn token_digest(
             );
             None
         }
-        (Some(value), None) => Some(crate::access::digest(value)),
+        (Some(value), None) => Some(crate::tokens::digest(value)),
         (None, Some(hex)) => {
             let parsed = (hex.len() == 64)
                 .then(|| {

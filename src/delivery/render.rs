@@ -10,42 +10,13 @@ use chrono::{DateTime, Utc};
 use crate::callback::{Callback, SILENCE_HOURS};
 use crate::domain::AlertStatus;
 use crate::store::IncidentRecord;
-
-/// Telegram's limit on message text, after entities.
-pub const MAX_MESSAGE_LEN: usize = 4096;
+use crate::telegram::html::{MAX_MESSAGE_LEN, escape, printable, visible_len};
 
 /// A rendered Telegram message: HTML text and rows of (label, meaning) buttons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub html: String,
     pub buttons: Vec<Vec<(String, Callback)>>,
-}
-
-/// Escapes text for Telegram's HTML parse mode (and for email HTML).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in printable(text).chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// `text` as a person may read it: control characters other than line breaks and tabs (NUL, escape
-/// sequences, a lone carriage return), which Telegram refuses and terminals and mail clients misread,
-/// become U+FFFD. Labels and annotations are stored verbatim; this is for what leaves the service.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    let unwanted = |c: char| c.is_control() && c != '\n' && c != '\t';
-    if text.contains(unwanted) {
-        text.replace(unwanted, "\u{FFFD}").into()
-    } else {
-        text.into()
-    }
 }
 
 /// `text` on one line (an email subject): line breaks and tabs become spaces, other control
@@ -62,33 +33,6 @@ fn cut(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
-}
-
-/// What Telegram counts: the text without tags, entities as one character, in UTF-16 code units.
-pub fn visible_len(html: &str) -> usize {
-    let mut len = 0;
-    let mut chars = html.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '<' => {
-                for c in chars.by_ref() {
-                    if c == '>' {
-                        break;
-                    }
-                }
-            }
-            '&' => {
-                for c in chars.by_ref() {
-                    if c == ';' {
-                        break;
-                    }
-                }
-                len += 1;
-            }
-            c => len += c.len_utf16(),
-        }
-    }
-    len
 }
 
 fn severity_mark(severity: &str, status: AlertStatus) -> &'static str {

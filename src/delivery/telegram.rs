@@ -1,103 +1,14 @@
-//! The Telegram side of delivery: sends and edits through teloxide, with Telegram's answers sorted into
-//! what the worker must do about them. Every call has its own deadline, because teloxide-core sleeps
-//! 10 s after any HTTP 5xx before it even returns the error.
-
-use std::time::Duration;
+//! The Telegram side of delivery: alert messages sent and edited through the shared client
+//! ([`crate::telegram`]), each with its buttons recorded, and Telegram's answers sorted into what the
+//! worker must do about them.
 
 use teloxide::prelude::*;
 use teloxide::types::{MessageId, ParseMode};
-use teloxide::{ApiError, RequestError};
 
 use super::render::Rendered;
 use crate::callback::{Keyboard, Prepared};
-use crate::config::TelegramConfig;
 use crate::store::Store;
-
-/// How long one Bot API call may take before it counts as failed (and is retried).
-pub(crate) const CALL_DEADLINE: Duration = Duration::from_secs(5);
-
-/// What Telegram's answer means for the job.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    #[error("rate limited for {0:?}")]
-    RetryAfter(Duration),
-    /// The user never pressed Start, blocked the bot, or the chat does not exist: retrying will not help.
-    #[error("unreachable: {0}")]
-    Unreachable(String),
-    #[error("the group became supergroup {0}")]
-    Migrated(i64),
-    #[error("message is not modified")]
-    NotModified,
-    #[error("message to edit not found")]
-    Gone,
-    /// Timeouts, 5xx, network trouble: retry with backoff.
-    #[error("transient failure: {0}")]
-    Transient(String),
-    /// Telegram refused the request itself; retrying the same request will not help.
-    #[error("rejected: {0}")]
-    Rejected(String),
-}
-
-impl SendError {
-    /// A short label for metrics.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            SendError::RetryAfter(_) => "rate_limited",
-            SendError::Unreachable(_) => "unreachable",
-            SendError::Migrated(_) => "migrated",
-            SendError::NotModified => "not_modified",
-            SendError::Gone => "gone",
-            SendError::Transient(_) => "transient",
-            SendError::Rejected(_) => "rejected",
-        }
-    }
-}
-
-pub(crate) fn classify(error: RequestError) -> SendError {
-    match error {
-        RequestError::RetryAfter(seconds) => SendError::RetryAfter(seconds.duration()),
-        RequestError::MigrateToChatId(chat) => SendError::Migrated(chat.0),
-        RequestError::Api(ApiError::MessageNotModified) => SendError::NotModified,
-        RequestError::Api(ApiError::MessageToEditNotFound) => SendError::Gone,
-        RequestError::Api(ApiError::InvalidToken) => {
-            SendError::Transient("Telegram refused the bot token".to_owned())
-        }
-        RequestError::Api(api) => {
-            let text = api.to_string();
-            let unreachable = text.starts_with("Forbidden")
-                || text.contains("can't initiate conversation")
-                || text.contains("chat not found")
-                || text.contains("user is deactivated")
-                || text.contains("bot was kicked");
-            if unreachable {
-                SendError::Unreachable(text)
-            } else {
-                SendError::Rejected(text)
-            }
-        }
-        // Network errors, unparsable answers (a proxy's HTML error page) and I/O are worth retrying.
-        other => SendError::Transient(other.to_string()),
-    }
-}
-
-async fn deadline<T>(
-    call: impl std::future::Future<Output = Result<T, RequestError>>,
-) -> Result<T, SendError> {
-    match tokio::time::timeout(CALL_DEADLINE, call).await {
-        Ok(result) => result.map_err(classify),
-        Err(_) => Err(SendError::Transient(format!(
-            "no answer within {}s",
-            CALL_DEADLINE.as_secs()
-        ))),
-    }
-}
-
-/// A bot pointed at `telegram.api_url`.
-pub fn bot(config: &TelegramConfig) -> anyhow::Result<Bot> {
-    let url = reqwest::Url::parse(&config.api_url)
-        .map_err(|e| anyhow::anyhow!("telegram.api_url is not a URL: {e}"))?;
-    Ok(Bot::new(config.token.expose()).set_api_url(url))
-}
+use crate::telegram::client::{SendError, deadline};
 
 #[derive(Clone)]
 pub struct Telegram {

@@ -19,11 +19,11 @@ use tokio_util::sync::CancellationToken;
 use super::email::Mailer;
 use super::links::Links;
 use super::telegram::Telegram;
-use super::throttle::Throttle;
 use crate::access::Access;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
+use crate::telegram::throttle::Throttle;
 
 /// How long a claimed job is ours before another worker may take it, unless renewed: a process killed
 /// mid-delivery holds its jobs this long at most.

@@ -45,7 +45,7 @@ pub struct AppState {
     pub operations: Arc<Operations>,
     pub members: Arc<crate::members::Members>,
     /// Whether Telegram answers (written by the bot), for `/-/ready`.
-    pub reach: crate::delivery::reach::Reach,
+    pub reach: crate::telegram::reach::Reach,
 }
 
 /// Telegram's webhook route (from teloxide), behind a constant-time check of the secret-token header:

@@ -1,12 +1,11 @@
 //! The outbox as the delivery worker works it beyond claiming: single jobs queued on the way
-//! (notices, fallback emails), jobs deferred to their chat's turn, storm digests, the condition for
-//! falling back to email, and cancelling an escalation.
+//! (notices, fallback emails), jobs deferred to their chat's turn, storm digests, and the condition
+//! for falling back to email.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
-use super::ingest::{ROWS_PER_STATEMENT, rows_sql};
-use super::{Result, Store, to_millis};
+use super::{ROWS_PER_STATEMENT, Result, Store, rows_sql, to_millis};
 use crate::domain::IncidentId;
 use crate::store::JobKind;
 
@@ -16,25 +15,6 @@ pub struct PendingSend {
     pub job_id: i64,
     pub incident: IncidentId,
     pub digested: bool,
-}
-
-/// Cancels the incident's escalation emails not yet sent: someone is on it, or it is over.
-pub(crate) async fn cancel_escalation(
-    conn: &mut AnyConnection,
-    incident: IncidentId,
-    now: i64,
-    why: &str,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET done_at = $2, result = $3 \
-         WHERE incident_id = $1 AND kind = 'email.escalation' AND done_at IS NULL",
-    )
-    .bind(incident.0)
-    .bind(now)
-    .bind(format!("cancelled: {why}"))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 impl Store {

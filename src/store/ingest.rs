@@ -4,11 +4,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::delivery::cancel_escalation;
-use super::outbox::{JobKind, NewJob, insert_jobs};
+use super::outbox::{JobKind, NewJob, cancel_escalation, insert_jobs};
 use std::collections::{HashMap, HashSet};
 
-use super::{Result, Store, StoreError, to_millis};
+use super::{ROWS_PER_STATEMENT, Result, Store, StoreError, rows_sql, to_millis};
 use crate::alertmanager::{Alert, Notification};
 use crate::domain::{AlertStatus, DatabaseName, IncidentId};
 
@@ -152,9 +151,6 @@ async fn insert_notification(conn: &mut AnyConnection, request: &IngestRequest) 
     Ok(id)
 }
 
-/// Rows per multi-row statement: at 13 parameters a row, far below SQLite's 32766-parameter limit.
-pub(crate) const ROWS_PER_STATEMENT: usize = 200;
-
 /// Opens incidents for firing alerts: inserts the new ones, finds the known ones, records receipts, and
 /// queues the messages of every incident opened.
 async fn open_incidents(
@@ -296,22 +292,6 @@ fn queue_messages(item: &Item<'_>, incident: IncidentId, jobs: &mut Vec<NewJob>)
     }
 }
 
-/// `rows` copies of `template`, whose `{1}`…`{width}` become consecutive `$n` placeholders.
-pub(crate) fn rows_sql(rows: usize, width: usize, template: &str) -> String {
-    let mut sql = String::new();
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        let mut text = template.to_owned();
-        for k in 1..=width {
-            text = text.replace(&format!("{{{k}}}"), &format!("${}", row * width + k));
-        }
-        sql.push_str(&text);
-    }
-    sql
-}
-
 async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Result<AlertOutcome> {
     let Item {
         alert,
@@ -427,16 +407,4 @@ async fn insert_receipt(
 fn json(labels: &crate::alertmanager::LabelSet) -> String {
     // A map of strings always serialises.
     serde_json::to_string(labels).unwrap_or_else(|_| "{}".to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rows_sql_numbers_placeholders_across_rows() {
-        assert_eq!(
-            super::rows_sql(3, 2, "({1}, 'x', {2}, {1})"),
-            "($1, 'x', $2, $1), ($3, 'x', $4, $3), ($5, 'x', $6, $5)"
-        );
-        assert_eq!(super::rows_sql(1, 11, "({1}, {11})"), "($1, $11)");
-    }
 }

@@ -157,3 +157,34 @@ pub(crate) fn role(raw: &str) -> Result<Role> {
         detail,
     })
 }
+
+/// Rows per multi-row statement: at 13 parameters a row, far below SQLite's 32766-parameter limit.
+pub(crate) const ROWS_PER_STATEMENT: usize = 200;
+
+/// `rows` copies of `template`, whose `{1}`…`{width}` become consecutive `$n` placeholders.
+pub(crate) fn rows_sql(rows: usize, width: usize, template: &str) -> String {
+    let mut sql = String::new();
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let mut text = template.to_owned();
+        for k in 1..=width {
+            text = text.replace(&format!("{{{k}}}"), &format!("${}", row * width + k));
+        }
+        sql.push_str(&text);
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rows_sql_numbers_placeholders_across_rows() {
+        assert_eq!(
+            super::rows_sql(3, 2, "({1}, 'x', {2}, {1})"),
+            "($1, 'x', $2, $1), ($3, 'x', $4, $3), ($5, 'x', $6, $5)"
+        );
+        assert_eq!(super::rows_sql(1, 11, "({1}, {11})"), "($1, $11)");
+    }
+}

@@ -11,8 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::ingest::{ROWS_PER_STATEMENT, rows_sql};
-use super::{Backend, Result, Store, StoreError, to_millis};
+use super::{Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, rows_sql, to_millis};
 use crate::domain::IncidentId;
 
 /// What a job does.
@@ -114,6 +113,25 @@ pub(crate) async fn insert_jobs(conn: &mut AnyConnection, jobs: &[NewJob]) -> Re
         }
         query.execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Cancels the incident's escalation emails not yet sent: someone is on it, or it is over.
+pub(crate) async fn cancel_escalation(
+    conn: &mut AnyConnection,
+    incident: IncidentId,
+    now: i64,
+    why: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET done_at = $2, result = $3 \
+         WHERE incident_id = $1 AND kind = 'email.escalation' AND done_at IS NULL",
+    )
+    .bind(incident.0)
+    .bind(now)
+    .bind(format!("cancelled: {why}"))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

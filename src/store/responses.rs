@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::delivery::cancel_escalation;
+use super::outbox::cancel_escalation;
 use super::{Result, Store, to_millis};
 use crate::domain::IncidentId;
 

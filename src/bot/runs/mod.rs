@@ -14,40 +14,24 @@ use std::time::Duration;
 
 use chrono::Utc;
 use teloxide::prelude::*;
-use teloxide::types::MessageId;
 
+use super::reply::{NOT_ALLOWED, button, say, say_buttons};
 use super::{BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
-use crate::callback::{Callback, Keyboard};
+use crate::callback::Callback;
 use crate::catalog::{ArgType, Argument, MASK};
-use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
 use crate::store::Dialogue;
+use crate::telegram::html::escape;
 
 /// Progress messages are edited at most this often (Telegram's per-chat limits).
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);
 /// Choices offered as buttons at most.
 const MAX_CHOICES: usize = 20;
 
-fn button(label: impl Into<String>, callback: Callback) -> (String, Callback) {
-    (label.into(), callback)
-}
-
-async fn say(
-    bot: &Bot,
-    state: &BotState,
-    chat: ChatId,
-    html: String,
-    rows: Vec<Vec<(String, Callback)>>,
-) -> Result<MessageId, super::BotError> {
-    super::shown(bot, state, chat, None, html, &Keyboard::new(rows)).await
-}
-
 /// The person does not administer the database (any more: membership is checked at every step).
 pub(crate) async fn not_allowed(bot: &Bot, state: &BotState, chat: ChatId) -> HandlerResult {
-    let text = "Not allowed: your role on this database does not permit this.".to_owned();
-    say(bot, state, chat, text, vec![]).await?;
-    Ok(())
+    say(bot, state, chat, NOT_ALLOWED.to_owned()).await
 }
 
 fn noun(actions: bool) -> &'static str {
@@ -99,7 +83,7 @@ pub async fn start(
             } else {
                 "You are a member of no database.".to_owned()
             };
-            say(bot, state, chat, text, vec![]).await?;
+            say(bot, state, chat, text).await?;
             Ok(())
         }
         [(index, _)] => items(bot, chat, person, state, actions, *index).await,
@@ -116,7 +100,7 @@ pub async fn start(
                     )]
                 })
                 .collect();
-            say(
+            say_buttons(
                 bot,
                 state,
                 chat,
@@ -172,7 +156,7 @@ pub async fn items(
     } else {
         format!("<b>{}</b>: {}", escape(db.name.as_str()), noun(actions))
     };
-    say(bot, state, chat, text, rows).await?;
+    say_buttons(bot, state, chat, text, rows).await?;
     Ok(())
 }
 
@@ -230,7 +214,7 @@ pub async fn pick(
             "This is not offered on <b>{}</b>.",
             escape(database.as_str())
         );
-        say(bot, state, chat, text, vec![]).await?;
+        say(bot, state, chat, text).await?;
         return Ok(());
     };
     // Only values that fit are carried over from an alert; the rest are asked for.
@@ -354,7 +338,7 @@ async fn advance(
             button("✅ Run", Callback::Confirm(dialogue.id)),
             button("✖ Cancel", Callback::Abort(dialogue.id)),
         ]];
-        say(bot, state, chat, text, rows).await?;
+        say_buttons(bot, state, chat, text, rows).await?;
         return Ok(());
     }
     run(bot, person, state, dialogue, None).await
@@ -419,7 +403,7 @@ async fn ask(
         })
         .collect();
     rows.push(vec![button("✖ Cancel", Callback::Abort(dialogue.id))]);
-    say(bot, state, chat, text, rows).await?;
+    say_buttons(bot, state, chat, text, rows).await?;
     Ok(())
 }
 

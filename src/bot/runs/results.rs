@@ -7,16 +7,17 @@ use std::time::Instant;
 use teloxide::prelude::*;
 use teloxide::types::{InputFile, MessageId, ParseMode};
 
+use super::super::reply::{button, say, say_buttons, show};
 use super::super::{BotState, HandlerResult, table};
-use super::{PROGRESS_EVERY, button, not_allowed, say};
+use super::{PROGRESS_EVERY, not_allowed};
 use crate::access::Actor;
 use crate::access::{Permission, Person};
 use crate::callback::{Callback, Keyboard};
-use crate::delivery::render::escape;
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, Outcome, Progress};
 use crate::operations::OpError;
 use crate::store::Dialogue;
+use crate::telegram::html::escape;
 
 /// Runs the dialogue's item; a view shows page 0 (or edits `page` into `edit`).
 pub async fn run(
@@ -95,7 +96,7 @@ pub async fn run(
     let summary = match result {
         Ok(summary) => summary,
         Err(e) => {
-            say(bot, state, chat, failure(&e), vec![]).await?;
+            say(bot, state, chat, failure(&e)).await?;
             return Ok(());
         }
     };
@@ -137,7 +138,7 @@ pub async fn run(
     }
     row.push(button("CSV", Callback::Csv(dialogue.id)));
     let keyboard = Keyboard::new(vec![row]);
-    super::super::show(
+    show(
         bot,
         state,
         chat,
@@ -145,7 +146,8 @@ pub async fn run(
         text,
         &keyboard,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 fn failure(error: &OpError) -> String {
@@ -195,7 +197,7 @@ pub async fn csv(
             sent?;
         }
         Err(e) => {
-            say(bot, state, chat, failure(&e), vec![]).await?;
+            say(bot, state, chat, failure(&e)).await?;
         }
     }
     Ok(())
@@ -226,7 +228,7 @@ async fn run_action(
             item: action.alias.clone(),
         },
     )]];
-    let status = say(
+    let status = say_buttons(
         bot,
         state,
         chat,
@@ -297,7 +299,8 @@ async fn run_action(
         }
         Err(e) => failure(&e),
     };
-    super::super::show(bot, state, chat, Some(status), text, &Keyboard::default()).await
+    show(bot, state, chat, Some(status), text, &Keyboard::default()).await?;
+    Ok(())
 }
 
 /// The result of an action: outcome, each step, the first rows returned, output tails.

@@ -184,13 +184,6 @@ fn huge_alerts_fit_in_4096_characters_without_broken_markup() {
 }
 
 #[test]
-fn visible_length_counts_like_telegram() {
-    assert_eq!(visible_len("<b>a&amp;b</b>"), 3);
-    assert_eq!(visible_len("🔴"), 2, "UTF-16 code units");
-    assert_eq!(visible_len("<a href=\"x\">link</a>"), 4);
-}
-
-#[test]
 fn digests_count_by_database_alertname_and_severity() {
     let mut incidents = Vec::new();
     for i in 0..30 {

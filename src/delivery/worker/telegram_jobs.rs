@@ -10,10 +10,11 @@ use super::{Outcome, Worker, at, backoff};
 use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
 use crate::delivery::render;
-use crate::delivery::telegram::SendError;
 use crate::domain::{IncidentId, TelegramUserId};
 use crate::routing::Recipient;
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, StoreError};
+use crate::telegram::client::SendError;
+use crate::telegram::html::escape;
 
 /// A job whose chat is busy for longer than this goes back to the outbox instead of waiting.
 const MAX_WAIT: Duration = Duration::from_millis(1500);
@@ -333,8 +334,8 @@ impl Worker {
             let text = format!(
                 "⚠️ Postgram cannot reach <code>{}</code> on Telegram ({}). Their alerts go to the \
                  fallback email recipients until they press Start in a private chat with the bot.",
-                render::escape(&job.recipient),
-                render::escape(why)
+                escape(&job.recipient),
+                escape(why)
             );
             for owner in &self.config.owners {
                 self.store

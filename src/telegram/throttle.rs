@@ -22,7 +22,7 @@ struct Windows {
     penalties: HashMap<i64, Instant>,
 }
 
-/// Shared by every delivery task.
+/// One for the whole service: the delivery worker and the bot's replies spend the same budgets.
 #[derive(Default)]
 pub struct Throttle {
     windows: Mutex<Windows>,
