@@ -6,9 +6,10 @@ RUN cargo build --release --locked --bin postgram
 
 FROM debian:bookworm-slim
 # CA certificates, for TLS to the Bot API, SMTP servers and PostgreSQL; psql and pg_dump for the shell
-# steps of the shipped actions (use a client at least as new as the servers it dumps).
+# steps of the shipped actions (use a client at least as new as the servers it dumps); procps for kill,
+# with which the service stops a cancelled shell step's whole process group.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates postgresql-client \
+ && apt-get install -y --no-install-recommends ca-certificates postgresql-client procps \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/postgram postgram \
  && mkdir -p /var/lib/postgram /etc/postgram \
