@@ -274,6 +274,7 @@ async fn a_revoked_token_opens_nothing_and_only_owners_revoke(backend: Backend) 
     // The refreshed list no longer carries the button: a press of the old one is refused.
     let answer = world.press_data(OWNER, &refreshed, &revoke).await;
     assert!(answer.starts_with("Not allowed"), "{answer}");
+    assert!(answer.contains("no longer valid"), "{answer}");
 
     let (_, audit) = world.get(OPS, "/audit?limit=20").await;
     let actions: Vec<&str> = audit["entries"]

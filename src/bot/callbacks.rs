@@ -16,6 +16,11 @@ use crate::domain::IncidentId;
 use crate::silences::{NewSilence, matchers_for};
 use crate::store::{AckOutcome, IncidentRecord};
 
+/// The answer to a press of a button this message does not carry (any more): most often one an edit
+/// replaced or `telegram.buttons_ttl` forgot, so it says where current ones are.
+const NOT_OURS: &str =
+    "Not allowed: this button is no longer valid here. /alerts and the lists give current ones.";
+
 pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> HandlerResult {
     let Some(person) = BotState::person(&query.from) else {
         return Ok(());
@@ -33,7 +38,7 @@ pub async fn pressed(bot: Bot, query: CallbackQuery, state: Arc<BotState>) -> Ha
     };
     // Data the bot did not put on this message: forged, copied from another message, or too old.
     let Some(callback) = callback else {
-        return refuse(&bot, &query, &state, &person, None, data, NOT_ALLOWED).await;
+        return refuse(&bot, &query, &state, &person, None, data, NOT_OURS).await;
     };
     if state.known(&person).await?.is_none() {
         let button = callback.encode();
