@@ -321,6 +321,11 @@ async fn a_person_picked_in_telegram_becomes_a_viewer(backend: Backend) {
         done.reply_keyboard,
         Some(json!({ "remove_keyboard": true }))
     );
+    // A pick the bot did not ask for (another request id, as a modified client could send) adds nobody.
+    let before = world.telegram.messages(OWNER).len();
+    let forged = users_shared_update(OWNER, username(OWNER), OWNER, id + 1, DAVE, Some("dave_d"));
+    world.telegram.push_update(forged);
+    world.message_after(OWNER, before, "no longer valid").await;
 
     world
         .message(BOB, "@boss_1 made you a viewer of <b>main</b>")

@@ -84,18 +84,25 @@ fn changed(who: &str, database: &str, role: Option<Role>, changed: Changed) -> S
     }
 }
 
-/// The pick-a-person request id carries the database (by position) and the role, as Telegram
-/// gives nothing else back with the person picked: `1 + 2 × database + admin`.
-fn request_id(database: usize, role: Role) -> Option<i32> {
-    let id = database
-        .checked_mul(2)?
-        .checked_add(1 + usize::from(role == Role::Admin))?;
-    i32::try_from(id).ok()
+/// Where a chat's pending pick-a-person request is recorded: among the buttons, at a message id
+/// Telegram never gives (its ids start at 1). Telegram hands back only the request's id with the person
+/// picked, so the id is random and its meaning (database by name, role) is kept beside it; a newer
+/// request in the same chat replaces the older one.
+const PICK_REQUESTS: i64 = 0;
+
+/// A fresh request id: random, positive (Telegram's field is a signed 32-bit integer).
+fn new_request_id() -> i32 {
+    let mut raw = [0u8; 4];
+    // As for tokens: a predictable id would let another pick be passed off as this one.
+    getrandom::getrandom(&mut raw).expect("the operating system's random source failed");
+    i32::from_be_bytes(raw)
+        .checked_abs()
+        .unwrap_or(i32::MAX)
+        .max(1)
 }
 
-fn request_of(id: i32) -> Option<(usize, Role)> {
-    let n = usize::try_from(id.checked_sub(1)?).ok()?;
-    Some((n / 2, [Role::Viewer, Role::Admin][n % 2]))
+fn request_key(id: i32) -> String {
+    format!("pick:{id}")
 }
 
 /// The positions of the databases whose members the caller manages.
@@ -314,10 +321,16 @@ pub async fn pressed(
         }
         Callback::MemberAdd { role, .. } => {
             // Telegram offers its pick-a-person keyboard in private chats only.
-            let (true, Some(id)) = (chat.is_user(), request_id(database, *role)) else {
+            if !chat.is_user() {
                 let text = "Picking a person works in a private chat with me; here, invite them.";
                 return answer(bot, query, text).await;
-            };
+            }
+            let id = new_request_id();
+            let meaning = [(request_key(id), callback.encode())];
+            state
+                .store
+                .put_buttons(chat.0, PICK_REQUESTS, &meaning, Utc::now())
+                .await?;
             answer(bot, query, "").await?;
             let request = KeyboardButtonRequestUsers::new(RequestId(id)).user_is_bot(false);
             let request = ButtonRequest::RequestUsers(request.request_username());
@@ -402,8 +415,19 @@ async fn picked(
     shared: &UsersShared,
 ) -> HandlerResult {
     let removal = || Some(ReplyMarkup::kb_remove());
-    let target = request_of(shared.request_id.0)
-        .and_then(|(database, role)| Some((state.config.databases.get(database)?, role)));
+    let asked = state
+        .store
+        .button(chat.0, PICK_REQUESTS, &request_key(shared.request_id.0))
+        .await?;
+    let target = match asked.as_deref().and_then(Callback::parse) {
+        Some(Callback::MemberAdd { database, role }) => state
+            .config
+            .databases
+            .iter()
+            .find(|db| db.name == database)
+            .map(|db| (db, role)),
+        _ => None,
+    };
     let user = shared.users.first().and_then(|u| {
         let id = TelegramUserId::new(i64::try_from(u.user_id.0).ok()?).ok()?;
         Some((id, u.username.as_deref()))
@@ -521,16 +545,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pick_requests_carry_database_and_role() {
-        for database in [0, 1, 7, 1000] {
-            for role in [Role::Admin, Role::Viewer] {
-                let id = request_id(database, role).unwrap();
-                assert!(id > 0, "a signed 32-bit id; 0 is avoided");
-                assert_eq!(request_of(id), Some((database, role)));
-            }
-        }
-        assert_eq!(request_id(usize::MAX, Role::Admin), None);
-        assert_eq!(request_of(0), None);
-        assert_eq!(request_of(-5), None);
+    fn pick_request_ids_are_positive_and_differ() {
+        let ids: std::collections::HashSet<i32> = (0..64).map(|_| new_request_id()).collect();
+        assert!(ids.iter().all(|id| *id > 0), "{ids:?}");
+        assert!(ids.len() > 60, "random: {ids:?}");
     }
 }
