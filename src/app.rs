@@ -101,6 +101,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("smtp")?;
     let bot = telegram::client::bot(&config.telegram)?;
     let catalog = Arc::new(Catalog::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
+    // No run outlives its action's timeout (and the stop that follows it) in a living process.
+    let longest_run = catalog.actions.iter().map(|a| a.timeout).max();
+    let longest_run = longest_run.unwrap_or_default() + std::time::Duration::from_secs(60);
     let links =
         Arc::new(Links::new(&config, Arc::clone(&catalog)).map_err(|e| anyhow::anyhow!("{e}"))?);
     let targets = Targets::new(&config.databases).context("the databases' DSNs")?;
@@ -137,11 +140,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .context("reading the members added at runtime")?;
     tracker.spawn(refresh_members(Arc::clone(&members), stop_workers.clone()));
-    tracker.spawn(housekeeping(
-        store.clone(),
-        (config.telegram.dialogue_ttl, config.telegram.buttons_ttl),
-        stop_workers.clone(),
-    ));
+    let lifetimes = Lifetimes {
+        dialogues: config.telegram.dialogue_ttl,
+        buttons: config.telegram.buttons_ttl,
+        runs: longest_run,
+    };
+    tracker.spawn(housekeeping(store.clone(), lifetimes, stop_workers.clone()));
     let intake = Intake::start(
         &config,
         store.clone(),
@@ -276,17 +280,22 @@ async fn refresh_members(members: Arc<Members>, stop: CancellationToken) {
     }
 }
 
-/// Deletes abandoned dialogues (and forgets the secrets typed into them) once they are
-/// `dialogue_ttl` old, and forgets buttons once they are `buttons_ttl` old.
-async fn housekeeping(
-    store: Store,
-    (dialogue_ttl, buttons_ttl): (std::time::Duration, std::time::Duration),
-    stop: CancellationToken,
-) {
-    let ttl = dialogue_ttl.min(buttons_ttl);
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60).min(ttl));
+/// How long what housekeeping clears may live.
+struct Lifetimes {
+    dialogues: std::time::Duration,
+    buttons: std::time::Duration,
+    /// Longer than any run can last: a run still `running` after this died with its process.
+    runs: std::time::Duration,
+}
+
+/// Deletes abandoned dialogues (and forgets the secrets typed into them), forgets old buttons, and
+/// records runs that outlived every possible run as interrupted (their process died; on PostgreSQL
+/// this is how another replica's crash is recorded).
+async fn housekeeping(store: Store, lifetimes: Lifetimes, stop: CancellationToken) {
+    let shortest = lifetimes.dialogues.min(lifetimes.buttons);
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60).min(shortest));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // A TTL beyond chrono's range keeps everything.
+    // A lifetime beyond chrono's range keeps everything.
     let before = |ttl: std::time::Duration| {
         chrono::Duration::from_std(ttl)
             .ok()
@@ -297,11 +306,16 @@ async fn housekeeping(
         tokio::select! {
             () = stop.cancelled() => return,
             _ = every.tick() => {
-                if let Err(e) = store.expire_dialogues(before(dialogue_ttl)).await {
+                if let Err(e) = store.expire_dialogues(before(lifetimes.dialogues)).await {
                     tracing::warn!(error = %e, "deleting abandoned dialogues failed");
                 }
-                if let Err(e) = store.prune_buttons(before(buttons_ttl)).await {
+                if let Err(e) = store.prune_buttons(before(lifetimes.buttons)).await {
                     tracing::warn!(error = %e, "forgetting old buttons failed");
+                }
+                match store.end_runs_started_before(before(lifetimes.runs), chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(runs = n, "runs outlived every action's timeout: recorded as interrupted"),
+                    Err(e) => tracing::warn!(error = %e, "ending interrupted runs failed"),
                 }
             }
         }

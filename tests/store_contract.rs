@@ -9,9 +9,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use postgram::access::{Actor, Via};
 use postgram::alertmanager;
 use postgram::config::{Secret, StateLocation};
-use postgram::store::{AlertOutcome, AlertRoute, IngestRequest, JobKind, Store};
+use postgram::store::{AlertOutcome, AlertRoute, IngestRequest, JobKind, RunStart, Store};
 use serde_json::json;
 use support::{Backend, TestState, alert, notification};
 
@@ -26,6 +27,7 @@ on_both_backends!(
     concurrent_fallbacks_queue_one_email_per_incident_and_address,
     leases_last_while_renewed_and_a_dead_process_gives_them_back,
     old_buttons_are_forgotten_except_on_alerts_still_firing,
+    runs_older_than_any_run_can_last_are_recorded_as_interrupted,
 );
 
 fn location(state: &TestState) -> StateLocation {
@@ -511,6 +513,40 @@ async fn old_buttons_are_forgotten_except_on_alerts_still_firing(backend: Backen
         "an old list's buttons are forgotten"
     );
     assert!(kept(72, "new").await, "a recent list keeps its buttons");
+    store.close().await;
+    state.cleanup().await;
+}
+
+async fn runs_older_than_any_run_can_last_are_recorded_as_interrupted(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let store = open(&state).await;
+    let actor = Actor {
+        name: "token:ops".to_owned(),
+        telegram_id: None,
+        via: Via::Rest,
+    };
+    let detail = json!({ "action": "nap" });
+    let start = |database: &'static str| RunStart {
+        actor: &actor,
+        action: "action",
+        database,
+        detail: &detail,
+    };
+    // One run whose process died long ago (on any replica), one that may well be running now.
+    let dead = store.start_run(&start("main"), at(0)).await.unwrap();
+    let alive = store.start_run(&start("billing"), at(100)).await.unwrap();
+    let ended = store.end_runs_started_before(at(50), at(120)).await;
+    assert_eq!(ended.unwrap(), 1);
+    let outcome = |id: i64| {
+        let store = store.clone();
+        async move { store.recorded_run(id).await.unwrap().unwrap() }
+    };
+    let dead = outcome(dead).await;
+    assert_eq!(dead.outcome.as_deref(), Some("interrupted"));
+    assert_eq!(dead.finished_at, Some(at(120)));
+    assert_eq!(outcome(alive).await.outcome.as_deref(), Some("running"));
     store.close().await;
     state.cleanup().await;
 }

@@ -127,6 +127,24 @@ impl Store {
         row.as_ref().map(entry).transpose()
     }
 
+    /// Ends the runs still `running` that started before `before`, when no run can last that long: their
+    /// process died under them (on PostgreSQL, any replica's). `interrupted`, at `now`.
+    pub async fn end_runs_started_before(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE audit_log SET outcome = 'interrupted', finished_at = $1 \
+             WHERE outcome = 'running' AND at < $2",
+        )
+        .bind(to_millis(now))
+        .bind(to_millis(before))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Ends the runs a previous process left `running` when it died: `interrupted`, now. Only on
     /// SQLite, whose file one process owns: on PostgreSQL another replica may be running them.
     pub async fn end_interrupted_runs(&self, now: DateTime<Utc>) -> Result<u64> {
