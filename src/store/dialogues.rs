@@ -11,15 +11,43 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, to_millis};
+use crate::domain::DatabaseName;
+
+/// What a dialogue is about: running a view or an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogueKind {
+    View,
+    Action,
+}
+
+impl DialogueKind {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialogueKind::View => "view",
+            DialogueKind::Action => "action",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<DialogueKind> {
+        match raw {
+            "view" => Ok(DialogueKind::View),
+            "action" => Ok(DialogueKind::Action),
+            other => Err(StoreError::Corrupt {
+                what: "dialogue kind",
+                detail: other.to_owned(),
+            }),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialogue {
     pub id: i64,
     pub user_id: i64,
     pub chat_id: i64,
-    /// `view` or `action`.
-    pub kind: String,
-    pub database: String,
+    pub kind: DialogueKind,
+    pub database: DatabaseName,
     pub alias: String,
     /// The values given so far, except secrets.
     pub arguments: BTreeMap<String, String>,
@@ -43,8 +71,13 @@ fn dialogue(row: &AnyRow) -> Result<Dialogue> {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
         chat_id: row.try_get("chat_id")?,
-        kind: row.try_get("kind")?,
-        database: row.try_get("database_name")?,
+        kind: DialogueKind::parse(&row.try_get::<String, _>("kind")?)?,
+        database: DatabaseName::parse(&row.try_get::<String, _>("database_name")?).map_err(
+            |detail| StoreError::Corrupt {
+                what: "dialogue's database",
+                detail,
+            },
+        )?,
         alias: row.try_get("alias")?,
         arguments: serde_json::from_str(&row.try_get::<String, _>("arguments")?)
             .map_err(corrupt)?,

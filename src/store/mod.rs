@@ -36,7 +36,7 @@ use crate::domain::Role;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use delivery::PendingSend;
-pub use dialogues::Dialogue;
+pub use dialogues::{Dialogue, DialogueKind};
 pub use incidents::{
     Delivery, IncidentDetail, IncidentFilter, IncidentPage, IncidentRecord, MessageRecord,
     ReceiptRecord,

@@ -21,7 +21,7 @@ use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
 use crate::catalog::{ArgType, Argument, MASK};
 use crate::domain::DatabaseName;
-use crate::store::Dialogue;
+use crate::store::{Dialogue, DialogueKind};
 use crate::telegram::html::escape;
 
 /// Progress messages are edited at most this often (Telegram's per-chat limits).
@@ -229,13 +229,17 @@ pub async fn pick(
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let kind = if actions { "action" } else { "view" };
+    let kind = if actions {
+        DialogueKind::Action
+    } else {
+        DialogueKind::View
+    };
     let new = Dialogue {
         id: 0,
         user_id: person.id.get(),
         chat_id: chat.0,
-        kind: kind.to_owned(),
-        database: database.to_string(),
+        kind,
+        database: database.clone(),
         alias,
         arguments: given,
         secrets: BTreeMap::new(),
@@ -256,12 +260,12 @@ fn arguments_of(
     state: &BotState,
     dialogue: &Dialogue,
 ) -> Option<(bool, String, Vec<Argument>, bool)> {
-    let actions = dialogue.kind == "action";
-    let database = DatabaseName::parse(&dialogue.database).ok()?;
+    let actions = dialogue.kind == DialogueKind::Action;
+    let database = &dialogue.database;
     let items = state.operations.catalog().items(actions);
     let item = items
         .iter()
-        .find(|i| i.alias == dialogue.alias && i.serves(&database))?;
+        .find(|i| i.alias == dialogue.alias && i.serves(database))?;
     Some((
         actions,
         item.title.to_owned(),
@@ -285,7 +289,7 @@ async fn still_allowed(
     state: &BotState,
     dialogue: &Dialogue,
 ) -> Result<bool, super::BotError> {
-    let actions = dialogue.kind == "action";
+    let actions = dialogue.kind == DialogueKind::Action;
     let database = Some(dialogue.database.as_str());
     if state.may(person, permission(actions), database).await? {
         return Ok(true);
@@ -317,7 +321,7 @@ async fn advance(
         let mut text = format!(
             "Run <b>{}</b> on <b>{}</b>?\n",
             escape(&title),
-            escape(&dialogue.database)
+            escape(dialogue.database.as_str())
         );
         for argument in &arguments {
             let shown = match dialogue.arguments.get(&argument.name) {
@@ -358,7 +362,7 @@ async fn ask(
         _ => Vec::new(),
     };
     if let Some(sql) = &argument.choices_sql
-        && let Some(target) = state.operations.target_of(&dialogue.database)
+        && let Some(target) = state.operations.target_of(dialogue.database.as_str())
     {
         match target
             .choices(sql, Duration::from_secs(10), MAX_CHOICES)

@@ -16,7 +16,7 @@ use crate::callback::{Callback, Keyboard};
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, Outcome, Progress};
 use crate::operations::OpError;
-use crate::store::Dialogue;
+use crate::store::{Dialogue, DialogueKind};
 use crate::telegram::html::escape;
 
 /// Runs the dialogue's item; a view shows page 0 (or edits `page` into `edit`).
@@ -28,13 +28,11 @@ pub async fn run(
     edit: Option<(MessageId, usize)>,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
-    let Ok(database) = DatabaseName::parse(&dialogue.database) else {
-        return Ok(());
-    };
+    let database = dialogue.database.clone();
     if !state
         .may(
             person,
-            super::permission(dialogue.kind == "action"),
+            super::permission(dialogue.kind == DialogueKind::Action),
             Some(database.as_str()),
         )
         .await?
@@ -50,7 +48,7 @@ pub async fn run(
         return Box::pin(super::advance(bot, person, state, dialogue)).await;
     }
     let who = person.actor();
-    if dialogue.kind == "action" {
+    if dialogue.kind == DialogueKind::Action {
         state.store.end_dialogue(dialogue.id).await?;
         // The dispatcher handles one update per chat at a time: the run goes on in its own task so
         // that the Cancel button of this very chat can be pressed meanwhile.
@@ -162,9 +160,7 @@ pub async fn csv(
     dialogue: Dialogue,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
-    let Ok(database) = DatabaseName::parse(&dialogue.database) else {
-        return Ok(());
-    };
+    let database = dialogue.database.clone();
     if !state
         .may(person, Permission::Read, Some(database.as_str()))
         .await?
