@@ -14,7 +14,9 @@ use crate::access::{Access, Actor, Identity, Permission, Person, Source, Via, ma
 use crate::config::Config;
 use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
 use crate::routing::{Recipient, Router, SharedRouter};
-use crate::store::{Claim, JobKind, MemberChange, MemberRecord, Redeemed, Store, StoreError};
+use crate::store::{
+    Claim, JobKind, MemberChange, MemberRecord, Notice, Redeemed, Store, StoreError,
+};
 use crate::telegram::html::escape;
 use crate::tokens::{digest, hex, random_code};
 
@@ -424,10 +426,16 @@ impl Members {
                 format!("👥 {by} removed {} from <b>{db}</b>.", escape(&who)),
             ),
         };
-        let mut notices = vec![(key.clone(), to_member)];
+        let mut notices = vec![Notice {
+            recipient: key.clone(),
+            text: to_member,
+        }];
         for admin in self.admins_of(database, &runtime) {
             if !forms.contains(&admin) {
-                notices.push((admin, to_admins.clone()));
+                notices.push(Notice {
+                    recipient: admin,
+                    text: to_admins.clone(),
+                });
             }
         }
         if changed == Changed::Unchanged {

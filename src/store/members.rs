@@ -22,8 +22,14 @@ pub struct MemberRecord {
     pub added_at: DateTime<Utc>,
 }
 
-/// A message queued with a membership change: `(recipient, html)`.
-pub type Notice = (String, String);
+/// A message queued with a membership change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The stored recipient form (`user:<id>`, `username:<name>`).
+    pub recipient: String,
+    /// Telegram HTML.
+    pub text: String,
+}
 
 /// One membership change and what comes with it.
 #[derive(Debug, Clone)]
@@ -203,7 +209,7 @@ async fn write_member(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Re
 /// Queues the messages that come with the change: its notices, and a newcomer's firing incidents.
 async fn queue_messages(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Result<()> {
     let now = to_millis(change.at);
-    for (recipient, text) in &change.notices {
+    for Notice { recipient, text } in &change.notices {
         sqlx::query(
             "INSERT INTO outbox (kind, recipient, payload, created_at, next_attempt_at) \
              VALUES ('telegram.notice', $1, $2, $3, $3)",
