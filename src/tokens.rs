@@ -15,6 +15,16 @@ pub fn new_token() -> String {
     format!("{TOKEN_PREFIX}{}", random_code(TOKEN_CHARS))
 }
 
+/// A random positive 32-bit number (Telegram's request ids are signed 32-bit integers).
+pub fn random_id() -> i32 {
+    let mut raw = [0u8; 4];
+    getrandom::getrandom(&mut raw).expect("the operating system's random source failed");
+    i32::from_be_bytes(raw)
+        .checked_abs()
+        .unwrap_or(i32::MAX)
+        .max(1)
+}
+
 /// `bytes` random bytes as URL-safe text (letters, digits, `-`, `_`): fits a deep link's payload.
 pub fn random_code(bytes: usize) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -33,4 +43,14 @@ pub(crate) fn digest(token: &str) -> [u8; 32] {
 /// Lowercase hex, the stored form of a digest.
 pub fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_ids_are_positive_and_differ() {
+        let ids: std::collections::HashSet<i32> = (0..64).map(|_| super::random_id()).collect();
+        assert!(ids.iter().all(|id| *id > 0), "{ids:?}");
+        assert!(ids.len() > 60, "random: {ids:?}");
+    }
 }

@@ -90,17 +90,6 @@ fn changed(who: &str, database: &str, role: Option<Role>, changed: Changed) -> S
 /// request in the same chat replaces the older one.
 const PICK_REQUESTS: i64 = 0;
 
-/// A fresh request id: random, positive (Telegram's field is a signed 32-bit integer).
-fn new_request_id() -> i32 {
-    let mut raw = [0u8; 4];
-    // As for tokens: a predictable id would let another pick be passed off as this one.
-    getrandom::getrandom(&mut raw).expect("the operating system's random source failed");
-    i32::from_be_bytes(raw)
-        .checked_abs()
-        .unwrap_or(i32::MAX)
-        .max(1)
-}
-
 fn request_key(id: i32) -> String {
     format!("pick:{id}")
 }
@@ -325,7 +314,8 @@ pub async fn pressed(
                 let text = "Picking a person works in a private chat with me; here, invite them.";
                 return answer(bot, query, text).await;
             }
-            let id = new_request_id();
+            // Random: a predictable id would let another pick be passed off as this one.
+            let id = crate::tokens::random_id();
             let meaning = [(request_key(id), callback.encode())];
             state
                 .store
@@ -538,16 +528,4 @@ pub async fn redeem(
         Err(e) => escape(&readable(e)?),
     };
     say(bot, state, chat, text).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pick_request_ids_are_positive_and_differ() {
-        let ids: std::collections::HashSet<i32> = (0..64).map(|_| new_request_id()).collect();
-        assert!(ids.iter().all(|id| *id > 0), "{ids:?}");
-        assert!(ids.len() > 60, "random: {ids:?}");
-    }
 }

@@ -54,17 +54,21 @@ fn filter(params: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
 
 /// An entry as the API shows it.
 fn shown(entry: &AuditEntry) -> Value {
-    let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     json!({
         "id": entry.id,
-        "at": time(entry.at),
+        "at": rfc3339(entry.at),
         "actor": entry.actor,
         "actor_id": entry.actor_id,
         "via": entry.via,
         "action": entry.action,
         "database": entry.database,
         "outcome": entry.outcome,
-        "finished_at": entry.finished_at.map(time),
+        "finished_at": entry.finished_at.map(rfc3339),
         "detail": entry.detail,
     })
+}
+
+/// How the API writes a time: RFC 3339 in UTC, to the millisecond.
+pub(super) fn rfc3339(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

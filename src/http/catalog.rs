@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::audit::rfc3339;
 use super::auth::require;
 use super::extract::{Path, Query};
 use super::{ApiError, AppState};
@@ -299,11 +300,10 @@ async fn recorded_run(
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(missing)?;
     require(identity, permission, entry.database.as_deref())?;
-    let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339();
     Ok(json!({
         "run_id": entry.id, "action": entry.detail.get("action"), "database": entry.database,
         "state": entry.outcome, "report": serde_json::Value::Null,
-        "started_at": time(entry.at), "finished_at": entry.finished_at.map(time),
+        "started_at": rfc3339(entry.at), "finished_at": entry.finished_at.map(rfc3339),
     }))
 }
 

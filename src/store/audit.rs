@@ -151,13 +151,9 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return Ok(0);
         }
-        let done = sqlx::query(
-            "UPDATE audit_log SET outcome = 'interrupted', finished_at = $1 WHERE outcome = 'running'",
-        )
-        .bind(to_millis(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        // Every run started before now: none of them can be running in this new process.
+        self.end_runs_started_before(now + chrono::Duration::milliseconds(1), now)
+            .await
     }
 }
 

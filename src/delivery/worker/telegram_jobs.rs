@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::{Outcome, Worker, at, backoff};
-use crate::access::{Permission, Person, may};
+use crate::access::{Identity, Permission, Person, may};
 use crate::callback::Callback;
 use crate::delivery::render;
 use crate::domain::{IncidentId, TelegramUserId};
@@ -167,6 +167,17 @@ impl Worker {
         }
     }
 
+    /// The person a private chat belongs to, with every role they hold now; `None` for a group chat,
+    /// whose messages are decided per press by whoever presses.
+    async fn reader(&self, chat: i64) -> Result<Option<Identity>, StoreError> {
+        let Ok(id) = TelegramUserId::new(chat) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.access.person(&Person { id, username: None }).await?,
+        ))
+    }
+
     /// During a storm, tells the chat about all its waiting alerts in one message and spreads the
     /// individual messages out behind it; `None` when there is no storm.
     async fn digest(&self, job: &ClaimedJob, chat: i64) -> Result<Option<Outcome>, StoreError> {
@@ -181,10 +192,10 @@ impl Worker {
         }
         let ids: Vec<IncidentId> = fresh.iter().map(|p| p.incident).collect();
         let mut incidents = self.store.incidents_by_ids(&ids).await?;
-        // A person is told only of what they may read now (the sends behind the digest are dropped
-        // the same way); a group chat, of everything routed to it.
-        if let Ok(id) = TelegramUserId::new(chat) {
-            let who = self.access.person(&Person { id, username: None }).await?;
+        // A person is told only of what they may read now, checked after waiting for the turn so
+        // that a removal meanwhile counts (the sends behind the digest are dropped the same way); a
+        // group chat, of everything routed to it.
+        if let Some(who) = self.reader(chat).await? {
             incidents.retain(|i| may(&who, Permission::Read, i.database.as_deref()));
             if incidents.is_empty() {
                 return Ok(None);
@@ -264,11 +275,9 @@ impl Worker {
         chat: i64,
     ) -> Result<Option<render::Rendered>, StoreError> {
         let mut links = self.links.buttons(incident);
-        let (respond, act) = match TelegramUserId::new(chat) {
-            Err(_) => (true, true),
-            Ok(id) => {
-                let person = Person { id, username: None };
-                let who = self.access.person(&person).await?;
+        let (respond, act) = match self.reader(chat).await? {
+            None => (true, true),
+            Some(who) => {
                 let database = incident.database.as_deref();
                 if !may(&who, Permission::Read, database) {
                     tracing::info!(incident = %incident.id, chat, "recipient lost access; dropped");
