@@ -545,7 +545,8 @@ async fn deliveries_resume_at_once_after_sigkill(backend: Backend) {
     // The send that never gets its answer, and the chat it went to.
     let chat = eventually(
         "the send to reach Telegram",
-        Duration::from_secs(20),
+        // Generous: the other process tests stream webhooks into their own services meanwhile.
+        Duration::from_secs(90),
         || {
             let hung = sends_about(&telegram, "InFlight")
                 .into_iter()
