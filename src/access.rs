@@ -11,8 +11,7 @@
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
-use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
-use crate::routing::Recipient;
+use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId, Username};
 use crate::store::{Store, StoreError};
 use crate::tokens::{digest, hex};
 
@@ -85,13 +84,16 @@ impl Person {
         }
     }
 
-    /// The stored forms a membership of this person may have: `user:<id>`, `username:<name>`.
-    pub fn keys(&self) -> Vec<String> {
-        let mut keys = vec![Recipient::User(self.id).to_string()];
-        if let Some(name) = &self.username {
-            keys.push(format!("username:{name}"));
-        }
-        keys
+    /// The forms a membership of this person may have: their id, and the username they carry (a
+    /// name Telegram allows but a member cannot be written with names no membership).
+    pub fn keys(&self) -> Vec<MemberKey> {
+        let name = self
+            .username
+            .as_deref()
+            .and_then(|n| Username::parse(n).ok());
+        std::iter::once(MemberKey::Id(self.id))
+            .chain(name.map(MemberKey::Username))
+            .collect()
     }
 }
 
@@ -223,8 +225,8 @@ struct ConfigToken {
 
 struct ConfigMembers {
     database: DatabaseName,
-    admins: Vec<MemberRef>,
-    viewers: Vec<MemberRef>,
+    admins: Vec<MemberKey>,
+    viewers: Vec<MemberKey>,
 }
 
 pub struct Access {
@@ -236,10 +238,10 @@ pub struct Access {
 }
 
 /// Whether a config member is the account `id`, whose bound usernames are `names`.
-fn member_matches(id: TelegramUserId, names: &[String], member: &MemberRef) -> bool {
+fn member_matches(id: TelegramUserId, names: &[String], member: &MemberKey) -> bool {
     match member {
-        MemberRef::Id(member) => *member == id,
-        MemberRef::Username(name) => names.iter().any(|n| n == name.as_str()),
+        MemberKey::Id(member) => *member == id,
+        MemberKey::Username(name) => names.iter().any(|n| n == name.as_str()),
     }
 }
 
@@ -316,15 +318,13 @@ impl Access {
                 roles.push((db.database.clone(), Role::Viewer, Source::Config));
             }
         }
-        let mut keys = vec![Recipient::User(person.id).to_string()];
-        keys.extend(names.iter().map(|name| format!("username:{name}")));
+        let bound = names.iter().filter_map(|name| Username::parse(name).ok());
+        let keys: Vec<MemberKey> = std::iter::once(MemberKey::Id(person.id))
+            .chain(bound.map(MemberKey::Username))
+            .collect();
         for (database, role) in self.store.memberships(&keys).await? {
             // Members of databases no longer in the config grant nothing.
-            if let Some(db) = self
-                .members
-                .iter()
-                .find(|d| d.database.as_str() == database)
-            {
+            if let Some(db) = self.members.iter().find(|d| d.database == database) {
                 roles.push((db.database.clone(), role, Source::Runtime));
             }
         }
@@ -377,20 +377,17 @@ impl Access {
     }
 
     /// The config's admins and viewers of a database (locked: the bot cannot remove them).
-    pub fn config_members(&self, database: &str) -> (&[MemberRef], &[MemberRef]) {
+    pub fn config_members(&self, database: &str) -> (&[MemberKey], &[MemberKey]) {
         self.members
             .iter()
             .find(|db| db.database.as_str() == database)
             .map_or((&[], &[]), |db| (&db.admins, &db.viewers))
     }
 
-    /// Whether a member (stored form) is one of the config's members of the database.
-    pub fn is_config_member(&self, database: &str, member: &str) -> bool {
+    /// Whether a member is one of the config's members of the database.
+    pub fn is_config_member(&self, database: &str, member: &MemberKey) -> bool {
         let (admins, viewers) = self.config_members(database);
-        admins
-            .iter()
-            .chain(viewers)
-            .any(|m| Recipient::from(m).to_string() == member)
+        admins.iter().chain(viewers).any(|m| m == member)
     }
 
     /// Whether the config names a member by this username (lowercase, without @).
@@ -399,30 +396,13 @@ impl Access {
             db.admins
                 .iter()
                 .chain(&db.viewers)
-                .any(|m| matches!(m, MemberRef::Username(name) if name.as_str() == username))
+                .any(|m| matches!(m, MemberKey::Username(name) if name.as_str() == username))
         })
     }
 
     pub fn owners(&self) -> &[TelegramUserId] {
         &self.owners
     }
-}
-
-/// Parses a member as people write it: a Telegram user id, `@username`, or the stored forms
-/// `user:<id>` / `username:<name>`.
-pub fn parse_member(raw: &str) -> Result<MemberRef, String> {
-    let raw = raw.trim();
-    if let Some(name) = raw.strip_prefix("username:") {
-        return Username::parse_handle(&format!("@{name}")).map(MemberRef::Username);
-    }
-    if raw.starts_with('@') {
-        return Username::parse_handle(raw).map(MemberRef::Username);
-    }
-    let id = raw.strip_prefix("user:").unwrap_or(raw);
-    id.parse::<i64>()
-        .map_err(|_| format!("{raw:?} is neither a Telegram user id nor an @username"))
-        .and_then(TelegramUserId::new)
-        .map(MemberRef::Id)
 }
 
 #[cfg(test)]
@@ -587,9 +567,11 @@ api_tokens:
             telegram_id: Some(1),
             via: Via::Bot,
         };
-        let change = |member: &'static str, role: Option<Role>| MemberChange {
-            database: "billing",
-            member,
+        let billing_db = DatabaseName::parse("billing").unwrap();
+        let mallory_key: MemberKey = "username:mallory".parse().unwrap();
+        let change = |role: Option<Role>| MemberChange {
+            database: &billing_db,
+            member: &mallory_key,
             others: &[],
             role,
             actor: &by_owner,
@@ -603,7 +585,7 @@ api_tokens:
             .await
             .unwrap();
         store
-            .change_member(&change("username:mallory", Some(Role::Viewer)))
+            .change_member(&change(Some(Role::Viewer)))
             .await
             .unwrap();
         let mallory = access.person(&person(5, Some("mallory"))).await.unwrap();
@@ -614,15 +596,12 @@ api_tokens:
         assert!(may(&mallory, Permission::Read, Some("billing")));
         assert!(!may(&mallory, Permission::Respond, Some("billing")));
         store
-            .change_member(&change("username:mallory", Some(Role::Admin)))
+            .change_member(&change(Some(Role::Admin)))
             .await
             .unwrap();
         let mallory = access.person(&person(5, Some("mallory"))).await.unwrap();
         assert!(may(&mallory, Permission::Respond, Some("billing")));
-        store
-            .change_member(&change("username:mallory", None))
-            .await
-            .unwrap();
+        store.change_member(&change(None)).await.unwrap();
         let mallory = access.person(&person(5, Some("mallory"))).await.unwrap();
         assert!(!mallory.is_known());
         let names = |i: &Identity| -> Vec<String> {
@@ -637,19 +616,5 @@ api_tokens:
         assert_eq!(names(&owner), ["main", "billing"]);
         assert_eq!(names(&billing), ["billing"]);
         assert_eq!(person(20, Some("bob")).display(), "@bob");
-    }
-
-    #[test]
-    fn members_parse_as_people_write_them() {
-        assert_eq!(parse_member("42").unwrap().to_string(), "42");
-        assert_eq!(parse_member("user:42").unwrap().to_string(), "42");
-        assert_eq!(parse_member("@Alice_1").unwrap().to_string(), "@alice_1");
-        assert_eq!(
-            parse_member("username:alice_1").unwrap().to_string(),
-            "@alice_1"
-        );
-        for bad in ["", "alice", "-5", "@x", "user:abc"] {
-            assert!(parse_member(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -5,7 +5,7 @@
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::domain::{DatabaseName, IncidentId, MemberRef, Role, TelegramUserId, Username};
+use crate::domain::{DatabaseName, IncidentId, MemberKey, Role, TelegramUserId, Username};
 use crate::store::{Store, StoreError};
 
 /// Silence durations offered on alert messages, in hours.
@@ -85,7 +85,7 @@ pub enum Callback {
     /// Give a runtime member a role, or remove them (`None`).
     MemberSet {
         database: DatabaseName,
-        member: MemberRef,
+        member: MemberKey,
         role: Option<Role>,
     },
     /// Bind a username to the account that claimed it after another one had (an owner's decision).
@@ -130,26 +130,6 @@ fn role_of(code: &str) -> Option<Role> {
         "v" => Some(Role::Viewer),
         _ => None,
     }
-}
-
-/// `u<id>` or `n<username>`: short, and free of `:`.
-fn member_code(member: &MemberRef) -> String {
-    match member {
-        MemberRef::Id(id) => format!("u{id}"),
-        MemberRef::Username(name) => format!("n{}", name.as_str()),
-    }
-}
-
-fn member_of(code: &str) -> Option<MemberRef> {
-    if let Some(id) = code.strip_prefix('u') {
-        return TelegramUserId::new(id.parse().ok()?)
-            .ok()
-            .map(MemberRef::Id);
-    }
-    let name = code.strip_prefix('n')?;
-    Username::parse_handle(&format!("@{name}"))
-        .ok()
-        .map(MemberRef::Username)
 }
 
 fn kind(actions: bool, view: &'static str, action: &'static str) -> &'static str {
@@ -246,11 +226,7 @@ impl Callback {
                 database,
                 member,
                 role,
-            } => format!(
-                "ms:{database}:{}:{}",
-                role.map_or('x', role_code),
-                member_code(member)
-            ),
+            } => format!("ms:{database}:{}:{member}", role.map_or('x', role_code)),
             Callback::MemberRebind {
                 database,
                 username,
@@ -338,7 +314,12 @@ impl Callback {
                     "x" => None,
                     code => Some(role_of(code).filter(|r| *r != Role::Owner)?),
                 };
-                let member = member_of(next()?)?;
+                // The member's own form, `user:<id>` or `username:<name>`, holds one `:`.
+                let (kind, value) = (next()?, next()?);
+                if !matches!(kind, "user" | "username") {
+                    return None;
+                }
+                let member = format!("{kind}:{value}").parse().ok()?;
                 Callback::MemberSet {
                     database,
                     member,
@@ -348,7 +329,7 @@ impl Callback {
             "mb" => Callback::MemberRebind {
                 database: database(next()?)?,
                 user: TelegramUserId::new(id(next()?)?).ok()?,
-                username: Username::parse_handle(&format!("@{}", next()?)).ok()?,
+                username: Username::parse(next()?).ok()?,
             },
             "tn" => {
                 let role = role_of(next()?)?;
@@ -522,14 +503,14 @@ mod tests {
             },
             Callback::MemberSet {
                 database: long_db.clone(),
-                member: MemberRef::Username(
+                member: MemberKey::Username(
                     Username::parse_handle(&format!("@{}", "a".repeat(32))).unwrap(),
                 ),
                 role: None,
             },
             Callback::MemberSet {
                 database: db("main"),
-                member: MemberRef::Id(TelegramUserId::new(i64::MAX).unwrap()),
+                member: MemberKey::Id(TelegramUserId::new(i64::MAX).unwrap()),
                 role: Some(Role::Admin),
             },
             Callback::TokenNew {
@@ -601,8 +582,10 @@ mod tests {
             "vp:main:",
             "stop:main:a:b",
             "ma:main:o",
-            "ms:main:o:u1",
+            "ms:main:o:user:1",
+            "ms:main:a:u1",
             "ms:main:a:alice",
+            "ms:main:a:chat:-100",
             "tn:a:*:Bad Name",
             "tn:k:*:x",
         ] {

@@ -2,6 +2,7 @@
 //! and trusted afterwards; nothing past the edge re-checks a raw string.
 
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -76,13 +77,19 @@ impl Username {
         let name = raw
             .strip_prefix('@')
             .ok_or_else(|| format!("{raw:?} is neither a Telegram user id nor an @username"))?;
+        Self::parse(name)
+    }
+
+    /// Parses a name without the `@` (as Telegram and the store give it).
+    pub fn parse(name: &str) -> Result<Self, String> {
         let valid = (5..=32).contains(&name.len())
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if valid {
             Ok(Self(name.to_ascii_lowercase()))
         } else {
             Err(format!(
-                "{raw:?} is not a Telegram username (5-32 letters, digits or '_' after '@')"
+                "{:?} is not a Telegram username (5-32 letters, digits or '_' after '@')",
+                format!("@{name}")
             ))
         }
     }
@@ -98,20 +105,99 @@ impl fmt::Display for Username {
     }
 }
 
-/// A member (admin or viewer) as written in the config or added from the bot: a user id, or a username
-/// linked when that user first writes to the bot.
+/// Who a membership names: a Telegram account by its id, or by `@username` until that person first
+/// writes to the bot and the name is bound to their account.
+///
+/// Its one written form, [`Display`](fmt::Display) and [`FromStr`], is the stored one (`user:<id>`,
+/// `username:<name>`), also used in button payloads and the outbox. People may also write a member as
+/// `@name` or a bare id (config, REST, the bot); `FromStr` accepts those too. [`MemberKey::shown`] is
+/// the form people read (`123`, `@name`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
-pub enum MemberRef {
+pub enum MemberKey {
     Id(TelegramUserId),
     Username(Username),
 }
 
-impl fmt::Display for MemberRef {
+impl MemberKey {
+    /// `123` or `@name`: as people write it.
+    pub fn shown(&self) -> String {
+        match self {
+            MemberKey::Id(id) => id.to_string(),
+            MemberKey::Username(name) => name.to_string(),
+        }
+    }
+
+    /// The account id, when the key names one.
+    pub fn id(&self) -> Option<TelegramUserId> {
+        match self {
+            MemberKey::Id(id) => Some(*id),
+            MemberKey::Username(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for MemberKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MemberRef::Id(id) => id.fmt(f),
-            MemberRef::Username(name) => name.fmt(f),
+            MemberKey::Id(id) => write!(f, "user:{id}"),
+            MemberKey::Username(name) => write!(f, "username:{}", name.as_str()),
+        }
+    }
+}
+
+impl FromStr for MemberKey {
+    type Err = String;
+
+    /// `user:<id>`, `username:<name>`, `@name` or a bare id.
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let raw = raw.trim();
+        if let Some(name) = raw.strip_prefix("username:") {
+            return Username::parse(name).map(MemberKey::Username);
+        }
+        if raw.starts_with('@') {
+            return Username::parse_handle(raw).map(MemberKey::Username);
+        }
+        let id = raw.strip_prefix("user:").unwrap_or(raw);
+        id.parse::<i64>()
+            .map_err(|_| format!("{raw:?} is neither a Telegram user id nor an @username"))
+            .and_then(TelegramUserId::new)
+            .map(MemberKey::Id)
+    }
+}
+
+/// A Telegram destination of a message the outbox sends: a member (in their private chat, once the
+/// bot knows their id) or a group chat. Written `user:<id>`, `username:<name>` or `chat:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    Member(MemberKey),
+    Chat(ChatId),
+}
+
+impl Recipient {
+    pub fn user(id: TelegramUserId) -> Recipient {
+        Recipient::Member(MemberKey::Id(id))
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipient::Member(member) => member.fmt(f),
+            Recipient::Chat(chat) => write!(f, "chat:{}", chat.0),
+        }
+    }
+}
+
+impl FromStr for Recipient {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a recipient");
+        match s.split_once(':') {
+            Some(("chat", value)) => Ok(Recipient::Chat(ChatId(value.parse().map_err(|_| bad())?))),
+            Some(("user" | "username", _)) => s.parse().map(Recipient::Member),
+            _ => Err(bad()),
         }
     }
 }
@@ -305,6 +391,41 @@ mod tests {
                 EmailAddress::parse(bad).is_err(),
                 "{bad:?} should be rejected"
             );
+        }
+    }
+
+    #[test]
+    fn members_parse_as_people_write_them() {
+        let shown = |raw: &str| raw.parse::<MemberKey>().unwrap().shown();
+        assert_eq!(shown("42"), "42");
+        assert_eq!(shown("user:42"), "42");
+        assert_eq!(shown("@Alice_1"), "@alice_1");
+        assert_eq!(shown("username:alice_1"), "@alice_1");
+        for bad in ["", "alice", "-5", "@x", "user:abc", "chat:-100"] {
+            assert!(bad.parse::<MemberKey>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn recipients_round_trip_through_their_stored_form() {
+        for raw in ["user:10", "username:alice_1", "chat:-1001234567890"] {
+            let recipient: Recipient = raw.parse().unwrap();
+            assert_eq!(recipient.to_string(), raw);
+        }
+        for raw in ["user:10", "username:alice_1"] {
+            assert_eq!(raw.parse::<MemberKey>().unwrap().to_string(), raw);
+        }
+        for bad in [
+            "user:-1",
+            "user:x",
+            "username:al",
+            "chat:",
+            "mail:x",
+            "x",
+            "10",
+            "@alice_1",
+        ] {
+            assert!(bad.parse::<Recipient>().is_err(), "{bad:?}");
         }
     }
 }

@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 
 use crate::access::{Access, Actor, Identity, Permission, Person, Source, Via, may};
 use crate::config::Config;
-use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId, Username};
-use crate::routing::{Recipient, Router, SharedRouter};
+use crate::domain::{DatabaseName, MemberKey, Recipient, Role, TelegramUserId, Username};
+use crate::routing::{Router, SharedRouter};
 use crate::store::{
     Claim, JobKind, MemberChange, MemberRecord, Notice, Redeemed, Store, StoreError,
 };
@@ -48,8 +48,7 @@ pub enum MemberError {
 /// One line of a database's member list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    /// Stored form: `user:<id>` or `username:<name>`.
-    pub key: String,
+    pub key: MemberKey,
     /// `@name` when known, else `user <id>`.
     pub display: String,
     pub role: Role,
@@ -80,10 +79,6 @@ pub struct Members {
     wake: Arc<Notify>,
 }
 
-fn key_of(member: &MemberRef) -> String {
-    Recipient::from(member).to_string()
-}
-
 fn role_name(role: Role) -> &'static str {
     match role {
         Role::Viewer => "a viewer",
@@ -112,12 +107,12 @@ impl Members {
     /// Rebuilds the router from the config and the stored members (after a change here, and now and
     /// then for changes made by another replica).
     pub async fn reload(&self) -> Result<(), StoreError> {
-        let runtime: Vec<(String, Recipient)> = self
+        let runtime: Vec<(DatabaseName, MemberKey)> = self
             .store
             .members(None)
             .await?
             .into_iter()
-            .filter_map(|m| Some((m.database, m.member.parse().ok()?)))
+            .map(|m| (m.database, m.member))
             .collect();
         self.router.replace(Router::new(&self.config, &runtime));
         Ok(())
@@ -130,35 +125,34 @@ impl Members {
             .ok_or_else(|| MemberError::UnknownDatabase(name.to_owned()))
     }
 
-    async fn display(&self, key: &str) -> Result<String, StoreError> {
-        Ok(match key.parse::<Recipient>() {
-            Ok(Recipient::Username(name)) => name.to_string(),
-            Ok(Recipient::User(id)) => match self.store.username_of(id.get()).await? {
+    /// `@name` when known, else `user <id>`: how lists and messages name a member.
+    pub async fn display(&self, key: &MemberKey) -> Result<String, StoreError> {
+        Ok(match key {
+            MemberKey::Username(name) => name.to_string(),
+            MemberKey::Id(id) => match self.store.username_of(id.get()).await? {
                 Some(name) => format!("@{name}"),
                 None => format!("user {id}"),
             },
-            _ => key.to_owned(),
         })
     }
 
     /// The account a stored member is, and another account claiming its username.
-    async fn account(&self, key: &str) -> Result<(Option<i64>, Option<i64>), StoreError> {
-        Ok(match key.parse::<Recipient>() {
-            Ok(Recipient::User(id)) => (Some(id.get()), None),
-            Ok(Recipient::Username(name)) => match self.store.binding(name.as_str()).await? {
+    async fn account(&self, key: &MemberKey) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        Ok(match key {
+            MemberKey::Id(id) => (Some(id.get()), None),
+            MemberKey::Username(name) => match self.store.binding(name.as_str()).await? {
                 Some(bound) => (Some(bound.user_id), bound.contested_by),
                 None => (None, None),
             },
-            _ => (None, None),
         })
     }
 
     /// Every stored form of the person `member` names, the one to store first: a username bound to
     /// an account is that account, known by its id and every name bound to it.
-    async fn forms(&self, member: &MemberRef) -> Result<Vec<MemberRef>, StoreError> {
+    async fn forms(&self, member: &MemberKey) -> Result<Vec<MemberKey>, StoreError> {
         let id = match member {
-            MemberRef::Id(id) => Some(*id),
-            MemberRef::Username(name) => self
+            MemberKey::Id(id) => Some(*id),
+            MemberKey::Username(name) => self
                 .store
                 .binding(name.as_str())
                 .await?
@@ -167,19 +161,19 @@ impl Members {
         let Some(id) = id else {
             return Ok(vec![member.clone()]);
         };
-        let mut forms = vec![MemberRef::Id(id)];
+        let mut forms = vec![MemberKey::Id(id)];
         for name in self.store.bound_names(id.get()).await? {
-            if let Ok(name) = Username::parse_handle(&format!("@{name}")) {
-                forms.push(MemberRef::Username(name));
+            if let Ok(name) = Username::parse(&name) {
+                forms.push(MemberKey::Username(name));
             }
         }
         Ok(forms)
     }
 
     /// How `member` is stored: by the account's id once their username is bound, else as given.
-    pub async fn stored_key(&self, member: &MemberRef) -> Result<String, StoreError> {
+    pub async fn stored_key(&self, member: &MemberKey) -> Result<MemberKey, StoreError> {
         let forms = self.forms(member).await?;
-        Ok(forms.first().map_or_else(|| key_of(member), key_of))
+        Ok(forms.into_iter().next().unwrap_or_else(|| member.clone()))
     }
 
     /// A `/start` of `person`: binds the username they carry when a membership names it and no
@@ -192,10 +186,15 @@ impl Members {
         let bound = self.store.binding(name).await?;
         // An unknown name binds nothing: strangers cause no writes.
         let named = self.access.names_username(name)
-            || self
-                .store
-                .is_member_anywhere(&format!("username:{name}"))
-                .await?;
+            || match Username::parse(name) {
+                Ok(name) => {
+                    self.store
+                        .is_member_anywhere(&MemberKey::Username(name))
+                        .await?
+                }
+                // A name no member can be written with names no membership.
+                Err(_) => false,
+            };
         if bound.is_none() && !named {
             return Ok(());
         }
@@ -208,13 +207,16 @@ impl Members {
             Claim::Bound => self.reload().await?,
             Claim::Taken { by, first: true } => {
                 let text = format!(
-                    "⚠️ Telegram account <code>{}</code> now carries @{}, which belongs to user                      <code>{by}</code>. I treat it as a stranger. If that person moved to the new                      account, bind @{} to it from /admins.",
+                    "⚠️ Telegram account <code>{}</code> now carries @{}, which belongs to user \
+                     <code>{by}</code>. I treat it as a stranger. \
+                     If that person moved to the new \
+                     account, bind @{} to it from /admins.",
                     person.id,
                     escape(name),
                     escape(name)
                 );
                 for owner in self.access.owners() {
-                    let owner = Recipient::User(*owner).to_string();
+                    let owner = Recipient::user(*owner).to_string();
                     let text = serde_json::json!({ "text": text });
                     let kind = JobKind::TelegramNotice;
                     self.store.enqueue(kind, None, &owner, &text, now).await?;
@@ -264,11 +266,10 @@ impl Members {
             .map(|m| (m, Role::Admin))
             .chain(viewers.iter().map(|m| (m, Role::Viewer)))
         {
-            let key = key_of(member);
-            let (user_id, claimed_by) = self.account(&key).await?;
+            let (user_id, claimed_by) = self.account(member).await?;
             out.push(Member {
-                display: self.display(&key).await?,
-                key,
+                display: self.display(member).await?,
+                key: member.clone(),
                 role,
                 source: Source::Config,
                 added_by: None,
@@ -276,7 +277,7 @@ impl Members {
                 claimed_by,
             });
         }
-        for record in self.store.members(Some(database.as_str())).await? {
+        for record in self.store.members(Some(&database)).await? {
             let (user_id, claimed_by) = self.account(&record.member).await?;
             out.push(Member {
                 display: self.display(&record.member).await?,
@@ -296,7 +297,7 @@ impl Members {
         &self,
         actor: &Identity,
         database: &str,
-        member: &MemberRef,
+        member: &MemberKey,
         role: Role,
     ) -> Result<Changed, MemberError> {
         let database = self.allowed(actor, database, member).await?;
@@ -309,7 +310,7 @@ impl Members {
         &self,
         actor: &Identity,
         database: &str,
-        member: &MemberRef,
+        member: &MemberKey,
     ) -> Result<Changed, MemberError> {
         let database = self.allowed(actor, database, member).await?;
         match self
@@ -317,7 +318,7 @@ impl Members {
             .await?
         {
             Changed::Unchanged => Err(MemberError::NotMember {
-                member: member.to_string(),
+                member: member.shown(),
                 database: database.to_string(),
             }),
             changed => Ok(changed),
@@ -328,7 +329,7 @@ impl Members {
         &self,
         actor: &Identity,
         database: &str,
-        member: &MemberRef,
+        member: &MemberKey,
     ) -> Result<DatabaseName, MemberError> {
         let database = self.database(database)?;
         if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
@@ -348,21 +349,18 @@ impl Members {
     async fn eligible(
         &self,
         database: &DatabaseName,
-        member: &MemberRef,
+        member: &MemberKey,
     ) -> Result<(), MemberError> {
         let mut forms = self.forms(member).await?;
         forms.push(member.clone());
         for form in &forms {
-            if self
-                .access
-                .is_config_member(database.as_str(), &key_of(form))
-            {
-                return Err(MemberError::Locked(member.to_string()));
+            if self.access.is_config_member(database.as_str(), form) {
+                return Err(MemberError::Locked(member.shown()));
             }
-            if let MemberRef::Id(id) = form
+            if let MemberKey::Id(id) = form
                 && self.access.owners().contains(id)
             {
-                return Err(MemberError::Owner(member.to_string()));
+                return Err(MemberError::Owner(member.shown()));
             }
         }
         Ok(())
@@ -372,7 +370,7 @@ impl Members {
         &self,
         actor: &Actor,
         database: &DatabaseName,
-        member: &MemberRef,
+        member: &MemberKey,
         role: Option<Role>,
         at: DateTime<Utc>,
     ) -> Result<Changed, MemberError> {
@@ -380,7 +378,7 @@ impl Members {
             return Err(MemberError::BadRole("owner".to_owned()));
         }
         // One person is one member, whichever form names them: the change applies to every form.
-        let forms: Vec<String> = self.forms(member).await?.iter().map(key_of).collect();
+        let forms = self.forms(member).await?;
         let Some((key, others)) = forms.split_first() else {
             return Ok(Changed::Unchanged);
         };
@@ -388,8 +386,8 @@ impl Members {
         let who = self.display(&key).await?;
         let db = escape(database.as_str());
         let by = escape(&actor.name);
-        let runtime = self.store.members(Some(database.as_str())).await?;
-        let held = |form: &String| runtime.iter().find(|m| &m.member == form).map(|m| m.role);
+        let runtime = self.store.members(Some(database)).await?;
+        let held = |form: &MemberKey| runtime.iter().find(|m| &m.member == form).map(|m| m.role);
         let previous = forms.iter().filter_map(held).max();
         let folded = others.iter().any(|form| held(form).is_some());
         let changed = match (previous, role) {
@@ -427,13 +425,13 @@ impl Members {
             ),
         };
         let mut notices = vec![Notice {
-            recipient: key.clone(),
+            recipient: Recipient::Member(key.clone()),
             text: to_member,
         }];
         for admin in self.admins_of(database, &runtime) {
             if !forms.contains(&admin) {
                 notices.push(Notice {
-                    recipient: admin,
+                    recipient: Recipient::Member(admin),
                     text: to_admins.clone(),
                 });
             }
@@ -443,13 +441,13 @@ impl Members {
             notices.clear();
         }
         let change = MemberChange {
-            database: database.as_str(),
+            database,
             member: &key,
             others,
             role,
             actor,
             audit_detail: serde_json::json!({
-                "member": key,
+                "member": key.to_string(),
                 "role": role.map(Role::as_str),
                 "previous": previous.map(Role::as_str),
             }),
@@ -463,10 +461,10 @@ impl Members {
         Ok(changed)
     }
 
-    /// The admins of a database (config and runtime) in stored form: who hears of membership changes.
-    fn admins_of(&self, database: &DatabaseName, runtime: &[MemberRecord]) -> Vec<String> {
+    /// The admins of a database (config and runtime): who hears of membership changes.
+    fn admins_of(&self, database: &DatabaseName, runtime: &[MemberRecord]) -> Vec<MemberKey> {
         let (admins, _) = self.access.config_members(database.as_str());
-        let mut out: Vec<String> = admins.iter().map(key_of).collect();
+        let mut out: Vec<MemberKey> = admins.to_vec();
         for record in runtime {
             if record.role == Role::Admin && !out.contains(&record.member) {
                 out.push(record.member.clone());
@@ -553,7 +551,7 @@ impl Members {
             let Ok(database) = self.database(database) else {
                 return Ok(Redeemed::Unknown);
             };
-            let member = MemberRef::Id(person.id);
+            let member = MemberKey::Id(person.id);
             // A member now: the bot names them by the username they carry.
             let username = person.username.as_deref();
             self.store

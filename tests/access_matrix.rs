@@ -514,9 +514,9 @@ async fn every_role_meets_every_entry_point_as_expected() {
         ),
         row(
             "change a member",
-            press("ms:main:v:nmatrixguy"),
+            press("ms:main:v:username:matrixguy"),
             // The refreshed list's button for the new member (announcements name them too).
-            &["ms:main:a:nmatrixguy"],
+            &["ms:main:a:username:matrixguy"],
             "ynnnn",
         ),
         row(

@@ -268,8 +268,8 @@ async fn owners_see_the_members_and_nobody_else_does(backend: Backend) {
         "mem:main",
         "ma:main:v",
         "mi:main:a",
-        "ms:main:x:u2500",
-        "ms:main:a:u4000",
+        "ms:main:x:user:2500",
+        "ms:main:a:user:4000",
     ] {
         let answer = world.press_planted(ADMIN, &refused, data).await;
         if data == "mem:main" {
@@ -460,7 +460,11 @@ async fn roles_change_and_members_go_by_buttons_config_members_stay(backend: Bac
     world.ask(BOB, "/whoami", REFUSAL).await;
 
     // Config members have no buttons; forged ones are refused with the reason.
-    for data in ["ms:main:x:u2000", "ms:main:v:u2000", "ms:main:a:u2500"] {
+    for data in [
+        "ms:main:x:user:2000",
+        "ms:main:v:user:2000",
+        "ms:main:a:user:2500",
+    ] {
         let answer = world.press_planted(OWNER, &list, data).await;
         assert!(answer.contains("configuration file"), "{data}: {answer}");
     }
@@ -468,7 +472,9 @@ async fn roles_change_and_members_go_by_buttons_config_members_stay(backend: Bac
         .ask(ADMIN, "/whoami", "You administer <b>main</b>")
         .await;
     world.ask(VIEWER, "/whoami", "You view <b>main</b>").await;
-    let answer = world.press_planted(OWNER, &list, "ms:main:x:u4100").await;
+    let answer = world
+        .press_planted(OWNER, &list, "ms:main:x:user:4100")
+        .await;
     assert!(answer.contains("not a member"), "{answer}");
     world.stop().await;
 }

@@ -15,11 +15,11 @@ use teloxide::types::{
 
 use super::reply::{self, NOT_ALLOWED, answer, button, refuse, say, say_with};
 use super::{BotError, BotState, HandlerResult};
-use crate::access::{Identity, Permission, Person, Source, may, parse_member};
+use crate::access::{Identity, Permission, Person, Source, may};
 use crate::callback::{Callback, Keyboard};
-use crate::domain::{MemberRef, Role, TelegramUserId, Username};
+use crate::domain::{MemberKey, Role, TelegramUserId, Username};
 use crate::members::{Changed, INVITE_PREFIX, INVITE_VALID, MemberError};
-use crate::store::{Invite, Redeemed, StoreError};
+use crate::store::{Invite, Redeemed};
 use crate::telegram::html::escape;
 
 const STALE: &str = "This button is no longer valid; send /admins again.";
@@ -60,15 +60,6 @@ fn a_role(role: Role) -> &'static str {
         Role::Viewer => "a viewer",
         Role::Owner => "an owner",
     }
-}
-
-/// `@name` when the bot knows it, else `user <id>`.
-async fn name_of(state: &BotState, member: &MemberRef) -> Result<String, StoreError> {
-    let MemberRef::Id(id) = member else {
-        return Ok(member.to_string());
-    };
-    let known = state.store.username_of(id.get()).await?;
-    Ok(known.map_or_else(|| format!("user {id}"), |name| format!("@{name}")))
 }
 
 /// What a change did, in a sentence (plain text: it may answer a button press).
@@ -181,11 +172,7 @@ async fn list(
         let line = format!("\n{} · {} · {source}", escape(shown), role.as_str());
         text.push_str(&line);
         // A username is whoever claimed it first with /start; say who that is.
-        let named = parse_member(&member.key).ok().and_then(|m| match m {
-            MemberRef::Username(name) => Some(name),
-            MemberRef::Id(_) => None,
-        });
-        if let Some(name) = &named {
+        if let MemberKey::Username(name) = &member.key {
             match member.user_id {
                 Some(id) => text.push_str(&format!(" · user <code>{id}</code>")),
                 None => text.push_str(" · has not pressed Start yet"),
@@ -204,9 +191,10 @@ async fn list(
             }
         }
         // Config members are changed in the config only: they get no buttons.
-        let (Source::Runtime, Ok(member)) = (member.source, parse_member(&member.key)) else {
+        if member.source != Source::Runtime {
             continue;
-        };
+        }
+        let member = &member.key;
         let (other, label) = match role {
             Role::Admin => (Role::Viewer, "⬇ viewer"),
             _ => (Role::Admin, "⬆ admin"),
@@ -290,7 +278,7 @@ pub async fn pressed(
                 Ok(done) => done,
                 Err(e) => return answer(bot, query, &readable(e)?).await,
             };
-            let shown = name_of(state, member).await?;
+            let shown = state.members.display(member).await?;
             answer(bot, query, &changed(&shown, name, *role, done)).await?;
             if done == Changed::Unchanged {
                 return Ok(()); // the list shows it already; an identical edit would be refused
@@ -439,9 +427,14 @@ async fn picked(
             .remember_user(id.get(), Some(username), now)
             .await?;
     }
-    let member = MemberRef::Id(id);
+    let member = MemberKey::Id(id);
     let text = match state.members.set(&who, name, &member, role).await {
-        Ok(done) => changed(&name_of(state, &member).await?, name, Some(role), done),
+        Ok(done) => changed(
+            &state.members.display(&member).await?,
+            name,
+            Some(role),
+            done,
+        ),
         Err(e) => readable(e)?,
     };
     say_with(bot, state, chat, escape(&text), removal()).await

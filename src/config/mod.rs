@@ -22,7 +22,7 @@ pub use locate::Position;
 pub use report::Source;
 pub use secret::Secret;
 
-use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberRef, Role, TelegramUserId};
+use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberKey, Role, TelegramUserId};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -122,8 +122,8 @@ pub struct DatabaseConfig {
     /// Labels an alert must carry (all of them, exactly) to be routed here.
     pub matchers: BTreeMap<String, String>,
     /// Config members: shown locked in the bot, never removed from it.
-    pub admins: Vec<MemberRef>,
-    pub viewers: Vec<MemberRef>,
+    pub admins: Vec<MemberKey>,
+    pub viewers: Vec<MemberKey>,
     pub chat: Option<ChatId>,
     pub email: Vec<EmailAddress>,
     /// After a failed connection, callers are told at once that the database is unreachable for this

@@ -15,7 +15,7 @@ use super::{
     HttpConfig, Link, Secret, SmtpConfig, StateLocation, TelegramConfig, TelegramWebhook,
 };
 use crate::domain::{
-    ChatId, DatabaseName, EmailAddress, MemberRef, Role, TelegramUserId, Username, parse_duration,
+    ChatId, DatabaseName, EmailAddress, MemberKey, Role, TelegramUserId, Username, parse_duration,
 };
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9750);
@@ -349,7 +349,7 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> 
             if admins.contains(viewer) {
                 report.at(
                     &format!("databases[{i}].viewers[{j}]"),
-                    format!("{viewer} is already an admin of this database"),
+                    format!("{} is already an admin of this database", viewer.shown()),
                 );
             }
         }
@@ -386,7 +386,7 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> 
 }
 
 /// Telegram user ids or `@usernames`, each checked on its own.
-fn members(raw: &[yaml_serde::Value], path: &str, report: &mut Report) -> Vec<MemberRef> {
+fn members(raw: &[yaml_serde::Value], path: &str, report: &mut Report) -> Vec<MemberKey> {
     let mut out = Vec::new();
     for (j, member) in raw.iter().enumerate() {
         let parsed = match member {
@@ -394,14 +394,15 @@ fn members(raw: &[yaml_serde::Value], path: &str, report: &mut Report) -> Vec<Me
                 .as_i64()
                 .ok_or_else(|| format!("{n} is not a Telegram user id"))
                 .and_then(TelegramUserId::new)
-                .map(MemberRef::Id),
-            yaml_serde::Value::String(s) => Username::parse_handle(s).map(MemberRef::Username),
+                .map(MemberKey::Id),
+            yaml_serde::Value::String(s) => Username::parse_handle(s).map(MemberKey::Username),
             _ => Err("expected a Telegram user id or an @username".to_owned()),
         };
         match parsed {
-            Ok(member) if out.contains(&member) => {
-                report.at(&format!("{path}[{j}]"), format!("{member} is listed twice"))
-            }
+            Ok(member) if out.contains(&member) => report.at(
+                &format!("{path}[{j}]"),
+                format!("{} is listed twice", member.shown()),
+            ),
             Ok(member) => out.push(member),
             Err(e) => report.at(&format!("{path}[{j}]"), e),
         }

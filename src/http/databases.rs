@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::AppState;
 use crate::access::{Identity, Permission, may};
-use crate::domain::{ChatId, EmailAddress, MemberRef};
+use crate::domain::{ChatId, EmailAddress, MemberKey};
 
 #[derive(Serialize)]
 pub struct DatabaseView<'a> {
@@ -42,8 +42,8 @@ pub async fn list(
             .map(|db| DatabaseView {
                 name: db.name.as_str(),
                 matchers: &db.matchers,
-                admins: db.admins.iter().map(MemberRef::to_string).collect(),
-                viewers: db.viewers.iter().map(MemberRef::to_string).collect(),
+                admins: db.admins.iter().map(MemberKey::shown).collect(),
+                viewers: db.viewers.iter().map(MemberKey::shown).collect(),
                 chat: db.chat,
                 email: &db.email,
             })

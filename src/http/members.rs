@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::auth::require;
 use super::extract::Path;
 use super::{ApiError, AppState};
-use crate::access::{Identity, Permission, Source, parse_member};
-use crate::domain::{DatabaseName, MemberRef, Role, TelegramUserId};
+use crate::access::{Identity, Permission, Source};
+use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId};
 use crate::members::{Changed, Member, MemberError};
 
 impl From<MemberError> for ApiError {
@@ -46,11 +46,9 @@ fn database(state: &AppState, identity: &Identity, raw: &str) -> Result<Database
 }
 
 fn member_json(member: &Member) -> Value {
-    // The key is a stored recipient; shown the way people write it ("123", "@alice").
-    let written = parse_member(&member.key).map_or_else(|_| member.key.clone(), |m| m.to_string());
     json!({
-        "member": written,
-        "key": member.key,
+        "member": member.key.shown(),
+        "key": member.key.to_string(),
         "display": member.display,
         "role": member.role.as_str(),
         "source": match member.source {
@@ -77,7 +75,7 @@ pub async fn list(
 }
 
 /// `{"member", "role"}`, each field checked so a 400 names the one that is wrong.
-fn parse_body(body: Value) -> Result<(MemberRef, Role), ApiError> {
+fn parse_body(body: Value) -> Result<(MemberKey, Role), ApiError> {
     let Value::Object(fields) = body else {
         return Err(ApiError::bad_request(
             "body",
@@ -99,8 +97,8 @@ fn parse_body(body: Value) -> Result<(MemberRef, Role), ApiError> {
             .as_i64()
             .ok_or_else(|| format!("{n} is not a Telegram user id"))
             .and_then(TelegramUserId::new)
-            .map(MemberRef::Id),
-        Some(Value::String(s)) => parse_member(s),
+            .map(MemberKey::Id),
+        Some(Value::String(s)) => s.parse(),
         Some(_) => Err("must be a Telegram user id or an @username".to_owned()),
     }
     .map_err(|e| ApiError::bad_request("member", e))?;
@@ -144,7 +142,8 @@ pub async fn set(
         .ok_or_else(|| {
             // Removed again by someone else in between: rare, and not this request's fault.
             ApiError::Conflict(format!(
-                "{member} was changed concurrently; list the members"
+                "{} was changed concurrently; list the members",
+                member.shown()
             ))
         })?;
     let status = match changed {
@@ -160,7 +159,9 @@ pub async fn remove(
     Path((name, member)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let database = database(&state, &identity, &name)?;
-    let member = parse_member(&member).map_err(|e| ApiError::bad_request("member", e))?;
+    let member: MemberKey = member
+        .parse()
+        .map_err(|e| ApiError::bad_request("member", e))?;
     state
         .members
         .remove(&identity, database.as_str(), &member)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Result, Store, to_millis};
-use crate::domain::IncidentId;
+use crate::domain::{IncidentId, MemberKey};
 
 impl Store {
     /// Remembers the message sent to `chat_id` about an incident (a later send to the same chat replaces it).
@@ -73,10 +73,10 @@ impl Store {
     }
 
     /// A user pressed Start: they can be reached again.
-    pub async fn mark_reachable(&self, recipients: &[String]) -> Result<()> {
-        for recipient in recipients {
+    pub async fn mark_reachable(&self, members: &[MemberKey]) -> Result<()> {
+        for member in members {
             sqlx::query("DELETE FROM unreachable_recipients WHERE recipient = $1")
-                .bind(recipient.as_str())
+                .bind(member.to_string())
                 .execute(&self.pool)
                 .await?;
         }

@@ -72,12 +72,7 @@ fn dialogue(row: &AnyRow) -> Result<Dialogue> {
         user_id: row.try_get("user_id")?,
         chat_id: row.try_get("chat_id")?,
         kind: DialogueKind::parse(&row.try_get::<String, _>("kind")?)?,
-        database: DatabaseName::parse(&row.try_get::<String, _>("database_name")?).map_err(
-            |detail| StoreError::Corrupt {
-                what: "dialogue's database",
-                detail,
-            },
-        )?,
+        database: super::database_name(&row.try_get::<String, _>("database_name")?)?,
         alias: row.try_get("alias")?,
         arguments: serde_json::from_str(&row.try_get::<String, _>("arguments")?)
             .map_err(corrupt)?,

@@ -7,16 +7,15 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Result, Store, from_millis, role, to_millis};
+use super::{Result, Store, database_name, from_millis, member_key, role, to_millis};
 use crate::access::Actor;
-use crate::domain::Role;
+use crate::domain::{DatabaseName, MemberKey, Recipient, Role};
 
 /// A member added at runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberRecord {
-    pub database: String,
-    /// `user:<id>` or `username:<name>`: the stored form of a recipient.
-    pub member: String,
+    pub database: DatabaseName,
+    pub member: MemberKey,
     pub role: Role,
     pub added_by: String,
     pub added_at: DateTime<Utc>,
@@ -25,8 +24,7 @@ pub struct MemberRecord {
 /// A message queued with a membership change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    /// The stored recipient form (`user:<id>`, `username:<name>`).
-    pub recipient: String,
+    pub recipient: Recipient,
     /// Telegram HTML.
     pub text: String,
 }
@@ -34,11 +32,11 @@ pub struct Notice {
 /// One membership change and what comes with it.
 #[derive(Debug, Clone)]
 pub struct MemberChange<'a> {
-    pub database: &'a str,
-    pub member: &'a str,
-    /// The person's other stored forms (`username:<name>` of a bound name): folded into `member`,
-    /// so one person is one member whichever form a change names.
-    pub others: &'a [String],
+    pub database: &'a DatabaseName,
+    pub member: &'a MemberKey,
+    /// The person's other forms (the usernames bound to them): folded into `member`, so one person
+    /// is one member whichever form a change names.
+    pub others: &'a [MemberKey],
     /// `None` removes the member.
     pub role: Option<Role>,
     pub actor: &'a Actor,
@@ -54,8 +52,8 @@ pub type Previous = Option<Role>;
 
 fn member(row: &AnyRow) -> Result<MemberRecord> {
     Ok(MemberRecord {
-        database: row.try_get("database_name")?,
-        member: row.try_get("member")?,
+        database: database_name(&row.try_get::<String, _>("database_name")?)?,
+        member: member_key(&row.try_get::<String, _>("member")?)?,
         role: role(&row.try_get::<String, _>("role")?)?,
         added_by: row.try_get("added_by")?,
         added_at: from_millis(row.try_get("added_at")?)?,
@@ -64,13 +62,13 @@ fn member(row: &AnyRow) -> Result<MemberRecord> {
 
 impl Store {
     /// Runtime members of one database (or all), oldest first.
-    pub async fn members(&self, database: Option<&str>) -> Result<Vec<MemberRecord>> {
+    pub async fn members(&self, database: Option<&DatabaseName>) -> Result<Vec<MemberRecord>> {
         const COLUMNS: &str = "SELECT database_name, member, role, added_by, added_at FROM members";
         let rows = match database {
             Some(database) => {
                 let sql = format!("{COLUMNS} WHERE database_name = $1 ORDER BY added_at, member");
                 sqlx::query(&sql)
-                    .bind(database)
+                    .bind(database.as_str())
                     .fetch_all(&self.pool)
                     .await?
             }
@@ -82,8 +80,8 @@ impl Store {
         rows.iter().map(member).collect()
     }
 
-    /// The runtime roles of a person, known by any of `keys` (`user:<id>`, `username:<name>`).
-    pub async fn memberships(&self, keys: &[String]) -> Result<Vec<(String, Role)>> {
+    /// The runtime roles of a person, known by any of `keys`.
+    pub async fn memberships(&self, keys: &[MemberKey]) -> Result<Vec<(DatabaseName, Role)>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -95,13 +93,13 @@ impl Store {
         );
         let mut query = sqlx::query(&sql);
         for key in keys {
-            query = query.bind(key.as_str());
+            query = query.bind(key.to_string());
         }
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok((
-                    row.try_get("database_name")?,
+                    database_name(&row.try_get::<String, _>("database_name")?)?,
                     role(&row.try_get::<String, _>("role")?)?,
                 ))
             })
@@ -117,8 +115,8 @@ impl Store {
         // failing with "database is locked" when a transaction that began by reading tries to write;
         // PostgreSQL locks the member's row, so two changes of one member do not interleave.
         sqlx::query("UPDATE members SET role = role WHERE database_name = $1 AND member = $2")
-            .bind(change.database)
-            .bind(change.member)
+            .bind(change.database.as_str())
+            .bind(change.member.to_string())
             .execute(&mut *tx)
             .await?;
         let (previous, folded) = held(&mut tx, change).await?;
@@ -131,7 +129,7 @@ impl Store {
             (Some(_), Some(_)) => "member role changed",
             _ => "member removed",
         };
-        let database = Some(change.database);
+        let database = Some(change.database.as_str());
         super::audit::insert(
             change.actor,
             action,
@@ -154,12 +152,12 @@ async fn held(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Result<(Pr
     let mut previous = None;
     let mut folded = false;
     for (i, member) in std::iter::once(change.member)
-        .chain(change.others.iter().map(String::as_str))
+        .chain(change.others)
         .enumerate()
     {
         let held = sqlx::query("SELECT role FROM members WHERE database_name = $1 AND member = $2")
-            .bind(change.database)
-            .bind(member)
+            .bind(change.database.as_str())
+            .bind(member.to_string())
             .fetch_optional(&mut *conn)
             .await?
             .map(|row| role(&row.try_get::<String, _>(0)?))
@@ -175,8 +173,8 @@ async fn write_member(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Re
     let now = to_millis(change.at);
     for other in change.others {
         sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
-            .bind(change.database)
-            .bind(other.as_str())
+            .bind(change.database.as_str())
+            .bind(other.to_string())
             .execute(&mut *conn)
             .await?;
     }
@@ -187,8 +185,8 @@ async fn write_member(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Re
                  VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (database_name, member) DO UPDATE SET role = excluded.role",
             )
-            .bind(change.database)
-            .bind(change.member)
+            .bind(change.database.as_str())
+            .bind(change.member.to_string())
             .bind(new.as_str())
             .bind(change.actor.name.as_str())
             .bind(now)
@@ -197,8 +195,8 @@ async fn write_member(conn: &mut AnyConnection, change: &MemberChange<'_>) -> Re
         }
         None => {
             sqlx::query("DELETE FROM members WHERE database_name = $1 AND member = $2")
-                .bind(change.database)
-                .bind(change.member)
+                .bind(change.database.as_str())
+                .bind(change.member.to_string())
                 .execute(&mut *conn)
                 .await?;
         }
@@ -214,7 +212,7 @@ async fn queue_messages(conn: &mut AnyConnection, change: &MemberChange<'_>) -> 
             "INSERT INTO outbox (kind, recipient, payload, created_at, next_attempt_at) \
              VALUES ('telegram.notice', $1, $2, $3, $3)",
         )
-        .bind(recipient.as_str())
+        .bind(recipient.to_string())
         .bind(serde_json::json!({ "text": text }).to_string())
         .bind(now)
         .execute(&mut *conn)
@@ -230,8 +228,8 @@ async fn queue_messages(conn: &mut AnyConnection, change: &MemberChange<'_>) -> 
                                AND o.kind = 'telegram.send' AND o.recipient = $2) \
              ORDER BY i.id",
         )
-        .bind(change.database)
-        .bind(change.member)
+        .bind(change.database.as_str())
+        .bind(change.member.to_string())
         .bind(now)
         .execute(&mut *conn)
         .await?;

@@ -32,7 +32,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::config::StateLocation;
-use crate::domain::Role;
+use crate::domain::{DatabaseName, MemberKey, Role};
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use delivery::PendingSend;
@@ -154,6 +154,20 @@ pub(crate) fn from_millis_opt(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> 
 pub(crate) fn role(raw: &str) -> Result<Role> {
     Role::parse(raw).map_err(|detail| StoreError::Corrupt {
         what: "role",
+        detail,
+    })
+}
+
+pub(crate) fn database_name(raw: &str) -> Result<DatabaseName> {
+    DatabaseName::parse(raw).map_err(|detail| StoreError::Corrupt {
+        what: "database name",
+        detail,
+    })
+}
+
+pub(crate) fn member_key(raw: &str) -> Result<MemberKey> {
+    raw.parse().map_err(|detail| StoreError::Corrupt {
+        what: "member",
         detail,
     })
 }

@@ -6,8 +6,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Result, Store, role, to_millis};
+use super::{Result, Store, StoreError, role, to_millis};
 use crate::access::{Actor, Via};
+use crate::domain::{MemberKey, TelegramUserId, Username};
 
 /// The account a username is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,10 +90,10 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Whether any database has a runtime member stored as `member` (`username:<name>`).
-    pub async fn is_member_anywhere(&self, member: &str) -> Result<bool> {
+    /// Whether any database has `member` as a runtime member.
+    pub async fn is_member_anywhere(&self, member: &MemberKey) -> Result<bool> {
         let row = sqlx::query("SELECT 1 FROM members WHERE member = $1 LIMIT 1")
-            .bind(member)
+            .bind(member.to_string())
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
@@ -239,8 +240,16 @@ async fn fold(
     username: &str,
     user_id: i64,
 ) -> Result<()> {
-    let by_name = format!("username:{username}");
-    let by_id = format!("user:{user_id}");
+    // Only a valid username can name a stored member: any other name has nothing to fold.
+    let Ok(name) = Username::parse(username) else {
+        return Ok(());
+    };
+    let by_name = MemberKey::Username(name).to_string();
+    let id = TelegramUserId::new(user_id).map_err(|detail| StoreError::Corrupt {
+        what: "user id",
+        detail,
+    })?;
+    let by_id = MemberKey::Id(id).to_string();
     let rows = sqlx::query("SELECT database_name, role FROM members WHERE member = $1")
         .bind(&by_name)
         .fetch_all(&mut **tx)

@@ -11,7 +11,7 @@ use crate::access::{Identity, Permission, Person, may};
 use crate::callback::Callback;
 use crate::delivery::render;
 use crate::domain::{IncidentId, TelegramUserId};
-use crate::routing::Recipient;
+use crate::domain::{MemberKey, Recipient};
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, StoreError};
 use crate::telegram::client::SendError;
 use crate::telegram::html::escape;
@@ -31,9 +31,9 @@ impl Worker {
     /// The chat a recipient reaches, following usernames and supergroup migrations.
     async fn chat_of(&self, recipient: &str) -> Result<Option<i64>, StoreError> {
         match recipient.parse::<Recipient>() {
-            Ok(Recipient::User(id)) => Ok(Some(id.get())),
+            Ok(Recipient::Member(MemberKey::Id(id))) => Ok(Some(id.get())),
             // A username reaches only the account bound to it, never whoever carries it today.
-            Ok(Recipient::Username(name)) => Ok(self
+            Ok(Recipient::Member(MemberKey::Username(name))) => Ok(self
                 .store
                 .binding(name.as_str())
                 .await?
@@ -351,7 +351,7 @@ impl Worker {
                     .enqueue(
                         JobKind::TelegramNotice,
                         None,
-                        &Recipient::User(*owner).to_string(),
+                        &Recipient::user(*owner).to_string(),
                         &serde_json::json!({ "text": text }),
                         now,
                     )
