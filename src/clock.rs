@@ -1,9 +1,10 @@
 //! The time of day as the service sees it: every timestamp it stores or compares (incidents and their
 //! escalation, outbox due times and leases, storm spacing, dialogues, buttons, invites, tokens, runs,
 //! the audit) comes from one [`Clock`], the system's in production. Waiting for a span of time
-//! (the throttle, call deadlines, pauses between retries) stays with tokio's timer, which tests pause.
-//! Calls nothing; carried by `app` into the intake's callers, the worker, the bot, HTTP, `members`
-//! and `operations`.
+//! (the throttle, call deadlines, a Telegram call's pause before its next try) stays with tokio's
+//! timer, which unit tests pause.
+//! Calls nothing; `app` hands it to HTTP, the bot, the delivery worker, `members`, `operations` and
+//! housekeeping.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,8 +18,8 @@ pub trait TimeSource: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 
     /// Resolves when the time jumps, so that what waits for a moment to come (the delivery worker's
-    /// due jobs) looks again at once. The system's time never says so: it moves steadily, and the
-    /// worker looks for due jobs often anyway.
+    /// due jobs, housekeeping's lifetimes) looks again at once. The system's time never says so: it
+    /// moves steadily, and both look often anyway.
     fn jumped(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(std::future::pending())
     }
