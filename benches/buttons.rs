@@ -58,7 +58,10 @@ async fn measure(state: &TestState) -> ((f64, f64), (f64, f64)) {
     let mut tokens = Vec::new();
     for message in 1..=MESSAGES {
         let prepared = alert_keyboard(message).prepare();
-        prepared.record(&store, CHAT, message).await.unwrap();
+        prepared
+            .record(&store, CHAT, message, chrono::Utc::now())
+            .await
+            .unwrap();
         if message % 2 == 0 {
             let payload = Callback::Acknowledge(IncidentId(message)).encode();
             let token = support::button_token(&payload);

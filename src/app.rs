@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use crate::access::Access;
 use crate::bot::{self, BotState};
 use crate::catalog::Catalog;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::links::Links;
 use crate::delivery::worker::{Worker, WorkerParts};
@@ -88,8 +89,8 @@ impl Running {
     }
 }
 
-/// Connects to the state store, binds the HTTP port and starts every task.
-pub async fn start(config: Config) -> anyhow::Result<Running> {
+/// Connects to the state store, binds the HTTP port and starts every task, on `clock`'s time.
+pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let store = Store::connect(&config.state)
         .await
         .context("opening the state store")?;
@@ -112,6 +113,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         catalog,
         targets,
         store.clone(),
+        clock.clone(),
         tracker.clone(),
         CancellationToken::new(),
     ));
@@ -134,6 +136,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Arc::clone(&config),
         router.clone(),
         Arc::clone(&wake),
+        clock.clone(),
     ));
     members
         .reload()
@@ -145,7 +148,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         buttons: config.telegram.buttons_ttl,
         runs: longest_run,
     };
-    tracker.spawn(housekeeping(store.clone(), lifetimes, stop_workers.clone()));
+    tracker.spawn(housekeeping(
+        store.clone(),
+        clock.clone(),
+        lifetimes,
+        stop_workers.clone(),
+    ));
     let intake = Intake::start(
         &config,
         store.clone(),
@@ -157,7 +165,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     );
     let worker = Arc::new(Worker::new(WorkerParts {
         store: store.clone(),
-        telegram: Telegram::new(bot.clone(), store.clone()),
+        telegram: Telegram::new(bot.clone(), store.clone(), clock.clone()),
         mailer,
         config: Arc::clone(&config),
         metrics: metrics.clone(),
@@ -167,6 +175,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         links,
         access: Arc::clone(&access),
         stop: stop_workers.clone(),
+        clock: clock.clone(),
     }));
     match store.take_back_dead_leases().await {
         Ok(0) => {}
@@ -176,7 +185,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ),
         Err(e) => tracing::warn!(error = %e, "taking back outbox leases failed"),
     }
-    match store.end_interrupted_runs(chrono::Utc::now()).await {
+    match store.end_interrupted_runs(clock.now()).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
             runs = n,
@@ -198,6 +207,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         throttle,
         operations: Arc::clone(&operations),
         members: Arc::clone(&members),
+        clock: clock.clone(),
     });
     let stop_bot = CancellationToken::new();
     let reach = Reach::default();
@@ -210,6 +220,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics,
         operations: Arc::clone(&operations),
         members,
+        clock,
     };
     let mut app = http::router(state);
     let bot_task = match &config.telegram.webhook {
@@ -291,7 +302,7 @@ struct Lifetimes {
 /// Deletes abandoned dialogues (and forgets the secrets typed into them), forgets old buttons, and
 /// records runs that outlived every possible run as interrupted (their process died; on PostgreSQL
 /// this is how another replica's crash is recorded).
-async fn housekeeping(store: Store, lifetimes: Lifetimes, stop: CancellationToken) {
+async fn housekeeping(store: Store, clock: Clock, lifetimes: Lifetimes, stop: CancellationToken) {
     let shortest = lifetimes.dialogues.min(lifetimes.buttons);
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60).min(shortest));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -299,25 +310,32 @@ async fn housekeeping(store: Store, lifetimes: Lifetimes, stop: CancellationToke
     let before = |ttl: std::time::Duration| {
         chrono::Duration::from_std(ttl)
             .ok()
-            .and_then(|ttl| chrono::Utc::now().checked_sub_signed(ttl))
+            .and_then(|ttl| clock.now().checked_sub_signed(ttl))
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
     };
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            _ = every.tick() => {
-                if let Err(e) = store.expire_dialogues(before(lifetimes.dialogues)).await {
-                    tracing::warn!(error = %e, "deleting abandoned dialogues failed");
-                }
-                if let Err(e) = store.prune_buttons(before(lifetimes.buttons)).await {
-                    tracing::warn!(error = %e, "forgetting old buttons failed");
-                }
-                match store.end_runs_started_before(before(lifetimes.runs), chrono::Utc::now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::warn!(runs = n, "runs outlived every action's timeout: recorded as interrupted"),
-                    Err(e) => tracing::warn!(error = %e, "ending interrupted runs failed"),
-                }
-            }
+            _ = every.tick() => {}
+            // What the jump made old goes now rather than at the next tick.
+            () = clock.jumped() => {}
+        }
+        if let Err(e) = store.expire_dialogues(before(lifetimes.dialogues)).await {
+            tracing::warn!(error = %e, "deleting abandoned dialogues failed");
+        }
+        if let Err(e) = store.prune_buttons(before(lifetimes.buttons)).await {
+            tracing::warn!(error = %e, "forgetting old buttons failed");
+        }
+        match store
+            .end_runs_started_before(before(lifetimes.runs), clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                runs = n,
+                "runs outlived every action's timeout: recorded as interrupted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "ending interrupted runs failed"),
         }
     }
 }
@@ -327,7 +345,7 @@ async fn housekeeping(store: Store, lifetimes: Lifetimes, stop: CancellationToke
 pub async fn run(config: Config) -> anyhow::Result<()> {
     // Installed before anything answers: a SIGTERM as soon as `/-/ready` says yes is a graceful stop.
     let signalled = shutdown_signal()?;
-    let running = start(config).await?;
+    let running = start(config, Clock::system()).await?;
     let reach = running.telegram().clone();
     let fatal = tokio::select! {
         () = signalled => None,
@@ -357,7 +375,8 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     })
 }
 
-/// Names this process in outbox leases: unique across replicas and restarts.
+/// Names this process in outbox leases: unique across replicas and restarts (the start time is the
+/// system's: it names the process, it is not compared with any other time).
 fn lease_owner() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())

@@ -412,10 +412,14 @@ impl Prepared {
 
     /// Records the buttons of `message` (replacing what it carried before): call once Telegram
     /// answered the send or edit.
-    pub async fn record(&self, store: &Store, chat: i64, message: i64) -> Result<(), StoreError> {
-        store
-            .put_buttons(chat, message, &self.meanings, chrono::Utc::now())
-            .await
+    pub async fn record(
+        &self,
+        store: &Store,
+        chat: i64,
+        message: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        store.put_buttons(chat, message, &self.meanings, now).await
     }
 }
 

@@ -24,7 +24,9 @@
 //!   Telegram answers and why not (`reach`).
 //! - [`store`] is the service's own state (SQLite or PostgreSQL): the only module holding its SQL.
 //! - [`domain`] holds the small types everything else agrees on; [`tokens`] makes tokens and invite
-//!   codes and digests them; [`metrics`] the Prometheus registry; [`telemetry`] the log subscriber.
+//!   codes and digests them; [`clock`] is the time of day every stored and compared timestamp comes
+//!   from (the system's, or one a test drives); [`metrics`] the Prometheus registry; [`telemetry`]
+//!   the log subscriber.
 
 pub mod access;
 pub mod alertmanager;
@@ -34,6 +36,7 @@ pub mod callback;
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod domain;

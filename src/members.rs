@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::access::{Access, Actor, Identity, Permission, Person, Source, Via, may};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{DatabaseName, MemberKey, Recipient, Role, TelegramUserId, Username};
 use crate::routing::{Router, SharedRouter};
@@ -77,6 +78,7 @@ pub struct Members {
     config: Arc<Config>,
     router: SharedRouter,
     wake: Arc<Notify>,
+    clock: Clock,
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -94,6 +96,7 @@ impl Members {
         config: Arc<Config>,
         router: SharedRouter,
         wake: Arc<Notify>,
+        clock: Clock,
     ) -> Self {
         Self {
             store,
@@ -101,6 +104,7 @@ impl Members {
             config,
             router,
             wake,
+            clock,
         }
     }
 
@@ -198,7 +202,7 @@ impl Members {
         if bound.is_none() && !named {
             return Ok(());
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         match self
             .store
             .claim_username(name, person.id.get(), now)
@@ -244,7 +248,7 @@ impl Members {
                 database: database.to_string(),
             });
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         let name = username.as_str();
         let done = self
             .store
@@ -301,8 +305,14 @@ impl Members {
         role: Role,
     ) -> Result<Changed, MemberError> {
         let database = self.allowed(actor, database, member).await?;
-        self.apply(&actor.actor(), &database, member, Some(role), Utc::now())
-            .await
+        self.apply(
+            &actor.actor(),
+            &database,
+            member,
+            Some(role),
+            self.clock.now(),
+        )
+        .await
     }
 
     /// Removes a member added here.
@@ -314,7 +324,7 @@ impl Members {
     ) -> Result<Changed, MemberError> {
         let database = self.allowed(actor, database, member).await?;
         match self
-            .apply(&actor.actor(), &database, member, None, Utc::now())
+            .apply(&actor.actor(), &database, member, None, self.clock.now())
             .await?
         {
             Changed::Unchanged => Err(MemberError::NotMember {
@@ -492,7 +502,7 @@ impl Members {
         if role == Role::Owner {
             return Err(MemberError::BadRole("owner".to_owned()));
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         Ok(self
             .store
             .start_invite(
@@ -518,7 +528,7 @@ impl Members {
         let hash = hex(&digest(&code));
         let issued = self
             .store
-            .issue_invite(id, username, &hash, Utc::now() + INVITE_VALID)
+            .issue_invite(id, username, &hash, self.clock.now() + INVITE_VALID)
             .await?;
         Ok(issued.then_some(code))
     }
@@ -530,7 +540,7 @@ impl Members {
         code: &str,
     ) -> Result<Redeemed, MemberError> {
         let hash = hex(&digest(code));
-        let now = Utc::now();
+        let now = self.clock.now();
         // A username bound to another account is not this person's, whatever Telegram says today.
         if let Some(name) = person.username.as_deref()
             && let Some(bound) = self.store.binding(name).await?

@@ -13,13 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::access::Actor;
 use crate::catalog::{self, Action, ArgError, Catalog, View, plan};
+use crate::clock::Clock;
 use crate::domain::DatabaseName;
 use crate::exec::{ExecError, Outcome, Progress, Targets};
 use crate::store::{RunStart, Store, StoreError};
@@ -77,6 +77,7 @@ pub struct Operations {
     catalog: Arc<Catalog>,
     targets: Targets,
     store: Store,
+    clock: Clock,
     runs: runs::Runs,
     /// Views running, per caller.
     viewing: Arc<Mutex<HashMap<String, usize>>>,
@@ -88,6 +89,7 @@ impl Operations {
         catalog: Arc<Catalog>,
         targets: Targets,
         store: Store,
+        clock: Clock,
         tracker: TaskTracker,
         stop: CancellationToken,
     ) -> Self {
@@ -95,6 +97,7 @@ impl Operations {
             catalog,
             targets,
             store,
+            clock,
             runs: runs::Runs::new(tracker, stop),
             viewing: Arc::default(),
         }
@@ -162,7 +165,13 @@ impl Operations {
         detail["via"] = json!(actor.via.as_str());
         if let Err(e) = self
             .store
-            .audit(actor, action, Some(database.as_str()), &detail, Utc::now())
+            .audit(
+                actor,
+                action,
+                Some(database.as_str()),
+                &detail,
+                self.clock.now(),
+            )
             .await
         {
             tracing::error!(error = %e, "writing the audit log failed");
@@ -206,8 +215,9 @@ impl Operations {
             database: database.as_str(),
             detail: &detail,
         };
-        let id = self.store.start_run(&start, Utc::now()).await?;
+        let id = self.store.start_run(&start, self.clock.now()).await?;
         let store = self.store.clone();
+        let clock = self.clock.clone();
         let handle = self.runs.spawn(id, reservation, move |cancel| async move {
             let mut report = target.run_action(&plan, &*progress, cancel).await;
             mask_secrets(&mut report, &values);
@@ -219,7 +229,7 @@ impl Operations {
             });
             detail["duration_ms"] = json!(report.duration.as_millis() as u64);
             let outcome = runs::outcome_name(&report.outcome);
-            if let Err(e) = store.finish_run(id, outcome, &detail, Utc::now()).await {
+            if let Err(e) = store.finish_run(id, outcome, &detail, clock.now()).await {
                 tracing::error!(error = %e, run = id, "completing a run's audit row failed");
             }
             Arc::new(report)

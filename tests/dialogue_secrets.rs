@@ -219,7 +219,7 @@ async fn a_typed_secret_leaves_no_trace_in_the_store_and_is_asked_again_after_a_
 }
 
 async fn an_abandoned_dialogue_is_deleted(backend: Backend) {
-    let Some(world) = World::start(backend, ", dialogue_ttl: 1s").await else {
+    let Some(world) = World::start(backend, ", dialogue_ttl: 10m").await else {
         return;
     };
     world.say("/actions");
@@ -227,6 +227,7 @@ async fn an_abandoned_dialogue_is_deleted(backend: Backend) {
     world.press(&list, "Remember a note").await;
     world.message("<b>note</b> (string)").await;
     assert_eq!(world.dialogues().await, 1);
+    world.service.advance(Duration::from_secs(600)).await;
     eventually("the abandoned dialogue deleted", WAIT, || async {
         (world.dialogues().await == 0).then_some(())
     })

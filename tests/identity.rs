@@ -185,9 +185,8 @@ async fn a_username_belongs_to_the_account_that_claimed_it(backend: Backend) {
     let told = world.ask(OWNER, "/whoami", "owner").await;
     let notice = "now carries @alice_a";
     world.telegram.newest_containing(OWNER, notice, WAIT).await;
-    world
-        .state_sql("UPDATE refusals SET refused_at = 0 RETURNING CAST(user_id AS TEXT)")
-        .await;
+    // A minute later the impostor is refused aloud again.
+    world.advance(Duration::from_secs(60)).await;
     world.ask(IMPOSTOR, "/start", REFUSAL).await;
     let notices = world
         .state_sql("SELECT payload FROM outbox WHERE payload LIKE '%now carries%'")
@@ -451,13 +450,8 @@ async fn strangers_write_nothing_and_are_refused_once_a_minute(backend: Backend)
         "no user row, one audit row"
     );
 
-    // A minute later (the last refusal moved back by a minute), the next is answered and audited.
-    world
-        .state_sql(&format!(
-            "UPDATE refusals SET refused_at = refused_at - 60000 WHERE user_id = {MALLORY} \
-             RETURNING CAST(user_id AS TEXT)"
-        ))
-        .await;
+    // A minute later, the next is answered and audited.
+    world.advance(Duration::from_secs(60)).await;
     world.ask(MALLORY, "/whoami", REFUSAL).await;
     assert_eq!(world.telegram.messages(MALLORY).len(), 2);
     assert_eq!(world.traces_of(MALLORY).await, (0, 2));

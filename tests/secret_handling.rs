@@ -193,6 +193,7 @@ async fn operations(state: &TestState, views: &str) -> (Operations, Store) {
         catalog,
         targets(&state.url),
         store.clone(),
+        postgram::clock::Clock::system(),
         tokio_util::task::TaskTracker::new(),
         tokio_util::sync::CancellationToken::new(),
     );

@@ -18,11 +18,12 @@ const ALICE: i64 = 2100;
 const GROUP: i64 = -1001;
 const STRANGER: i64 = 9999;
 const WAIT: Duration = Duration::from_secs(15);
+/// `escalation.ack_timeout` of the tests' config: the tests move the clock forward by it.
+const ACK_TIMEOUT: Duration = Duration::from_secs(600);
 const WEBHOOK_SECRET: &str = "telegram-webhook-secret-0123";
 
 /// Knobs of the test config.
 struct Setup {
-    ack_timeout: &'static str,
     telegram_failure_after: &'static str,
     /// `escalation.severities`, as YAML.
     severities: &'static str,
@@ -35,7 +36,6 @@ struct Setup {
 impl Default for Setup {
     fn default() -> Self {
         Self {
-            ack_timeout: "10m",
             telegram_failure_after: "2m",
             severities: "[]",
             admins: vec![ADMIN.to_string(), "\"@alice\"".to_owned()],
@@ -83,7 +83,7 @@ state: "{state}"
 owners: [{OWNER}]
 smtp: {{ url: "{smtp}", from: "postgram@example.com" }}
 {alertmanager}
-escalation: {{ ack_timeout: {ack}, telegram_failure_after: {failure}, severities: {severities} }}
+escalation: {{ ack_timeout: 10m, telegram_failure_after: {failure}, severities: {severities} }}
 databases:
   - name: main
     dsn: "postgres://postgres@127.0.0.1:5432/postgres"
@@ -99,7 +99,6 @@ api_tokens:
                 webhook = ctx.webhook_token,
                 state = ctx.state_url,
                 smtp = smtp.url(),
-                ack = setup.ack_timeout,
                 failure = setup.telegram_failure_after,
                 severities = setup.severities,
                 admins = setup.admins.join(", "),
@@ -314,14 +313,11 @@ async fn alerts_and_incidents_list_with_buttons() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nobody_acknowledging_in_time_sends_email() {
-    let world = World::start(Setup {
-        ack_timeout: "1s",
-        ..Setup::default()
-    })
-    .await;
+    let world = World::start(Setup::default()).await;
     world.alice_starts().await;
     world.app.post_webhook(&fixture("1.json")).await;
     world.message(ADMIN, "PostgresReplicationLag").await;
+    world.advance(ACK_TIMEOUT).await;
     let mail = world.smtp.wait_for_mail(1, WAIT).await;
     assert_eq!(mail[0].to, ["dba@example.com"]);
     assert_eq!(mail[0].subject, "[FIRING] main PostgresReplicationLag");
@@ -341,7 +337,6 @@ async fn nobody_acknowledging_in_time_sends_email() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escalation_can_be_limited_to_some_severities() {
     let world = World::start(Setup {
-        ack_timeout: "1s",
         severities: "[page]",
         ..Setup::default()
     })
@@ -349,6 +344,7 @@ async fn escalation_can_be_limited_to_some_severities() {
     world.alice_starts().await;
     let (_, answer) = world.app.post_webhook(&fixture("1.json")).await;
     let id = answer["alerts"][0]["incident"].as_i64().unwrap();
+    world.advance(ACK_TIMEOUT).await;
     let app = &world.app;
     let result = support::eventually("the escalation to be decided", WAIT, || async {
         let (_, detail) = app.get(&format!("/incidents/{id}")).await;
@@ -604,15 +600,12 @@ async fn webhook_mode_takes_updates_from_telegram_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_down_keeps_the_email_queued_until_it_is_back() {
-    let world = World::start(Setup {
-        ack_timeout: "1s",
-        ..Setup::default()
-    })
-    .await;
+    let world = World::start(Setup::default()).await;
     world.alice_starts().await;
     world.smtp.set_down(true);
     world.app.post_webhook(&fixture("1.json")).await;
     world.message(ADMIN, "PostgresReplicationLag").await;
+    world.advance(ACK_TIMEOUT).await;
     let app = &world.app;
     support::eventually(
         "the escalation email to fail while SMTP is down",

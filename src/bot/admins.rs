@@ -5,7 +5,6 @@
 //! checks `ManageMembers` again at every step, so that a refusal reads (and is audited) the same as
 //! any other.
 
-use chrono::Utc;
 use serde_json::json;
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -307,7 +306,7 @@ pub async fn pressed(
             let meaning = [(request_key(id), callback.encode())];
             state
                 .store
-                .put_buttons(chat.0, PICK_REQUESTS, &meaning, Utc::now())
+                .put_buttons(chat.0, PICK_REQUESTS, &meaning, state.clock.now())
                 .await?;
             answer(bot, query, "").await?;
             let request = KeyboardButtonRequestUsers::new(RequestId(id)).user_is_bot(false);
@@ -373,7 +372,7 @@ pub async fn message(
     let Some(text) = msg.text().map(str::trim).filter(|t| !t.starts_with('/')) else {
         return Ok(false);
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     let Some(invite) = state
         .store
         .awaiting_invite(person.id.get(), chat.0, now)
@@ -421,7 +420,7 @@ async fn picked(
     // The username Telegram shares names the new member in the list and in announcements until they
     // write to the bot themselves. Without one, what is already known stays.
     if let Some(username) = username {
-        let now = Utc::now();
+        let now = state.clock.now();
         state
             .store
             .remember_user(id.get(), Some(username), now)
@@ -478,7 +477,7 @@ async fn addressee(
     // Not through the throttle: getMe writes to no chat.
     let me = bot.get_me().await?;
     let link = format!("https://t.me/{}?start={INVITE_PREFIX}{code}", me.username());
-    let until = Utc::now() + INVITE_VALID;
+    let until = state.clock.now() + INVITE_VALID;
     let text = format!(
         "🔗 Send this link to {}. Opened by them, it makes them {} of <b>{}</b>; it works once, \
          until {}.\n\n{}",

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use teloxide::prelude::*;
 use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
@@ -285,7 +284,7 @@ async fn acknowledge(
     };
     let who = person.display();
     let actor = person.actor();
-    match state.store.acknowledge(id, &who, Utc::now()).await? {
+    match state.store.acknowledge(id, &who, state.clock.now()).await? {
         AckOutcome::Acknowledged => {
             answer(bot, query, "Acknowledged: everyone sees you are on it.").await?;
             state.wake.notify_one();
@@ -296,7 +295,7 @@ async fn acknowledge(
                     "acknowledge",
                     incident.database.as_deref(),
                     &serde_json::json!({ "incident": id }),
-                    Utc::now(),
+                    state.clock.now(),
                 )
                 .await?;
         }
@@ -332,7 +331,7 @@ async fn silence(
     };
     // Alertmanager may take seconds; the press is answered first.
     answer(bot, query, &format!("Silencing for {hours}h…")).await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let until = now + chrono::Duration::hours(i64::from(hours));
     let who = person.display();
     let request = NewSilence {
@@ -398,7 +397,7 @@ async fn unsilence(
         tokio::time::timeout(Duration::from_secs(10), alertmanager.expire(silence_id)).await;
     match expired {
         Ok(Ok(())) => {
-            state.store.set_silence(id, None, Utc::now()).await?;
+            state.store.set_silence(id, None, state.clock.now()).await?;
             state.wake.notify_one();
             state
                 .store
@@ -407,7 +406,7 @@ async fn unsilence(
                     "expire silence",
                     incident.database.as_deref(),
                     &serde_json::json!({ "incident": id, "silence": silence_id }),
-                    Utc::now(),
+                    state.clock.now(),
                 )
                 .await?;
             if let Some((chat, _)) = place {

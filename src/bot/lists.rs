@@ -43,7 +43,7 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
         .await?;
         return Ok(());
     }
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let mut text = String::from("<b>Firing now</b>\n");
     let mut rows = Vec::new();
     for incident in incidents.iter().take(ALERTS_SHOWN as usize) {
@@ -136,7 +136,7 @@ pub async fn incidents(
         limit: PAGE,
     };
     let page = state.store.list_incidents(&filter).await?;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let title = filter_database.as_deref().unwrap_or("all databases");
     let mut text = format!("<b>Incidents of {}</b>\n", escape(title));
     if page.incidents.is_empty() {
@@ -172,7 +172,7 @@ pub async fn incidents(
 
 /// Silences created here that have not ended, with a button to expire each.
 pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let who = state.identity(person).await?;
     let silenced: Vec<_> = state
         .store

@@ -55,6 +55,7 @@ pub struct BotState {
     pub throttle: Arc<Throttle>,
     pub operations: Arc<crate::operations::Operations>,
     pub members: Arc<crate::members::Members>,
+    pub clock: crate::clock::Clock,
 }
 
 /// How long a refused person is neither answered in the chat nor audited again.
@@ -80,7 +81,7 @@ impl BotState {
         }
         let username = person.username.as_deref();
         self.store
-            .remember_user(person.id.get(), username, chrono::Utc::now())
+            .remember_user(person.id.get(), username, self.clock.now())
             .await?;
         Ok(Some(who))
     }
@@ -94,7 +95,7 @@ impl BotState {
         database: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         let actor = person.actor();
         self.store
             .refusal_due(

@@ -131,7 +131,12 @@ pub async fn show(
     };
     if edit.is_some() || !keyboard.is_empty() {
         prepared
-            .record(&state.store, chat.0, i64::from(message.0))
+            .record(
+                &state.store,
+                chat.0,
+                i64::from(message.0),
+                state.clock.now(),
+            )
             .await?;
     }
     Ok(message)

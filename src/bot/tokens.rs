@@ -7,7 +7,6 @@
 //! created and shown only in the owner's private chat. Creating, revoking and refusals are audited —
 //! with the token's name, never the token.
 
-use chrono::Utc;
 use teloxide::prelude::*;
 use teloxide::types::MessageId;
 
@@ -295,7 +294,7 @@ async fn create(
 ) -> HandlerResult {
     let taken = name_problem(state, new.name).await?;
     let token = new_token();
-    let now = Utc::now();
+    let now = state.clock.now();
     let id = match taken {
         Some(_) => None,
         None => {
@@ -349,12 +348,12 @@ async fn create(
         // A token nobody ever saw must not open the API.
         state
             .store
-            .revoke_token(id, &new.by.name, Utc::now())
+            .revoke_token(id, &new.by.name, state.clock.now())
             .await?;
         let detail = serde_json::json!({ "name": new.name, "reason": "it could not be shown" });
         state
             .store
-            .audit(new.by, "token revoked", None, &detail, Utc::now())
+            .audit(new.by, "token revoked", None, &detail, state.clock.now())
             .await?;
         return Err(e);
     }
@@ -382,11 +381,15 @@ async fn revoke(
     let Some(name) = name else {
         return answer(bot, query, "There is no such token.").await;
     };
-    if state.store.revoke_token(id, &by.name, Utc::now()).await? {
+    if state
+        .store
+        .revoke_token(id, &by.name, state.clock.now())
+        .await?
+    {
         let detail = serde_json::json!({ "name": name });
         state
             .store
-            .audit(by, "token revoked", None, &detail, Utc::now())
+            .audit(by, "token revoked", None, &detail, state.clock.now())
             .await?;
         answer(
             bot,

@@ -7,6 +7,7 @@ use teloxide::types::{MessageId, ParseMode};
 
 use super::render::Rendered;
 use crate::callback::{Keyboard, Prepared};
+use crate::clock::Clock;
 use crate::store::Store;
 use crate::telegram::client::{SendError, deadline};
 
@@ -15,18 +16,19 @@ pub struct Telegram {
     bot: Bot,
     /// Where the buttons of each message sent or edited are recorded.
     store: Store,
+    clock: Clock,
 }
 
 impl Telegram {
-    pub fn new(bot: Bot, store: Store) -> Self {
-        Self { bot, store }
+    pub fn new(bot: Bot, store: Store, clock: Clock) -> Self {
+        Self { bot, store, clock }
     }
 
     /// Records what the buttons of a message mean, once Telegram took it. Failing that, the job is
     /// tried again rather than leaving a message whose buttons do nothing.
     async fn record(&self, prepared: &Prepared, chat: i64, message: i64) -> Result<(), SendError> {
         prepared
-            .record(&self.store, chat, message)
+            .record(&self.store, chat, message, self.clock.now())
             .await
             .map_err(|e| SendError::Transient(format!("recording the buttons failed: {e}")))
     }

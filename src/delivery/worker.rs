@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +19,7 @@ use super::email::Mailer;
 use super::links::Links;
 use super::telegram::Telegram;
 use crate::access::Access;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
@@ -69,6 +69,8 @@ pub struct WorkerParts {
     pub access: Arc<Access>,
     /// Stops claiming; jobs waiting for their chat's turn go back to the outbox at once.
     pub stop: CancellationToken,
+    /// Due times, leases and every time recorded.
+    pub clock: Clock,
 }
 
 pub struct Worker {
@@ -83,16 +85,13 @@ pub struct Worker {
     links: Arc<Links>,
     access: Arc<Access>,
     stop: CancellationToken,
+    clock: Clock,
     chats: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 fn backoff(attempts: i64) -> Duration {
     let exponent = u32::try_from(attempts.clamp(0, 6)).unwrap_or(6);
     Duration::from_secs(1u64 << exponent).min(MAX_BACKOFF)
-}
-
-fn at(after: Duration) -> chrono::DateTime<Utc> {
-    Utc::now() + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX)
 }
 
 impl Worker {
@@ -109,6 +108,7 @@ impl Worker {
             links,
             access,
             stop,
+            clock,
         } = parts;
         Self {
             store,
@@ -122,6 +122,7 @@ impl Worker {
             links,
             access,
             stop,
+            clock,
             chats: Mutex::new(HashMap::new()),
         }
     }
@@ -144,7 +145,11 @@ impl Worker {
                 () = finished.cancelled() => return,
                 _ = every.tick() => {}
             }
-            if let Err(e) = self.store.renew_leases(&self.owner, at(LEASE)).await {
+            if let Err(e) = self
+                .store
+                .renew_leases(&self.owner, self.clock.after(LEASE))
+                .await
+            {
                 tracing::warn!(error = %e, "renewing outbox leases failed");
             }
         }
@@ -164,7 +169,7 @@ impl Worker {
             } else {
                 match self
                     .store
-                    .claim_jobs(&self.owner, Utc::now(), LEASE, free)
+                    .claim_jobs(&self.owner, self.clock.now(), LEASE, free)
                     .await
                 {
                     Ok(jobs) => jobs,
@@ -178,6 +183,7 @@ impl Worker {
                 tokio::select! {
                     () = stop.cancelled() => break 'claiming,
                     () = self.wake.notified() => {}
+                    () = self.clock.jumped() => {}
                     () = tokio::time::sleep(POLL) => {}
                 }
                 continue;
@@ -217,16 +223,19 @@ impl Worker {
         let recorded = match outcome {
             Outcome::Done(result) => {
                 self.store
-                    .complete_job(job.id, &self.owner, Utc::now(), &result)
+                    .complete_job(job.id, &self.owner, self.clock.now(), &result)
                     .await
             }
             Outcome::Retry { after, error } => {
                 tracing::info!(job = job.id, kind = %job.kind, %error, "delivery failed; will retry");
                 self.store
-                    .retry_job(job.id, &self.owner, at(after), &error)
+                    .retry_job(job.id, &self.owner, self.clock.after(after), &error)
                     .await
             }
-            Outcome::Defer(after) => self.store.defer_job(job.id, &self.owner, at(after)).await,
+            Outcome::Defer(after) => {
+                let at = self.clock.after(after);
+                self.store.defer_job(job.id, &self.owner, at).await
+            }
             Outcome::Released => Ok(true),
         };
         if let Err(e) = recorded {

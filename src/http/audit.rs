@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::auth::require;
@@ -25,7 +25,7 @@ pub async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     require(&identity, Permission::ReadAudit, None)?;
-    let filter = filter(&params)?;
+    let filter = filter(&params, state.clock.now())?;
     let page = state
         .store
         .audit_page(&filter)
@@ -37,9 +37,9 @@ pub async fn list(
     ))
 }
 
-fn filter(params: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
+fn filter(params: &HashMap<String, String>, now: DateTime<Utc>) -> Result<AuditFilter, ApiError> {
     paging::only(params, &PARAMETERS)?;
-    let since = paging::since(params, Utc::now())?;
+    let since = paging::since(params, now)?;
     let before = paging::cursor(params)?;
     let limit = paging::limit(params, DEFAULT_LIMIT, MAX_LIMIT)?;
     Ok(AuditFilter {

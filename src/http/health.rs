@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::Utc;
 
 use super::AppState;
 
@@ -30,7 +29,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, String) {
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // Outbox gauges are read at scrape time, so they are exact whichever replica did the work.
-    match state.store.outbox_stats(Utc::now()).await {
+    match state.store.outbox_stats(state.clock.now()).await {
         Ok(stats) => {
             for s in stats {
                 let kind = [s.kind.as_str()];

@@ -24,7 +24,7 @@ pub async fn list(
     Extension(identity): Extension<Identity>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<IncidentPage>, ApiError> {
-    let filter = filter(&state, &params, Utc::now())?;
+    let filter = filter(&state, &params, state.clock.now())?;
     // A token limited to some databases names one of them: the history of the others is not its own.
     if !may(&identity, Permission::Read, None) {
         match filter.database.as_deref() {

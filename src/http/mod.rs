@@ -44,6 +44,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub operations: Arc<Operations>,
     pub members: Arc<crate::members::Members>,
+    pub clock: crate::clock::Clock,
     /// Whether Telegram answers (written by the bot), for `/-/ready`.
     pub reach: crate::telegram::reach::Reach,
 }

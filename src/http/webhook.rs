@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use chrono::Utc;
 use serde::Serialize;
 
 use super::{ApiError, AppState, WEBHOOK_BODY_LIMIT};
@@ -53,7 +52,7 @@ pub async fn receive(
     let raw = String::from_utf8_lossy(&body).into_owned();
     let outcome = state
         .intake
-        .submit(notification, raw, Utc::now())
+        .submit(notification, raw, state.clock.now())
         .await
         .map_err(|e| match e {
             IntakeError::ShuttingDown => ApiError::Unavailable("the service is shutting down"),

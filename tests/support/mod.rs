@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod alertmanager;
+pub mod clock;
 pub mod fake_telegram;
 pub mod prerequisites;
 pub mod service;
@@ -21,6 +22,8 @@ use sqlx::{Connection, Executor, PgConnection};
 
 #[allow(unused_imports)] // not every test binary starts a `Service`
 pub use service::Service;
+
+use clock::TestClock;
 
 use prerequisites::Prerequisite;
 
@@ -225,15 +228,25 @@ pub fn config(state: &TestState) -> Config {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The service's time, which the test may move forward.
+    pub clock: TestClock,
     running: Running,
 }
 
 impl TestApp {
     pub async fn start(config: Config) -> TestApp {
-        let running = app::start(config).await.expect("service starts");
+        TestApp::start_on(config, TestClock::default()).await
+    }
+
+    /// Starts the service on `clock` (a restart keeps the time the test moved to).
+    pub async fn start_on(config: Config, clock: TestClock) -> TestApp {
+        let running = app::start(config, clock.clock())
+            .await
+            .expect("service starts");
         TestApp {
             base: format!("http://{}", running.addr()),
             client: reqwest::Client::new(),
+            clock,
             running,
         }
     }

@@ -173,10 +173,32 @@ impl Service {
         .await;
     }
 
+    /// Moves the service's clock forward by `by` once the outbox has settled: no job due by now is
+    /// still open. (A job in flight across the jump would see its lease lapse and be performed twice.)
+    pub async fn advance(&self, by: std::time::Duration) {
+        super::eventually(
+            "the outbox to settle",
+            std::time::Duration::from_secs(30),
+            || async {
+                let now = self.app.clock.now().timestamp_millis();
+                let open = self
+                    .state_sql(&format!(
+                        "SELECT CAST(COUNT(*) AS TEXT) FROM outbox \
+                         WHERE done_at IS NULL AND next_attempt_at <= {now}"
+                    ))
+                    .await;
+                (open == ["0"]).then_some(())
+            },
+        )
+        .await;
+        self.app.clock.advance(by);
+    }
+
     /// Stops the service and starts it again on the same state.
     pub async fn restart(mut self) -> Service {
+        let clock = self.app.clock.clone();
         self.app.stop().await;
-        self.app = TestApp::start(self.config.clone()).await;
+        self.app = TestApp::start_on(self.config.clone(), clock).await;
         self
     }
 

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use teloxide::prelude::*;
 
 use super::reply::{NOT_ALLOWED, button, say, say_buttons};
@@ -247,7 +246,7 @@ pub async fn pick(
         choices: Vec::new(),
         confirm: from_alert,
     };
-    let id = state.store.start_dialogue(&new, Utc::now()).await?;
+    let id = state.store.start_dialogue(&new, state.clock.now()).await?;
     let Some(dialogue) = state.store.dialogue(id).await? else {
         return Ok(());
     };
@@ -392,7 +391,10 @@ async fn ask(
     });
     dialogue.awaiting = Some(argument.name.clone());
     dialogue.choices = offered.iter().map(|(value, _)| value.clone()).collect();
-    state.store.update_dialogue(dialogue, Utc::now()).await?;
+    state
+        .store
+        .update_dialogue(dialogue, state.clock.now())
+        .await?;
     let mut rows: Vec<Vec<(String, Callback)>> = offered
         .into_iter()
         .enumerate()
@@ -443,7 +445,10 @@ pub async fn answer(
             values.insert(argument.name.clone(), raw.trim().to_owned());
             dialogue.awaiting = None;
             dialogue.choices.clear();
-            state.store.update_dialogue(&dialogue, Utc::now()).await?;
+            state
+                .store
+                .update_dialogue(&dialogue, state.clock.now())
+                .await?;
             advance(bot, person, state, dialogue).await
         }
         Err(e) => ask(bot, state, &mut dialogue, &argument, Some(e.to_string())).await,

@@ -1,8 +1,6 @@
 //! Email jobs: escalations, resolutions and fallbacks sent through SMTP, and when Telegram's failure
 //! to deliver an alert makes email stand in for it.
 
-use chrono::Utc;
-
 use super::{Outcome, Worker, backoff};
 use crate::delivery::email::{Email, EmailError};
 use crate::delivery::render;
@@ -17,7 +15,7 @@ impl Worker {
         };
         let limit = i64::try_from(self.config.escalation.telegram_failure_after.as_millis())
             .unwrap_or(i64::MAX);
-        if Utc::now().timestamp_millis() - since >= limit {
+        if self.clock.now().timestamp_millis() - since >= limit {
             let reason = format!(
                 "Telegram has failed to deliver this alert to any admin for {}s.",
                 self.config.escalation.telegram_failure_after.as_secs()
@@ -59,7 +57,7 @@ impl Worker {
                     id,
                     address.as_str(),
                     &serde_json::json!({ "reason": reason }),
-                    Utc::now(),
+                    self.clock.now(),
                 )
                 .await?
             {
@@ -103,7 +101,7 @@ impl Worker {
                 .and_then(|p| p["reason"].as_str().map(str::to_owned))
                 .unwrap_or_else(|| "Telegram could not deliver this alert.".to_owned()),
         };
-        let body = render::email(&incident, &reason, Utc::now());
+        let body = render::email(&incident, &reason, self.clock.now());
         let email = Email {
             to: vec![job.recipient.clone()],
             subject: body.subject,

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-
-use super::{Outcome, Worker, at, backoff};
+use super::{Outcome, Worker, backoff};
 use crate::access::{Identity, Permission, Person, may};
 use crate::callback::Callback;
 use crate::delivery::render;
@@ -100,7 +98,9 @@ impl Worker {
             }
             SendError::Migrated(to) => {
                 tracing::info!(from = chat, to, "group chat became a supergroup");
-                self.store.record_migration(chat, to, Utc::now()).await?;
+                self.store
+                    .record_migration(chat, to, self.clock.now())
+                    .await?;
                 Outcome::Defer(Duration::ZERO)
             }
             SendError::Unreachable(why) => self.unreachable(job, &why).await?,
@@ -151,15 +151,14 @@ impl Worker {
         match answer {
             Ok(message_id) => {
                 self.count("send", "ok");
-                let first = job.attempts == 1 && incident.created_at <= Utc::now();
+                let now = self.clock.now();
+                let first = job.attempts == 1 && incident.created_at <= now;
                 if first {
-                    let latency = (Utc::now() - incident.created_at)
-                        .to_std()
-                        .unwrap_or_default();
+                    let latency = (now - incident.created_at).to_std().unwrap_or_default();
                     self.metrics.delivery_latency.observe(latency.as_secs_f64());
                 }
                 self.store
-                    .record_message(incident.id, chat, message_id, Utc::now())
+                    .record_message(incident.id, chat, message_id, now)
                     .await?;
                 Ok(Outcome::Done(message_id.to_string()))
             }
@@ -209,7 +208,7 @@ impl Worker {
                 self.count("digest", "ok");
                 let jobs: Vec<i64> = fresh.iter().map(|p| p.job_id).collect();
                 self.store
-                    .mark_digested(&jobs, message_id, at(spacing), spacing)
+                    .mark_digested(&jobs, message_id, self.clock.after(spacing), spacing)
                     .await?;
                 tracing::info!(chat, alerts = jobs.len(), "alert storm: sent a digest");
                 Ok(Some(Outcome::Released))
@@ -294,7 +293,7 @@ impl Worker {
         }
         Ok(Some(render::alert_message(
             incident,
-            Utc::now(),
+            self.clock.now(),
             &links,
             respond,
         )))
@@ -334,7 +333,7 @@ impl Worker {
     /// and tell the owners once.
     async fn unreachable(&self, job: &ClaimedJob, why: &str) -> Result<Outcome, StoreError> {
         tracing::warn!(recipient = %job.recipient, reason = why, "Telegram recipient unreachable");
-        let now = Utc::now();
+        let now = self.clock.now();
         if self
             .store
             .mark_unreachable(&job.recipient, why, now)
