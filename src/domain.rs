@@ -13,6 +13,16 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct DatabaseName(String);
 
+/// Reads as the name it is (`Option<DatabaseName>::as_deref` gives the `Option<&str>` that
+/// `access::may` takes).
+impl std::ops::Deref for DatabaseName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl DatabaseName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let valid = !raw.is_empty()

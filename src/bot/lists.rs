@@ -1,11 +1,14 @@
 //! The lists people ask for: firing alerts, the incident history (paged), active silences. Each is one
 //! message with a row of buttons per item, so a long list never floods the chat past Telegram's limits.
 
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::MessageId;
 
+use super::commands::Command;
+use super::context::{Ask, Press};
 use super::reply::{button, polite, say_buttons, show};
-use super::{BotState, HandlerResult};
+use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::incident_line;
@@ -15,6 +18,60 @@ use crate::telegram::html::escape;
 
 const ALERTS_SHOWN: u32 = 20;
 const PAGE: u32 = 10;
+
+/// `/alerts`, `/incidents [database]`, `/silences`.
+pub fn commands() -> UpdateHandler<BotError> {
+    dptree::filter(|command: Command| {
+        matches!(
+            command,
+            Command::Alerts | Command::Incidents(_) | Command::Silences
+        )
+    })
+    .endpoint(command)
+}
+
+async fn command(ask: Ask, command: Command) -> HandlerResult {
+    let (bot, chat, person, state) = (&ask.bot, ask.chat(), &ask.person, &ask.state);
+    let result = match command {
+        Command::Alerts => alerts(bot, chat, person, state).await,
+        Command::Incidents(database) => {
+            incidents(bot, chat, None, person, state, database.trim(), None).await
+        }
+        Command::Silences => silences(bot, chat, person, state).await,
+        _ => Ok(()),
+    };
+    ask.report(result).await
+}
+
+/// The buttons that show or page a list.
+pub fn buttons() -> UpdateHandler<BotError> {
+    dptree::filter(|press: Press| {
+        matches!(
+            press.callback,
+            Callback::ListAlerts | Callback::Incidents { .. }
+        )
+    })
+    .endpoint(pressed)
+}
+
+async fn pressed(press: Press) -> HandlerResult {
+    let result = async {
+        press.answer("").await?;
+        let (bot, person, state) = (&press.bot, &press.person, &press.state);
+        let Some((chat, message)) = press.place else {
+            return Ok(());
+        };
+        match &press.callback {
+            Callback::ListAlerts => alerts(bot, chat, person, state).await,
+            Callback::Incidents { database, before } => {
+                let name = database.as_ref().map(|d| d.to_string()).unwrap_or_default();
+                incidents(bot, chat, Some(message), person, state, &name, *before).await
+            }
+            _ => Ok(()),
+        }
+    };
+    press.report(result.await).await
+}
 
 /// Firing incidents of the person's databases (owners also see unrouted ones), with Acknowledge and
 /// Silence buttons.

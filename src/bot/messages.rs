@@ -1,86 +1,85 @@
-//! Messages from people: commands, and a polite refusal for strangers.
+//! Messages from people: `/start`, `/help`, `/whoami`, `/audit`, replies to the bot's questions,
+//! and a polite refusal for strangers.
 
 use std::sync::Arc;
 
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
 use super::commands::{BOT_COMMANDS, Command};
+use super::context::{Ask, report_in};
 use super::reply::{polite, say};
-use super::{BotState, HandlerResult, admins, lists, runs, tokens};
+use super::{BotError, BotState, HandlerResult, newcomers, runs};
 use crate::access::{Identity, Permission, Person, may};
 use crate::domain::Role;
-use crate::members::INVITE_PREFIX;
 use crate::telegram::html::escape;
 
 const REFUSAL: &str = "Sorry, this bot serves the database administrators of its team only. \
                        If you should be one, ask an owner to add your Telegram id:";
 
-pub async fn command(bot: Bot, msg: Message, cmd: Command, state: Arc<BotState>) -> HandlerResult {
-    let Some(user) = msg.from.as_ref() else {
-        return Ok(());
-    };
-    let Some(person) = BotState::person(user) else {
-        return Ok(());
-    };
-    let chat = msg.chat.id;
-    if let Command::Start(payload) = &cmd {
-        // An invite link works for someone the bot does not know yet: that is its point.
-        if let Some(code) = payload.trim().strip_prefix(INVITE_PREFIX) {
-            return admins::redeem(&bot, chat, &person, &state, code).await;
-        }
-        // Start claims the username the person carries, when a membership names it.
-        state.members.claim(&person).await?;
-    }
-    let Some(who) = state.known(&person).await? else {
-        let command = msg.text().and_then(|t| t.split_whitespace().next());
-        let detail = serde_json::json!({ "command": command });
-        return refuse_stranger(&bot, &state, chat, &person, detail).await;
-    };
-    match cmd {
-        Command::Start(_) => start(&bot, chat, &person, &who, &state).await,
-        Command::Help => say(&bot, &state, chat, help()).await,
-        Command::Whoami => say(&bot, &state, chat, whoami(&person, &who, &state)).await,
-        Command::Alerts => lists::alerts(&bot, chat, &person, &state).await,
-        Command::Incidents(database) => {
-            lists::incidents(&bot, chat, None, &person, &state, database.trim(), None).await
-        }
-        Command::Silences => lists::silences(&bot, chat, &person, &state).await,
-        Command::Views => runs::start(&bot, chat, &person, &state, false).await,
-        Command::Actions => runs::start(&bot, chat, &person, &state, true).await,
-        Command::Audit => audit(&bot, &state, chat, &who).await,
-        Command::Admins => admins::show(&bot, chat, None, &person, &state, None).await,
-        Command::Tokens(name) => tokens::command(&bot, chat, &person, &state, name.trim()).await,
-    }
+/// `/start`, `/help`, `/whoami`, `/audit`.
+pub fn commands() -> UpdateHandler<BotError> {
+    dptree::filter(|command: Command| {
+        matches!(
+            command,
+            Command::Start(_) | Command::Help | Command::Whoami | Command::Audit
+        )
+    })
+    .endpoint(command)
 }
 
-/// Anything that is not a command: strangers get the refusal, admins a hint.
-pub async fn other(bot: Bot, msg: Message, state: Arc<BotState>) -> HandlerResult {
-    let Some(user) = msg.from.as_ref() else {
+async fn command(ask: Ask, command: Command) -> HandlerResult {
+    let (bot, chat, state) = (&ask.bot, ask.chat(), &ask.state);
+    let result = match command {
+        Command::Start(_) => start(&ask).await,
+        Command::Help => say(bot, state, chat, help()).await,
+        Command::Whoami => say(bot, state, chat, whoami(&ask.person, &ask.who, state)).await,
+        Command::Audit => audit(bot, state, chat, &ask.who).await,
+        _ => Ok(()),
+    };
+    ask.report(result).await
+}
+
+/// Anything from a known person that is not a command: the answer a question of theirs waits for
+/// (a person picked, an invite's @username, a dialogue's value), else a hint in private chats.
+pub async fn other(ask: Ask) -> HandlerResult {
+    let result = async {
+        let (bot, message, person, state) = (&ask.bot, &ask.message, &ask.person, &ask.state);
+        if newcomers::message(bot, message, person, state).await?
+            || runs::typed(bot, message, person, state).await?
+        {
+            return Ok(());
+        }
+        // In groups the bot only answers commands (privacy mode delivers little else anyway).
+        if !message.chat.is_private() {
+            return Ok(());
+        }
+        let chat = ask.chat();
+        polite(state, chat, || {
+            bot.send_message(chat, "Send /help to see what I can do.")
+        })
+        .await?;
+        Ok(())
+    };
+    let result = result.await;
+    ask.report(result).await
+}
+
+/// Someone the service does not know: a command, or a message in a private chat, gets the way in.
+pub async fn stranger(bot: Bot, message: Message, state: Arc<BotState>) -> HandlerResult {
+    let Some(person) = message.from.as_ref().and_then(BotState::person) else {
         return Ok(());
     };
-    let Some(person) = BotState::person(user) else {
-        return Ok(());
+    let first = message.text().and_then(|t| t.split_whitespace().next());
+    let detail = match first {
+        Some(command) if command.starts_with('/') => serde_json::json!({ "command": command }),
+        // In groups the bot only answers commands.
+        _ if !message.chat.is_private() => return Ok(()),
+        _ => serde_json::json!({ "message": "text" }),
     };
-    let known = state.known(&person).await?.is_some();
-    if known
-        && (admins::message(&bot, &msg, &person, &state).await?
-            || runs::typed(&bot, &msg, &person, &state).await?)
-    {
-        return Ok(());
-    }
-    // In groups the bot only answers commands (privacy mode delivers little else anyway).
-    if !msg.chat.is_private() {
-        return Ok(());
-    }
-    if !known {
-        let detail = serde_json::json!({ "message": "text" });
-        return refuse_stranger(&bot, &state, msg.chat.id, &person, detail).await;
-    }
-    polite(&state, msg.chat.id, || {
-        bot.send_message(msg.chat.id, "Send /help to see what I can do.")
-    })
-    .await?;
-    Ok(())
+    let chat = message.chat.id;
+    let result = refuse_stranger(&bot, &state, chat, &person, detail).await;
+    report_in(&bot, &state, chat, result).await
 }
 
 /// Tells a stranger how to get in, audited: once a minute at most, so that a flood of messages
@@ -101,13 +100,8 @@ async fn refuse_stranger(
     Ok(())
 }
 
-async fn start(
-    bot: &Bot,
-    chat: ChatId,
-    person: &Person,
-    who: &Identity,
-    state: &BotState,
-) -> HandlerResult {
+async fn start(ask: &Ask) -> HandlerResult {
+    let (bot, chat, person, who, state) = (&ask.bot, ask.chat(), &ask.person, &ask.who, &ask.state);
     // Pressing Start makes a private chat reachable again.
     state.store.mark_reachable(&person.keys()).await?;
     let mut text = format!(

@@ -4,10 +4,12 @@
 //! polling by default; webhook mode serves updates from the HTTP server.
 
 mod admins;
-mod callbacks;
+mod alerts;
 pub mod commands;
+mod context;
 mod lists;
 mod messages;
+mod newcomers;
 mod reply;
 mod runs;
 mod table;
@@ -16,7 +18,7 @@ mod tokens;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::dispatching::{Dispatcher, HandlerExt, UpdateFilterExt};
+use teloxide::dispatching::{Dispatcher, HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::User;
@@ -31,14 +33,48 @@ use crate::store::{Store, StoreError};
 use crate::telegram::reach::{self, Reach, Status};
 use crate::telegram::throttle::Throttle;
 use commands::Command;
+use context::{Ask, Press};
 
-/// Errors of bot handlers: logged by the dispatcher; the person sees a short apology.
+/// Why a handler did not finish. A `User` error is something the person may read and act on; the
+/// others are the service's own failures, which the person hears of only as a reference into the
+/// log (their detail may name internals).
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
+    #[error("{0}")]
+    User(String),
     #[error("Telegram: {0}")]
     Telegram(#[from] teloxide::RequestError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A member change refused for a reason the person may read (unknown database, locked, not a member…)
+/// is theirs to read; the store failing is not.
+impl From<crate::members::MemberError> for BotError {
+    fn from(error: crate::members::MemberError) -> Self {
+        match error {
+            crate::members::MemberError::Store(e) => BotError::Store(e),
+            other => BotError::User(other.to_string()),
+        }
+    }
+}
+
+impl BotError {
+    /// What the person is told (plain text). An internal failure is logged here, under a random
+    /// reference the text gives, so that the team can find it.
+    pub fn for_person(&self) -> String {
+        match self {
+            BotError::User(text) => text.clone(),
+            internal => {
+                let reference = crate::tokens::random_code(6);
+                tracing::error!(%reference, error = %internal, "bot handler failed");
+                format!(
+                    "Sorry, that failed on my side. The service's log has the details under \
+                     reference {reference}."
+                )
+            }
+        }
+    }
 }
 
 pub type HandlerResult = Result<(), BotError>;
@@ -144,16 +180,38 @@ impl BotState {
     }
 }
 
-/// The whole handler tree.
-pub fn schema() -> teloxide::dispatching::UpdateHandler<BotError> {
-    dptree::entry()
+/// The whole handler tree: the one picture of what the bot does. Each feature module owns its
+/// commands and its buttons and is wired here as a branch; a handler takes one context (`Ask` for
+/// messages, `Press` for buttons) built once per update.
+pub fn schema() -> UpdateHandler<BotError> {
+    let commands = dptree::entry()
+        .filter_command::<Command>()
+        .branch(messages::commands())
+        .branch(lists::commands())
+        .branch(runs::commands())
+        .branch(admins::commands())
+        .branch(tokens::commands());
+    let messages = Update::filter_message()
         .branch(
-            Update::filter_message()
+            dptree::entry()
                 .filter_command::<Command>()
-                .endpoint(messages::command),
+                .branch(newcomers::invite_links()),
         )
-        .branch(Update::filter_message().endpoint(messages::other))
-        .branch(Update::filter_callback_query().endpoint(callbacks::pressed))
+        .branch(
+            dptree::filter_map_async(Ask::admit)
+                .branch(commands)
+                .endpoint(messages::other),
+        )
+        .endpoint(messages::stranger);
+    let buttons = Update::filter_callback_query()
+        .filter_map_async(Press::resolve)
+        .branch(alerts::buttons())
+        .branch(lists::buttons())
+        .branch(runs::buttons())
+        .branch(admins::buttons())
+        .branch(newcomers::buttons())
+        .branch(tokens::buttons());
+    dptree::entry().branch(messages).branch(buttons)
 }
 
 /// Waits until Telegram answers `getMe`, then registers the commands (and the webhook, in webhook mode).

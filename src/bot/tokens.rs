@@ -2,15 +2,18 @@
 //! them: `/tokens NAME` → role → one database or all → the token, shown once. Only its SHA-256 is kept.
 //!
 //! Creation is stateless: every step is a `TokenNew` button carrying the name and the role. The role
-//! buttons carry the scope `Ask`, which asks for it; the scope buttons carry `All` or one database's
-//! position in the config, and create the token. Each press is authorised again (`Permission::ManageTokens`), and the token is
-//! created and shown only in the owner's private chat. Creating, revoking and refusals are audited —
-//! with the token's name, never the token.
+//! buttons carry the scope `Ask`, which asks for it; the scope buttons carry `All` or one database by
+//! name, and create the token. Each press is authorised again (`Permission::ManageTokens`), and the
+//! token is created and shown only in the owner's private chat. Creating, revoking and refusals are
+//! audited — with the token's name, never the token.
 
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::MessageId;
 
-use super::reply::{answer, button, polite, refuse, say, show};
+use super::commands::Command;
+use super::context::{Ask, Press};
+use super::reply::{answer, button, polite, say, show};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Actor, Permission, Person, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
@@ -40,7 +43,7 @@ fn scope<S: std::fmt::Display>(databases: Option<&[S]>) -> String {
 }
 
 /// `/tokens` (list) or `/tokens NAME` (create).
-pub async fn command(
+async fn command(
     bot: &Bot,
     chat: ChatId,
     person: &Person,
@@ -182,26 +185,53 @@ async fn list(bot: &Bot, state: &BotState, chat: ChatId, edit: Option<MessageId>
 }
 
 /// `TokenNew`, `TokenRevoke`, `TokenHide`.
-pub async fn pressed(
-    bot: &Bot,
-    query: &CallbackQuery,
-    state: &BotState,
-    person: &Person,
-    callback: &Callback,
-    place: Option<(ChatId, MessageId)>,
-) -> HandlerResult {
+/// `/tokens` (list) or `/tokens NAME` (create).
+pub fn commands() -> UpdateHandler<BotError> {
+    dptree::filter_map(|command: Command| match command {
+        Command::Tokens(name) => Some(TokenName(name.trim().to_owned())),
+        _ => None,
+    })
+    .endpoint(|ask: Ask, name: TokenName| async move {
+        let result = command(&ask.bot, ask.chat(), &ask.person, &ask.state, &name.0).await;
+        ask.report(result).await
+    })
+}
+
+/// What follows `/tokens`: the name of a token to create, or nothing.
+#[derive(Clone)]
+struct TokenName(String);
+
+/// The token buttons: create (role, then scope), revoke, hide a shown token.
+pub fn buttons() -> UpdateHandler<BotError> {
+    dptree::filter(|press: Press| {
+        matches!(
+            press.callback,
+            Callback::TokenNew { .. } | Callback::TokenRevoke(_) | Callback::TokenHide
+        )
+    })
+    .endpoint(pressed)
+}
+
+async fn pressed(press: Press) -> HandlerResult {
+    let result = handle(&press).await;
+    press.report(result).await
+}
+
+async fn handle(press: &Press) -> HandlerResult {
+    let (bot, query, state, person) = (&press.bot, &press.query, &press.state, &press.person);
+    let (callback, place) = (&press.callback, press.place);
     if *callback == Callback::TokenHide {
         // Whoever sees the message may hide it, whatever their role is by now.
         return hide(bot, query, state, place).await;
     }
     let who = state.identity(person).await?;
     if !may(&who, Permission::ManageTokens, None) {
-        let text = format!("Not allowed: {OWNERS_ONLY}");
-        let button = callback.encode();
-        return refuse(bot, query, state, person, None, &button, &text).await;
+        return press
+            .refuse(None, &format!("Not allowed: {OWNERS_ONLY}"))
+            .await;
     }
     let Some((chat, message)) = place else {
-        return answer(bot, query, "This button is no longer valid.").await;
+        return press.answer("This button is no longer valid.").await;
     };
     match callback {
         Callback::TokenRevoke(id) => {

@@ -280,7 +280,7 @@ pub fn digest_message(incidents: &[IncidentRecord]) -> Rendered {
         std::collections::BTreeMap::new();
     for incident in incidents {
         let key = (
-            incident.database.clone().unwrap_or_else(|| "-".to_owned()),
+            incident.database.as_deref().unwrap_or("-").to_owned(),
             incident.alertname.clone(),
             incident.severity.clone(),
         );

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Result, Store, StoreError, from_millis, from_millis_opt, to_millis};
 use crate::alertmanager::LabelSet;
-use crate::domain::{AlertStatus, IncidentId};
+use crate::domain::{AlertStatus, DatabaseName, IncidentId};
 
 /// Which incidents to list. Pages go from newest to oldest; `before` is the cursor (an incident id).
 #[derive(Debug, Clone, Default)]
@@ -26,7 +26,7 @@ pub struct IncidentRecord {
     pub id: IncidentId,
     pub fingerprint: String,
     pub status: AlertStatus,
-    pub database: Option<String>,
+    pub database: Option<DatabaseName>,
     pub alertname: String,
     pub severity: String,
     pub labels: LabelSet,
@@ -343,7 +343,11 @@ pub(crate) fn incident(row: &AnyRow) -> Result<IncidentRecord> {
         id: IncidentId(row.try_get("id")?),
         fingerprint: row.try_get("fingerprint")?,
         status: status(row.try_get("status")?)?,
-        database: row.try_get("database_name")?,
+        database: row
+            .try_get::<Option<String>, _>("database_name")?
+            .as_deref()
+            .map(super::database_name)
+            .transpose()?,
         alertname: row.try_get("alertname")?,
         severity: row.try_get("severity")?,
         labels: labels(row.try_get("labels")?)?,

@@ -4,18 +4,23 @@
 //! state store, so a restart in the middle loses nothing but typed secrets (held in memory only), which
 //! are asked for again. Runs go through `operations`; `results` shows what they return.
 
+mod buttons;
 mod results;
 
+pub use buttons::buttons;
 pub use results::{csv, run};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
+use super::commands::Command;
+use super::context::Ask;
 use super::reply::{NOT_ALLOWED, button, say, say_buttons};
-use super::{BotState, HandlerResult};
+use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
 use crate::catalog::{ArgType, Argument, MASK};
@@ -27,6 +32,18 @@ use crate::telegram::html::escape;
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);
 /// Choices offered as buttons at most.
 const MAX_CHOICES: usize = 20;
+
+/// `/views` and `/actions`.
+pub fn commands() -> UpdateHandler<BotError> {
+    dptree::filter(|command: Command| matches!(command, Command::Views | Command::Actions))
+        .endpoint(command)
+}
+
+async fn command(ask: Ask, command: Command) -> HandlerResult {
+    let actions = command == Command::Actions;
+    let result = start(&ask.bot, ask.chat(), &ask.person, &ask.state, actions).await;
+    ask.report(result).await
+}
 
 /// The person does not administer the database (any more: membership is checked at every step).
 pub(crate) async fn not_allowed(bot: &Bot, state: &BotState, chat: ChatId) -> HandlerResult {
@@ -67,7 +84,7 @@ async fn databases(
 }
 
 /// `/views` and `/actions`: the database picker, or the list when there is one database.
-pub async fn start(
+async fn start(
     bot: &Bot,
     chat: ChatId,
     person: &Person,

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::TimeZone;
 
 use super::*;
-use crate::domain::IncidentId;
+use crate::domain::{DatabaseName, IncidentId};
 
 fn incident() -> IncidentRecord {
     let starts_at = Utc.with_ymd_and_hms(2026, 11, 22, 11, 33, 15).unwrap();
@@ -28,7 +28,7 @@ fn incident() -> IncidentRecord {
         id: IncidentId(42),
         fingerprint: "2edf5878f5ac0b05".into(),
         status: AlertStatus::Firing,
-        database: Some("main".into()),
+        database: Some(DatabaseName::parse("main").unwrap()),
         alertname: "PostgresReplicationLag".into(),
         severity: "critical".into(),
         labels,

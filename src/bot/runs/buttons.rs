@@ -1,0 +1,176 @@
+//! The buttons of a run's dialogue, from the database picker to the result's pages: each names the
+//! database and item by name, or the dialogue by id (honoured only for the person it belongs to).
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+
+use super::super::alerts::authorised;
+use super::super::context::Press;
+use super::super::reply::NOT_ALLOWED;
+use super::super::{BotError, HandlerResult};
+use super::{ItemOn, answer, csv, items, permission, pick, run};
+use crate::access::Permission;
+use crate::callback::Callback;
+use crate::store::Dialogue;
+
+/// The buttons this module answers.
+pub fn buttons() -> UpdateHandler<BotError> {
+    dptree::filter(|press: Press| {
+        matches!(
+            press.callback,
+            Callback::Items { .. }
+                | Callback::Pick { .. }
+                | Callback::Link { .. }
+                | Callback::Choose { .. }
+                | Callback::Confirm(_)
+                | Callback::Abort(_)
+                | Callback::Page { .. }
+                | Callback::Csv(_)
+                | Callback::Stop { .. }
+        )
+    })
+    .endpoint(pressed)
+}
+
+async fn pressed(press: Press) -> HandlerResult {
+    let result = handle(&press).await;
+    press.report(result).await
+}
+
+async fn handle(press: &Press) -> HandlerResult {
+    match press.callback.clone() {
+        Callback::Choose { dialogue, choice } => {
+            let Some(dialogue) = own_dialogue(press, dialogue).await? else {
+                return Ok(());
+            };
+            press.answer("").await?;
+            match dialogue.choices.get(choice).cloned() {
+                Some(value) => {
+                    answer(&press.bot, &press.person, &press.state, dialogue, &value).await
+                }
+                None => Ok(()),
+            }
+        }
+        Callback::Confirm(dialogue) => {
+            let Some(dialogue) = own_dialogue(press, dialogue).await? else {
+                return Ok(());
+            };
+            press.answer("Running…").await?;
+            run(&press.bot, &press.person, &press.state, dialogue, None).await
+        }
+        Callback::Abort(dialogue) => {
+            if let Some(dialogue) = own_dialogue(press, dialogue).await? {
+                press.state.store.end_dialogue(dialogue.id).await?;
+                press.answer("Cancelled.").await?;
+            }
+            Ok(())
+        }
+        Callback::Page { dialogue, page } => {
+            let Some(dialogue) = own_dialogue(press, dialogue).await? else {
+                return Ok(());
+            };
+            press.answer("").await?;
+            match press.place {
+                Some((_, message)) => {
+                    let edit = Some((message, page));
+                    run(&press.bot, &press.person, &press.state, dialogue, edit).await
+                }
+                None => Ok(()),
+            }
+        }
+        Callback::Csv(dialogue) => {
+            let Some(dialogue) = own_dialogue(press, dialogue).await? else {
+                return Ok(());
+            };
+            press.answer("Preparing the CSV…").await?;
+            csv(&press.bot, &press.person, &press.state, dialogue).await
+        }
+        Callback::Stop { database, item } => {
+            let may = (press.state)
+                .may(
+                    &press.person,
+                    Permission::RunActions,
+                    Some(database.as_str()),
+                )
+                .await?;
+            if !may {
+                return press.refuse(None, NOT_ALLOWED).await;
+            }
+            let text = if press.state.operations.cancel(&database, &item) {
+                "Cancelling…"
+            } else {
+                "It is not running."
+            };
+            press.answer(text).await
+        }
+        other => start(press, other).await,
+    }
+}
+
+/// The buttons that start a dialogue: a database's items, an item, an item linked to an alert.
+async fn start(press: &Press, callback: Callback) -> HandlerResult {
+    let (bot, person, state) = (&press.bot, &press.person, &press.state);
+    match callback {
+        Callback::Items { actions, database } => {
+            press.answer("").await?;
+            match (press.place, state.database_index(&database)) {
+                (Some((chat, _)), Some(database)) => {
+                    items(bot, chat, person, state, actions, database).await
+                }
+                _ => Ok(()),
+            }
+        }
+        Callback::Pick {
+            actions,
+            database,
+            item,
+        } => {
+            press.answer("").await?;
+            let Some((chat, _)) = press.place else {
+                return Ok(());
+            };
+            let item_on = ItemOn {
+                actions,
+                database: &database,
+                alias: &item,
+            };
+            pick(bot, chat, person, state, item_on, None).await
+        }
+        Callback::Link {
+            actions,
+            incident,
+            item,
+        } => {
+            let Some(record) = authorised(press, incident, permission(actions)).await? else {
+                return Ok(());
+            };
+            press.answer("").await?;
+            let database = record.database.clone();
+            let (Some((chat, _)), Some(database)) = (press.place, database) else {
+                return Ok(());
+            };
+            let item_on = ItemOn {
+                actions,
+                database: &database,
+                alias: &item,
+            };
+            pick(bot, chat, person, state, item_on, Some(&record.labels)).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The dialogue behind a button, if it is the presser's own (answering the press otherwise).
+async fn own_dialogue(press: &Press, id: i64) -> Result<Option<Dialogue>, BotError> {
+    match press.state.store.dialogue(id).await? {
+        Some(dialogue) if dialogue.user_id == press.person.id.get() => Ok(Some(dialogue)),
+        Some(_) => {
+            press.answer("This is someone else's request.").await?;
+            Ok(None)
+        }
+        None => {
+            press.answer("This request is over; start again.").await?;
+            Ok(None)
+        }
+    }
+}
