@@ -476,3 +476,26 @@ async fn commands_are_kept_and_checked() {
     assert!(matches!(invalid, Err(RequestError::Api(_))));
     assert_eq!(bot.get_my_commands().await.unwrap(), commands);
 }
+
+#[tokio::test]
+async fn a_button_press_takes_one_answer() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    bot.answer_callback_query(teloxide::types::CallbackQueryId("17".to_owned()))
+        .text("Acknowledged")
+        .await
+        .unwrap();
+    let again = bot
+        .answer_callback_query(teloxide::types::CallbackQueryId("17".to_owned()))
+        .await;
+    assert!(
+        matches!(
+            api_error(again),
+            ApiError::InvalidQueryId | ApiError::Unknown(_)
+        ),
+        "a second answer to one press is refused"
+    );
+    bot.answer_callback_query(teloxide::types::CallbackQueryId("18".to_owned()))
+        .await
+        .unwrap();
+}

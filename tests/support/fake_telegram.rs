@@ -99,6 +99,8 @@ struct State {
     migrated: HashMap<i64, i64>,
     down: bool,
     unauthorized: bool,
+    /// Callback queries answered so far: Telegram takes one answer per query.
+    answered: HashSet<String>,
     updates: VecDeque<Value>,
     last_update_id: i64,
     commands: Vec<Value>,
@@ -542,7 +544,9 @@ impl State {
                 Ok(json!(true))
             }
             "answercallbackquery" => match p.get("callback_query_id").and_then(Value::as_str) {
-                Some(id) if !id.is_empty() => Ok(json!(true)),
+                Some(id) if !id.is_empty() && self.answered.insert(id.to_owned()) => {
+                    Ok(json!(true))
+                }
                 _ => Err(bad_request(
                     "query is too old and response timeout expired or query ID is invalid",
                 )),
