@@ -31,7 +31,7 @@ use crate::members::Members;
 use crate::metrics::Metrics;
 use crate::operations::Operations;
 use crate::routing::{Router, SharedRouter};
-use crate::silences::Alertmanager;
+use crate::silences::SilenceApi;
 use crate::store::Store;
 use crate::telegram::{self, reach::Reach, throttle::Throttle};
 
@@ -199,10 +199,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         store: store.clone(),
         access: Arc::clone(&access),
         config: Arc::clone(&config),
-        alertmanager: config
+        silences: config
             .alertmanager
             .as_ref()
-            .map(|am| Alertmanager::new(&am.url)),
+            .map(|am| SilenceApi::new(&am.url)),
         wake,
         throttle,
         operations: Arc::clone(&operations),

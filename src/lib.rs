@@ -7,8 +7,8 @@
 //! - [`config`] reads `postgram.yaml` (env substitution, secrets, positions) into validated domain types.
 //! - [`app`] wires everything together, owns every task and shuts them down in order.
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
-//!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues.
-//!   Neither calls the other.
+//!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues, one
+//!   branch of `bot::schema()` per feature. Neither calls the other.
 //! - [`access`] answers who a caller is (Telegram person, API token) and makes every decision about
 //!   what they may do (`may`); [`members`] changes who belongs to a database (bot and REST alike).
 //! - [`alertmanager`] parses webhook payloads (version 4) into domain alerts; [`routing`] decides which
@@ -18,12 +18,13 @@
 //!   people (arguments, one run at a time, cancel, audit); [`exec`] is the only module that talks to
 //!   the administered databases.
 //! - [`delivery`] performs the outbox: alert messages in Telegram (throttled, storm digests) and email;
-//!   [`silences`] talks to Alertmanager's silence API; [`callback`] encodes inline-button payloads.
+//!   [`silences`] is the client of Alertmanager's silence API (`SilenceApi`); [`callback`] encodes inline-button payloads.
 //! - [`telegram`] is what the bot and delivery both need of Telegram: HTML escaping and length rules,
 //!   the shared throttle, the Bot API client (deadlines, error classes, the patient send), and whether
 //!   Telegram answers and why not (`reach`).
 //! - [`store`] is the service's own state (SQLite or PostgreSQL): the only module holding its SQL.
-//! - [`domain`] holds the small types everything else agrees on; [`tokens`] makes tokens and invite
+//! - [`domain`] holds the small types everything else agrees on (database names, member keys,
+//!   recipients…); [`tokens`] makes tokens and invite
 //!   codes and digests them; [`clock`] is the time of day every stored and compared timestamp comes
 //!   from (the system's, or one a test drives); [`metrics`] the Prometheus registry; [`telemetry`]
 //!   the log subscriber.

@@ -73,13 +73,13 @@ pub enum SilenceError {
 
 /// A client of one Alertmanager's silence API. Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
-pub struct Alertmanager {
+pub struct SilenceApi {
     client: reqwest::Client,
-    /// `None` when the base URL given to [`Alertmanager::new`] cannot be used; every call then fails.
+    /// `None` when the base URL given to [`SilenceApi::new`] cannot be used; every call then fails.
     base: Option<Url>,
 }
 
-impl fmt::Debug for Alertmanager {
+impl fmt::Debug for SilenceApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let base = self.base.as_ref().map(|url| {
             let mut url = url.clone();
@@ -88,16 +88,16 @@ impl fmt::Debug for Alertmanager {
             let _ = url.set_password(None);
             url.to_string()
         });
-        f.debug_struct("Alertmanager").field("base", &base).finish()
+        f.debug_struct("SilenceApi").field("base", &base).finish()
     }
 }
 
-impl Alertmanager {
+impl SilenceApi {
     /// A client for the Alertmanager at `base_url`, e.g. `http://127.0.0.1:9093` (a path prefix such as
     /// `http://proxy/alertmanager` is kept). Each request may take at most about 5 seconds.
     ///
     /// Does not fail: an unusable URL makes every call return [`SilenceError::Unreachable`].
-    pub fn new(base_url: &str) -> Alertmanager {
+    pub fn new(base_url: &str) -> SilenceApi {
         let base = Url::parse(base_url.trim_end_matches('/'))
             .ok()
             .filter(|url| !url.cannot_be_a_base() && matches!(url.scheme(), "http" | "https"));
@@ -108,7 +108,7 @@ impl Alertmanager {
             // Building fails only when the TLS backend cannot start (never with rustls); the timeout
             // set on each request in `send` holds for the default client too.
             .unwrap_or_default();
-        Alertmanager { client, base }
+        SilenceApi { client, base }
     }
 
     /// Creates a silence and returns its id.
@@ -531,7 +531,7 @@ mod tests {
 
     #[test]
     fn debug_output_hides_credentials() {
-        let am = Alertmanager::new("https://user:s3cret@am.example:9093/prefix/");
+        let am = SilenceApi::new("https://user:s3cret@am.example:9093/prefix/");
         let debug = format!("{am:?}");
         assert!(
             !debug.contains("s3cret") && !debug.contains("user"),
@@ -542,12 +542,12 @@ mod tests {
 
     #[test]
     fn endpoints_keep_the_base_path_and_encode_the_id() {
-        let am = Alertmanager::new("http://127.0.0.1:9093");
+        let am = SilenceApi::new("http://127.0.0.1:9093");
         assert_eq!(
             am.endpoint(&["silences"]).unwrap().as_str(),
             "http://127.0.0.1:9093/api/v2/silences"
         );
-        let am = Alertmanager::new("http://proxy.local/alertmanager/");
+        let am = SilenceApi::new("http://proxy.local/alertmanager/");
         assert_eq!(
             am.endpoint(&["silence", "../../alerts?x=1"])
                 .unwrap()
@@ -559,7 +559,7 @@ mod tests {
     #[tokio::test]
     async fn an_unusable_url_fails_every_call() {
         for url in ["", "not a url", "mailto:am@example.com", "ftp://am.example"] {
-            let result = Alertmanager::new(url).get("x").await;
+            let result = SilenceApi::new(url).get("x").await;
             assert!(matches!(result, Err(SilenceError::Unreachable(_))), "{url}");
         }
     }

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use postgram::silences::{Alertmanager, Matcher, NewSilence, SilenceError, matchers_for};
+use postgram::silences::{Matcher, NewSilence, SilenceApi, SilenceError, matchers_for};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
@@ -98,7 +98,7 @@ async fn a_silence_is_created_listed_and_expired() {
     let Some(running) = start().await else {
         return;
     };
-    let am = Alertmanager::new(&running.base);
+    let am = SilenceApi::new(&running.base);
     let new = one_hour(matchers_for(&labels()));
 
     let id = am.create(&new).await.unwrap();
@@ -142,7 +142,7 @@ async fn alertmanagers_refusal_comes_back_with_its_reason() {
     let Some(running) = start().await else {
         return;
     };
-    let am = Alertmanager::new(&running.base);
+    let am = SilenceApi::new(&running.base);
 
     let mut backwards = one_hour(matchers_for(&labels()));
     backwards.ends_at = backwards.starts_at - chrono::Duration::minutes(5);
@@ -172,7 +172,7 @@ async fn alertmanagers_refusal_comes_back_with_its_reason() {
     assert!(am.list_active(None).await.unwrap().is_empty());
 
     // A URL that misses the API must not make every silence look forgotten.
-    let astray = Alertmanager::new(&format!("{}/prefix", running.base));
+    let astray = SilenceApi::new(&format!("{}/prefix", running.base));
     match astray.get("00000000-0000-0000-0000-000000000000").await {
         Err(SilenceError::Rejected { status: 404, .. }) => {}
         other => panic!("expected a rejection, got {other:?}"),
@@ -182,7 +182,7 @@ async fn alertmanagers_refusal_comes_back_with_its_reason() {
 #[tokio::test]
 async fn a_dead_address_is_unreachable_and_keeps_its_credentials_to_itself() {
     let port = free_port();
-    let am = Alertmanager::new(&format!("http://admin:s3cret@127.0.0.1:{port}"));
+    let am = SilenceApi::new(&format!("http://admin:s3cret@127.0.0.1:{port}"));
     let error = am.list_active(None).await.unwrap_err();
     assert!(matches!(error, SilenceError::Unreachable(_)), "{error:?}");
     let text = format!("{error} {error:?} {am:?}");

@@ -472,7 +472,7 @@ async fn silences_are_created_and_expired_in_the_real_alertmanager() {
         tokens(&[format!("ack:{id}"), format!("uns:{id}")])
     );
 
-    let client = postgram::silences::Alertmanager::new(&am.base);
+    let client = postgram::silences::SilenceApi::new(&am.base);
     let active = client.list_active(None).await.unwrap();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].created_by, "user 2000");

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::{Access, Identity, Permission, Person, may};
 use crate::config::{Config, TelegramWebhook};
 use crate::domain::TelegramUserId;
-use crate::silences::Alertmanager;
+use crate::silences::SilenceApi;
 use crate::store::{Store, StoreError};
 use crate::telegram::reach::{self, Reach, Status};
 use crate::telegram::throttle::Throttle;
@@ -84,7 +84,7 @@ pub struct BotState {
     pub store: Store,
     pub access: Arc<Access>,
     pub config: Arc<Config>,
-    pub alertmanager: Option<Alertmanager>,
+    pub silences: Option<SilenceApi>,
     /// Wakes the delivery worker after edits were queued.
     pub wake: Arc<Notify>,
     /// Shared with the delivery worker: replies count against the same per-chat limits.

@@ -10,23 +10,18 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::access::{Access, Actor, Identity, Permission, Person, Source, Via, may};
+use crate::access::{Access, Actor, Identity, Permission, Source, may};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{DatabaseName, MemberKey, Recipient, Role, TelegramUserId, Username};
 use crate::routing::{Router, SharedRouter};
-use crate::store::{
-    Claim, JobKind, MemberChange, MemberRecord, Notice, Redeemed, Store, StoreError,
-};
+use crate::store::{MemberChange, MemberRecord, Notice, Store, StoreError};
 use crate::telegram::html::escape;
-use crate::tokens::{digest, hex, random_code};
 
-/// How long an invite link works.
-pub const INVITE_VALID: chrono::Duration = chrono::Duration::hours(24);
-/// How long the bot waits for the @username of an invite's addressee.
-pub const INVITE_ASKING: chrono::Duration = chrono::Duration::minutes(10);
-/// The prefix of an invite in a `/start` deep link.
-pub const INVITE_PREFIX: &str = "inv_";
+mod invites;
+mod usernames;
+
+pub use invites::{INVITE_ASKING, INVITE_PREFIX, INVITE_VALID};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
@@ -180,86 +175,6 @@ impl Members {
         Ok(forms.into_iter().next().unwrap_or_else(|| member.clone()))
     }
 
-    /// A `/start` of `person`: binds the username they carry when a membership names it and no
-    /// account holds it yet. When another account holds it, the person stays a stranger and the
-    /// owners are told, once per account.
-    pub async fn claim(&self, person: &Person) -> Result<(), StoreError> {
-        let Some(name) = person.username.as_deref() else {
-            return Ok(());
-        };
-        let bound = self.store.binding(name).await?;
-        // An unknown name binds nothing: strangers cause no writes.
-        let named = self.access.names_username(name)
-            || match Username::parse(name) {
-                Ok(name) => {
-                    self.store
-                        .is_member_anywhere(&MemberKey::Username(name))
-                        .await?
-                }
-                // A name no member can be written with names no membership.
-                Err(_) => false,
-            };
-        if bound.is_none() && !named {
-            return Ok(());
-        }
-        let now = self.clock.now();
-        match self
-            .store
-            .claim_username(name, person.id.get(), now)
-            .await?
-        {
-            Claim::Bound => self.reload().await?,
-            Claim::Taken { by, first: true } => {
-                let text = format!(
-                    "⚠️ Telegram account <code>{}</code> now carries @{}, which belongs to user \
-                     <code>{by}</code>. I treat it as a stranger. \
-                     If that person moved to the new \
-                     account, bind @{} to it from /admins.",
-                    person.id,
-                    escape(name),
-                    escape(name)
-                );
-                for owner in self.access.owners() {
-                    let owner = Recipient::user(*owner).to_string();
-                    let text = serde_json::json!({ "text": text });
-                    let kind = JobKind::TelegramNotice;
-                    self.store.enqueue(kind, None, &owner, &text, now).await?;
-                }
-                self.wake.notify_one();
-            }
-            Claim::Taken { .. } | Claim::Own => {}
-        }
-        Ok(())
-    }
-
-    /// Binds `username` to the account that claimed it since (`user`), on an owner's decision.
-    /// `false` when that account is not the one claiming it (any more).
-    pub async fn rebind(
-        &self,
-        actor: &Identity,
-        database: &str,
-        username: &Username,
-        user: TelegramUserId,
-    ) -> Result<bool, MemberError> {
-        let database = self.database(database)?;
-        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
-            return Err(MemberError::Forbidden {
-                who: actor.name.clone(),
-                database: database.to_string(),
-            });
-        }
-        let now = self.clock.now();
-        let name = username.as_str();
-        let done = self
-            .store
-            .rebind_username(name, user.get(), &actor.actor(), now)
-            .await?;
-        if done {
-            self.reload().await?;
-        }
-        Ok(done)
-    }
-
     /// The members of a database: the config's (locked) first, then those added here.
     pub async fn list(&self, database: &str) -> Result<Vec<Member>, MemberError> {
         let database = self.database(database)?;
@@ -394,8 +309,6 @@ impl Members {
         };
         let key = key.clone();
         let who = self.display(&key).await?;
-        let db = escape(database.as_str());
-        let by = escape(&actor.name);
         let runtime = self.store.members(Some(database)).await?;
         let held = |form: &MemberKey| runtime.iter().find(|m| &m.member == form).map(|m| m.role);
         let previous = forms.iter().filter_map(held).max();
@@ -408,32 +321,7 @@ impl Members {
             (Some(was), None) => Changed::Removed { was },
             (None, None) => return Ok(Changed::Unchanged),
         };
-        let (to_member, to_admins) = match (changed, role) {
-            (Changed::Added, Some(role)) => (
-                format!(
-                    "👋 {by} made you {} of <b>{db}</b>. Its alerts reach you here from now on; \
-                     those firing now follow. Send /help to see what you can do.",
-                    role_name(role)
-                ),
-                format!(
-                    "👥 {by} added {} as {} of <b>{db}</b>.",
-                    escape(&who),
-                    role_name(role)
-                ),
-            ),
-            (Changed::RoleChanged { .. }, Some(role)) => (
-                format!("👥 {by} made you {} of <b>{db}</b>.", role_name(role)),
-                format!(
-                    "👥 {by} made {} {} of <b>{db}</b>.",
-                    escape(&who),
-                    role_name(role)
-                ),
-            ),
-            _ => (
-                format!("👥 {by} removed you from <b>{db}</b>: its alerts no longer reach you."),
-                format!("👥 {by} removed {} from <b>{db}</b>.", escape(&who)),
-            ),
-        };
+        let (to_member, to_admins) = announcements(&actor.name, database, &who, changed, role);
         let mut notices = vec![Notice {
             recipient: Recipient::Member(key.clone()),
             text: to_member,
@@ -482,102 +370,37 @@ impl Members {
         }
         out
     }
+}
 
-    /// Starts an invite to `database` as `role`: the bot then asks `creator` for the addressee.
-    pub async fn start_invite(
-        &self,
-        actor: &Identity,
-        creator_id: i64,
-        chat_id: i64,
-        database: &str,
-        role: Role,
-    ) -> Result<i64, MemberError> {
-        let database = self.database(database)?;
-        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
-            return Err(MemberError::Forbidden {
-                who: actor.name.clone(),
-                database: database.to_string(),
-            });
-        }
-        if role == Role::Owner {
-            return Err(MemberError::BadRole("owner".to_owned()));
-        }
-        let now = self.clock.now();
-        Ok(self
-            .store
-            .start_invite(
-                database.as_str(),
-                role,
-                &actor.name,
-                creator_id,
-                chat_id,
-                now,
-                now + INVITE_ASKING,
-            )
-            .await?)
-    }
-
-    /// Gives a started invite its addressee; returns the code for the deep link (kept only hashed),
-    /// or `None` when the invite is no longer waiting (replaced or issued meanwhile).
-    pub async fn issue_invite(
-        &self,
-        id: i64,
-        username: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let code = random_code(16);
-        let hash = hex(&digest(&code));
-        let issued = self
-            .store
-            .issue_invite(id, username, &hash, self.clock.now() + INVITE_VALID)
-            .await?;
-        Ok(issued.then_some(code))
-    }
-
-    /// Uses an invite for `person` (who opened the link): on success they are a member now.
-    pub async fn redeem(
-        &self,
-        person: &crate::access::Person,
-        code: &str,
-    ) -> Result<Redeemed, MemberError> {
-        let hash = hex(&digest(code));
-        let now = self.clock.now();
-        // A username bound to another account is not this person's, whatever Telegram says today.
-        if let Some(name) = person.username.as_deref()
-            && let Some(bound) = self.store.binding(name).await?
-            && bound.user_id != person.id.get()
-        {
-            return Ok(Redeemed::WrongUser);
-        }
-        let outcome = self
-            .store
-            .redeem_invite(&hash, person.username.as_deref(), &person.display(), now)
-            .await?;
-        if let Redeemed::Joined {
-            database,
-            role,
-            created_by,
-        } = &outcome
-        {
-            let Ok(database) = self.database(database) else {
-                return Ok(Redeemed::Unknown);
-            };
-            let member = MemberKey::Id(person.id);
-            // A member now: the bot names them by the username they carry.
-            let username = person.username.as_deref();
-            self.store
-                .remember_user(person.id.get(), username, now)
-                .await?;
-            // The invite is used up either way: it was for this person, who needs no other.
-            self.eligible(&database, &member).await?;
-            // The link was its creator's decision: the audit and the welcome name them.
-            let actor = Actor {
-                name: format!("{created_by} (invite link)"),
-                telegram_id: None,
-                via: Via::Bot,
-            };
-            self.apply(&actor, &database, &member, Some(*role), now)
-                .await?;
-        }
-        Ok(outcome)
+/// What the member and the database's admins are told of a change (Telegram HTML).
+fn announcements(
+    by: &str,
+    database: &DatabaseName,
+    who: &str,
+    changed: Changed,
+    role: Option<Role>,
+) -> (String, String) {
+    let (by, db, who) = (escape(by), escape(database.as_str()), escape(who));
+    match (changed, role) {
+        (Changed::Added, Some(role)) => (
+            format!(
+                "👋 {by} made you {} of <b>{db}</b>. Its alerts reach you here from now on; \
+                 those firing now follow. Send /help to see what you can do.",
+                role_name(role)
+            ),
+            format!(
+                "👥 {by} added {} as {} of <b>{db}</b>.",
+                who,
+                role_name(role)
+            ),
+        ),
+        (Changed::RoleChanged { .. }, Some(role)) => (
+            format!("👥 {by} made you {} of <b>{db}</b>.", role_name(role)),
+            format!("👥 {by} made {} {} of <b>{db}</b>.", who, role_name(role)),
+        ),
+        _ => (
+            format!("👥 {by} removed you from <b>{db}</b>: its alerts no longer reach you."),
+            format!("👥 {by} removed {} from <b>{db}</b>.", who),
+        ),
     }
 }
