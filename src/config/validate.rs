@@ -11,12 +11,13 @@ use std::time::Duration;
 use super::raw::{RawApiToken, RawConfig, RawDatabase};
 use super::report::{Report, parse};
 use super::{
-    AlertmanagerConfig, ApiToken, CatalogFiles, Checked, Config, DatabaseConfig, EscalationConfig,
-    HttpConfig, Link, Secret, SmtpConfig, StateLocation, TelegramConfig, TelegramWebhook,
+    AlertmanagerConfig, ApiToken, CatalogFiles, Checked, Config, DatabaseConfig, Link, Secret,
+    StateLocation,
 };
 use crate::domain::{
     ChatId, DatabaseName, EmailAddress, MemberKey, Role, TelegramUserId, Username, parse_duration,
 };
+use service::{escalation, http, telegram};
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9750);
 const DEFAULT_API_URL: &str = "https://api.telegram.org";
@@ -56,75 +57,8 @@ pub fn validate(text: &str, file: &Path, lookup: &dyn Fn(&str) -> Option<String>
 
 /// The config from `raw`, with a default in place of each value that has a problem (reported).
 fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
-    let raw_telegram = report.required(raw.telegram, "telegram");
-    let webhook = match (raw_telegram.webhook_url, raw_telegram.webhook_secret) {
-        (None, None) => None,
-        (None, Some(_)) => {
-            report.at(
-                "telegram.webhook_secret",
-                "is set but telegram.webhook_url is not",
-            );
-            None
-        }
-        (Some(url), secret) => {
-            let url = http_url(&url, "telegram.webhook_url", report);
-            let secret = secret.unwrap_or_default();
-            // Telegram's rule for secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -.
-            let valid = (16..=256).contains(&secret.len())
-                && secret
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if !valid {
-                report.at(
-                    "telegram.webhook_secret",
-                    "needs 16-256 characters of A-Z, a-z, 0-9, '_' or '-' when webhook_url is set",
-                );
-            }
-            Some(TelegramWebhook {
-                url,
-                secret: Secret::new(secret),
-            })
-        }
-    };
-    let telegram = TelegramConfig {
-        token: bot_token(raw_telegram.token, report),
-        api_url: http_url(
-            raw_telegram.api_url.as_deref().unwrap_or(DEFAULT_API_URL),
-            "telegram.api_url",
-            report,
-        ),
-        webhook,
-        dialogue_ttl: duration(
-            raw_telegram.dialogue_ttl.as_deref(),
-            Duration::from_secs(3600),
-            "telegram.dialogue_ttl",
-            report,
-        ),
-        buttons_ttl: duration(
-            raw_telegram.buttons_ttl.as_deref(),
-            Duration::from_secs(30 * 24 * 3600),
-            "telegram.buttons_ttl",
-            report,
-        ),
-    };
-    let raw_http = report.required(raw.http, "http");
-    let listen = match raw_http.listen.as_deref() {
-        None => DEFAULT_LISTEN,
-        Some(listen) => listen.parse::<SocketAddr>().unwrap_or_else(|_| {
-            report.at(
-                "http.listen",
-                format!("{listen:?} is not an address like 127.0.0.1:9750"),
-            );
-            DEFAULT_LISTEN
-        }),
-    };
-    let webhook_token = report.required(raw_http.webhook_token, "http.webhook_token");
-    if webhook_token.len() < MIN_TOKEN_LEN {
-        report.at(
-            "http.webhook_token",
-            format!("must be at least {MIN_TOKEN_LEN} characters"),
-        );
-    }
+    let telegram = telegram(report.required(raw.telegram, "telegram"), report);
+    let http = http(report.required(raw.http, "http"), report);
     let state = state_location(raw.state.as_deref().unwrap_or(DEFAULT_STATE), base, report);
 
     let mut owners = Vec::new();
@@ -148,36 +82,8 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
             report,
         ),
     });
-    let smtp = raw.smtp.and_then(|smtp| {
-        let url = report.required(smtp.url, "smtp.url");
-        if let Err(e) = super::smtp::transport_url(&url) {
-            report.at("smtp.url", e);
-        }
-        let from = report.required(smtp.from, "smtp.from");
-        let from = EmailAddress::parse(&from).map_err(|e| report.at("smtp.from", e));
-        Some(SmtpConfig {
-            url: Secret::new(url),
-            from: from.ok()?,
-        })
-    });
-    let escalation = raw.escalation.as_ref();
-    let escalation = EscalationConfig {
-        ack_timeout: duration(
-            escalation.and_then(|e| e.ack_timeout.as_deref()),
-            Duration::from_secs(600),
-            "escalation.ack_timeout",
-            report,
-        ),
-        telegram_failure_after: duration(
-            escalation.and_then(|e| e.telegram_failure_after.as_deref()),
-            Duration::from_secs(120),
-            "escalation.telegram_failure_after",
-            report,
-        ),
-        severities: escalation
-            .and_then(|e| e.severities.clone())
-            .unwrap_or_default(),
-    };
+    let smtp = raw.smtp.and_then(|smtp| self::service::smtp(smtp, report));
+    let escalation = escalation(raw.escalation.as_ref(), report);
     let catalog = raw
         .catalog
         .map(|c| CatalogFiles {
@@ -203,10 +109,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         file: PathBuf::new(),
         source: Arc::default(),
         telegram,
-        http: HttpConfig {
-            listen,
-            webhook_token: Secret::new(webhook_token),
-        },
+        http,
         state: state.unwrap_or_else(|| StateLocation::Sqlite(base.join("postgram.db"))),
         owners,
         alertmanager,
@@ -217,31 +120,6 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         api_tokens,
         links,
     }
-}
-
-/// A bot token as BotFather gives it: the bot's id, ':', and 30 to 64 characters (35 today) of A-Z, a-z,
-/// 0-9, '_' or '-'. A value of another shape would only fail later, as a 401 from Telegram.
-fn bot_token(value: Option<String>, report: &mut Report) -> Secret {
-    const PATH: &str = "telegram.token";
-    let value = report.required(value, PATH);
-    let well_formed = value.split_once(':').is_some_and(|(id, key)| {
-        !id.is_empty()
-            && id.bytes().all(|b| b.is_ascii_digit())
-            && (30..=64).contains(&key.len())
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    });
-    if value.trim().is_empty() {
-        report.at(PATH, "must not be empty");
-    } else if !well_formed {
-        // Never echo it: it is the bot's password.
-        report.at(
-            PATH,
-            "is not a bot token as BotFather gives it: the bot's id (digits), ':' and 30 to 64 characters of A-Z, a-z, 0-9, '_' or '-'",
-        );
-    }
-    Secret::new(value)
 }
 
 fn http_url(raw: &str, path: &str, report: &mut Report) -> String {
@@ -510,6 +388,8 @@ fn api_tokens(
     }
     out
 }
+
+mod service;
 
 #[cfg(test)]
 mod tests;
