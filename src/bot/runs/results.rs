@@ -10,8 +10,7 @@ use teloxide::types::{InputFile, MessageId, ParseMode};
 use super::super::reply::{button, say, say_buttons, show};
 use super::super::{BotState, HandlerResult, table};
 use super::{PROGRESS_EVERY, not_allowed};
-use crate::access::Actor;
-use crate::access::{Permission, Person};
+use crate::access::{Actor, Permission, Person};
 use crate::callback::{Callback, Keyboard};
 use crate::domain::DatabaseName;
 use crate::exec::{ActionReport, Outcome, Progress};
@@ -61,6 +60,18 @@ pub async fn run(
         });
         return Ok(());
     }
+    view_page(bot, state, &who, dialogue, edit).await
+}
+
+/// One page of the dialogue's view: read up to that page (and one row more), shown with its buttons.
+async fn view_page(
+    bot: &Bot,
+    state: &BotState,
+    who: &Actor,
+    dialogue: Dialogue,
+    edit: Option<(MessageId, usize)>,
+) -> HandlerResult {
+    let (chat, database) = (ChatId(dialogue.chat_id), &dialogue.database);
     let title = state
         .operations
         .catalog()
@@ -74,8 +85,8 @@ pub async fn run(
     let result = state
         .operations
         .stream_view(
-            &who,
-            &database,
+            who,
+            database,
             &dialogue.alias,
             &dialogue.values(),
             // Enough rows for this page whatever its size, and one more to know a next page exists.
@@ -115,27 +126,7 @@ pub async fn run(
             truncated: summary.truncated,
         },
     );
-    let mut row = Vec::new();
-    if number > 0 {
-        row.push(button(
-            "◀",
-            Callback::Page {
-                dialogue: dialogue.id,
-                page: number - 1,
-            },
-        ));
-    }
-    if number + 1 < pages {
-        row.push(button(
-            "▶",
-            Callback::Page {
-                dialogue: dialogue.id,
-                page: number + 1,
-            },
-        ));
-    }
-    row.push(button("CSV", Callback::Csv(dialogue.id)));
-    let keyboard = Keyboard::new(vec![row]);
+    let keyboard = page_buttons(dialogue.id, number, pages);
     show(
         bot,
         state,
@@ -146,6 +137,21 @@ pub async fn run(
     )
     .await?;
     Ok(())
+}
+
+/// ◀ and ▶ where there is a page that way, and the whole result as CSV.
+fn page_buttons(dialogue: i64, number: usize, pages: usize) -> Keyboard {
+    let mut row = Vec::new();
+    if number > 0 {
+        let page = number - 1;
+        row.push(button("◀", Callback::Page { dialogue, page }));
+    }
+    if number + 1 < pages {
+        let page = number + 1;
+        row.push(button("▶", Callback::Page { dialogue, page }));
+    }
+    row.push(button("CSV", Callback::Csv(dialogue)));
+    Keyboard::new(vec![row])
 }
 
 fn failure(error: &OpError) -> String {
@@ -255,39 +261,22 @@ async fn run_action(
         Ok(run) => {
             // The same buttons as sent: their tokens are recorded already.
             let keyboard = Keyboard::new(stop).prepare();
-            let finished = run.finished();
-            tokio::pin!(finished);
-            let clock = Instant::now();
-            let mut shown: Option<usize> = None;
-            let report = loop {
-                tokio::select! {
-                    report = &mut finished => break report,
-                    () = tokio::time::sleep(PROGRESS_EVERY) => {}
-                }
-                let progress = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                let Some(progress) = progress else { continue };
-                if shown == Some(progress.step) && clock.elapsed() < PROGRESS_EVERY * 2 {
-                    continue;
-                }
-                shown = Some(progress.step);
-                let text = format!(
-                    "⏳ <b>{}</b> on <b>{}</b>: step {} of {} ({}), {}s",
-                    escape(&title),
-                    escape(database.as_str()),
-                    progress.step,
-                    progress.of,
-                    escape(&progress.name),
-                    clock.elapsed().as_secs()
-                );
-                // Progress shares the chat's turns with everything else sent there.
-                state.throttle.take(chat.0).await;
-                let _ = bot
-                    .edit_message_text(chat, status, text)
-                    .parse_mode(ParseMode::Html)
-                    .reply_markup(keyboard.markup().clone())
-                    .await;
-                state.throttle.done(chat.0);
-            };
+            let heading = format!(
+                "<b>{}</b> on <b>{}</b>",
+                escape(&title),
+                escape(database.as_str())
+            );
+            let markup = keyboard.markup();
+            let report = progress(
+                bot,
+                state,
+                (chat, status),
+                &heading,
+                markup,
+                &latest,
+                run.finished(),
+            )
+            .await;
             match report {
                 Some(report) => summary(&title, database, &report),
                 None => "❌ the run ended without a report".to_owned(),
@@ -297,6 +286,49 @@ async fn run_action(
     };
     show(bot, state, chat, Some(status), text, &Keyboard::default()).await?;
     Ok(())
+}
+
+/// Edits the status message with the latest step reported while the run goes on (at most every few
+/// seconds, in the chat's turn); the run's report once it ends.
+async fn progress(
+    bot: &Bot,
+    state: &BotState,
+    (chat, status): (ChatId, MessageId),
+    heading: &str,
+    markup: &teloxide::types::InlineKeyboardMarkup,
+    latest: &Mutex<Option<Progress>>,
+    finished: impl Future<Output = Option<Arc<ActionReport>>>,
+) -> Option<Arc<ActionReport>> {
+    tokio::pin!(finished);
+    let clock = Instant::now();
+    let mut shown: Option<usize> = None;
+    loop {
+        tokio::select! {
+            report = &mut finished => return report,
+            () = tokio::time::sleep(PROGRESS_EVERY) => {}
+        }
+        let progress = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(progress) = progress else { continue };
+        if shown == Some(progress.step) && clock.elapsed() < PROGRESS_EVERY * 2 {
+            continue;
+        }
+        shown = Some(progress.step);
+        let text = format!(
+            "⏳ {heading}: step {} of {} ({}), {}s",
+            progress.step,
+            progress.of,
+            escape(&progress.name),
+            clock.elapsed().as_secs()
+        );
+        // Progress shares the chat's turns with everything else sent there.
+        state.throttle.take(chat.0).await;
+        let _ = bot
+            .edit_message_text(chat, status, text)
+            .parse_mode(ParseMode::Html)
+            .reply_markup(markup.clone())
+            .await;
+        state.throttle.done(chat.0);
+    }
 }
 
 /// The result of an action: outcome, each step, the first rows returned, output tails.
