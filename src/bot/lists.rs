@@ -149,41 +149,7 @@ pub async fn incidents(
         .cloned()
         .collect();
     let owner = may(&who, Permission::Read, None) && state.shows(chat, None);
-    // The database named, else the person's only one; owners may also look at all of them.
-    let scope = if database.is_empty() {
-        match mine.as_slice() {
-            _ if owner => None,
-            [only] => Some(only),
-            _ => {
-                let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
-                polite(state, chat, || {
-                    bot.send_message(
-                        chat,
-                        format!(
-                            "Name one of your databases: /incidents {}",
-                            names.join(" | ")
-                        ),
-                    )
-                })
-                .await?;
-                return Ok(());
-            }
-        }
-    } else {
-        match mine.iter().find(|d| d.as_str() == database) {
-            Some(name) => Some(name),
-            None => {
-                polite(state, chat, || {
-                    bot.send_message(
-                        chat,
-                        format!("You are not a member of a database named {database:?}."),
-                    )
-                })
-                .await?;
-                return Ok(());
-            }
-        }
-    };
+    let scope = scope(database, &mine, owner)?;
     let filter_database = scope.map(ToString::to_string);
     let filter = IncidentFilter {
         database: filter_database.clone(),
@@ -225,6 +191,33 @@ pub async fn incidents(
     let keyboard = Keyboard::new(if row.is_empty() { vec![] } else { vec![row] });
     show(bot, state, chat, edit, text, &keyboard).await?;
     Ok(())
+}
+
+/// The database named, else the person's only one; owners may also look at all of them (`None`).
+fn scope<'a>(
+    database: &str,
+    mine: &'a [DatabaseName],
+    owner: bool,
+) -> Result<Option<&'a DatabaseName>, BotError> {
+    if !database.is_empty() {
+        return match mine.iter().find(|d| d.as_str() == database) {
+            Some(name) => Ok(Some(name)),
+            None => Err(BotError::User(format!(
+                "You are not a member of a database named {database:?}."
+            ))),
+        };
+    }
+    match mine {
+        _ if owner => Ok(None),
+        [only] => Ok(Some(only)),
+        _ => {
+            let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
+            Err(BotError::User(format!(
+                "Name one of your databases: /incidents {}",
+                names.join(" | ")
+            )))
+        }
+    }
 }
 
 /// Silences created here that have not ended, with a button to expire each.
