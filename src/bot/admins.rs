@@ -17,7 +17,7 @@ use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Permission, Person, Source, may};
 use crate::callback::{Callback, Keyboard};
 use crate::domain::{MemberKey, Role, TelegramUserId};
-use crate::members::{Changed, MemberError};
+use crate::members::{Changed, MemberError, role_name};
 use crate::telegram::html::escape;
 
 pub(super) const STALE: &str = "This button is no longer valid; send /admins again.";
@@ -52,14 +52,6 @@ pub(super) fn readable(error: MemberError) -> Result<String, BotError> {
     }
 }
 
-pub(super) fn a_role(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "an admin",
-        Role::Viewer => "a viewer",
-        Role::Owner => "an owner",
-    }
-}
-
 /// What a change did, in a sentence (plain text: it may answer a button press).
 pub(super) fn changed(who: &str, database: &str, role: Option<Role>, changed: Changed) -> String {
     match (changed, role) {
@@ -67,9 +59,9 @@ pub(super) fn changed(who: &str, database: &str, role: Option<Role>, changed: Ch
             format!("{who} is no longer a member of {database}.")
         }
         (Changed::Unchanged, Some(role)) => {
-            format!("{who} is already {} of {database}.", a_role(role))
+            format!("{who} is already {} of {database}.", role_name(role))
         }
-        (_, Some(role)) => format!("{who} is now {} of {database}.", a_role(role)),
+        (_, Some(role)) => format!("{who} is now {} of {database}.", role_name(role)),
     }
 }
 

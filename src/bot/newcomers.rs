@@ -11,7 +11,7 @@ use teloxide::types::{
     ReplyMarkup, RequestId, UsersShared,
 };
 
-use super::admins::{Managing, STALE, a_role, changed, manager, readable};
+use super::admins::{Managing, STALE, changed, manager, readable};
 use super::commands::Command;
 use super::context::{Press, report_in};
 use super::reply::{say, say_with};
@@ -19,7 +19,7 @@ use super::{BotError, BotState, HandlerResult};
 use crate::access::Person;
 use crate::callback::Callback;
 use crate::domain::{MemberKey, TelegramUserId, Username};
-use crate::members::{INVITE_PREFIX, INVITE_VALID};
+use crate::members::{INVITE_PREFIX, INVITE_VALID, role_name};
 use crate::store::{Invite, Redeemed};
 use crate::telegram::html::escape;
 
@@ -84,7 +84,7 @@ async fn handle(press: &Press) -> HandlerResult {
                 "Press <b>👤 Choose a person</b> below to pick who becomes {} of <b>{}</b>.\n\n\
                  They should press Start in a private chat with me: until they do, Telegram does not \
                  let me write to them, and their alerts go to the database's fallback email.",
-                a_role(*role),
+                role_name(*role),
                 escape(name)
             );
             let markup = ReplyMarkup::Keyboard(keyboard.resize_keyboard());
@@ -276,7 +276,7 @@ async fn addressee(
         "🔗 Send this link to {}. Opened by them, it makes them {} of <b>{}</b>; it works once, \
          until {}.\n\n{}",
         escape(&username.to_string()),
-        a_role(invite.role),
+        role_name(invite.role),
         escape(database),
         until.format("%Y-%m-%d %H:%M UTC"),
         escape(&link)
@@ -300,7 +300,7 @@ async fn redeem(
             // Opening the link pressed Start: the private chat is reachable (again).
             state.store.mark_reachable(&person.keys()).await?;
             let database = escape(&database);
-            format!("✅ You are now {} of <b>{database}</b>.", a_role(role))
+            format!("✅ You are now {} of <b>{database}</b>.", role_name(role))
         }
         Ok(Redeemed::Expired) => format!("This invite has expired; {again}"),
         Ok(Redeemed::Used) => format!("This invite was already used; {again}"),

@@ -2,7 +2,7 @@
 //! once, for that person only, until it expires. Only a digest of its code is kept.
 
 use super::{MemberError, Members};
-use crate::access::{Actor, Identity, Permission, Via, may};
+use crate::access::{Actor, Identity, Via};
 use crate::domain::{MemberKey, Role};
 use crate::store::{Redeemed, StoreError};
 use crate::tokens::{digest, hex, random_code};
@@ -24,13 +24,7 @@ impl Members {
         database: &str,
         role: Role,
     ) -> Result<i64, MemberError> {
-        let database = self.database(database)?;
-        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
-            return Err(MemberError::Forbidden {
-                who: actor.name.clone(),
-                database: database.to_string(),
-            });
-        }
+        let database = self.managed(actor, database)?;
         if role == Role::Owner {
             return Err(MemberError::BadRole("owner".to_owned()));
         }

@@ -76,7 +76,8 @@ pub struct Members {
     clock: Clock,
 }
 
-fn role_name(role: Role) -> &'static str {
+/// `an admin`, `a viewer`, `an owner`: a role in a sentence.
+pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Viewer => "a viewer",
         Role::Admin => "an admin",
@@ -256,6 +257,13 @@ impl Members {
         database: &str,
         member: &MemberKey,
     ) -> Result<DatabaseName, MemberError> {
+        let database = self.managed(actor, database)?;
+        self.eligible(&database, member).await?;
+        Ok(database)
+    }
+
+    /// The database named, when `actor` may manage its members.
+    fn managed(&self, actor: &Identity, database: &str) -> Result<DatabaseName, MemberError> {
         let database = self.database(database)?;
         if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
             return Err(MemberError::Forbidden {
@@ -263,7 +271,6 @@ impl Members {
                 database: database.to_string(),
             });
         }
-        self.eligible(&database, member).await?;
         Ok(database)
     }
 

@@ -2,7 +2,7 @@
 //! `/start`; another account claiming it later stays a stranger until an owner rebinds the name.
 
 use super::{MemberError, Members};
-use crate::access::{Identity, Permission, Person, may};
+use crate::access::{Identity, Person};
 use crate::domain::{MemberKey, Recipient, TelegramUserId, Username};
 use crate::store::{Claim, JobKind, StoreError};
 use crate::telegram::html::escape;
@@ -69,13 +69,7 @@ impl Members {
         username: &Username,
         user: TelegramUserId,
     ) -> Result<bool, MemberError> {
-        let database = self.database(database)?;
-        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
-            return Err(MemberError::Forbidden {
-                who: actor.name.clone(),
-                database: database.to_string(),
-            });
-        }
+        self.managed(actor, database)?;
         let now = self.clock.now();
         let name = username.as_str();
         let done = self
