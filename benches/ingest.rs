@@ -1,6 +1,7 @@
 //! Durable ingest: throughput and latency of `POST /alerts/alertmanager` against the real `postgram`
 //! binary, for SQLite and PostgreSQL state, one and ten alerts per notification, one and 32 concurrent
-//! clients. Every request carries new alerts, so every one is a real commit (with its outbox jobs).
+//! clients. Every request carries new alerts, so every one is a real commit (with its escalation jobs
+//! and Telegram feeds).
 //!
 //! `cargo bench --bench ingest` (set `BENCH_SECONDS` to change the measuring time per case).
 #![allow(clippy::unwrap_used)] // a benchmark that cannot set itself up should stop loudly

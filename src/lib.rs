@@ -13,11 +13,12 @@
 //!   what they may do (`may`); [`members`] changes who belongs to a database (bot and REST alike).
 //! - [`alertmanager`] parses webhook payloads (version 4) into domain alerts; [`routing`] decides which
 //!   database an alert concerns and who must hear about it; [`intake`] turns a notification into
-//!   durable incidents and outbox jobs, batching commits.
+//!   durable incidents, their escalation jobs and their recipients' Telegram feeds, batching commits.
 //! - [`catalog`] is views.yaml and actions.yaml, validated, and plans runs; [`operations`] runs them for
 //!   people (arguments, one run at a time, cancel, audit); [`exec`] is the only module that talks to
 //!   the administered databases.
-//! - [`delivery`] performs the outbox: alert messages in Telegram (throttled, storm digests) and email;
+//! - [`delivery`] works the Telegram feeds (one per recipient: new alerts one by one, or a storm digest
+//!   and the messages behind it) and performs the outbox: Telegram messages (throttled) and email;
 //!   [`silences`] is the client of Alertmanager's silence API (`SilenceApi`); [`callback`] encodes inline-button payloads.
 //! - [`telegram`] is what the bot and delivery both need of Telegram: HTML escaping and length rules,
 //!   the shared throttle, the Bot API client (deadlines, error classes, the patient send), and whether

@@ -119,13 +119,16 @@ databases:
     let delivered = started.elapsed();
     // Nothing may still be on its way: a retry of a lost answer would be a duplicate not yet seen.
     support::eventually(
-        "the outbox to hold no Telegram job",
+        "the outbox and the feeds to hold no Telegram work",
         Duration::from_secs(60),
         || async {
             let open = world
                 .state_sql(
-                    "SELECT CAST(count(*) AS TEXT) FROM outbox \
-                     WHERE done_at IS NULL AND kind LIKE 'telegram.%'",
+                    "SELECT CAST((SELECT count(*) FROM outbox \
+                                  WHERE done_at IS NULL AND kind LIKE 'telegram.%') \
+                               + (SELECT count(*) FROM telegram_feeds \
+                                  WHERE next_attempt_at IS NOT NULL OR lease_owner IS NOT NULL) \
+                             AS TEXT)",
                 )
                 .await;
             (open == ["0"]).then_some(())

@@ -12,7 +12,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use postgram::access::{Actor, Via};
 use postgram::alertmanager;
 use postgram::config::{Secret, StateLocation};
-use postgram::store::{AlertOutcome, AlertRoute, IngestRequest, JobKind, RunStart, Store};
+use postgram::store::{
+    AlertOutcome, AlertRoute, IngestRequest, JobKind, QueueSends, RunStart, Store,
+};
 use serde_json::json;
 use support::{Backend, TestState, alert, notification};
 
@@ -22,7 +24,8 @@ on_both_backends!(
     a_claimed_job_is_not_claimed_again_until_its_lease_expires,
     only_the_lease_holder_completes_or_retries,
     concurrent_claimers_never_share_a_job,
-    a_digest_spreads_its_jobs_out,
+    a_feed_tells_each_alert_once_and_spreads_a_backlog,
+    a_feed_bumped_during_a_step_is_due_again,
     a_person_answers_one_question_at_a_time_in_a_chat,
     concurrent_fallbacks_queue_one_email_per_incident_and_address,
     leases_last_while_renewed_and_a_dead_process_gives_them_back,
@@ -48,6 +51,37 @@ async fn sends(store: &Store, now: DateTime<Utc>) -> postgram::store::OutboxStat
         .into_iter()
         .find(|s| s.kind == JobKind::TelegramSend)
         .unwrap()
+}
+
+/// Does what the delivery worker does with a few new alerts: claims every due feed and queues its
+/// alerts as sends due at `now`.
+async fn queue_feeds(store: &Store, now: DateTime<Utc>) {
+    let lease = Duration::from_secs(5);
+    for feed in store.claim_feeds("feeds", now, lease, 100).await.unwrap() {
+        let news = store
+            .feed_news(&feed.recipient, feed.told_upto)
+            .await
+            .unwrap();
+        let all = QueueSends {
+            after: feed.told_upto,
+            upto: news.newest,
+            limit: news.count,
+            first: now,
+            spacing: Duration::ZERO,
+            lease: None,
+            behind_digest: false,
+        };
+        store.queue_sends(&feed.recipient, &all).await.unwrap();
+        let mut settled = feed.clone();
+        settled.told_upto = news.newest;
+        settled.queued_upto = news.newest;
+        assert!(
+            store
+                .settle_feed(&settled, "feeds", now, None)
+                .await
+                .unwrap()
+        );
+    }
 }
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -92,6 +126,7 @@ async fn migrations_apply_once_and_reopen(backend: Backend) {
     };
     let store = open(&state).await;
     store.ingest(&[request(1, at(0))]).await.unwrap();
+    queue_feeds(&store, at(0)).await;
     store.close().await;
     let reopened = open(&state).await;
     let sends = sends(&reopened, at(0)).await;
@@ -107,6 +142,7 @@ async fn two_replicas_store_a_notification_once(backend: Backend) {
     let (a, b) = (open(&state).await, open(&state).await);
     let batch = [request(5, at(0))];
     let (left, right) = tokio::join!(a.ingest(&batch), b.ingest(&batch));
+    queue_feeds(&a, at(0)).await;
     let outcomes: Vec<AlertOutcome> = left
         .unwrap()
         .into_iter()
@@ -130,6 +166,7 @@ async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(backend: Bac
     };
     let store = open(&state).await;
     store.ingest(&[request(1, at(0))]).await.unwrap();
+    queue_feeds(&store, at(0)).await;
     let lease = Duration::from_secs(30);
 
     // Not due before it was created.
@@ -189,6 +226,7 @@ async fn only_the_lease_holder_completes_or_retries(backend: Backend) {
     };
     let store = open(&state).await;
     store.ingest(&[request(1, at(0))]).await.unwrap();
+    queue_feeds(&store, at(0)).await;
     let lease = Duration::from_secs(30);
     let jobs = store.claim_jobs("w1", at(0), lease, 10).await.unwrap();
     let (done, retried) = (&jobs[0], &jobs[1]);
@@ -248,6 +286,7 @@ async fn concurrent_claimers_never_share_a_job(backend: Backend) {
     };
     let store = open(&state).await;
     store.ingest(&[request(100, at(0))]).await.unwrap();
+    queue_feeds(&store, at(0)).await;
     store.close().await;
 
     // Four workers in two "replicas" (separate pools), racing for 300 jobs, 7 at a time.
@@ -289,32 +328,57 @@ async fn concurrent_claimers_never_share_a_job(backend: Backend) {
     state.cleanup().await;
 }
 
-async fn a_digest_spreads_its_jobs_out(backend: Backend) {
+async fn a_feed_tells_each_alert_once_and_spreads_a_backlog(backend: Backend) {
     let Some(state) = TestState::new(backend).await else {
         return;
     };
     let store = open(&state).await;
     store.ingest(&[request(3, at(0))]).await.unwrap();
-    let pending = store.pending_sends("user:1").await.unwrap();
-    assert_eq!(pending.len(), 3);
-    let ids: Vec<i64> = pending.iter().map(|p| p.job_id).collect();
-    // Claimed, then told by a digest: the lease goes, the jobs come back one second apart.
-    store
-        .claim_jobs("w1", at(1), Duration::from_secs(60), 100)
-        .await
-        .unwrap();
-    store
-        .mark_digested(&ids, 77, at(10), Duration::from_secs(1))
-        .await
-        .unwrap();
+    let lease = Duration::from_secs(60);
+    // One feed per recipient, each claimed once.
+    let feeds = store.claim_feeds("w1", at(0), lease, 100).await.unwrap();
+    let mut recipients: Vec<&str> = feeds.iter().map(|f| f.recipient.as_str()).collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, ["chat:-5", "user:1", "user:2"]);
     assert!(
         store
-            .pending_sends("user:1")
+            .claim_feeds("w2", at(1), lease, 100)
             .await
             .unwrap()
-            .iter()
-            .all(|p| p.digested)
+            .is_empty()
     );
+    let feed = feeds.into_iter().find(|f| f.recipient == "user:1").unwrap();
+    let news = store.feed_news("user:1", feed.told_upto).await.unwrap();
+    assert_eq!(news.count, 3);
+
+    // The digest's figures are counted in the store.
+    let lines = store
+        .digest_lines("user:1", feed.told_upto, news.newest)
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!((lines[0].alertname.as_str(), lines[0].count), ("X", 3));
+    assert_eq!(lines[0].database.as_deref(), Some("main"));
+
+    // Behind a digest the sends follow a second apart from 10 s on; queued twice, each is queued once.
+    let backlog = QueueSends {
+        after: feed.queued_upto,
+        upto: news.newest,
+        limit: 2,
+        first: at(10),
+        spacing: Duration::from_secs(1),
+        lease: None,
+        behind_digest: true,
+    };
+    let queued = store.queue_sends("user:1", &backlog).await.unwrap();
+    assert_eq!(queued.len(), 2, "at most the limit");
+    let rest = QueueSends {
+        limit: 100,
+        first: at(12),
+        ..backlog
+    };
+    assert_eq!(store.queue_sends("user:1", &rest).await.unwrap().len(), 1);
+    assert!(store.queue_sends("user:1", &rest).await.unwrap().is_empty());
     let due = |t| {
         let store = store.clone();
         async move {
@@ -332,6 +396,60 @@ async fn a_digest_spreads_its_jobs_out(backend: Backend) {
         3,
         "all due by then (the first again: its short lease expired)"
     );
+
+    // Settled with nothing left, the feed rests; an ingest meanwhile makes it due again at once.
+    let mut settled = feed.clone();
+    settled.told_upto = news.newest;
+    settled.queued_upto = news.newest;
+    assert!(
+        store
+            .settle_feed(&settled, "w1", at(13), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_feeds("w1", at(14), lease, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|f| f.recipient != "user:1")
+    );
+    let before = store.claim_feeds("w3", at(200), lease, 100).await.unwrap();
+    assert!(
+        before.iter().all(|f| f.recipient != "user:1"),
+        "a rested feed is not due"
+    );
+    store.close().await;
+    state.cleanup().await;
+}
+
+async fn a_feed_bumped_during_a_step_is_due_again(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let store = open(&state).await;
+    store.ingest(&[request(1, at(0))]).await.unwrap();
+    let lease = Duration::from_secs(60);
+    let feeds = store.claim_feeds("w1", at(0), lease, 100).await.unwrap();
+    let mut feed = feeds.into_iter().find(|f| f.recipient == "user:1").unwrap();
+    let news = store.feed_news("user:1", feed.told_upto).await.unwrap();
+    assert_eq!(news.count, 1);
+    // A second alert arrives while w1 works the feed (the first of the two is a repeat).
+    store.ingest(&[request(2, at(1))]).await.unwrap();
+    feed.told_upto = news.newest;
+    feed.queued_upto = news.newest;
+    assert!(store.settle_feed(&feed, "w1", at(2), None).await.unwrap());
+    let again = store.claim_feeds("w1", at(2), lease, 100).await.unwrap();
+    let feed = again
+        .into_iter()
+        .find(|f| f.recipient == "user:1")
+        .expect("due again at once");
+    assert_eq!(feed.told_upto, news.newest, "where the last step left it");
+    let news = store.feed_news("user:1", feed.told_upto).await.unwrap();
+    assert_eq!(news.count, 1, "only the new alert is news");
+    // Only the lease holder settles a feed.
+    assert!(!store.settle_feed(&feed, "w2", at(3), None).await.unwrap());
     store.close().await;
     state.cleanup().await;
 }
@@ -442,6 +560,7 @@ async fn leases_last_while_renewed_and_a_dead_process_gives_them_back(backend: B
     };
     let store = open(&state).await;
     store.ingest(&[request(1, at(0))]).await.unwrap();
+    queue_feeds(&store, at(0)).await;
     let lease = Duration::from_secs(5);
     let held = store.claim_jobs("w1", at(1), lease, 10).await.unwrap();
     assert_eq!(held.len(), 3);

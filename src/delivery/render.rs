@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::callback::{Callback, SILENCE_HOURS};
 use crate::domain::AlertStatus;
-use crate::store::IncidentRecord;
+use crate::store::{DigestLine, IncidentRecord};
 use crate::telegram::html::{MAX_MESSAGE_LEN, escape, printable, visible_len};
 
 /// A rendered Telegram message: HTML text and rows of (label, meaning) buttons.
@@ -274,35 +274,27 @@ pub fn incident_line(incident: &IncidentRecord, now: DateTime<Utc>) -> String {
     line
 }
 
-/// The storm digest: how many alerts wait for this chat, by database, alertname and severity.
-pub fn digest_message(incidents: &[IncidentRecord]) -> Rendered {
-    let mut groups: std::collections::BTreeMap<(String, String, String), usize> =
-        std::collections::BTreeMap::new();
-    for incident in incidents {
-        let key = (
-            incident.database.as_deref().unwrap_or("-").to_owned(),
-            incident.alertname.clone(),
-            incident.severity.clone(),
-        );
-        *groups.entry(key).or_default() += 1;
-    }
+/// The storm digest: how many alerts wait for this chat, by database, alertname and severity (the
+/// lines as the store counted them, biggest first).
+pub fn digest_message(lines: &[DigestLine]) -> Rendered {
+    let total: i64 = lines.iter().map(|l| l.count).sum();
     let mut html = format!(
-        "⚠️ <b>{} new alerts</b> arrived faster than Telegram lets them through one by one; \
-         they follow as fast as it allows.\n",
-        incidents.len()
+        "⚠️ <b>{total} new alerts</b> arrived faster than Telegram lets them through one by one; \
+         they follow as fast as it allows.\n"
     );
-    for ((database, alertname, severity), count) in groups {
-        let line = format!(
-            "\n{} {} · {} × {count}",
-            severity_mark(&severity, AlertStatus::Firing),
-            escape(&cut(&database, 63)),
-            escape(&cut(&alertname, 80)),
+    for line in lines {
+        let text = format!(
+            "\n{} {} · {} × {}",
+            severity_mark(&line.severity, AlertStatus::Firing),
+            escape(&cut(line.database.as_deref().unwrap_or("-"), 63)),
+            escape(&cut(&line.alertname, 80)),
+            line.count,
         );
-        if visible_len(&html) + visible_len(&line) > MAX_MESSAGE_LEN - 40 {
+        if visible_len(&html) + visible_len(&text) > MAX_MESSAGE_LEN - 40 {
             html.push_str("\n…");
             break;
         }
-        html.push_str(&line);
+        html.push_str(&text);
     }
     Rendered {
         html,

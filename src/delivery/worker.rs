@@ -1,10 +1,12 @@
-//! The delivery worker: claims outbox jobs with a lease and performs them — Telegram sends, edits and
-//! notices, storm digests, and email (escalation, fallback, resolution). Jobs for one chat run one at a
-//! time and wait for the throttle; a job that would wait long goes back to the outbox for later instead
-//! of holding a task. This file is the claim loop and the recording of outcomes; `telegram_jobs` and
-//! `email_jobs` perform the jobs. Calls `store`, `render`, `telegram`, `email`; called by `app`.
+//! The delivery worker: claims Telegram feeds and outbox jobs with a lease and works them — a feed's new
+//! alerts (one by one, or a storm digest and the messages behind it), Telegram sends, edits and
+//! notices, and email (escalation, fallback, resolution). Jobs for one chat run one at a time and wait
+//! for the throttle; a job that would wait long goes back to the outbox for later instead of holding a
+//! task. This file is the claim loop and the recording of outcomes; `feeds`, `telegram_jobs` and
+//! `email_jobs` do the work. Calls `store`, `render`, `telegram`, `email`; called by `app`.
 
 mod email_jobs;
+mod feeds;
 mod telegram_jobs;
 
 use std::collections::HashMap;
@@ -22,7 +24,7 @@ use crate::access::Access;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::store::{ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
+use crate::store::{ClaimedFeed, ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
 use crate::telegram::throttle::Throttle;
 
 /// How long a claimed job is ours before another worker may take it, unless renewed: a process killed
@@ -38,6 +40,12 @@ const CONCURRENCY: usize = 32;
 const POLL: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// What a worker claims: a recipient's feed of new alerts, or a job.
+enum Work {
+    Feed(ClaimedFeed),
+    Job(ClaimedJob),
+}
+
 /// What became of a job.
 enum Outcome {
     Done(String),
@@ -47,8 +55,6 @@ enum Outcome {
     },
     /// Not attempted: its turn comes later.
     Defer(Duration),
-    /// Someone else owns the job now (a digest rescheduled it).
-    Released,
 }
 
 /// What a worker is built from.
@@ -87,6 +93,8 @@ pub struct Worker {
     stop: CancellationToken,
     clock: Clock,
     chats: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Recipients waiting for a storm digest, until when (see `feeds`).
+    untold: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 fn backoff(attempts: i64) -> Duration {
@@ -124,6 +132,7 @@ impl Worker {
             stop,
             clock,
             chats: Mutex::new(HashMap::new()),
+            untold: Mutex::new(HashMap::new()),
         }
     }
 
@@ -161,25 +170,8 @@ impl Worker {
         let mut tasks = JoinSet::new();
         'claiming: loop {
             while tasks.try_join_next().is_some() {}
-            let free = i64::try_from(permits.available_permits())
-                .unwrap_or(0)
-                .min(CLAIM_BATCH);
-            let jobs = if free == 0 {
-                Vec::new()
-            } else {
-                match self
-                    .store
-                    .claim_jobs(&self.owner, self.clock.now(), LEASE, free)
-                    .await
-                {
-                    Ok(jobs) => jobs,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming outbox jobs failed");
-                        Vec::new()
-                    }
-                }
-            };
-            if jobs.is_empty() {
+            let work = self.claim(permits.available_permits()).await;
+            if work.is_empty() {
                 tokio::select! {
                     () = stop.cancelled() => break 'claiming,
                     () = self.wake.notified() => {}
@@ -188,23 +180,48 @@ impl Worker {
                 }
                 continue;
             }
-            for job in jobs {
+            for one in work {
                 let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
                     break 'claiming;
                 };
                 let worker = Arc::clone(&self);
                 tasks.spawn(async move {
-                    worker.perform(job).await;
+                    match one {
+                        Work::Feed(feed) => worker.feed(feed).await,
+                        Work::Job(job) => worker.perform(job).await,
+                    }
                     drop(permit);
                 });
             }
         }
-        // Jobs cut short here keep their lease until the app releases it at shutdown.
+        // Work cut short here keeps its lease until the app releases it at shutdown.
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
             while tasks.join_next().await.is_some() {}
         })
         .await;
         tasks.abort_all();
+    }
+
+    /// Claims due feeds first (new alerts), then due jobs, up to `free` in all.
+    async fn claim(&self, free: usize) -> Vec<Work> {
+        let mut free = i64::try_from(free).unwrap_or(0).min(CLAIM_BATCH);
+        let mut work = Vec::new();
+        if free == 0 {
+            return work;
+        }
+        let now = self.clock.now();
+        match self.store.claim_feeds(&self.owner, now, LEASE, free).await {
+            Ok(feeds) => work.extend(feeds.into_iter().map(Work::Feed)),
+            Err(e) => tracing::warn!(error = %e, "claiming Telegram feeds failed"),
+        }
+        free -= i64::try_from(work.len()).unwrap_or(free);
+        if free > 0 {
+            match self.store.claim_jobs(&self.owner, now, LEASE, free).await {
+                Ok(jobs) => work.extend(jobs.into_iter().map(Work::Job)),
+                Err(e) => tracing::warn!(error = %e, "claiming outbox jobs failed"),
+            }
+        }
+        work
     }
 
     async fn perform(&self, job: ClaimedJob) {
@@ -236,7 +253,6 @@ impl Worker {
                 let at = self.clock.after(after);
                 self.store.defer_job(job.id, &self.owner, at).await
             }
-            Outcome::Released => Ok(true),
         };
         if let Err(e) = recorded {
             tracing::warn!(job = job.id, error = %e, "recording a job's outcome failed; it will run again");

@@ -61,10 +61,11 @@ pub struct ReceiptRecord {
     pub status: AlertStatus,
 }
 
-/// An outbox job of an incident.
+/// An outbox job of an incident, or a Telegram send still waiting in its recipient's feed (no job
+/// yet: `id` is `None`, and its times are the incident's).
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
-    pub id: i64,
+    pub id: Option<i64>,
     pub kind: String,
     pub recipient: String,
     pub attempts: i64,
@@ -285,10 +286,11 @@ async fn deliveries(conn: &mut AnyConnection, id: IncidentId) -> Result<Vec<Deli
     .bind(id.0)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
+    let mut deliveries = rows
+        .iter()
         .map(|row| {
             Ok(Delivery {
-                id: row.try_get("id")?,
+                id: Some(row.try_get("id")?),
                 kind: row.try_get("kind")?,
                 recipient: row.try_get("recipient")?,
                 attempts: row.try_get("attempts")?,
@@ -299,7 +301,32 @@ async fn deliveries(conn: &mut AnyConnection, id: IncidentId) -> Result<Vec<Deli
                 last_error: row.try_get("last_error")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    let waiting = sqlx::query(
+        "SELECT m.recipient, i.created_at FROM recipient_set_members m \
+         JOIN incidents i ON i.recipient_set = m.set_id \
+         WHERE i.id = $1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = $1 \
+             AND o.kind = 'telegram.send' AND o.recipient = m.recipient) \
+         ORDER BY m.recipient",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in waiting {
+        let at = from_millis(row.try_get(1)?)?;
+        deliveries.push(Delivery {
+            id: None,
+            kind: "telegram.send".to_owned(),
+            recipient: row.try_get(0)?,
+            attempts: 0,
+            created_at: at,
+            next_attempt_at: at,
+            done_at: None,
+            result: None,
+            last_error: None,
+        });
+    }
+    Ok(deliveries)
 }
 
 pub(crate) async fn messages(

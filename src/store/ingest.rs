@@ -1,9 +1,10 @@
-//! Writing notifications: receipts (the deduplication rule), incidents and the outbox jobs they cause,
-//! for a whole batch of notifications in one transaction (group commit).
+//! Writing notifications: receipts (the deduplication rule), incidents, the escalation jobs and the
+//! Telegram feeds they bump, for a whole batch of notifications in one transaction (group commit).
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
+use super::feeds::{bump_feeds, ingest_in_order, queue_edits, recipient_sets, route_set_key};
 use super::outbox::{JobKind, NewJob, cancel_escalation, insert_jobs};
 use std::collections::{HashMap, HashSet};
 
@@ -61,6 +62,7 @@ impl Store {
     /// Resolutions follow one by one, after the firings of the same batch.
     pub async fn ingest(&self, batch: &[IngestRequest]) -> Result<Vec<IngestOutcome>> {
         let mut tx = self.pool.begin().await?;
+        ingest_in_order(&mut tx, self.backend).await?;
         let mut ids = Vec::with_capacity(batch.len());
         for request in batch {
             ids.push(insert_notification(&mut tx, request).await?);
@@ -69,7 +71,7 @@ impl Store {
             .iter()
             .map(|r| vec![AlertOutcome::Duplicate; r.notification.alerts.len()])
             .collect();
-        let mut jobs = Vec::new();
+        let mut queued = Queued::default();
 
         let mut firing = Vec::new();
         let mut resolving = Vec::new();
@@ -89,11 +91,11 @@ impl Store {
                 }
             }
         }
-        open_incidents(&mut tx, &firing, &mut outcomes, &mut jobs).await?;
+        open_incidents(&mut tx, &firing, &mut outcomes, &mut queued).await?;
         for item in &resolving {
             outcomes[item.at.0][item.at.1] = resolved(&mut tx, item).await?;
         }
-        insert_jobs(&mut tx, &jobs).await?;
+        queued.write(&mut tx).await?;
 
         // A notification that brought nothing new leaves no trace.
         let mut result = Vec::with_capacity(batch.len());
@@ -153,33 +155,68 @@ async fn insert_notification(conn: &mut AnyConnection, request: &IngestRequest) 
 
 /// Opens incidents for firing alerts: inserts the new ones, finds the known ones, records receipts, and
 /// queues the messages of every incident opened.
-async fn open_incidents(
+async fn open_incidents<'a>(
     conn: &mut AnyConnection,
-    firing: &[Item<'_>],
+    firing: &[Item<'a>],
     outcomes: &mut [Vec<AlertOutcome>],
-    jobs: &mut Vec<NewJob>,
+    queued: &mut Queued<'a>,
 ) -> Result<()> {
     // The same alert twice in one batch (HA peers racing): the first is the candidate, the rest are
     // duplicates, as they would be in separate transactions.
     let mut seen = HashSet::new();
-    let candidates: Vec<&Item<'_>> = firing.iter().filter(|f| seen.insert(f.key())).collect();
+    let candidates: Vec<&Item<'a>> = firing.iter().filter(|f| seen.insert(f.key())).collect();
 
-    let mut incidents: HashMap<(String, i64), (IncidentId, bool)> = HashMap::new();
+    let routes: Vec<&[String]> = candidates
+        .iter()
+        .map(|c| c.route.telegram.as_slice())
+        .collect();
+    let sets = recipient_sets(conn, &routes).await?;
+    let mut incidents = insert_incidents(conn, &candidates, &sets).await?;
+    find_known(conn, &candidates, &mut incidents).await?;
+    let received = insert_receipts(conn, &candidates, &incidents).await?;
+
+    for item in candidates {
+        let (fingerprint, starts_at) = item.key();
+        if !received.contains(&(fingerprint.to_owned(), starts_at)) {
+            continue; // stays Duplicate
+        }
+        let (incident, opened) = incidents[&(fingerprint.to_owned(), starts_at)];
+        outcomes[item.at.0][item.at.1] = if opened {
+            queued.add(item, incident);
+            AlertOutcome::Opened(incident)
+        } else {
+            AlertOutcome::Recorded(incident)
+        };
+    }
+    Ok(())
+}
+
+/// Incidents by (fingerprint, starts_at): their id, and whether this batch opened them.
+type Incidents = HashMap<(String, i64), (IncidentId, bool)>;
+
+/// Inserts the candidates that are new incidents, each with the set of its Telegram recipients.
+async fn insert_incidents(
+    conn: &mut AnyConnection,
+    candidates: &[&Item<'_>],
+    sets: &HashMap<String, i64>,
+) -> Result<Incidents> {
+    let mut incidents = HashMap::new();
     for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO incidents (fingerprint, starts_at, ends_at, status, database_name, alertname, \
-                 severity, labels, annotations, generator_url, created_at, updated_at) \
+                 severity, labels, annotations, generator_url, created_at, updated_at, recipient_set) \
              VALUES {} ON CONFLICT (fingerprint, starts_at) DO NOTHING \
              RETURNING id, fingerprint, starts_at",
             rows_sql(
                 chunk.len(),
-                11,
-                "({1}, {2}, {3}, 'firing', {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11})"
+                12,
+                "({1}, {2}, {3}, 'firing', {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12})"
             )
         );
         let mut query = sqlx::query(&sql);
         for item in chunk {
             let alert = item.alert;
+            let set = route_set_key(&item.route.telegram).and_then(|key| sets.get(&key).copied());
             query = query
                 .bind(alert.fingerprint.as_str())
                 .bind(to_millis(alert.starts_at))
@@ -191,15 +228,23 @@ async fn open_incidents(
                 .bind(json(&alert.annotations))
                 .bind(alert.generator_url.as_str())
                 .bind(item.now)
-                .bind(item.now);
+                .bind(item.now)
+                .bind(set);
         }
         for row in query.fetch_all(&mut *conn).await? {
             let key = (row.try_get("fingerprint")?, row.try_get("starts_at")?);
             incidents.insert(key, (IncidentId(row.try_get("id")?), true));
         }
     }
+    Ok(incidents)
+}
 
-    // Incidents that existed before (repeats of a firing alert, or out-of-order deliveries).
+/// Adds the incidents that existed before (repeats of a firing alert, or out-of-order deliveries).
+async fn find_known(
+    conn: &mut AnyConnection,
+    candidates: &[&Item<'_>],
+    incidents: &mut Incidents,
+) -> Result<()> {
     let known: Vec<&&Item<'_>> = candidates
         .iter()
         .filter(|c| !incidents.contains_key(&(c.alert.fingerprint.clone(), c.key().1)))
@@ -220,8 +265,16 @@ async fn open_incidents(
                 .or_insert((IncidentId(row.try_get("id")?), false));
         }
     }
+    Ok(())
+}
 
-    let mut received: HashSet<(String, i64)> = HashSet::new();
+/// Records the firing receipts; returns the (fingerprint, starts_at) pairs not received before.
+async fn insert_receipts(
+    conn: &mut AnyConnection,
+    candidates: &[&Item<'_>],
+    incidents: &Incidents,
+) -> Result<HashSet<(String, i64)>> {
+    let mut received = HashSet::new();
     for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO alert_receipts (notification_id, incident_id, fingerprint, status, starts_at) \
@@ -232,7 +285,7 @@ async fn open_incidents(
         let mut query = sqlx::query(&sql);
         for item in chunk {
             let (fingerprint, starts_at) = item.key();
-            let incident = incident_of(&incidents, item)?;
+            let incident = incident_of(incidents, item)?;
             query = query
                 .bind(item.notification_id)
                 .bind(incident.0)
@@ -243,27 +296,10 @@ async fn open_incidents(
             received.insert((row.try_get("fingerprint")?, row.try_get("starts_at")?));
         }
     }
-
-    for item in candidates {
-        let (fingerprint, starts_at) = item.key();
-        if !received.contains(&(fingerprint.to_owned(), starts_at)) {
-            continue; // stays Duplicate
-        }
-        let (incident, opened) = incidents[&(fingerprint.to_owned(), starts_at)];
-        outcomes[item.at.0][item.at.1] = if opened {
-            queue_messages(item, incident, jobs);
-            AlertOutcome::Opened(incident)
-        } else {
-            AlertOutcome::Recorded(incident)
-        };
-    }
-    Ok(())
+    Ok(received)
 }
 
-fn incident_of(
-    incidents: &HashMap<(String, i64), (IncidentId, bool)>,
-    item: &Item<'_>,
-) -> Result<IncidentId> {
+fn incident_of(incidents: &Incidents, item: &Item<'_>) -> Result<IncidentId> {
     let (fingerprint, starts_at) = item.key();
     incidents
         .get(&(fingerprint.to_owned(), starts_at))
@@ -274,21 +310,33 @@ fn incident_of(
         })
 }
 
-/// A new incident's messages (one per Telegram recipient) and its deferred escalation emails.
-fn queue_messages(item: &Item<'_>, incident: IncidentId, jobs: &mut Vec<NewJob>) {
-    let route = item.route;
-    for recipient in &route.telegram {
-        jobs.push(NewJob::now(
-            JobKind::TelegramSend,
-            incident,
-            recipient,
-            item.now,
-        ));
+/// What the new incidents of a batch queue: their deferred escalation emails, and for each Telegram
+/// recipient the first new incident in their feed.
+#[derive(Default)]
+struct Queued<'a> {
+    jobs: Vec<NewJob>,
+    feeds: HashMap<&'a str, i64>,
+    now: i64,
+}
+
+impl<'a> Queued<'a> {
+    fn add(&mut self, item: &Item<'a>, incident: IncidentId) {
+        let route = item.route;
+        self.now = self.now.max(item.now);
+        for recipient in &route.telegram {
+            let first = self.feeds.entry(recipient.as_str()).or_insert(incident.0);
+            *first = (*first).min(incident.0);
+        }
+        for address in &route.email {
+            let mut job = NewJob::now(JobKind::EmailEscalation, incident, address, item.now);
+            job.next_attempt_at = to_millis(route.escalate_at);
+            self.jobs.push(job);
+        }
     }
-    for address in &route.email {
-        let mut job = NewJob::now(JobKind::EmailEscalation, incident, address, item.now);
-        job.next_attempt_at = to_millis(route.escalate_at);
-        jobs.push(job);
+
+    async fn write(&self, conn: &mut AnyConnection) -> Result<()> {
+        insert_jobs(conn, &self.jobs).await?;
+        bump_feeds(conn, &self.feeds, self.now).await
     }
 }
 
@@ -326,14 +374,13 @@ async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Result<AlertOutc
     if closed.is_none() {
         return Ok(AlertOutcome::Recorded(incident));
     }
-    // Every message sent gets an edit, and every fallback email sent gets its resolution; an escalation
-    // not yet due has nothing left to escalate.
+    // Every Telegram recipient gets an edit, and every escalation email sent gets its resolution; an
+    // escalation not yet due has nothing left to escalate.
+    queue_edits(conn, incident, now).await?;
     sqlx::query(
         "INSERT INTO outbox (kind, incident_id, recipient, payload, created_at, next_attempt_at) \
-         SELECT CASE kind WHEN 'telegram.send' THEN 'telegram.edit' ELSE 'email.resolved' END, \
-                incident_id, recipient, '{}', $2, $2 \
-         FROM outbox WHERE incident_id = $1 \
-           AND (kind = 'telegram.send' OR (kind = 'email.escalation' AND result = 'sent'))",
+         SELECT 'email.resolved', incident_id, recipient, '{}', $2, $2 \
+         FROM outbox WHERE incident_id = $1 AND kind = 'email.escalation' AND result = 'sent'",
     )
     .bind(incident.0)
     .bind(now)

@@ -5,7 +5,8 @@
 //!
 //! One file per subject: `ingest` writes notifications, incidents and their jobs; `incidents` reads the
 //! history; `responses` records acknowledgements and silences; `outbox` queues, claims and leases jobs,
-//! `delivery` holds what the worker queues, defers and digests; `chats` the Telegram messages sent,
+//! `feeds` how alerts reach each Telegram recipient (one feed per recipient, not one job per alert
+//! and recipient); `delivery` holds what the worker queues on the way and defers; `chats` the Telegram messages sent,
 //! migrated groups and unreachable recipients; `people`, `members`, `invites` and `tokens` who is who
 //! and may what; `dialogues` and `buttons` the bot's conversations and inline buttons; `audit` and
 //! `runs` the audit log.
@@ -15,6 +16,7 @@ mod buttons;
 mod chats;
 mod delivery;
 mod dialogues;
+mod feeds;
 mod incidents;
 mod ingest;
 mod invites;
@@ -35,8 +37,8 @@ use crate::config::StateLocation;
 use crate::domain::{DatabaseName, MemberKey, Role};
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
-pub use delivery::PendingSend;
 pub use dialogues::{Dialogue, DialogueKind};
+pub use feeds::{BEHIND_DIGEST, ClaimedFeed, DigestLine, FeedNews, QueueSends};
 pub use incidents::{
     Delivery, IncidentDetail, IncidentFilter, IncidentPage, IncidentRecord, MessageRecord,
     ReceiptRecord,

@@ -252,7 +252,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Releases every lease `owner` holds, at shutdown, so another process need not wait for expiry.
+    /// Releases every lease `owner` holds (jobs and Telegram feeds), at shutdown, so another process
+    /// need not wait for expiry.
     pub async fn release_leases(&self, owner: &str) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE outbox SET lease_owner = NULL, lease_expires_at = NULL \
@@ -261,11 +262,19 @@ impl Store {
         .bind(owner)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        let feeds = sqlx::query(
+            "UPDATE telegram_feeds SET lease_owner = NULL, lease_expires_at = NULL \
+             WHERE lease_owner = $1",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() + feeds.rows_affected())
     }
 
-    /// Extends every lease `owner` holds to `until`: leases are short and renewed while their owner
-    /// lives, so a process killed mid-delivery holds its jobs for seconds, not minutes.
+    /// Extends every lease `owner` holds (jobs and Telegram feeds) to `until`: leases are short and
+    /// renewed while their owner lives, so a process killed mid-delivery holds its work for seconds,
+    /// not minutes.
     pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE outbox SET lease_expires_at = $2 WHERE lease_owner = $1 AND done_at IS NULL",
@@ -274,7 +283,13 @@ impl Store {
         .bind(to_millis(until))
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        let feeds =
+            sqlx::query("UPDATE telegram_feeds SET lease_expires_at = $2 WHERE lease_owner = $1")
+                .bind(owner)
+                .bind(to_millis(until))
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() + feeds.rows_affected())
     }
 
     /// At start: on SQLite one process owns the file, so every lease in it was left by a process that
@@ -290,10 +305,17 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        let feeds = sqlx::query(
+            "UPDATE telegram_feeds SET lease_owner = NULL, lease_expires_at = NULL \
+             WHERE lease_owner IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() + feeds.rows_affected())
     }
 
-    /// Pending work by kind (every kind is listed, with zeros).
+    /// Pending work by kind (every kind is listed, with zeros). Telegram sends include the alerts
+    /// still waiting in recipients' feeds.
     pub async fn outbox_stats(&self, now: DateTime<Utc>) -> Result<Vec<OutboxStats>> {
         let now_ms = to_millis(now);
         let rows = sqlx::query(
@@ -315,12 +337,30 @@ impl Store {
                 oldest_due_age: Duration::ZERO,
             })
             .collect();
+        // Alerts still waiting in Telegram feeds are sends not yet queued: they count as sends, due
+        // when their feed is.
+        let waiting = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN f.next_attempt_at <= $1 THEN 1 ELSE 0 END), 0), \
+                    COALESCE(SUM(CASE WHEN f.next_attempt_at > $1 THEN 1 ELSE 0 END), 0) \
+             FROM telegram_feeds f \
+             JOIN recipient_set_members m ON m.recipient = f.recipient \
+             JOIN incidents i ON i.recipient_set = m.set_id AND i.id > f.queued_upto \
+             WHERE f.next_attempt_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox o \
+                 WHERE o.incident_id = i.id AND o.kind = 'telegram.send' AND o.recipient = f.recipient)",
+        )
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        if let Some(sends) = stats.iter_mut().find(|s| s.kind == JobKind::TelegramSend) {
+            sends.due += waiting.try_get::<i64, _>(0)?;
+            sends.scheduled += waiting.try_get::<i64, _>(1)?;
+        }
         for row in rows {
             let kind: JobKind = row.try_get::<String, _>("kind")?.parse()?;
             let oldest: Option<i64> = row.try_get("oldest")?;
             if let Some(entry) = stats.iter_mut().find(|s| s.kind == kind) {
-                entry.due = row.try_get("due")?;
-                entry.scheduled = row.try_get("scheduled")?;
+                entry.due += row.try_get::<i64, _>("due")?;
+                entry.scheduled += row.try_get::<i64, _>("scheduled")?;
                 entry.oldest_due_age = oldest
                     .map(|t| Duration::from_millis(u64::try_from(now_ms - t).unwrap_or(0)))
                     .unwrap_or_default();

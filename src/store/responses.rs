@@ -2,8 +2,9 @@
 //! edits of every message already sent, in the same transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
+use super::feeds::queue_edits;
 use super::outbox::cancel_escalation;
 use super::{Result, Store, to_millis};
 use crate::domain::IncidentId;
@@ -15,20 +16,6 @@ pub enum AckOutcome {
     /// Someone acknowledged it first.
     AlreadyBy(String),
     NotFound,
-}
-
-/// Queues an edit of every message sent about the incident (one job per recipient of its sends).
-async fn queue_edits(conn: &mut AnyConnection, incident: IncidentId, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) \
-         SELECT 'telegram.edit', incident_id, recipient, $2, $2 FROM outbox \
-         WHERE incident_id = $1 AND kind = 'telegram.send'",
-    )
-    .bind(incident.0)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 impl Store {

@@ -173,8 +173,9 @@ impl Service {
         .await;
     }
 
-    /// Moves the service's clock forward by `by` once the outbox has settled: no job due by now is
-    /// still open. (A job in flight across the jump would see its lease lapse and be performed twice.)
+    /// Moves the service's clock forward by `by` once the outbox has settled: no job or Telegram feed
+    /// due by now is still open. (Work in flight across the jump would see its lease lapse and be
+    /// performed twice.)
     pub async fn advance(&self, by: std::time::Duration) {
         super::eventually(
             "the outbox to settle",
@@ -183,8 +184,11 @@ impl Service {
                 let now = self.app.clock.now().timestamp_millis();
                 let open = self
                     .state_sql(&format!(
-                        "SELECT CAST(COUNT(*) AS TEXT) FROM outbox \
-                         WHERE done_at IS NULL AND next_attempt_at <= {now}"
+                        "SELECT CAST((SELECT COUNT(*) FROM outbox \
+                                      WHERE done_at IS NULL AND next_attempt_at <= {now}) \
+                                   + (SELECT COUNT(*) FROM telegram_feeds \
+                                      WHERE next_attempt_at <= {now} OR lease_owner IS NOT NULL) \
+                                 AS TEXT)"
                     ))
                     .await;
                 (open == ["0"]).then_some(())

@@ -185,16 +185,14 @@ fn huge_alerts_fit_in_4096_characters_without_broken_markup() {
 
 #[test]
 fn digests_count_by_database_alertname_and_severity() {
-    let mut incidents = Vec::new();
-    for i in 0..30 {
-        let mut one = incident();
-        one.id = IncidentId(i);
-        if i % 3 == 0 {
-            one.alertname = "PostgresDown".into();
-        }
-        incidents.push(one);
-    }
-    let digest = digest_message(&incidents);
+    let line = |alertname: &str, count| DigestLine {
+        database: Some(DatabaseName::parse("main").unwrap()),
+        alertname: alertname.into(),
+        severity: "critical".into(),
+        count,
+    };
+    let lines = [line("PostgresReplicationLag", 20), line("PostgresDown", 10)];
+    let digest = digest_message(&lines);
     assert!(digest.html.contains("<b>30 new alerts</b>"));
     assert!(
         digest.html.contains("🔴 main · PostgresDown × 10"),

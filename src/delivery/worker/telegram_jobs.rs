@@ -1,4 +1,4 @@
-//! Telegram jobs: alert messages sent and edited, storm digests, notices, and what a failed call
+//! Telegram jobs: alert messages sent and edited, notices, and what a failed call
 //! means for the job (wait for the chat, follow a migration, give up on an unreachable recipient).
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use super::{Outcome, Worker, backoff};
 use crate::access::{Identity, Permission, Person, may};
 use crate::callback::Callback;
 use crate::delivery::render;
-use crate::domain::{IncidentId, TelegramUserId};
+use crate::domain::TelegramUserId;
 use crate::domain::{MemberKey, Recipient};
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, StoreError};
 use crate::telegram::client::SendError;
@@ -16,18 +16,12 @@ use crate::telegram::html::escape;
 
 /// A job whose chat is busy for longer than this goes back to the outbox instead of waiting.
 const MAX_WAIT: Duration = Duration::from_millis(1500);
-/// When a chat's pending alerts would take longer than this one by one, they are told in a digest.
-const STORM_WINDOW: Duration = Duration::from_secs(5);
-/// The pace of one chat (Telegram: about one message a second).
-const CHAT_PACE: Duration = Duration::from_millis(1150);
-/// The pace of individual messages behind a digest in a group (Telegram: 20 a minute).
-const GROUP_PACE: Duration = Duration::from_millis(3200);
 /// The result of a send or edit to a person who may no longer read the incident's database.
 const DROPPED: &str = "dropped: the recipient may no longer read this database";
 
 impl Worker {
     /// The chat a recipient reaches, following usernames and supergroup migrations.
-    async fn chat_of(&self, recipient: &str) -> Result<Option<i64>, StoreError> {
+    pub(super) async fn chat_of(&self, recipient: &str) -> Result<Option<i64>, StoreError> {
         match recipient.parse::<Recipient>() {
             Ok(Recipient::Member(MemberKey::Id(id))) => Ok(Some(id.get())),
             // A username reaches only the account bound to it, never whoever carries it today.
@@ -44,13 +38,13 @@ impl Worker {
         }
     }
 
-    fn chat_lock(&self, chat: i64) -> Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn chat_lock(&self, chat: i64) -> Arc<tokio::sync::Mutex<()>> {
         let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(chats.entry(chat).or_default())
     }
 
     /// How long until the chat's turn, when that is too far off to wait for (without taking it).
-    fn busy(&self, chat: i64) -> Option<Duration> {
+    pub(super) fn busy(&self, chat: i64) -> Option<Duration> {
         let wait = self
             .throttle
             .next_free(chat)
@@ -59,7 +53,7 @@ impl Worker {
     }
 
     /// Waits for the chat's turn, or says to come back later when that is far off.
-    async fn turn(&self, chat: i64) -> Option<Duration> {
+    pub(super) async fn turn(&self, chat: i64) -> Option<Duration> {
         let wait = self
             .throttle
             .next_free(chat)
@@ -74,7 +68,7 @@ impl Worker {
         }
     }
 
-    fn count(&self, action: &str, result: &str) {
+    pub(super) fn count(&self, action: &str, result: &str) {
         self.metrics
             .telegram_messages
             .with_label_values(&[action, result])
@@ -129,19 +123,13 @@ impl Worker {
                 .await;
         };
         // In a storm most sends find their chat busy for a while: they go back to the outbox before
-        // any other work (the digest check reads every pending send of the chat), so the state store
-        // spends its time on intake rather than on jobs that cannot go out yet.
-        if let Some(wait) = self.busy(chat) {
+        // any other work, so the state store spends its time on intake rather than on jobs that
+        // cannot go out yet.
+        if let Some(wait) = self.steps_back(job).or_else(|| self.busy(chat)) {
             return Ok(Outcome::Defer(wait));
         }
         let lock = self.chat_lock(chat);
         let _one_at_a_time = lock.lock().await;
-        if !self.store.holds_lease(job.id, &self.owner).await? {
-            return Ok(Outcome::Released);
-        }
-        if let Some(outcome) = self.digest(job, chat).await? {
-            return Ok(outcome);
-        }
         let (incident, rendered) = match self.ready(job, chat).await? {
             Ok(ready) => ready,
             Err(outcome) => return Ok(outcome),
@@ -168,53 +156,13 @@ impl Worker {
 
     /// The person a private chat belongs to, with every role they hold now; `None` for a group chat,
     /// whose messages are decided per press by whoever presses.
-    async fn reader(&self, chat: i64) -> Result<Option<Identity>, StoreError> {
+    pub(super) async fn reader(&self, chat: i64) -> Result<Option<Identity>, StoreError> {
         let Ok(id) = TelegramUserId::new(chat) else {
             return Ok(None);
         };
         Ok(Some(
             self.access.person(&Person { id, username: None }).await?,
         ))
-    }
-
-    /// During a storm, tells the chat about all its waiting alerts in one message and spreads the
-    /// individual messages out behind it; `None` when there is no storm.
-    async fn digest(&self, job: &ClaimedJob, chat: i64) -> Result<Option<Outcome>, StoreError> {
-        let pending = self.store.pending_sends(&job.recipient).await?;
-        let fresh: Vec<_> = pending.iter().filter(|p| !p.digested).collect();
-        if CHAT_PACE * u32::try_from(fresh.len()).unwrap_or(u32::MAX) <= STORM_WINDOW {
-            return Ok(None);
-        }
-        let spacing = if chat < 0 { GROUP_PACE } else { CHAT_PACE };
-        if let Some(wait) = self.turn(chat).await {
-            return Ok(Some(Outcome::Defer(wait)));
-        }
-        let ids: Vec<IncidentId> = fresh.iter().map(|p| p.incident).collect();
-        let mut incidents = self.store.incidents_by_ids(&ids).await?;
-        // A person is told only of what they may read now, checked after waiting for the turn so
-        // that a removal meanwhile counts (the sends behind the digest are dropped the same way); a
-        // group chat, of everything routed to it.
-        if let Some(who) = self.reader(chat).await? {
-            incidents.retain(|i| may(&who, Permission::Read, i.database.as_deref()));
-            if incidents.is_empty() {
-                return Ok(None);
-            }
-        }
-        let rendered = render::digest_message(&incidents);
-        let answer = self.telegram.send(chat, &rendered).await;
-        self.throttle.done(chat);
-        match answer {
-            Ok(message_id) => {
-                self.count("digest", "ok");
-                let jobs: Vec<i64> = fresh.iter().map(|p| p.job_id).collect();
-                self.store
-                    .mark_digested(&jobs, message_id, self.clock.after(spacing), spacing)
-                    .await?;
-                tracing::info!(chat, alerts = jobs.len(), "alert storm: sent a digest");
-                Ok(Some(Outcome::Released))
-            }
-            Err(e) => self.failed(job, chat, "digest", e).await.map(Some),
-        }
     }
 
     pub(super) async fn edit(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {
@@ -332,13 +280,15 @@ impl Worker {
     /// Telegram will not deliver to this recipient: email the database's fallback recipients instead,
     /// and tell the owners once.
     async fn unreachable(&self, job: &ClaimedJob, why: &str) -> Result<Outcome, StoreError> {
-        tracing::warn!(recipient = %job.recipient, reason = why, "Telegram recipient unreachable");
         let now = self.clock.now();
+        // Warned once, when the owners are told; a storm to the same recipient is not a storm of
+        // warnings.
         if self
             .store
             .mark_unreachable(&job.recipient, why, now)
             .await?
         {
+            tracing::warn!(recipient = %job.recipient, reason = why, "Telegram recipient unreachable");
             let text = format!(
                 "⚠️ Postgram cannot reach <code>{}</code> on Telegram ({}). Their alerts go to the \
                  fallback email recipients until they press Start in a private chat with the bot.",
