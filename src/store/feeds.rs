@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::{Backend, ROWS_PER_STATEMENT, Result, Store, rows_sql, to_millis};
+use super::{Backend, ROWS_PER_STATEMENT, Result, Store, lease_span, rows_sql, to_millis};
 use crate::domain::{DatabaseName, IncidentId};
 use crate::store::ClaimedJob;
 use crate::store::JobKind;
@@ -201,12 +201,8 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<ClaimedFeed>> {
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let now_ms = to_millis(now);
-        let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let lock = self.skip_locked();
+        let (now_ms, until) = lease_span(now, lease);
         let sql = format!(
             "UPDATE telegram_feeds SET lease_owner = $1, lease_expires_at = $2 \
              WHERE recipient IN (SELECT recipient FROM telegram_feeds \

@@ -80,6 +80,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// What a claim's inner SELECT ends with: on PostgreSQL concurrent claimers (replicas) skip each
+    /// other's rows; SQLite's single write lock serialises them anyway.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// Connects and applies the migrations of the backend.
     pub async fn connect(location: &StateLocation) -> Result<Store> {
         install_default_drivers();
@@ -172,6 +181,13 @@ pub(crate) fn member_key(raw: &str) -> Result<MemberKey> {
         what: "member",
         detail,
     })
+}
+
+/// A claim's time and the end of its lease, in stored form.
+pub(crate) fn lease_span(now: DateTime<Utc>, lease: Duration) -> (i64, i64) {
+    let now = to_millis(now);
+    let lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    (now, now.saturating_add(lease))
 }
 
 /// Rows per multi-row statement: at 13 parameters a row, far below SQLite's 32766-parameter limit.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::{Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, rows_sql, to_millis};
+use super::{Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, lease_span, rows_sql, to_millis};
 use crate::domain::IncidentId;
 
 /// What a job does.
@@ -168,12 +168,8 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<ClaimedJob>> {
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let now_ms = to_millis(now);
-        let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let lock = self.skip_locked();
+        let (now_ms, until) = lease_span(now, lease);
         let sql = format!(
             "UPDATE outbox SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox \

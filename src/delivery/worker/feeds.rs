@@ -11,7 +11,6 @@ use super::{LEASE, Worker, backoff};
 use crate::access::{Permission, may};
 use crate::delivery::render;
 use crate::store::{BEHIND_DIGEST, ClaimedFeed, ClaimedJob, FeedNews, QueueSends, StoreError};
-use crate::telegram::client::SendError;
 
 /// When a chat's new alerts would take longer than this one by one, they are told in a digest.
 const STORM_WINDOW: Duration = Duration::from_secs(5);
@@ -232,22 +231,11 @@ impl Worker {
             Err(error) => error,
         };
         self.count("digest", error.reason());
-        Ok(match error {
-            SendError::RetryAfter(wait) => {
-                self.metrics.telegram_rate_limited.inc();
-                self.throttle.penalize(chat, wait);
-                Digest::Later(wait)
-            }
-            SendError::Migrated(to) => {
-                tracing::info!(from = chat, to, "group chat became a supergroup");
-                self.store
-                    .record_migration(chat, to, self.clock.now())
-                    .await?;
-                Digest::Later(Duration::ZERO)
-            }
-            // Unreachable, failing or refusing: the individual sends retry, fall back to email and
-            // tell the owners as they do outside a storm.
-            _ => Digest::OneByOne,
+        // Unreachable, failing or refusing: the individual sends retry, fall back to email and tell
+        // the owners as they do outside a storm.
+        Ok(match self.chat_says_wait(chat, &error).await? {
+            Some(wait) => Digest::Later(wait),
+            None => Digest::OneByOne,
         })
     }
 }

@@ -75,6 +75,31 @@ impl Worker {
             .inc();
     }
 
+    /// How long to wait before the chat's next message when Telegram answered that the chat must wait
+    /// (429: the chat is penalised in the throttle) or moved (a group became a supergroup: recorded,
+    /// the next attempt goes to the new id at once); `None` for any other failure.
+    pub(super) async fn chat_says_wait(
+        &self,
+        chat: i64,
+        error: &SendError,
+    ) -> Result<Option<Duration>, StoreError> {
+        Ok(match error {
+            SendError::RetryAfter(wait) => {
+                self.metrics.telegram_rate_limited.inc();
+                self.throttle.penalize(chat, *wait);
+                Some(*wait)
+            }
+            SendError::Migrated(to) => {
+                tracing::info!(from = chat, to, "group chat became a supergroup");
+                self.store
+                    .record_migration(chat, *to, self.clock.now())
+                    .await?;
+                Some(Duration::ZERO)
+            }
+            _ => None,
+        })
+    }
+
     /// Sorts a failed Telegram call into the job's outcome (shared by sends, edits and notices).
     async fn failed(
         &self,
@@ -84,19 +109,12 @@ impl Worker {
         error: SendError,
     ) -> Result<Outcome, StoreError> {
         self.count(action, error.reason());
+        if let Some(wait) = self.chat_says_wait(chat, &error).await? {
+            return Ok(Outcome::Defer(wait));
+        }
         Ok(match error {
-            SendError::RetryAfter(wait) => {
-                self.metrics.telegram_rate_limited.inc();
-                self.throttle.penalize(chat, wait);
-                Outcome::Defer(wait)
-            }
-            SendError::Migrated(to) => {
-                tracing::info!(from = chat, to, "group chat became a supergroup");
-                self.store
-                    .record_migration(chat, to, self.clock.now())
-                    .await?;
-                Outcome::Defer(Duration::ZERO)
-            }
+            // Answered by `chat_says_wait` above.
+            SendError::RetryAfter(_) | SendError::Migrated(_) => Outcome::Defer(Duration::ZERO),
             SendError::Unreachable(why) => self.unreachable(job, &why).await?,
             SendError::Transient(e) => {
                 if let Some(id) = job.incident {
