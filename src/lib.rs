@@ -18,7 +18,9 @@
 //!   people (arguments, one run at a time, cancel, audit); [`exec`] is the only module that talks to
 //!   the administered databases.
 //! - [`delivery`] performs the outbox: alert messages in Telegram (throttled, storm digests) and email;
-//!   [`silences`] is the client of Alertmanager's silence API (`SilenceApi`); [`callback`] encodes inline-button payloads.
+//!   [`silences`] is the client of Alertmanager's silence API (`SilenceApi`); [`callback`] is what an
+//!   inline button means: its payload (`payload`, read back by `parse`) and the keyboards whose tokens
+//!   each press is checked against (`keyboard`).
 //! - [`telegram`] is what the bot and delivery both need of Telegram: HTML escaping and length rules,
 //!   the shared throttle, the Bot API client (deadlines, error classes, the patient send), and whether
 //!   Telegram answers and why not (`reach`).
