@@ -5,7 +5,8 @@
 //!   config, its catalogue and its links, every problem at once); it also writes a starter config
 //!   (`init`) and probes a running service (`health`).
 //! - [`config`] reads `postgram.yaml` (env substitution, secrets, positions) into validated domain types.
-//! - [`app`] wires everything together, owns every task and shuts them down in order.
+//! - [`app`] wires everything together (`steps`; `periodic`: member refresh and housekeeping), owns
+//!   every task and shuts them down in order.
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
 //!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues, one
 //!   branch of `bot::schema()` per feature. Neither calls the other.
