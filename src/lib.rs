@@ -10,8 +10,9 @@
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
 //!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues, one
 //!   branch of `bot::schema()` per feature. Neither calls the other.
-//! - [`access`] answers who a caller is (Telegram person, API token) and makes every decision about
-//!   what they may do (`may`); [`members`] changes who belongs to a database (bot and REST alike).
+//! - [`access`] answers who a caller is (Telegram person, API token: `identify`) and makes every
+//!   decision about what they may do (`may`); [`members`] changes who belongs to a database (bot and
+//!   REST alike: role `changes`, `invites`, `usernames`).
 //! - [`alertmanager`] parses webhook payloads (version 4) into domain alerts; [`routing`] decides which
 //!   database an alert concerns and who must hear about it; [`intake`] turns a notification into
 //!   durable incidents and outbox jobs, batching commits.
