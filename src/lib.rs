@@ -5,12 +5,14 @@
 //!   config, its catalogue and its links, every problem at once); it also writes a starter config
 //!   (`init`) and probes a running service (`health`).
 //! - [`config`] reads `postgram.yaml` (env substitution, secrets, positions) into validated domain types.
-//! - [`app`] wires everything together, owns every task and shuts them down in order.
+//! - [`app`] wires everything together (`steps`; `periodic`: member refresh and housekeeping), owns
+//!   every task and shuts them down in order.
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
 //!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues, one
 //!   branch of `bot::schema()` per feature. Neither calls the other.
-//! - [`access`] answers who a caller is (Telegram person, API token) and makes every decision about
-//!   what they may do (`may`); [`members`] changes who belongs to a database (bot and REST alike).
+//! - [`access`] answers who a caller is (Telegram person, API token: `identify`) and makes every
+//!   decision about what they may do (`may`); [`members`] changes who belongs to a database (bot and
+//!   REST alike: role `changes`, `invites`, `usernames`).
 //! - [`alertmanager`] parses webhook payloads (version 4) into domain alerts; [`routing`] decides which
 //!   database an alert concerns and who must hear about it; [`intake`] turns a notification into
 //!   durable incidents, their escalation jobs and their recipients' Telegram feeds, batching commits.
@@ -19,7 +21,9 @@
 //!   the administered databases.
 //! - [`delivery`] works the Telegram feeds (one per recipient: new alerts one by one, or a storm digest
 //!   and the messages behind it) and performs the outbox: Telegram messages (throttled) and email;
-//!   [`silences`] is the client of Alertmanager's silence API (`SilenceApi`); [`callback`] encodes inline-button payloads.
+//!   [`silences`] is the client of Alertmanager's silence API (`SilenceApi`); [`callback`] is what an
+//!   inline button means: its payload (`payload`, read back by `parse`) and the keyboards whose tokens
+//!   each press is checked against (`keyboard`).
 //! - [`telegram`] is what the bot and delivery both need of Telegram: HTML escaping and length rules,
 //!   the shared throttle, the Bot API client (deadlines, error classes, the patient send), and whether
 //!   Telegram answers and why not (`reach`).

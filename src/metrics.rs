@@ -1,6 +1,7 @@
 //! The Prometheus registry and every metric the service exports. Handles are created once here and
 //! cloned into the modules that count; `/metrics` renders the registry.
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -27,141 +28,89 @@ pub struct Metrics {
     pub emails: IntCounterVec,
 }
 
+/// Latency buckets of HTTP requests, in seconds.
+const HTTP_SECONDS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+/// Notifications committed in one transaction.
+const BATCH_SIZES: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+/// From webhook to Telegram's answer, in seconds.
+const DELIVERY_SECONDS: [f64; 13] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new_custom(Some("postgram".to_owned()), None)
             .unwrap_or_else(|_| Registry::new());
-        let http_requests = IntCounterVec::new(
-            Opts::new(
+        let m = Maker(&registry);
+        Self {
+            http_requests: m.counters(
                 "http_requests_total",
                 "HTTP requests by route, method and status",
+                &["route", "method", "status"],
             ),
-            &["route", "method", "status"],
-        );
-        let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
-                vec![
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                ],
+            http_duration: m.histograms(
+                HistogramOpts::new("http_request_duration_seconds", "HTTP request latency")
+                    .buckets(HTTP_SECONDS.to_vec()),
+                &["route", "method"],
             ),
-            &["route", "method"],
-        );
-        let alerts_received = IntCounterVec::new(
-            Opts::new(
+            alerts_received: m.counters(
                 "alerts_received_total",
                 "Alerts in accepted webhook notifications",
+                &["database"],
             ),
-            &["database"],
-        );
-        let alerts_duplicate = IntCounterVec::new(
-            Opts::new(
+            alerts_duplicate: m.counters(
                 "alerts_duplicate_total",
                 "Alerts already seen with the same fingerprint, status and startsAt",
+                &["database"],
             ),
-            &["database"],
-        );
-        let alerts_routed = IntCounterVec::new(
-            Opts::new(
+            alerts_routed: m.counters(
                 "alerts_routed_total",
                 "New alerts stored and routed to a database",
+                &["database"],
             ),
-            &["database"],
-        );
-        let ingest_batch_size = Histogram::with_opts(
-            HistogramOpts::new(
-                "ingest_batch_notifications",
-                "Notifications committed together in one transaction",
-            )
-            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
-        );
-        let outbox_due = IntGaugeVec::new(
-            Opts::new("outbox_due_jobs", "Delivery jobs due and not yet done"),
-            &["kind"],
-        );
-        let outbox_scheduled = IntGaugeVec::new(
-            Opts::new(
+            ingest_batch_size: m.histogram(
+                HistogramOpts::new(
+                    "ingest_batch_notifications",
+                    "Notifications committed together in one transaction",
+                )
+                .buckets(BATCH_SIZES.to_vec()),
+            ),
+            outbox_due: m.int_gauges("outbox_due_jobs", "Delivery jobs due and not yet done", &["kind"]),
+            outbox_scheduled: m.int_gauges(
                 "outbox_scheduled_jobs",
                 "Delivery jobs waiting for a later time (escalations, backoff)",
+                &["kind"],
             ),
-            &["kind"],
-        );
-        let outbox_oldest_due_age = GaugeVec::new(
-            Opts::new(
+            outbox_oldest_due_age: m.gauges(
                 "outbox_oldest_due_age_seconds",
                 "How long the oldest due delivery job has waited",
+                &["kind"],
             ),
-            &["kind"],
-        );
-        let telegram_messages = IntCounterVec::new(
-            Opts::new(
+            telegram_messages: m.counters(
                 "telegram_messages_total",
                 "Telegram calls by action (send, edit, digest, notice) and result (ok or the failure reason)",
+                &["action", "result"],
             ),
-            &["action", "result"],
-        );
-        let telegram_rate_limited = IntCounter::new(
-            "telegram_rate_limited_total",
-            "429 answers from Telegram (the throttle should keep this at 0)",
-        );
-        let delivery_latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "delivery_latency_seconds",
-                "From webhook accepted to Telegram's answer to the first message of an incident",
-            )
-            .buckets(vec![
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-            ]),
-        );
-        let emails = IntCounterVec::new(
-            Opts::new(
+            telegram_rate_limited: m.register(IntCounter::new(
+                "telegram_rate_limited_total",
+                "429 answers from Telegram (the throttle should keep this at 0)",
+            )),
+            delivery_latency: m.histogram(
+                HistogramOpts::new(
+                    "delivery_latency_seconds",
+                    "From webhook accepted to Telegram's answer to the first message of an incident",
+                )
+                .buckets(DELIVERY_SECONDS.to_vec()),
+            ),
+            emails: m.counters(
                 "emails_total",
                 "Emails by kind and result (sent, transient, permanent)",
+                &["kind", "result"],
             ),
-            &["kind", "result"],
-        );
-        // The names and label sets above are constants: a bad one is a programming error that every
-        // test building `Metrics` would catch, never something input can cause.
-        let metrics = Self {
             registry,
-            http_requests: http_requests.expect("valid metric"),
-            http_duration: http_duration.expect("valid metric"),
-            alerts_received: alerts_received.expect("valid metric"),
-            alerts_duplicate: alerts_duplicate.expect("valid metric"),
-            alerts_routed: alerts_routed.expect("valid metric"),
-            ingest_batch_size: ingest_batch_size.expect("valid metric"),
-            outbox_due: outbox_due.expect("valid metric"),
-            outbox_scheduled: outbox_scheduled.expect("valid metric"),
-            outbox_oldest_due_age: outbox_oldest_due_age.expect("valid metric"),
-            telegram_messages: telegram_messages.expect("valid metric"),
-            telegram_rate_limited: telegram_rate_limited.expect("valid metric"),
-            delivery_latency: delivery_latency.expect("valid metric"),
-            emails: emails.expect("valid metric"),
-        };
-        for collector in metrics.collectors() {
-            metrics
-                .registry
-                .register(collector)
-                .expect("metric names are unique");
         }
-        metrics
-    }
-
-    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
-        vec![
-            Box::new(self.http_requests.clone()),
-            Box::new(self.http_duration.clone()),
-            Box::new(self.alerts_received.clone()),
-            Box::new(self.alerts_duplicate.clone()),
-            Box::new(self.alerts_routed.clone()),
-            Box::new(self.ingest_batch_size.clone()),
-            Box::new(self.outbox_due.clone()),
-            Box::new(self.outbox_scheduled.clone()),
-            Box::new(self.outbox_oldest_due_age.clone()),
-            Box::new(self.telegram_messages.clone()),
-            Box::new(self.telegram_rate_limited.clone()),
-            Box::new(self.delivery_latency.clone()),
-            Box::new(self.emails.clone()),
-        ]
     }
 
     /// The text exposition format.
@@ -176,5 +125,39 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Makes metrics and registers them. The names and label sets are constants: a bad or repeated one is
+/// a programming error that every test building `Metrics` would catch, never something input can cause.
+struct Maker<'r>(&'r Registry);
+
+impl Maker<'_> {
+    fn register<C: Collector + Clone + 'static>(&self, made: prometheus::Result<C>) -> C {
+        let metric = made.expect("valid metric");
+        self.0
+            .register(Box::new(metric.clone()))
+            .expect("metric names are unique");
+        metric
+    }
+
+    fn counters(&self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        self.register(IntCounterVec::new(Opts::new(name, help), labels))
+    }
+
+    fn int_gauges(&self, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+        self.register(IntGaugeVec::new(Opts::new(name, help), labels))
+    }
+
+    fn gauges(&self, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+        self.register(GaugeVec::new(Opts::new(name, help), labels))
+    }
+
+    fn histogram(&self, opts: HistogramOpts) -> Histogram {
+        self.register(Histogram::with_opts(opts))
+    }
+
+    fn histograms(&self, opts: HistogramOpts, labels: &[&str]) -> HistogramVec {
+        self.register(HistogramVec::new(opts, labels))
     }
 }

@@ -16,8 +16,8 @@ use super::reply::{self, NOT_ALLOWED, button, say, say_with};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Permission, Person, Source, may};
 use crate::callback::{Callback, Keyboard};
-use crate::domain::{MemberKey, Role, TelegramUserId};
-use crate::members::{Changed, MemberError, role_name};
+use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId};
+use crate::members::{Changed, Member, MemberError, role_name};
 use crate::telegram::html::escape;
 
 pub(super) const STALE: &str = "This button is no longer valid; send /admins again.";
@@ -144,73 +144,99 @@ async fn list(
     }
     let mut rows = Vec::new();
     for member in &members {
-        let (shown, role) = (&member.display, member.role);
-        let source = match &member.added_by {
-            Some(by) if member.source == Source::Runtime => format!("added by {}", escape(by)),
-            _ => "🔒 config".to_owned(),
-        };
-        let line = format!("\n{} · {} · {source}", escape(shown), role.as_str());
-        text.push_str(&line);
-        // A username is whoever claimed it first with /start; say who that is.
-        if let MemberKey::Username(name) = &member.key {
-            match member.user_id {
-                Some(id) => text.push_str(&format!(" · user <code>{id}</code>")),
-                None => text.push_str(" · has not pressed Start yet"),
-            }
-            let claimed = member
-                .claimed_by
-                .and_then(|id| TelegramUserId::new(id).ok());
-            if let Some(user) = claimed {
-                text.push_str(&format!(" · ⚠️ claimed by user <code>{user}</code>"));
-                let rebind = Callback::MemberRebind {
-                    database: db.name.clone(),
-                    username: name.clone(),
-                    user,
-                };
-                rows.push(vec![button(format!("🔁 {name} is user {user}"), rebind)]);
-            }
-        }
-        // Config members are changed in the config only: they get no buttons.
-        if member.source != Source::Runtime {
-            continue;
-        }
-        let member = &member.key;
-        let (other, label) = match role {
-            Role::Admin => (Role::Viewer, "⬇ viewer"),
-            _ => (Role::Admin, "⬆ admin"),
-        };
-        let to = |role| Callback::MemberSet {
-            database: db.name.clone(),
-            member: member.clone(),
-            role,
-        };
-        rows.push(vec![
-            button(format!("{label}: {shown}"), to(Some(other))),
-            button(format!("✖ remove {shown}"), to(None)),
-        ]);
+        text.push_str(&member_line(member));
+        rows.extend(member_rows(&db.name, member));
     }
+    rows.extend(list_rows(&db.name, several));
+    reply::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await?;
+    Ok(())
+}
+
+/// A member's line of the list: who, their role, where it comes from, and for a username, whose
+/// account it is.
+fn member_line(member: &Member) -> String {
+    let source = match &member.added_by {
+        Some(by) if member.source == Source::Runtime => format!("added by {}", escape(by)),
+        _ => "🔒 config".to_owned(),
+    };
+    let role = member.role.as_str();
+    let mut line = format!("\n{} · {role} · {source}", escape(&member.display));
+    // A username is whoever claimed it first with /start; say who that is.
+    if matches!(member.key, MemberKey::Username(_)) {
+        match member.user_id {
+            Some(id) => line.push_str(&format!(" · user <code>{id}</code>")),
+            None => line.push_str(" · has not pressed Start yet"),
+        }
+        if let Some(user) = claimant(member) {
+            line.push_str(&format!(" · ⚠️ claimed by user <code>{user}</code>"));
+        }
+    }
+    line
+}
+
+/// Another account that claimed a member's username since.
+fn claimant(member: &Member) -> Option<TelegramUserId> {
+    let claimed = member.claimed_by?;
+    TelegramUserId::new(claimed).ok()
+}
+
+/// A member's buttons: binding a claimed username to its claimant, changing the role, removing.
+fn member_rows(database: &DatabaseName, member: &Member) -> Vec<Vec<(String, Callback)>> {
+    let mut rows = Vec::new();
+    if let (MemberKey::Username(name), Some(user)) = (&member.key, claimant(member)) {
+        let rebind = Callback::MemberRebind {
+            database: database.clone(),
+            username: name.clone(),
+            user,
+        };
+        rows.push(vec![button(format!("🔁 {name} is user {user}"), rebind)]);
+    }
+    // Config members are changed in the config only: they get no buttons.
+    if member.source != Source::Runtime {
+        return rows;
+    }
+    let shown = &member.display;
+    let (other, label) = match member.role {
+        Role::Admin => (Role::Viewer, "⬇ viewer"),
+        _ => (Role::Admin, "⬆ admin"),
+    };
+    let to = |role| Callback::MemberSet {
+        database: database.clone(),
+        member: member.key.clone(),
+        role,
+    };
+    rows.push(vec![
+        button(format!("{label}: {shown}"), to(Some(other))),
+        button(format!("✖ remove {shown}"), to(None)),
+    ]);
+    rows
+}
+
+/// The buttons under the list: add and invite, and the way back to the picker when `several`.
+fn list_rows(database: &DatabaseName, several: bool) -> Vec<Vec<(String, Callback)>> {
     let add = |role| Callback::MemberAdd {
-        database: db.name.clone(),
+        database: database.clone(),
         role,
     };
     let invite = |role| Callback::MemberInvite {
-        database: db.name.clone(),
+        database: database.clone(),
         role,
     };
-    rows.push(vec![
-        button("➕ Add admin", add(Role::Admin)),
-        button("➕ Add viewer", add(Role::Viewer)),
-    ]);
-    rows.push(vec![
-        button("🔗 Invite admin", invite(Role::Admin)),
-        button("🔗 Invite viewer", invite(Role::Viewer)),
-    ]);
+    let mut rows = vec![
+        vec![
+            button("➕ Add admin", add(Role::Admin)),
+            button("➕ Add viewer", add(Role::Viewer)),
+        ],
+        vec![
+            button("🔗 Invite admin", invite(Role::Admin)),
+            button("🔗 Invite viewer", invite(Role::Viewer)),
+        ],
+    ];
     if several {
         let back = Callback::Members { database: None };
         rows.push(vec![button("◀ Databases", back)]);
     }
-    reply::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await?;
-    Ok(())
+    rows
 }
 
 /// `/admins`.

@@ -3,21 +3,21 @@
 //! audit row and messages (a welcome with the database's firing incidents for a newcomer, a word to
 //! the member and to the database's admins), and then the router is rebuilt so the next alert reaches
 //! the new member list. Calls `access`, `store` and `routing` (and `tokens` for invite codes,
-//! `telegram::html` for the messages); called by `bot` and `http`.
+//! `telegram::html` for the messages); called by `bot` and `http`. Here: the member list and how a
+//! member is known; `changes` sets and removes roles, `invites` and `usernames` are the two ways in.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::access::{Access, Actor, Identity, Permission, Source, may};
+use crate::access::{Access, Source};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{DatabaseName, MemberKey, Recipient, Role, TelegramUserId, Username};
+use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId, Username};
 use crate::routing::{Router, SharedRouter};
-use crate::store::{MemberChange, MemberRecord, Notice, Store, StoreError};
-use crate::telegram::html::escape;
+use crate::store::{Store, StoreError};
 
+mod changes;
 mod invites;
 mod usernames;
 
@@ -210,204 +210,5 @@ impl Members {
             });
         }
         Ok(out)
-    }
-
-    /// Makes `member` an admin or viewer of `database` (adding them, or changing their role).
-    pub async fn set(
-        &self,
-        actor: &Identity,
-        database: &str,
-        member: &MemberKey,
-        role: Role,
-    ) -> Result<Changed, MemberError> {
-        let database = self.allowed(actor, database, member).await?;
-        self.apply(
-            &actor.actor(),
-            &database,
-            member,
-            Some(role),
-            self.clock.now(),
-        )
-        .await
-    }
-
-    /// Removes a member added here.
-    pub async fn remove(
-        &self,
-        actor: &Identity,
-        database: &str,
-        member: &MemberKey,
-    ) -> Result<Changed, MemberError> {
-        let database = self.allowed(actor, database, member).await?;
-        match self
-            .apply(&actor.actor(), &database, member, None, self.clock.now())
-            .await?
-        {
-            Changed::Unchanged => Err(MemberError::NotMember {
-                member: member.shown(),
-                database: database.to_string(),
-            }),
-            changed => Ok(changed),
-        }
-    }
-
-    async fn allowed(
-        &self,
-        actor: &Identity,
-        database: &str,
-        member: &MemberKey,
-    ) -> Result<DatabaseName, MemberError> {
-        let database = self.managed(actor, database)?;
-        self.eligible(&database, member).await?;
-        Ok(database)
-    }
-
-    /// The database named, when `actor` may manage its members.
-    fn managed(&self, actor: &Identity, database: &str) -> Result<DatabaseName, MemberError> {
-        let database = self.database(database)?;
-        if !may(actor, Permission::ManageMembers, Some(database.as_str())) {
-            return Err(MemberError::Forbidden {
-                who: actor.name.clone(),
-                database: database.to_string(),
-            });
-        }
-        Ok(database)
-    }
-
-    /// Config members and owners are not runtime members: a runtime row for them could never be
-    /// removed from the bot (config members are locked) or would mean nothing (owners). A person is
-    /// matched by id and by every username bound to them, so `@alice` in the config is also user 42
-    /// once Alice has claimed her name with `/start`.
-    async fn eligible(
-        &self,
-        database: &DatabaseName,
-        member: &MemberKey,
-    ) -> Result<(), MemberError> {
-        let mut forms = self.forms(member).await?;
-        forms.push(member.clone());
-        for form in &forms {
-            if self.access.is_config_member(database.as_str(), form) {
-                return Err(MemberError::Locked(member.shown()));
-            }
-            if let MemberKey::Id(id) = form
-                && self.access.owners().contains(id)
-            {
-                return Err(MemberError::Owner(member.shown()));
-            }
-        }
-        Ok(())
-    }
-
-    async fn apply(
-        &self,
-        actor: &Actor,
-        database: &DatabaseName,
-        member: &MemberKey,
-        role: Option<Role>,
-        at: DateTime<Utc>,
-    ) -> Result<Changed, MemberError> {
-        if role == Some(Role::Owner) {
-            return Err(MemberError::BadRole("owner".to_owned()));
-        }
-        // One person is one member, whichever form names them: the change applies to every form.
-        let forms = self.forms(member).await?;
-        let Some((key, others)) = forms.split_first() else {
-            return Ok(Changed::Unchanged);
-        };
-        let key = key.clone();
-        let who = self.display(&key).await?;
-        let runtime = self.store.members(Some(database)).await?;
-        let held = |form: &MemberKey| runtime.iter().find(|m| &m.member == form).map(|m| m.role);
-        let previous = forms.iter().filter_map(held).max();
-        let folded = others.iter().any(|form| held(form).is_some());
-        let changed = match (previous, role) {
-            (a, b) if a == b && !folded => return Ok(Changed::Unchanged),
-            (a, b) if a == b => Changed::Unchanged,
-            (None, Some(_)) => Changed::Added,
-            (Some(from), Some(_)) => Changed::RoleChanged { from },
-            (Some(was), None) => Changed::Removed { was },
-            (None, None) => return Ok(Changed::Unchanged),
-        };
-        let (to_member, to_admins) = announcements(&actor.name, database, &who, changed, role);
-        let mut notices = vec![Notice {
-            recipient: Recipient::Member(key.clone()),
-            text: to_member,
-        }];
-        for admin in self.admins_of(database, &runtime) {
-            if !forms.contains(&admin) {
-                notices.push(Notice {
-                    recipient: Recipient::Member(admin),
-                    text: to_admins.clone(),
-                });
-            }
-        }
-        if changed == Changed::Unchanged {
-            // Only the forms are folded into one: nothing to tell anyone.
-            notices.clear();
-        }
-        let change = MemberChange {
-            database,
-            member: &key,
-            others,
-            role,
-            actor,
-            audit_detail: serde_json::json!({
-                "member": key.to_string(),
-                "role": role.map(Role::as_str),
-                "previous": previous.map(Role::as_str),
-            }),
-            notices,
-            send_firing: changed == Changed::Added,
-            at,
-        };
-        self.store.change_member(&change).await?;
-        self.reload().await?;
-        self.wake.notify_one();
-        Ok(changed)
-    }
-
-    /// The admins of a database (config and runtime): who hears of membership changes.
-    fn admins_of(&self, database: &DatabaseName, runtime: &[MemberRecord]) -> Vec<MemberKey> {
-        let (admins, _) = self.access.config_members(database.as_str());
-        let mut out: Vec<MemberKey> = admins.to_vec();
-        for record in runtime {
-            if record.role == Role::Admin && !out.contains(&record.member) {
-                out.push(record.member.clone());
-            }
-        }
-        out
-    }
-}
-
-/// What the member and the database's admins are told of a change (Telegram HTML).
-fn announcements(
-    by: &str,
-    database: &DatabaseName,
-    who: &str,
-    changed: Changed,
-    role: Option<Role>,
-) -> (String, String) {
-    let (by, db, who) = (escape(by), escape(database.as_str()), escape(who));
-    match (changed, role) {
-        (Changed::Added, Some(role)) => (
-            format!(
-                "👋 {by} made you {} of <b>{db}</b>. Its alerts reach you here from now on; \
-                 those firing now follow. Send /help to see what you can do.",
-                role_name(role)
-            ),
-            format!(
-                "👥 {by} added {} as {} of <b>{db}</b>.",
-                who,
-                role_name(role)
-            ),
-        ),
-        (Changed::RoleChanged { .. }, Some(role)) => (
-            format!("👥 {by} made you {} of <b>{db}</b>.", role_name(role)),
-            format!("👥 {by} made {} {} of <b>{db}</b>.", who, role_name(role)),
-        ),
-        _ => (
-            format!("👥 {by} removed you from <b>{db}</b>: its alerts no longer reach you."),
-            format!("👥 {by} removed {} from <b>{db}</b>.", who),
-        ),
     }
 }

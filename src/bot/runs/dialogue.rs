@@ -2,7 +2,19 @@
 //! otherwise), take the answer (checked, asked again with the error), confirm, run. Membership is
 //! checked at every step.
 
-use super::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::prelude::*;
+
+use super::super::reply::{button, say_buttons};
+use super::super::{BotState, HandlerResult};
+use super::{MAX_CHOICES, arguments_of, missing, not_allowed, permission, run};
+use crate::access::Person;
+use crate::callback::Callback;
+use crate::catalog::{ArgType, Argument, MASK};
+use crate::store::{Dialogue, DialogueKind};
+use crate::telegram::html::escape;
 
 /// Whether the person may still go on with their dialogue (membership is checked at every step, so
 /// a removed member is served no `choices_sql` and no typed value). Ends it, saying so, when not.

@@ -26,7 +26,7 @@ use super::reply::{NOT_ALLOWED, button, say, say_buttons};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
-use crate::catalog::{ArgType, Argument, MASK};
+use crate::catalog::{ArgType, Argument};
 use crate::domain::DatabaseName;
 use crate::store::{Dialogue, DialogueKind};
 use crate::telegram::html::escape;

@@ -205,6 +205,7 @@ pub async fn csv(
     Ok(())
 }
 
+/// Runs the dialogue's action, following it in a status message (with Cancel) that ends as its summary.
 async fn run_action(
     bot: &Bot,
     state: &BotState,
@@ -213,13 +214,8 @@ async fn run_action(
     database: &DatabaseName,
     dialogue: &Dialogue,
 ) -> HandlerResult {
-    let Some(action) = state
-        .operations
-        .catalog()
-        .actions
-        .iter()
-        .find(|a| a.alias == dialogue.alias)
-    else {
+    let catalog = state.operations.catalog();
+    let Some(action) = catalog.actions.iter().find(|a| a.alias == dialogue.alias) else {
         return Ok(());
     };
     let title = action.title.clone();
@@ -230,54 +226,31 @@ async fn run_action(
             item: action.alias.clone(),
         },
     )]];
-    let status = say_buttons(
-        bot,
-        state,
-        chat,
-        format!(
-            "⏳ <b>{}</b> on <b>{}</b>: starting…",
-            escape(&title),
-            escape(database.as_str())
-        ),
-        stop.clone(),
-    )
-    .await?;
+    let heading = format!(
+        "<b>{}</b> on <b>{}</b>",
+        escape(&title),
+        escape(database.as_str())
+    );
+    let starting = format!("⏳ {heading}: starting…");
+    let status = say_buttons(bot, state, chat, starting, stop.clone()).await?;
     // Steps report through a shared slot; the message is edited from it at most every few seconds.
     let latest: Arc<Mutex<Option<Progress>>> = Arc::new(Mutex::new(None));
     let sink = Arc::clone(&latest);
+    let on_step: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(move |p| {
+        *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+    });
+    let values = dialogue.values();
     let started = state
         .operations
-        .start_action(
-            who,
-            database,
-            &dialogue.alias,
-            &dialogue.values(),
-            Arc::new(move |p| {
-                *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
-            }),
-        )
+        .start_action(who, database, &dialogue.alias, &values, on_step)
         .await;
     let text = match started {
         Ok(run) => {
             // The same buttons as sent: their tokens are recorded already.
             let keyboard = Keyboard::new(stop).prepare();
-            let heading = format!(
-                "<b>{}</b> on <b>{}</b>",
-                escape(&title),
-                escape(database.as_str())
-            );
+            let place = (chat, status);
             let markup = keyboard.markup();
-            let report = progress(
-                bot,
-                state,
-                (chat, status),
-                &heading,
-                markup,
-                &latest,
-                run.finished(),
-            )
-            .await;
-            match report {
+            match progress(bot, state, place, &heading, markup, &latest, run.finished()).await {
                 Some(report) => summary(&title, database, &report),
                 None => "❌ the run ended without a report".to_owned(),
             }

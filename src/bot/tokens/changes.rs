@@ -1,7 +1,17 @@
 //! The steps that change tokens: the scope question, creating (shown once), revoking, and hiding a
 //! shown token.
 
-use super::*;
+use teloxide::prelude::*;
+use teloxide::types::MessageId;
+
+use super::super::reply::{answer, button, polite, show};
+use super::super::{BotState, HandlerResult};
+use super::{list, name_problem, scope};
+use crate::access::Actor;
+use crate::callback::{Callback, Keyboard, TokenScope};
+use crate::domain::Role;
+use crate::telegram::html::escape;
+use crate::tokens::{digest, hex, new_token};
 
 /// The second step: every database, or one.
 pub(super) async fn ask_scope(

@@ -16,14 +16,13 @@ use teloxide::types::MessageId;
 
 use super::commands::Command;
 use super::context::{Ask, Press};
-use super::reply::{answer, button, polite, say, show};
+use super::reply::{answer, button, say, show};
 use super::{BotError, BotState, HandlerResult};
-use crate::access::{Actor, Permission, Person, may};
+use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
 use crate::domain::Role;
 use crate::store::StoredToken;
 use crate::telegram::html::escape;
-use crate::tokens::{digest, hex, new_token};
 
 /// Past this the list stops, below Telegram's 4096 characters.
 const LIST_BUDGET: usize = 3500;

@@ -1,0 +1,116 @@
+//! The tasks that keep the service's state current while it runs: the member list (for routing) and
+//! housekeeping (abandoned dialogues, old buttons, runs whose process died), and their start.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::steps::Shared;
+use crate::clock::Clock;
+use crate::members::Members;
+use crate::routing::SharedRouter;
+use crate::store::Store;
+
+/// The members added at runtime, read before anything is routed and kept current.
+pub(super) async fn start_members(
+    shared: &Shared,
+    router: SharedRouter,
+) -> anyhow::Result<Arc<Members>> {
+    let members = Arc::new(Members::new(
+        shared.store.clone(),
+        Arc::clone(&shared.access),
+        Arc::clone(&shared.config),
+        router,
+        Arc::clone(&shared.wake),
+        shared.clock.clone(),
+    ));
+    members
+        .reload()
+        .await
+        .context("reading the members added at runtime")?;
+    let refresh = refresh_members(Arc::clone(&members), shared.stop_workers.clone());
+    shared.tracker.spawn(refresh);
+    Ok(members)
+}
+
+pub(super) fn spawn_housekeeping(shared: &Shared, longest_run: std::time::Duration) {
+    let lifetimes = Lifetimes {
+        dialogues: shared.config.telegram.dialogue_ttl,
+        buttons: shared.config.telegram.buttons_ttl,
+        runs: longest_run,
+    };
+    shared.tracker.spawn(housekeeping(
+        shared.store.clone(),
+        shared.clock.clone(),
+        lifetimes,
+        shared.stop_workers.clone(),
+    ));
+}
+
+/// Rebuilds the router now and then, so members added or removed through another replica sharing the
+/// state store receive alerts here too. (Access checks read the store on every update; only routing
+/// uses this copy.)
+async fn refresh_members(members: Arc<Members>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(15));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(e) = members.reload().await {
+                    tracing::warn!(error = %e, "reloading the member list failed");
+                }
+            }
+        }
+    }
+}
+
+/// How long what housekeeping clears may live.
+struct Lifetimes {
+    dialogues: std::time::Duration,
+    buttons: std::time::Duration,
+    /// Longer than any run can last: a run still `running` after this died with its process.
+    runs: std::time::Duration,
+}
+
+/// Deletes abandoned dialogues (and forgets the secrets typed into them), forgets old buttons, and
+/// records runs that outlived every possible run as interrupted (their process died; on PostgreSQL
+/// this is how another replica's crash is recorded).
+async fn housekeeping(store: Store, clock: Clock, lifetimes: Lifetimes, stop: CancellationToken) {
+    let shortest = lifetimes.dialogues.min(lifetimes.buttons);
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60).min(shortest));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A lifetime beyond chrono's range keeps everything.
+    let before = |ttl: std::time::Duration| {
+        chrono::Duration::from_std(ttl)
+            .ok()
+            .and_then(|ttl| clock.now().checked_sub_signed(ttl))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+    };
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+            // What the jump made old goes now rather than at the next tick.
+            () = clock.jumped() => {}
+        }
+        if let Err(e) = store.expire_dialogues(before(lifetimes.dialogues)).await {
+            tracing::warn!(error = %e, "deleting abandoned dialogues failed");
+        }
+        if let Err(e) = store.prune_buttons(before(lifetimes.buttons)).await {
+            tracing::warn!(error = %e, "forgetting old buttons failed");
+        }
+        match store
+            .end_runs_started_before(before(lifetimes.runs), clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                runs = n,
+                "runs outlived every action's timeout: recorded as interrupted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "ending interrupted runs failed"),
+        }
+    }
+}
