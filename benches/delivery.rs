@@ -45,7 +45,8 @@ async fn start(state: &TestState, text: String, port: u16) -> Child {
         env!("CARGO_BIN_EXE_postgram"),
         &path,
         port,
-        "warn",
+        // `BENCH_LOG=info` shows the service's own account of the run (digests, deferrals, 429s).
+        &std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
         Stdio::inherit(),
     )
     .await

@@ -109,24 +109,41 @@ fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> St
         lines.push(escape(&cut(description, budget.description)));
     }
     lines.push(String::new());
-    for (name, value) in key_labels(incident).into_iter().take(budget.labels) {
-        lines.push(format!(
-            "{}: <code>{}</code>",
-            escape(&cut(name, 60)),
-            escape(&cut(value, budget.label_value))
-        ));
-    }
+    lines.extend(labels(incident, budget));
+    lines.extend(times(incident, now));
+    lines.extend(responses(incident, now));
+    lines.join("\n")
+}
+
+/// The alert's key labels and its severity, within the budget.
+fn labels(incident: &IncidentRecord, budget: &Budget) -> Vec<String> {
+    let mut lines: Vec<String> = key_labels(incident)
+        .into_iter()
+        .take(budget.labels)
+        .map(|(name, value)| {
+            format!(
+                "{}: <code>{}</code>",
+                escape(&cut(name, 60)),
+                escape(&cut(value, budget.label_value))
+            )
+        })
+        .collect();
     if !incident.severity.is_empty() {
         lines.push(format!(
             "severity: <code>{}</code>",
             escape(&cut(&incident.severity, 40))
         ));
     }
-    lines.push(format!(
+    lines
+}
+
+/// When it started and ended, and the links to its source and runbook.
+fn times(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<String> {
+    let mut lines = vec![format!(
         "Started {} ({} ago)",
         time(incident.starts_at),
         human_duration(now - incident.starts_at)
-    ));
+    )];
     if incident.status == AlertStatus::Resolved {
         let ended = incident.ends_at.or(incident.resolved_at).unwrap_or(now);
         lines.push(format!(
@@ -151,6 +168,12 @@ fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> St
     if !links.is_empty() {
         lines.push(links.join(" · "));
     }
+    lines
+}
+
+/// Who acknowledged it, and the silence while it lasts.
+fn responses(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<String> {
+    let mut lines = Vec::new();
     if let (Some(by), Some(at)) = (&incident.acknowledged_by, incident.acknowledged_at) {
         lines.push(format!(
             "☑️ Acknowledged by {} at {}",
@@ -167,7 +190,7 @@ fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> St
             time(until)
         ));
     }
-    lines.join("\n")
+    lines
 }
 
 /// The alert message for an incident, as every recipient sees it now; `links` are extra buttons (one

@@ -279,18 +279,28 @@ async fn receipts(conn: &mut AnyConnection, id: IncidentId) -> Result<Vec<Receip
 }
 
 async fn deliveries(conn: &mut AnyConnection, id: IncidentId) -> Result<Vec<Delivery>> {
+    // One statement, so one snapshot: a send the worker queues meanwhile is listed once, as waiting in
+    // the feed or as a job.
     let rows = sqlx::query(
         "SELECT id, kind, recipient, attempts, created_at, next_attempt_at, done_at, result, last_error \
-         FROM outbox WHERE incident_id = $1 ORDER BY id",
+         FROM (SELECT id, kind, recipient, attempts, created_at, next_attempt_at, done_at, result, \
+                      last_error, 0 AS waiting \
+               FROM outbox WHERE incident_id = $1 \
+               UNION ALL \
+               SELECT NULL, 'telegram.send', m.recipient, 0, i.created_at, i.created_at, NULL, NULL, \
+                      NULL, 1 \
+               FROM recipient_set_members m JOIN incidents i ON i.recipient_set = m.set_id \
+               WHERE i.id = $1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = $1 \
+                   AND o.kind = 'telegram.send' AND o.recipient = m.recipient)) AS d \
+         ORDER BY waiting, id, recipient",
     )
     .bind(id.0)
     .fetch_all(&mut *conn)
     .await?;
-    let mut deliveries = rows
-        .iter()
+    rows.iter()
         .map(|row| {
             Ok(Delivery {
-                id: Some(row.try_get("id")?),
+                id: row.try_get("id")?,
                 kind: row.try_get("kind")?,
                 recipient: row.try_get("recipient")?,
                 attempts: row.try_get("attempts")?,
@@ -301,32 +311,7 @@ async fn deliveries(conn: &mut AnyConnection, id: IncidentId) -> Result<Vec<Deli
                 last_error: row.try_get("last_error")?,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    let waiting = sqlx::query(
-        "SELECT m.recipient, i.created_at FROM recipient_set_members m \
-         JOIN incidents i ON i.recipient_set = m.set_id \
-         WHERE i.id = $1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = $1 \
-             AND o.kind = 'telegram.send' AND o.recipient = m.recipient) \
-         ORDER BY m.recipient",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in waiting {
-        let at = from_millis(row.try_get(1)?)?;
-        deliveries.push(Delivery {
-            id: None,
-            kind: "telegram.send".to_owned(),
-            recipient: row.try_get(0)?,
-            attempts: 0,
-            created_at: at,
-            next_attempt_at: at,
-            done_at: None,
-            result: None,
-            last_error: None,
-        });
-    }
-    Ok(deliveries)
+        .collect()
 }
 
 pub(crate) async fn messages(

@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::{Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, lease_span, rows_sql, to_millis};
+use super::{
+    Backend, ROWS_PER_STATEMENT, Result, Store, StoreError, lease_span, rows_sql, to_millis,
+};
 use crate::domain::IncidentId;
 
 /// What a job does.

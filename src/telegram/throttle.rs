@@ -1,6 +1,8 @@
 //! Telegram's rate limits, kept *before* sending: about 30 messages a second overall, one a second per
-//! chat, 20 a minute per group. Each limit is a sliding window over the times messages actually went
-//! out, with a margin below Telegram's figures so that scheduling jitter never crosses them.
+//! chat, 20 a minute per group. Each limit is a sliding window over the times messages went out, with
+//! a margin below Telegram's figures. A message counts from when its answer came back, not from when
+//! its turn was taken: a request delayed on its way (a busy machine) must not arrive together with the
+//! ones after it. Turns overall are also spaced evenly instead of taken in bursts, for the same reason.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -9,6 +11,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 const GLOBAL_PER_SECOND: usize = 25;
+/// The even spacing of turns overall.
+const GLOBAL_SPACING: Duration = Duration::from_millis(1000 / GLOBAL_PER_SECOND as u64);
 const PER_CHAT_SPACING: Duration = Duration::from_millis(1100);
 const GROUP_PER_MINUTE: usize = 19;
 const SECOND: Duration = Duration::from_secs(1);
@@ -17,6 +21,8 @@ const MINUTE: Duration = Duration::from_millis(61_000);
 #[derive(Default)]
 struct Windows {
     global: VecDeque<Instant>,
+    /// When the last turn overall was taken.
+    last_turn: Option<Instant>,
     chats: HashMap<i64, VecDeque<Instant>>,
     /// A chat Telegram answered 429 for is quiet until then.
     penalties: HashMap<i64, Instant>,
@@ -44,6 +50,9 @@ impl Windows {
         let mut free = now;
         if self.global.len() >= GLOBAL_PER_SECOND {
             free = free.max(self.global[self.global.len() - GLOBAL_PER_SECOND] + SECOND);
+        }
+        if let Some(last) = self.last_turn {
+            free = free.max(last + GLOBAL_SPACING);
         }
         if let Some(sent) = self.chats.get_mut(&chat) {
             while sent
@@ -82,6 +91,7 @@ impl Throttle {
             return Err(free);
         }
         windows.global.push_back(now);
+        windows.last_turn = Some(now);
         windows.chats.entry(chat).or_default().push_back(now);
         windows.penalties.remove(&chat);
         Ok(())
@@ -100,12 +110,20 @@ impl Throttle {
     pub fn done(&self, chat: i64) {
         let now = Instant::now();
         let mut windows = self.lock();
-        if let Some(last) = windows
+        let Some(last) = windows
             .chats
             .get_mut(&chat)
             .and_then(|sent| sent.back_mut())
-        {
-            *last = (*last).max(now);
+        else {
+            return;
+        };
+        let taken = *last;
+        *last = taken.max(now);
+        // The same message in the overall window: every entry there is at most `now`, so it moves to
+        // the back and the window stays in order.
+        if let Some(at) = windows.global.iter().rposition(|t| *t == taken) {
+            windows.global.remove(at);
+            windows.global.push_back(taken.max(now));
         }
     }
 
@@ -133,7 +151,11 @@ mod tests {
         let start = Instant::now();
         assert!(throttle.try_take(5).is_ok());
         assert_eq!(throttle.try_take(5), Err(start + PER_CHAT_SPACING));
-        assert!(throttle.try_take(6).is_ok(), "other chats are not held up");
+        assert_eq!(
+            throttle.next_free(6),
+            start + GLOBAL_SPACING,
+            "other chats wait only for the overall spacing"
+        );
         throttle.take(5).await;
         assert_eq!(Instant::now(), start + PER_CHAT_SPACING);
     }
@@ -158,11 +180,34 @@ mod tests {
         let throttle = Throttle::default();
         let start = Instant::now();
         for chat in 0..GLOBAL_PER_SECOND as i64 {
-            assert!(throttle.try_take(chat).is_ok());
+            throttle.take(chat).await;
         }
+        let spread = GLOBAL_SPACING * (GLOBAL_PER_SECOND as u32 - 1);
+        assert_eq!(
+            Instant::now(),
+            start + spread,
+            "turns overall are spaced evenly"
+        );
         assert_eq!(throttle.try_take(1000), Err(start + SECOND));
         throttle.take(1000).await;
         assert_eq!(Instant::now(), start + SECOND);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_answer_holds_its_place_in_the_global_window() {
+        let throttle = Throttle::default();
+        let start = Instant::now();
+        throttle.take(0).await;
+        tokio::time::advance(Duration::from_millis(1200)).await;
+        throttle.done(0);
+        for chat in 1..GLOBAL_PER_SECOND as i64 {
+            throttle.take(chat).await;
+        }
+        // The slow message counts from its answer at 1.2 s, so the window is full until 2.2 s.
+        assert_eq!(
+            throttle.next_free(1000),
+            start + Duration::from_millis(1200) + SECOND
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -73,7 +73,7 @@ impl Worker {
         feed: &mut ClaimedFeed,
     ) -> Result<(Option<DateTime<Utc>>, Vec<ClaimedJob>), StoreError> {
         let chat = self.chat_of(&feed.recipient).await?;
-        let news = self
+        let mut news = self
             .store
             .feed_news(&feed.recipient, feed.told_upto)
             .await?;
@@ -82,7 +82,7 @@ impl Worker {
         if news.count > 0 {
             let many = CHAT_PACE * u32::try_from(news.count).unwrap_or(u32::MAX) > STORM_WINDOW;
             let digest = match chat {
-                Some(chat) if many => self.digest(feed, chat, news).await?,
+                Some(chat) if many => self.digest(feed, chat, &mut news).await?,
                 _ => Digest::OneByOne,
             };
             self.untold(&feed.recipient, &digest);
@@ -144,11 +144,15 @@ impl Worker {
         }
     }
 
-    /// How long a send steps back: a message behind a digest, while some chat still waits for its
-    /// own digest.
-    pub(super) fn steps_back(&self, job: &ClaimedJob) -> Option<Duration> {
+    /// How long a send steps back before taking the chat's lock: any send whose chat is busy for long;
+    /// a message behind a digest whenever its chat is busy at all (it does not wait in line ahead of
+    /// the chat's next digest) and while some chat still waits for its own digest.
+    pub(super) fn steps_back(&self, job: &ClaimedJob, chat: i64) -> Option<Duration> {
         if job.payload != BEHIND_DIGEST {
-            return None;
+            return self.busy(chat);
+        }
+        if let Some(wait) = self.busy_for(chat, Duration::ZERO) {
+            return Some(wait);
         }
         let mut untold = self.untold.lock().unwrap_or_else(|e| e.into_inner());
         let now = tokio::time::Instant::now();
@@ -192,12 +196,13 @@ impl Worker {
 
     /// Tells the chat about the feed's new alerts in one message, counted in the store; only what
     /// the person may read now (checked after waiting for the turn, so a removal meanwhile counts),
-    /// and in a group everything routed to it.
+    /// and in a group everything routed to it. The news is read again once the turn is taken: alerts
+    /// that arrived while it waited are told in the same message.
     async fn digest(
         &self,
         feed: &ClaimedFeed,
         chat: i64,
-        news: FeedNews,
+        news: &mut FeedNews,
     ) -> Result<Digest, StoreError> {
         if let Some(wait) = self.busy(chat) {
             return Ok(Digest::Later(wait));
@@ -207,6 +212,10 @@ impl Worker {
         if let Some(wait) = self.turn(chat).await {
             return Ok(Digest::Later(wait));
         }
+        *news = self
+            .store
+            .feed_news(&feed.recipient, feed.told_upto)
+            .await?;
         let mut lines = self
             .store
             .digest_lines(&feed.recipient, feed.told_upto, news.newest)

@@ -45,11 +45,16 @@ impl Worker {
 
     /// How long until the chat's turn, when that is too far off to wait for (without taking it).
     pub(super) fn busy(&self, chat: i64) -> Option<Duration> {
+        self.busy_for(chat, MAX_WAIT)
+    }
+
+    /// How long until the chat's turn, when that is more than `patience` away.
+    pub(super) fn busy_for(&self, chat: i64, patience: Duration) -> Option<Duration> {
         let wait = self
             .throttle
             .next_free(chat)
             .saturating_duration_since(tokio::time::Instant::now());
-        (wait > MAX_WAIT).then_some(wait)
+        (wait > patience).then_some(wait)
     }
 
     /// Waits for the chat's turn, or says to come back later when that is far off.
@@ -143,7 +148,7 @@ impl Worker {
         // In a storm most sends find their chat busy for a while: they go back to the outbox before
         // any other work, so the state store spends its time on intake rather than on jobs that
         // cannot go out yet.
-        if let Some(wait) = self.steps_back(job).or_else(|| self.busy(chat)) {
+        if let Some(wait) = self.steps_back(job, chat) {
             return Ok(Outcome::Defer(wait));
         }
         let lock = self.chat_lock(chat);
