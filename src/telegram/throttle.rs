@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-const GLOBAL_PER_SECOND: usize = 25;
+const GLOBAL_PER_SECOND: usize = 28;
 /// The even spacing of turns overall.
 const GLOBAL_SPACING: Duration = Duration::from_millis(1000 / GLOBAL_PER_SECOND as u64);
 const PER_CHAT_SPACING: Duration = Duration::from_millis(1100);

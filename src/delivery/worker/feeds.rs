@@ -45,8 +45,9 @@ fn pace(chat: Option<i64>) -> Duration {
 }
 
 impl Worker {
-    /// Takes one step of a claimed feed, records where it stands, then performs the sends it queued
-    /// for at once.
+    /// Takes one step of a claimed feed, performs the sends it queued for at once, then records where
+    /// the feed stands. The sends go first: recording the step is a commit that need not delay an
+    /// alert (the feed stays leased meanwhile, and whatever arrives meanwhile makes it due again).
     pub(super) async fn feed(&self, mut feed: ClaimedFeed) {
         let (next, now) = match self.step(&mut feed).await {
             Ok(step) => step,
@@ -55,15 +56,15 @@ impl Worker {
                 (Some(self.clock.after(backoff(1))), Vec::new())
             }
         };
+        for job in now {
+            self.perform(job).await;
+        }
         if let Err(e) = self
             .store
             .settle_feed(&feed, &self.owner, self.clock.now(), next)
             .await
         {
             tracing::warn!(recipient = %feed.recipient, error = %e, "recording a feed's step failed");
-        }
-        for job in now {
-            self.perform(job).await;
         }
     }
 
