@@ -25,8 +25,19 @@ fn write_config(state: &TestState, port: u16) -> std::path::PathBuf {
     path
 }
 
+/// The service's log goes to a file beside its config (appended across restarts): a pipe nobody reads
+/// would fill up under a busy service and stop it mid-write.
+fn log_path(config: &Path) -> std::path::PathBuf {
+    config.with_extension("log")
+}
+
 async fn spawn(config: &Path, port: u16) -> Child {
-    support::spawn_postgram(BINARY, config, port, "info", Stdio::piped()).await
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path(config))
+        .expect("service log file");
+    support::spawn_postgram(BINARY, config, port, "info", Stdio::from(log)).await
 }
 
 fn signal(child: &Child, name: &str) {
@@ -164,10 +175,7 @@ async fn sigterm_stops_gracefully() {
         .expect("stops within seconds")
         .unwrap();
     assert!(status.success(), "{status}");
-    let mut log = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut log)
-        .await
-        .unwrap();
+    let log = std::fs::read_to_string(log_path(&config)).unwrap();
     assert!(log.contains("stopped"), "{log}");
     // The port is free again.
     std::net::TcpListener::bind(("127.0.0.1", port)).expect("port released");
