@@ -7,6 +7,7 @@
 //! them in order (on PostgreSQL under an advisory lock, so replicas cannot commit out of order).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -73,20 +74,49 @@ fn set_key(recipients: &[String]) -> String {
     unique.into_iter().collect::<Vec<_>>().join("\n")
 }
 
+/// Recipient set ids already committed, by set key. A set's row never changes once committed, so
+/// ingest looks up only the sets it has not seen (in practice: one per database and membership).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KnownSets(Arc<Mutex<HashMap<String, i64>>>);
+
+impl KnownSets {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        // Plain inserts and reads: a panic elsewhere leaves the map consistent.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers sets once the transaction that read or created them has committed.
+    pub(crate) fn learn(&self, sets: HashMap<String, i64>) {
+        self.lock().extend(sets);
+    }
+}
+
 /// The ids of the recipient sets of `routes` (an empty route has none), creating the sets not seen
 /// before. The result maps each route's set key to its id.
 pub(crate) async fn recipient_sets(
     conn: &mut AnyConnection,
     routes: &[&[String]],
+    known: &KnownSets,
 ) -> Result<HashMap<String, i64>> {
     let keys: BTreeSet<String> = routes
         .iter()
         .filter(|r| !r.is_empty())
         .map(|r| set_key(r))
         .collect();
-    let keys: Vec<String> = keys.into_iter().collect();
     let mut ids = HashMap::new();
-    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+    let mut unknown = Vec::new();
+    {
+        let cached = known.lock();
+        for key in keys {
+            match cached.get(&key) {
+                Some(id) => {
+                    ids.insert(key, *id);
+                }
+                None => unknown.push(key),
+            }
+        }
+    }
+    for chunk in unknown.chunks(ROWS_PER_STATEMENT) {
         let placeholders = rows_sql(chunk.len(), 1, "{1}");
         let select = format!(
             "SELECT id, recipients FROM recipient_sets WHERE recipients IN ({})",

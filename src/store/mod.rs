@@ -77,6 +77,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     secrets: dialogues::HeldSecrets,
+    /// Recipient sets ingest has seen committed.
+    sets: feeds::KnownSets,
 }
 
 impl Store {
@@ -126,6 +128,7 @@ impl Store {
             pool,
             backend,
             secrets: dialogues::HeldSecrets::default(),
+            sets: feeds::KnownSets::default(),
         })
     }
 

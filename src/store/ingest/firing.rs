@@ -7,18 +7,20 @@ use sqlx::{AnyConnection, Row};
 
 use super::{AlertOutcome, Item, json};
 use crate::domain::{DatabaseName, IncidentId};
-use crate::store::feeds::{bump_feeds, recipient_sets, route_set_key};
+use crate::store::feeds::{KnownSets, bump_feeds, recipient_sets, route_set_key};
 use crate::store::outbox::{JobKind, NewJob, insert_jobs};
 use crate::store::{ROWS_PER_STATEMENT, Result, StoreError, rows_sql, to_millis};
 
 /// Opens incidents for firing alerts: inserts the new ones, finds the known ones, records receipts, and
-/// queues the messages of every incident opened.
+/// queues the messages of every incident opened. Returns the recipient sets it used, to be remembered
+/// once committed.
 pub(super) async fn open_incidents<'a>(
     conn: &mut AnyConnection,
     firing: &[Item<'a>],
     outcomes: &mut [Vec<AlertOutcome>],
     queued: &mut Queued<'a>,
-) -> Result<()> {
+    known: &KnownSets,
+) -> Result<HashMap<String, i64>> {
     // The same alert twice in one batch (HA peers racing): the first is the candidate, the rest are
     // duplicates, as they would be in separate transactions.
     let mut seen = HashSet::new();
@@ -28,7 +30,7 @@ pub(super) async fn open_incidents<'a>(
         .iter()
         .map(|c| c.route.telegram.as_slice())
         .collect();
-    let sets = recipient_sets(conn, &routes).await?;
+    let sets = recipient_sets(conn, &routes, known).await?;
     let mut incidents = insert_incidents(conn, &candidates, &sets).await?;
     find_known(conn, &candidates, &mut incidents).await?;
     let received = insert_receipts(conn, &candidates, &incidents).await?;
@@ -46,7 +48,7 @@ pub(super) async fn open_incidents<'a>(
             AlertOutcome::Recorded(incident)
         };
     }
-    Ok(())
+    Ok(sets)
 }
 
 /// Incidents by (fingerprint, starts_at): their id, and whether this batch opened them.

@@ -96,7 +96,7 @@ impl Store {
                 }
             }
         }
-        open_incidents(&mut tx, &firing, &mut outcomes, &mut queued).await?;
+        let sets = open_incidents(&mut tx, &firing, &mut outcomes, &mut queued, &self.sets).await?;
         for item in &resolving {
             outcomes[item.at.0][item.at.1] = resolved(&mut tx, item).await?;
         }
@@ -118,6 +118,7 @@ impl Store {
             });
         }
         tx.commit().await?;
+        self.sets.learn(sets);
         Ok(result)
     }
 }
