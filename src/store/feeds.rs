@@ -91,28 +91,24 @@ impl KnownSets {
     }
 }
 
-/// The ids of the recipient sets of `routes` (an empty route has none), creating the sets not seen
-/// before. The result maps each route's set key to its id.
+/// The ids of the recipient sets named by `keys` (see [`route_set_key`]), creating the sets not seen
+/// before. The result maps each key to its id.
 pub(crate) async fn recipient_sets(
     conn: &mut AnyConnection,
-    routes: &[&[String]],
+    keys: impl IntoIterator<Item = &String>,
     known: &KnownSets,
 ) -> Result<HashMap<String, i64>> {
-    let keys: BTreeSet<String> = routes
-        .iter()
-        .filter(|r| !r.is_empty())
-        .map(|r| set_key(r))
-        .collect();
+    let keys: BTreeSet<&String> = keys.into_iter().collect();
     let mut ids = HashMap::new();
     let mut unknown = Vec::new();
     {
         let cached = known.lock();
         for key in keys {
-            match cached.get(&key) {
+            match cached.get(key) {
                 Some(id) => {
-                    ids.insert(key, *id);
+                    ids.insert(key.clone(), *id);
                 }
-                None => unknown.push(key),
+                None => unknown.push(key.clone()),
             }
         }
     }
@@ -152,7 +148,7 @@ pub(crate) async fn recipient_sets(
     Ok(ids)
 }
 
-/// The set key a route's recipients are stored under, `None` for no recipient.
+/// The set key a route's recipients are stored under (sorted, one per line), `None` for no recipient.
 pub(crate) fn route_set_key(recipients: &[String]) -> Option<String> {
     (!recipients.is_empty()).then(|| set_key(recipients))
 }
@@ -321,6 +317,11 @@ impl Store {
             None => (None, None),
         };
         let spacing = i64::try_from(what.spacing.as_millis()).unwrap_or(i64::MAX);
+        let payload = if what.behind_digest {
+            BEHIND_DIGEST
+        } else {
+            "{}"
+        };
         let rows = sqlx::query(&format!(
             "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at, \
                  lease_owner, lease_expires_at, attempts, payload) \
@@ -342,11 +343,7 @@ impl Store {
         .bind(owner)
         .bind(until)
         .bind(i64::from(owner.is_some()))
-        .bind(if what.behind_digest {
-            BEHIND_DIGEST
-        } else {
-            "{}"
-        })
+        .bind(payload)
         .fetch_all(&self.pool)
         .await?;
         let mut jobs = rows
@@ -357,12 +354,7 @@ impl Store {
                     kind: JobKind::TelegramSend,
                     incident: Some(IncidentId(row.try_get(1)?)),
                     recipient: recipient.to_owned(),
-                    payload: if what.behind_digest {
-                        BEHIND_DIGEST
-                    } else {
-                        "{}"
-                    }
-                    .to_owned(),
+                    payload: payload.to_owned(),
                     attempts: row.try_get(2)?,
                 })
             })

@@ -26,12 +26,17 @@ pub(super) async fn open_incidents<'a>(
     let mut seen = HashSet::new();
     let candidates: Vec<&Item<'a>> = firing.iter().filter(|f| seen.insert(f.key())).collect();
 
-    let routes: Vec<&[String]> = candidates
+    // Each candidate's recipient set, by key (computed once: a storm repeats the same few).
+    let keys: Vec<Option<String>> = candidates
         .iter()
-        .map(|c| c.route.telegram.as_slice())
+        .map(|c| route_set_key(&c.route.telegram))
         .collect();
-    let sets = recipient_sets(conn, &routes, known).await?;
-    let mut incidents = insert_incidents(conn, &candidates, &sets).await?;
+    let sets = recipient_sets(conn, keys.iter().flatten(), known).await?;
+    let set_ids: Vec<Option<i64>> = keys
+        .iter()
+        .map(|key| key.as_ref().and_then(|k| sets.get(k).copied()))
+        .collect();
+    let mut incidents = insert_incidents(conn, &candidates, &set_ids).await?;
     find_known(conn, &candidates, &mut incidents).await?;
     let received = insert_receipts(conn, &candidates, &incidents).await?;
 
@@ -54,14 +59,18 @@ pub(super) async fn open_incidents<'a>(
 /// Incidents by (fingerprint, starts_at): their id, and whether this batch opened them.
 type Incidents = HashMap<(String, i64), (IncidentId, bool)>;
 
-/// Inserts the candidates that are new incidents, each with the set of its Telegram recipients.
+/// Inserts the candidates that are new incidents, each with the set of its Telegram recipients
+/// (`set_ids`, one per candidate).
 async fn insert_incidents(
     conn: &mut AnyConnection,
     candidates: &[&Item<'_>],
-    sets: &HashMap<String, i64>,
+    set_ids: &[Option<i64>],
 ) -> Result<Incidents> {
     let mut incidents = HashMap::new();
-    for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
+    for (chunk, sets) in candidates
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(set_ids.chunks(ROWS_PER_STATEMENT))
+    {
         let sql = format!(
             "INSERT INTO incidents (fingerprint, starts_at, ends_at, status, database_name, alertname, \
                  severity, labels, annotations, generator_url, created_at, updated_at, recipient_set) \
@@ -74,9 +83,8 @@ async fn insert_incidents(
             )
         );
         let mut query = sqlx::query(&sql);
-        for item in chunk {
+        for (item, set) in chunk.iter().zip(sets) {
             let alert = item.alert;
-            let set = route_set_key(&item.route.telegram).and_then(|key| sets.get(&key).copied());
             query = query
                 .bind(alert.fingerprint.as_str())
                 .bind(to_millis(alert.starts_at))
@@ -89,7 +97,7 @@ async fn insert_incidents(
                 .bind(alert.generator_url.as_str())
                 .bind(item.now)
                 .bind(item.now)
-                .bind(set);
+                .bind(*set);
         }
         for row in query.fetch_all(&mut *conn).await? {
             let key = (row.try_get("fingerprint")?, row.try_get("starts_at")?);
