@@ -120,8 +120,9 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         operations: Arc::clone(&runs.operations),
         members: Arc::clone(&members),
         clock: shared.clock.clone(),
+        charts: Arc::clone(&runs.charts),
     });
-    let bot_state = bot_state(&shared, &runs.operations, members);
+    let bot_state = bot_state(&shared, &runs.operations, members, &runs.charts);
     let stop_bot = CancellationToken::new();
     let (app, bot) = spawn_bot(&shared, bot, bot_state, (&stop_bot, &reach), app, addr)?;
     let stop_http = CancellationToken::new();

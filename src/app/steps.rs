@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use crate::access::Access;
 use crate::bot::{self, BotState};
 use crate::catalog::Catalog;
+use crate::charts::service::Charting;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::links::Links;
@@ -81,6 +82,8 @@ pub(super) fn clients(config: &Config) -> anyhow::Result<(Option<Mailer>, Bot)> 
 pub(super) struct Runs {
     pub(super) operations: Arc<Operations>,
     pub(super) links: Arc<Links>,
+    /// Charts, health cards and alert graphs, from the catalogue's charts file.
+    pub(super) charts: Arc<Charting>,
     /// No run outlives its action's timeout (and the stop that follows it) in a living process.
     pub(super) longest: std::time::Duration,
 }
@@ -96,6 +99,7 @@ impl Runs {
         let longest = catalog.actions.iter().map(|a| a.timeout).max();
         let longest = longest.unwrap_or_default() + std::time::Duration::from_secs(60);
         let links = Links::new(config, Arc::clone(&catalog)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let charts = Arc::new(Charting::new(config, catalog.charts.clone()));
         let targets = Targets::new(&config.databases).context("the databases' DSNs")?;
         let operations = Arc::new(Operations::new(
             catalog,
@@ -108,6 +112,7 @@ impl Runs {
         Ok(Runs {
             operations,
             links: Arc::new(links),
+            charts,
             longest,
         })
     }
@@ -160,6 +165,7 @@ pub(super) fn bot_state(
     shared: &Shared,
     operations: &Arc<Operations>,
     members: Arc<Members>,
+    charts: &Arc<Charting>,
 ) -> Arc<BotState> {
     Arc::new(BotState {
         store: shared.store.clone(),
@@ -175,6 +181,7 @@ pub(super) fn bot_state(
         operations: Arc::clone(operations),
         members,
         clock: shared.clock.clone(),
+        charts: Arc::clone(charts),
     })
 }
 

@@ -25,6 +25,10 @@ pub enum Command {
     Views,
     #[command(description = "run an action on a database")]
     Actions,
+    #[command(description = "charts of a database's metrics, over 1h to 7d")]
+    Charts(String),
+    #[command(description = "a health card of each database, optionally of one: /status main")]
+    Status(String),
     #[command(description = "the latest entries of the audit log (owners)")]
     Audit,
     #[command(description = "members of each database: add, invite, change role, remove (owners)")]

@@ -5,6 +5,7 @@
 
 mod admins;
 mod alerts;
+mod charts;
 pub mod commands;
 mod context;
 mod lists;
@@ -92,6 +93,8 @@ pub struct BotState {
     pub operations: Arc<crate::operations::Operations>,
     pub members: Arc<crate::members::Members>,
     pub clock: crate::clock::Clock,
+    /// Charts, health cards and alert graphs from Prometheus.
+    pub charts: Arc<crate::charts::service::Charting>,
 }
 
 /// How long a refused person is neither answered in the chat nor audited again.
@@ -188,6 +191,7 @@ pub fn schema() -> UpdateHandler<BotError> {
         .filter_command::<Command>()
         .branch(messages::commands())
         .branch(lists::commands())
+        .branch(charts::commands())
         .branch(runs::commands())
         .branch(admins::commands())
         .branch(tokens::commands());
@@ -207,6 +211,7 @@ pub fn schema() -> UpdateHandler<BotError> {
         .filter_map_async(Press::resolve)
         .branch(alerts::buttons())
         .branch(lists::buttons())
+        .branch(charts::buttons())
         .branch(runs::buttons())
         .branch(admins::buttons())
         .branch(newcomers::buttons())

@@ -160,3 +160,73 @@ pub async fn refuse(
     state.refusal(person, database, detail).await?;
     answer(bot, query, text).await
 }
+
+/// A photo to show: PNG bytes and an HTML caption.
+pub struct Photo {
+    pub png: Vec<u8>,
+    pub caption: String,
+}
+
+/// Shows a photo with buttons: replaces the photo of `edit` in place (editMessageMedia), or sends a
+/// new one (as a reply to `reply_to` when given); records the buttons like [`show`].
+pub async fn show_photo(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    edit: Option<MessageId>,
+    reply_to: Option<MessageId>,
+    photo: Photo,
+    keyboard: &Keyboard,
+) -> Result<MessageId, BotError> {
+    use teloxide::types::{InputFile, InputMedia, InputMediaPhoto, ReplyParameters};
+    let prepared = keyboard.prepare();
+    let markup = prepared.markup();
+    let file = || InputFile::memory(photo.png.clone()).file_name("chart.png");
+    let message = match edit {
+        Some(message) => {
+            let edited = polite(state, chat, || {
+                let media = InputMediaPhoto::new(file())
+                    .caption(photo.caption.clone())
+                    .parse_mode(ParseMode::Html);
+                bot.edit_message_media(chat, message, InputMedia::Photo(media))
+                    .reply_markup(markup.clone())
+            })
+            .await;
+            match edited {
+                // The same picture and buttons again (a range pressed twice within a scrape).
+                Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
+                    return Ok(message);
+                }
+                other => {
+                    other?;
+                    message
+                }
+            }
+        }
+        None => {
+            polite(state, chat, || {
+                let request = bot
+                    .send_photo(chat, file())
+                    .caption(photo.caption.clone())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(markup.clone());
+                match reply_to {
+                    Some(to) => request
+                        .reply_parameters(ReplyParameters::new(to).allow_sending_without_reply()),
+                    None => request,
+                }
+            })
+            .await?
+            .id
+        }
+    };
+    prepared
+        .record(
+            &state.store,
+            chat.0,
+            i64::from(message.0),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(message)
+}

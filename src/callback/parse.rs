@@ -6,6 +6,7 @@
 use std::str::Split;
 
 use super::payload::{Callback, MAX_CHOICE, MAX_PAGE, SILENCE_HOURS, TokenScope, token_name_ok};
+use crate::charts::fetch::Span;
 use crate::domain::{DatabaseName, IncidentId, Role, TelegramUserId, Username};
 
 /// The fields of a payload after its prefix.
@@ -22,6 +23,7 @@ impl Callback {
             "dc" | "dr" | "dx" | "pg" | "csv" => dialogues(verb, &mut fields)?,
             "mem" | "ma" | "mi" | "ms" | "mb" => members(verb, &mut fields)?,
             "tn" | "tr" | "th" => tokens(verb, &mut fields)?,
+            "ch" | "cg" | "st" | "ag" => metrics(verb, &mut fields)?,
             _ => return None,
         };
         fields.next().is_none().then_some(callback)
@@ -156,6 +158,25 @@ fn tokens(verb: &str, fields: &mut Fields) -> Option<Callback> {
         }
         "tr" => Callback::TokenRevoke(id(fields.next()?)?),
         "th" => Callback::TokenHide,
+        _ => return None,
+    })
+}
+
+/// Charts, health cards and the graph of an alert.
+fn metrics(verb: &str, fields: &mut Fields) -> Option<Callback> {
+    Some(match verb {
+        "ch" => Callback::Charts {
+            database: optional(fields.next()?, database)?,
+        },
+        "cg" => Callback::Chart {
+            database: database(fields.next()?)?,
+            chart: alias(fields.next()?)?,
+            span: optional(fields.next()?, Span::parse)?,
+        },
+        "st" => Callback::Status {
+            database: optional(fields.next()?, database)?,
+        },
+        "ag" => Callback::AlertGraph(IncidentId(id(fields.next()?)?)),
         _ => return None,
     })
 }

@@ -1,6 +1,7 @@
 //! What a press means: [`Callback`], and the payload it is written as. The payload is what the store
 //! records against a button's token; `parse` reads it back.
 
+use crate::charts::fetch::Span;
 use crate::domain::{DatabaseName, IncidentId, MemberKey, Role, TelegramUserId, Username};
 
 /// Silence durations offered on alert messages, in hours.
@@ -99,6 +100,22 @@ pub enum Callback {
     TokenRevoke(i64),
     /// Delete the message that showed a new token once.
     TokenHide,
+    /// The charts of a database; `None`: the database picker.
+    Charts {
+        database: Option<DatabaseName>,
+    },
+    /// Draw the chart `chart` (its alias) of a database over the last `span`; `None`: ask which span.
+    Chart {
+        database: DatabaseName,
+        chart: String,
+        span: Option<Span>,
+    },
+    /// The health card of a database; `None`: of every database the person may see.
+    Status {
+        database: Option<DatabaseName>,
+    },
+    /// Draw the expression of an incident's alert around its firing time.
+    AlertGraph(IncidentId),
 }
 
 /// Which databases a new token reaches.
@@ -193,6 +210,14 @@ impl Callback {
             }
             Callback::TokenRevoke(id) => format!("tr:{id}"),
             Callback::TokenHide => "th".to_owned(),
+            Callback::Charts { database } => format!("ch:{}", dash(database)),
+            Callback::Chart {
+                database,
+                chart,
+                span,
+            } => format!("cg:{database}:{chart}:{}", span.map_or("*", Span::name)),
+            Callback::Status { database } => format!("st:{}", dash(database)),
+            Callback::AlertGraph(id) => format!("ag:{id}"),
         }
     }
 }

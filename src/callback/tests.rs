@@ -99,6 +99,25 @@ fn every_kind() -> Vec<Callback> {
         },
         Callback::TokenRevoke(i64::MAX),
         Callback::TokenHide,
+        Callback::Charts { database: None },
+        Callback::Charts {
+            database: Some(db("main")),
+        },
+        Callback::Chart {
+            database: db("main"),
+            chart: "connections_by_state".into(),
+            span: Some(crate::charts::fetch::Span::Week),
+        },
+        Callback::Chart {
+            database: db("main"),
+            chart: "x".into(),
+            span: None,
+        },
+        Callback::Status { database: None },
+        Callback::Status {
+            database: Some(db("main")),
+        },
+        Callback::AlertGraph(IncidentId(3)),
     ]
 }
 
@@ -152,6 +171,12 @@ fn foreign_and_out_of_range_payloads_are_refused() {
         "ms:main:a:chat:-100",
         "tn:a:*:Bad Name",
         "tn:k:*:x",
+        "cg:main:cpu:2h",
+        "cg:main:Cpu:1h",
+        "cg:main:cpu",
+        "ch:",
+        "ag:0",
+        "st:main:1",
     ] {
         assert_eq!(Callback::parse(data), None, "{data:?}");
     }

@@ -29,6 +29,21 @@ pub fn check(config: &Config) -> CatalogCheck {
         actions.as_ref().map(|(p, t)| (*p, t.as_str())),
         &databases,
     );
+    let charts = read(
+        config,
+        config.catalog.charts.as_deref(),
+        "catalog.charts",
+        &mut unreadable,
+    );
+    if let Some((file, text)) = &charts {
+        match crate::charts::catalogue::parse_charts(file, text, &databases) {
+            Ok((charts, problems)) => {
+                check.catalog.charts = charts;
+                check.problems.extend(problems);
+            }
+            Err(e) => check.problems.extend(e.problems),
+        }
+    }
     check.views_known &= config.catalog.views.is_none() || views.is_some();
     check.actions_known &= config.catalog.actions.is_none() || actions.is_some();
     unreadable.append(&mut check.problems);

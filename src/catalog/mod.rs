@@ -1,4 +1,4 @@
-//! The catalogue: views and actions declared in `views.yaml` and `actions.yaml` (format in
+//! The catalogue: views, actions and charts declared in `views.yaml`, `actions.yaml` and `charts.yaml` (format in
 //! docs/catalogue.md), read once and validated into the types below — aliases, databases, arguments,
 //! SQL templates — with every problem reported as `file:line:column`. Calls only `config` (to read
 //! files); `plan` turns an item and its arguments into what `exec` runs.
@@ -122,6 +122,8 @@ impl ItemInfo<'_> {
 pub struct Catalog {
     pub views: Vec<View>,
     pub actions: Vec<Action>,
+    /// Charts and health-card rows (`charts.yaml`), shown when the config names a Prometheus.
+    pub charts: crate::charts::Charts,
 }
 
 /// The catalogue checked as far as it goes, for `postgram check`: every problem, and the items that

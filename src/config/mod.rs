@@ -43,6 +43,20 @@ pub struct Config {
     pub api_tokens: Vec<ApiToken>,
     /// By alertname: the views and actions offered on its messages (checked against the catalogue).
     pub links: Vec<Link>,
+    /// Where charts and health cards read metrics; `None`: the bot offers neither.
+    pub prometheus: Option<PrometheusConfig>,
+    /// The zone of the times on charts.
+    pub time_zone: chrono::FixedOffset,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrometheusConfig {
+    /// May hold basic-auth credentials: never printed.
+    pub url: Secret,
+    /// A query that takes longer is answered with an error instead of a chart.
+    pub timeout: Duration,
+    /// Extra request headers (name, value), e.g. a bearer token.
+    pub headers: Vec<(String, Secret)>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +127,7 @@ pub struct EscalationConfig {
 pub struct CatalogFiles {
     pub views: Option<PathBuf>,
     pub actions: Option<PathBuf>,
+    pub charts: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +144,8 @@ pub struct DatabaseConfig {
     /// After a failed connection, callers are told at once that the database is unreachable for this
     /// long before one of them tries again.
     pub reconnect_after: Duration,
+    /// The PromQL label selector of this database's series, braces included (`{cluster="main"}`).
+    pub metrics_selector: String,
 }
 
 /// The default of `databases[].reconnect_after`.

@@ -25,6 +25,28 @@ pub struct RawConfig {
     pub api_tokens: Vec<RawApiToken>,
     #[serde(default)]
     pub links: Vec<RawLink>,
+    pub prometheus: Option<RawPrometheus>,
+    /// The zone of the times on charts, as an offset: `+03:00`, `-05:30` or `UTC`.
+    pub time_zone: Option<String>,
+}
+
+/// Where the databases' metrics are read for charts and health cards.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrometheus {
+    /// May carry basic-auth credentials (`https://user:pass@host`).
+    pub url: Option<String>,
+    pub timeout: Option<String>,
+    /// Sent with every query, e.g. `Authorization: Bearer …`; values are secrets.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// A PromQL label selector, `{cluster="main"}`.
+    pub selector: Option<String>,
 }
 
 /// Views and actions offered on the messages of an alert.
@@ -84,6 +106,7 @@ pub struct RawEscalation {
 pub struct RawCatalog {
     pub views: Option<String>,
     pub actions: Option<String>,
+    pub charts: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +126,7 @@ pub struct RawDatabase {
     #[serde(default)]
     pub email: Vec<String>,
     pub reconnect_after: Option<String>,
+    pub metrics: Option<RawMetrics>,
 }
 
 #[derive(Debug, Deserialize)]

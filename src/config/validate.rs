@@ -89,6 +89,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         .map(|c| CatalogFiles {
             views: c.views.map(|p| base.join(p)),
             actions: c.actions.map(|p| base.join(p)),
+            charts: c.charts.map(|p| base.join(p)),
         })
         .unwrap_or_default();
 
@@ -105,6 +106,9 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         })
         .collect();
 
+    let prometheus = raw.prometheus.map(|p| metrics::prometheus(p, report));
+    let time_zone = metrics::time_zone(raw.time_zone.as_deref(), report);
+
     Config {
         file: PathBuf::new(),
         source: Arc::default(),
@@ -119,6 +123,8 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         databases,
         api_tokens,
         links,
+        prometheus,
+        time_zone,
     }
 }
 
@@ -247,6 +253,7 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> 
             &at("reconnect_after"),
             report,
         );
+        let metrics_selector = metrics::selector(db.metrics, &db.matchers, i, report);
         if let Some(name) = name {
             out.push(DatabaseConfig {
                 name,
@@ -257,6 +264,7 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> 
                 chat: db.chat.map(ChatId),
                 email,
                 reconnect_after,
+                metrics_selector,
             });
         }
     }
@@ -389,6 +397,7 @@ fn api_tokens(
     out
 }
 
+mod metrics;
 mod service;
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::callback::Callback;
 use crate::catalog::{Action, Catalog, View};
+use crate::charts::alert::expression;
 use crate::config::{Config, ConfigError, Link, Problem};
 use crate::domain::{AlertStatus, DatabaseName};
 use crate::store::IncidentRecord;
@@ -16,6 +17,8 @@ const MAX_LINKS: usize = 6;
 
 pub struct Links {
     catalog: Arc<Catalog>,
+    /// Whether a Prometheus is configured: then alerts with an expression get a 📈 Graph button.
+    graphs: bool,
     /// alertname → (view aliases, action aliases)
     by_alertname: HashMap<String, (Vec<String>, Vec<String>)>,
 }
@@ -35,21 +38,30 @@ impl Links {
         }
         Ok(Links {
             catalog,
+            graphs: config.prometheus.is_some(),
             by_alertname,
         })
     }
 
-    /// Buttons for a firing incident of a database: (label, callback data).
+    /// Buttons for an incident: 📈 Graph while it has an expression to plot (resolved too: the graph
+    /// shows how it ended), and while it fires on a database, its views and actions.
     pub fn buttons(&self, incident: &IncidentRecord) -> Vec<(String, Callback)> {
+        let mut buttons = Vec::new();
+        let graph = self.graphs
+            && (incident.annotations.contains_key("postgram_chart")
+                || expression(&incident.generator_url, &incident.annotations).is_some());
+        if graph {
+            buttons.push(("📈 Graph".to_owned(), Callback::AlertGraph(incident.id)));
+        }
         let Some(database) = incident
             .database
             .as_deref()
             .and_then(|d| DatabaseName::parse(d).ok())
         else {
-            return Vec::new();
+            return buttons;
         };
         if incident.status == AlertStatus::Resolved {
-            return Vec::new();
+            return buttons;
         }
         let (mut views, mut actions) = self
             .by_alertname
@@ -70,7 +82,6 @@ impl Links {
         };
         views.extend(listed("postgram_views"));
         actions.extend(listed("postgram_actions"));
-        let mut buttons = Vec::new();
         for alias in views {
             if let Some(view) = self.catalog.views.iter().find(|v| v.alias == alias)
                 && view.serves(&database)
@@ -96,7 +107,7 @@ impl Links {
             }
         }
         buttons.dedup_by(|a, b| a.1 == b.1);
-        buttons.truncate(MAX_LINKS);
+        buttons.truncate(MAX_LINKS + usize::from(graph));
         buttons
     }
 }

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod catalog;
+mod charts;
 mod databases;
 mod error;
 mod extract;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub operations: Arc<Operations>,
     pub members: Arc<crate::members::Members>,
     pub clock: crate::clock::Clock,
+    /// Charts and health cards from Prometheus.
+    pub charts: Arc<crate::charts::service::Charting>,
     /// Whether Telegram answers (written by the bot), for `/-/ready`.
     pub reach: crate::telegram::reach::Reach,
 }
@@ -81,6 +84,9 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}", get(catalog::show_run))
         .route("/runs/{id}/cancel", post(catalog::cancel_run))
         .route("/audit", get(audit::list))
+        .route("/charts", get(charts::list))
+        .route("/charts/{alias}", get(charts::show))
+        .route("/status", get(charts::status))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_token,

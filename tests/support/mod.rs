@@ -58,6 +58,7 @@ pub fn main_targets(dsn: &str) -> postgram::exec::Targets {
         chat: None,
         email: Vec::new(),
         reconnect_after: postgram::config::RECONNECT_AFTER,
+        metrics_selector: r#"{cluster="main"}"#.to_owned(),
     }])
     .unwrap()
 }

@@ -308,3 +308,54 @@ fn the_bot_token_has_the_shape_botfather_gives_and_is_never_echoed() {
     };
     Config::from_text(GOOD, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
 }
+
+#[test]
+fn prometheus_settings_are_checked_and_credentials_never_echoed() {
+    let (head, rest) = GOOD.split_once("databases:\n").unwrap();
+    let tokens = &rest[rest.find("api_tokens:").unwrap()..];
+    let base = format!("{head}{tokens}");
+    let good = format!(
+        "{GOOD}prometheus: {{ url: \"https://reader:s3cret-pw@prom.example.com:9090/\", timeout: 5s, \
+         headers: {{ Authorization: \"Bearer tok-123\" }} }}\ntime_zone: \"+03:00\"\n"
+    );
+    let config = Config::from_text(&good, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
+    let prometheus = config.prometheus.as_ref().unwrap();
+    assert_eq!(
+        prometheus.url.expose(),
+        "https://reader:s3cret-pw@prom.example.com:9090"
+    );
+    assert_eq!(prometheus.timeout, Duration::from_secs(5));
+    assert_eq!(prometheus.headers[0].1.expose(), "Bearer tok-123");
+    assert_eq!(config.time_zone.local_minus_utc(), 3 * 3600);
+    assert_eq!(config.databases[0].metrics_selector, r#"{cluster="main"}"#);
+    assert!(!format!("{config:?}").contains("s3cret"));
+
+    let bad = format!(
+        "{base}prometheus: {{ url: \"ftp://reader:s3cret-pw@prom\", timeout: 0s, \
+         headers: {{ \"Bad Header\": \"Bearer tok-123\" }} }}\ntime_zone: Mars/Olympus\n\
+         databases:\n  - name: main\n    dsn: \"${{MAIN_DSN}}\"\n    match: {{ cluster: main }}\n    \
+         metrics: {{ selector: 'cluster=\"main\"' }}\n"
+    );
+    let found = problems(&bad).join("\n");
+    for expected in [
+        "prometheus.url",
+        "is not an http:// or https:// URL",
+        "must be longer than zero",
+        "\"Bad Header\" is not an HTTP header name",
+        "\"Mars/Olympus\" is not UTC or an offset",
+        "must be a label selector in braces",
+    ] {
+        assert!(found.contains(expected), "{expected} in:\n{found}");
+    }
+    assert!(
+        !found.contains("s3cret") && !found.contains("tok-123"),
+        "{found}"
+    );
+    // Each at its own line of the file.
+    assert!(
+        found
+            .lines()
+            .all(|l| l.starts_with("/etc/postgram/postgram.yaml:")),
+        "{found}"
+    );
+}

@@ -1,0 +1,280 @@
+//! What the bot and the REST API ask of metrics: a chart of a database, its health card, the graph
+//! of an alert — each answered within the Prometheus timeout, as a picture or a clear error, never a
+//! broken photo. Rendering runs off the async threads.
+
+use std::collections::HashMap;
+
+use chrono::FixedOffset;
+
+use super::alert;
+use super::catalogue::Charts;
+use super::fetch::{self, Drawing, Span, Window};
+use super::prometheus::{Prometheus, QueryError};
+use super::series::{Plot, RenderError, Series, Unit, format_value, limit_series, render_png};
+use super::status::{self, Reading};
+use crate::config::Config;
+use crate::domain::DatabaseName;
+use crate::store::IncidentRecord;
+
+/// Series drawn at most; the rest are summed as "other".
+pub const MAX_SERIES: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChartError {
+    #[error("charts are off: the config names no Prometheus")]
+    NotConfigured,
+    #[error("no chart {0:?} for this database")]
+    UnknownChart(String),
+    #[error("no database {0:?}")]
+    UnknownDatabase(String),
+    #[error(
+        "this alert carries no expression to plot (no g0.expr in its generator URL, no expr annotation)"
+    )]
+    NoExpression,
+    #[error("{0}")]
+    Query(#[from] QueryError),
+    #[error("no data for this range")]
+    NoData,
+    #[error("the chart could not be drawn: {0}")]
+    Render(String),
+}
+
+/// A rendered chart and what its caption says.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    pub png: Vec<u8>,
+    pub title: String,
+    pub window: Window,
+    /// Per series drawn: (name, "last … · min … · max … · avg …").
+    pub summary: Vec<(String, String)>,
+}
+
+pub struct Charting {
+    prometheus: Option<Prometheus>,
+    charts: Charts,
+    zone: FixedOffset,
+    selectors: HashMap<DatabaseName, String>,
+}
+
+impl Charting {
+    pub fn new(config: &Config, charts: Charts) -> Charting {
+        Charting {
+            prometheus: config.prometheus.as_ref().and_then(Prometheus::new),
+            charts,
+            zone: config.time_zone,
+            selectors: config
+                .databases
+                .iter()
+                .map(|d| (d.name.clone(), d.metrics_selector.clone()))
+                .collect(),
+        }
+    }
+
+    /// Whether charts are offered at all.
+    pub fn enabled(&self) -> bool {
+        self.prometheus.is_some()
+    }
+
+    pub fn catalogue(&self) -> &Charts {
+        &self.charts
+    }
+
+    fn prometheus(&self) -> Result<&Prometheus, ChartError> {
+        self.prometheus.as_ref().ok_or(ChartError::NotConfigured)
+    }
+
+    fn selector(&self, database: &DatabaseName) -> Result<&str, ChartError> {
+        self.selectors
+            .get(database)
+            .map(String::as_str)
+            .ok_or_else(|| ChartError::UnknownDatabase(database.to_string()))
+    }
+
+    /// The series of a chart of the catalogue on a database.
+    pub async fn series(
+        &self,
+        database: &DatabaseName,
+        alias: &str,
+        window: Window,
+    ) -> Result<Drawing, ChartError> {
+        let prometheus = self.prometheus()?;
+        let selector = self.selector(database)?;
+        let chart = self
+            .charts
+            .chart(alias)
+            .filter(|c| c.serves(database))
+            .ok_or_else(|| ChartError::UnknownChart(alias.to_owned()))?;
+        Ok(fetch::chart(prometheus, chart, selector, window).await?)
+    }
+
+    /// A chart of the catalogue on a database over the last `span`, drawn.
+    pub async fn chart(
+        &self,
+        database: &DatabaseName,
+        alias: &str,
+        span: Span,
+        now: i64,
+    ) -> Result<Picture, ChartError> {
+        let drawing = self
+            .series(database, alias, Window::last(span, now))
+            .await?;
+        self.draw(drawing).await
+    }
+
+    /// The health card of a database.
+    pub async fn status(
+        &self,
+        database: &DatabaseName,
+        now: i64,
+    ) -> Result<Vec<Reading>, ChartError> {
+        let prometheus = self.prometheus()?;
+        let selector = self.selector(database)?;
+        Ok(status::read(prometheus, &self.charts.status, selector, now).await)
+    }
+
+    /// The graph of an incident's alert: the chart its `postgram_chart` annotation names (on its
+    /// database), else its own expression; the firing span shaded either way.
+    pub async fn alert(&self, incident: &IncidentRecord, now: i64) -> Result<Picture, ChartError> {
+        let prometheus = self.prometheus()?;
+        let starts = incident.starts_at.timestamp();
+        let ends = incident
+            .ends_at
+            .or(incident.resolved_at)
+            .map(|t| t.timestamp());
+        let title = format!("{} — {}", incident.alertname, self.zone_label());
+        let named_chart = incident
+            .annotations
+            .get("postgram_chart")
+            .and_then(|alias| {
+                let database = DatabaseName::parse(incident.database.as_deref()?).ok()?;
+                Some((database, alias.trim().to_owned()))
+            });
+        let mut drawing = match named_chart {
+            Some((database, alias)) => {
+                let window = alert::window(starts, ends, now);
+                let mut drawing = self.series(&database, &alias, window).await?;
+                drawing.title = format!("{} — {}", incident.alertname, drawing.title);
+                drawing
+            }
+            None => {
+                let expression = alert::expression(&incident.generator_url, &incident.annotations)
+                    .ok_or(ChartError::NoExpression)?;
+                let mut drawing = alert::drawing(
+                    prometheus,
+                    &incident.alertname,
+                    &expression,
+                    &incident.labels,
+                    starts,
+                    ends,
+                    now,
+                )
+                .await?;
+                drawing.unit = unit_of(&expression.expr);
+                drawing.title = title;
+                drawing
+            }
+        };
+        drawing.shade = Some((starts, ends.unwrap_or(now)));
+        self.draw(drawing).await
+    }
+
+    fn zone_label(&self) -> String {
+        let seconds = self.zone.local_minus_utc();
+        if seconds == 0 {
+            "UTC".to_owned()
+        } else {
+            self.zone.to_string()
+        }
+    }
+
+    /// Renders on a blocking thread: a chart takes tens of milliseconds of CPU.
+    async fn draw(&self, drawing: Drawing) -> Result<Picture, ChartError> {
+        let series = limit_series(drawing.series, MAX_SERIES);
+        if series.iter().all(|s| s.stats().is_none()) {
+            return Err(ChartError::NoData);
+        }
+        let summary = series
+            .iter()
+            .map(|s| (s.name.clone(), summary(s, drawing.unit)))
+            .collect();
+        let zone = self.zone;
+        let (title, window, unit) = (drawing.title, drawing.window, drawing.unit);
+        let (thresholds, shade) = (drawing.thresholds, drawing.shade);
+        let png = tokio::task::spawn_blocking({
+            let title = title.clone();
+            move || {
+                render_png(&Plot {
+                    title: &title,
+                    unit,
+                    from: window.from,
+                    to: window.to,
+                    step: window.step,
+                    series: &series,
+                    thresholds: &thresholds,
+                    shade,
+                    utc_offset: zone,
+                })
+            }
+        })
+        .await
+        .map_err(|e| ChartError::Render(e.to_string()))?
+        .map_err(|e| match e {
+            RenderError::NoData => ChartError::NoData,
+            #[allow(unreachable_patterns)]
+            other => ChartError::Render(other.to_string()),
+        })?;
+        Ok(Picture {
+            png,
+            title,
+            window,
+            summary,
+        })
+    }
+}
+
+/// "last 12 · min 3 · max 40 · avg 18", each in the chart's unit.
+fn summary(series: &Series, unit: Unit) -> String {
+    match series.stats() {
+        None => "no data".to_owned(),
+        Some(stats) => format!(
+            "last {} · min {} · max {} · avg {}",
+            stats.last.map_or("–".to_owned(), |v| format_value(unit, v)),
+            format_value(unit, stats.min),
+            format_value(unit, stats.max),
+            format_value(unit, stats.avg)
+        ),
+    }
+}
+
+/// The unit an alert's expression is in, from Prometheus's naming conventions for its first metric.
+fn unit_of(expr: &str) -> Unit {
+    let metric = expr
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .find(|w| w.contains('_'))
+        .unwrap_or_default();
+    if metric.ends_with("_bytes") {
+        Unit::Bytes
+    } else if metric.ends_with("_seconds") || metric.ends_with("_duration") {
+        Unit::Seconds
+    } else if metric.ends_with("_ratio") {
+        Unit::Ratio
+    } else {
+        Unit::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_expression_names_its_unit() {
+        assert_eq!(unit_of("pg_replication_lag_seconds"), Unit::Seconds);
+        assert_eq!(
+            unit_of(r#"pg_stat_activity_max_tx_duration{state=~"idle.*"}"#),
+            Unit::Seconds
+        );
+        assert_eq!(unit_of("pg_database_size_bytes / 2"), Unit::Bytes);
+        assert_eq!(unit_of("sum(pg_locks_count)"), Unit::None);
+    }
+}
