@@ -8,6 +8,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
 use support::monitoring::{
@@ -17,7 +18,7 @@ use support::monitoring_files::{
     Rule, StatusRow, catalogue, catalogue_exprs, shipped_rules, substitute, yaml,
 };
 use support::promql::{comparison_constants, selectors};
-use support::{Backend, TestState, postgres_admin_url};
+use support::{Backend, TestState, eventually, free_port, postgres_admin_url};
 
 #[test]
 fn promtool_accepts_the_rules() {
@@ -317,7 +318,22 @@ async fn a_session_idle_in_transaction_fires_the_alert_until_it_is_terminated() 
     let labels = [("cluster", "main")];
     let scrape = [(watched.exporter.target.as_str(), &labels[..])];
     let rules = TestRules::shipped().with_expr_change("PostgresIdleInTransaction", "> 600", "> 1");
-    let prometheus = start_prometheus(&scrape, &rules, None).await;
+    // Nothing listens there: this only shows where Prometheus would send the alerts.
+    let alertmanager = format!("http://127.0.0.1:{}", free_port());
+    let prometheus = start_prometheus(&scrape, &rules, Some(&alertmanager)).await;
+    // Prometheus discovers its Alertmanagers in the background, after it is ready.
+    let target = eventually(
+        "the Alertmanager target",
+        Duration::from_secs(30),
+        || async {
+            let data = prometheus.api("/api/v1/alertmanagers").await;
+            data["activeAlertmanagers"][0]["url"]
+                .as_str()
+                .map(str::to_owned)
+        },
+    )
+    .await;
+    assert_eq!(target, format!("{alertmanager}/api/v2/alerts"));
 
     let mut idle = PgConnection::connect(&watched.state.url).await.unwrap();
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")

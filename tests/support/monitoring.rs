@@ -266,18 +266,24 @@ impl Prometheus {
         .await
     }
 
-    /// The alerts of `alertname` whose labels include `labels`, pending or firing (`GET /api/v1/alerts`).
-    pub async fn alerts(&self, alertname: &str, labels: &[(&str, &str)]) -> Vec<Value> {
+    /// The `data` of `GET {path}` (e.g. `/api/v1/alertmanagers`).
+    pub async fn api(&self, path: &str) -> Value {
         let body: Value = self
             .client
-            .get(format!("{}/api/v1/alerts", self.url))
+            .get(format!("{}{path}", self.url))
             .send()
             .await
-            .expect("GET /api/v1/alerts")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
             .json()
             .await
-            .expect("alerts JSON");
-        body["data"]["alerts"]
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(body["status"], "success", "GET {path}: {body}");
+        body["data"].clone()
+    }
+
+    /// The alerts of `alertname` whose labels include `labels`, pending or firing (`GET /api/v1/alerts`).
+    pub async fn alerts(&self, alertname: &str, labels: &[(&str, &str)]) -> Vec<Value> {
+        self.api("/api/v1/alerts").await["alerts"]
             .as_array()
             .unwrap()
             .iter()
