@@ -6,7 +6,10 @@
 pub mod alertmanager;
 pub mod clock;
 pub mod fake_telegram;
+pub mod monitoring;
+pub mod monitoring_files;
 pub mod prerequisites;
+pub mod promql;
 pub mod service;
 pub mod smtp_sink;
 

@@ -1,6 +1,7 @@
 //! What the tests need from the machine besides Rust: a PostgreSQL server (`POSTGRAM_TEST_POSTGRES`, a
-//! superuser URL) and the Alertmanager binary. A missing one fails the tests that need it, loudly; they are
-//! skipped only when the person asks with `POSTGRAM_TEST_SKIP=postgres,alertmanager`. Every skipped test is
+//! superuser URL), the Alertmanager binary, and Prometheus with promtool and postgres_exporter. A missing
+//! one fails the tests that need it, loudly; they are skipped only when the person asks with
+//! `POSTGRAM_TEST_SKIP=postgres,alertmanager,prometheus`. Every skipped test is
 //! appended to the file `POSTGRAM_TEST_SKIP_LOG` names, so `scripts/test` can count them once every test
 //! binary has run (a test that returns early still prints `ok`).
 
@@ -10,16 +11,23 @@ use std::io::Write;
 pub enum Prerequisite {
     Postgres,
     Alertmanager,
+    /// `prometheus`, `promtool` and `prometheus-postgres-exporter`.
+    Prometheus,
 }
 
 impl Prerequisite {
-    const ALL: [Prerequisite; 2] = [Prerequisite::Postgres, Prerequisite::Alertmanager];
+    const ALL: [Prerequisite; 3] = [
+        Prerequisite::Postgres,
+        Prerequisite::Alertmanager,
+        Prerequisite::Prometheus,
+    ];
 
     /// Its name in `POSTGRAM_TEST_SKIP`.
     fn name(self) -> &'static str {
         match self {
             Prerequisite::Postgres => "postgres",
             Prerequisite::Alertmanager => "alertmanager",
+            Prerequisite::Prometheus => "prometheus",
         }
     }
 
@@ -27,6 +35,9 @@ impl Prerequisite {
         match self {
             Prerequisite::Postgres => "a PostgreSQL server",
             Prerequisite::Alertmanager => "the prometheus-alertmanager binary",
+            Prerequisite::Prometheus => {
+                "the prometheus, promtool and prometheus-postgres-exporter binaries"
+            }
         }
     }
 
@@ -39,7 +50,8 @@ impl Prerequisite {
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let Some(known) = Self::ALL.into_iter().find(|p| p.name() == name) else {
                 panic!(
-                    "POSTGRAM_TEST_SKIP names {name:?}; it takes postgres and alertmanager, separated by commas"
+                    "POSTGRAM_TEST_SKIP names {name:?}; it takes postgres, alertmanager and prometheus, \
+                     separated by commas"
                 );
             };
             requested |= known == self;
@@ -83,6 +95,10 @@ impl Prerequisite {
             }
             Prerequisite::Alertmanager => {
                 "`scripts/test` installs it (Debian's package prometheus-alertmanager)"
+            }
+            Prerequisite::Prometheus => {
+                "`scripts/test` installs them (Debian's packages prometheus and \
+                 prometheus-postgres-exporter)"
             }
         };
         panic!(
