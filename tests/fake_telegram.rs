@@ -4,6 +4,10 @@
 
 mod support;
 
+// Kept beside this file rather than in `tests/`, where it would become a test binary of its own.
+#[path = "fake_telegram/photos.rs"]
+mod photos;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

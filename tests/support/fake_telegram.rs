@@ -1,7 +1,8 @@
 //! A fake Telegram Bot API server for the integration tests. The service reaches it only through its
 //! ordinary `telegram.api_url` setting. It answers like the Bot API, so teloxide deserialises every
-//! answer, and it enforces Telegram's limits (message length, HTML markup, button data, no-op edits,
-//! flood control), so a test fails when the service would break them against the real API.
+//! answer, and it enforces Telegram's limits (message length, HTML markup, button data, photo
+//! uploads, no-op edits, flood control), so a test fails when the service would break them against
+//! the real API. Photos (`sendPhoto`, `editMessageMedia`) live in the `photos` module.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -17,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
+
+mod photos;
 
 /// The bot's user id, as `getMe` and the `from` of its messages give it.
 pub const BOT_ID: i64 = 7_000_000_001;
@@ -47,6 +50,7 @@ pub struct Call {
     /// The method name in the Bot API's spelling (`sendMessage`, even when sent as `SendMessage`).
     pub method: String,
     /// The JSON body or the multipart fields; `{}` for an empty body, `null` for an unreadable one.
+    /// An uploaded file (a part with a file name) shows as `{ "file_name": …, "size": … }`.
     pub params: Value,
     pub at: Instant,
     /// The HTTP status answered; 0 while the answer is pending (a delay fault, a long poll).
@@ -60,8 +64,10 @@ pub struct Call {
 pub struct SentMessage {
     pub chat_id: i64,
     pub message_id: i64,
-    /// As sent: the HTML source when the parse mode was HTML.
+    /// As sent: the HTML source when the parse mode was HTML. A photo's caption (empty without one).
     pub text: String,
+    /// The PNG or JPEG of a photo message, as last sent or replaced by `editMessageMedia`.
+    pub photo: Option<Vec<u8>>,
     /// The inline keyboard as sent; `None` when absent or empty.
     pub reply_markup: Option<Value>,
     /// Any other `reply_markup` as sent: a reply keyboard, `force_reply` or `remove_keyboard`.
@@ -112,6 +118,7 @@ struct State {
 
 struct Stored {
     message: SentMessage,
+    /// The text, or a photo's caption, as the recipient sees it.
     visible: String,
     date: i64,
     edit_date: Option<i64>,
@@ -150,6 +157,9 @@ fn failure(code: u16) -> Failure {
 }
 
 type Answer = Result<Value, Failure>;
+
+/// The files uploaded with a multipart request, by part name.
+type Files = HashMap<String, Vec<u8>>;
 
 impl FakeTelegram {
     /// Starts the server on a free loopback port; it lives as long as the test's runtime.
@@ -309,7 +319,13 @@ impl FakeTelegram {
         }
     }
 
-    async fn answer(&self, index: usize, bot: &str, method: &str, params: &Value) -> Answer {
+    async fn answer(
+        &self,
+        index: usize,
+        bot: &str,
+        method: &str,
+        (params, files): &(Value, Files),
+    ) -> Answer {
         let fault = {
             let mut state = self.state();
             if state.down {
@@ -332,7 +348,7 @@ impl FakeTelegram {
         } else if method.eq_ignore_ascii_case("getUpdates") {
             self.get_updates(params).await
         } else {
-            self.state().dispatch(method, params, Instant::now())
+            self.state().dispatch(method, params, files, Instant::now())
         };
         if fault == Some(Fault::Lost) {
             // Longer than any client waits; the test's runtime ends this task.
@@ -385,7 +401,7 @@ async fn handle(
     if let Some(first) = method.get_mut(..1) {
         first.make_ascii_lowercase();
     }
-    let recorded = params.as_ref().cloned().unwrap_or(Value::Null);
+    let recorded = params.as_ref().map_or(Value::Null, |(p, _)| p.clone());
     let call = Call {
         method: method.clone(),
         params: recorded,
@@ -434,51 +450,99 @@ fn reply(answer: Answer) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The request's parameters from a JSON or multipart body (an empty body is no parameters).
-/// Multipart fields that Telegram reads as JSON are parsed.
-fn params_of(content_type: &str, body: &[u8]) -> Result<Value, Failure> {
+/// The request's parameters from a JSON or multipart body (an empty body is no parameters), and
+/// the files it uploads. Multipart fields that Telegram reads as JSON are parsed.
+fn params_of(content_type: &str, body: &[u8]) -> Result<(Value, Files), Failure> {
     if content_type.starts_with("multipart/form-data") {
-        let fields = multipart_fields(content_type, body);
-        let fields = fields.ok_or_else(|| bad_request("invalid multipart body"))?;
+        let parts = multipart_parts(content_type, body);
+        let parts = parts.ok_or_else(|| bad_request("invalid multipart body"))?;
         let mut params = json!({});
-        for (key, value) in fields {
-            let json_field =
-                ["reply_markup", "commands", "allowed_updates"].contains(&key.as_str());
-            params[key] = match serde_json::from_str(&value) {
-                Ok(parsed) if json_field => parsed,
-                _ => Value::String(value),
+        let mut files = Files::new();
+        for part in parts {
+            let Some(file_name) = part.file_name else {
+                let value = String::from_utf8_lossy(part.body).into_owned();
+                let json_field = ["reply_markup", "commands", "allowed_updates", "media"]
+                    .contains(&part.name.as_str());
+                params[&part.name] = match serde_json::from_str(&value) {
+                    Ok(parsed) if json_field => parsed,
+                    _ => Value::String(value),
+                };
+                continue;
             };
+            params[&part.name] = json!({ "file_name": file_name, "size": part.body.len() });
+            files.insert(part.name, part.body.to_vec());
         }
-        return Ok(params);
+        return Ok((params, files));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
+        return Ok((json!({}), Files::new()));
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(object @ Value::Object(_)) => Ok(object),
+        Ok(object @ Value::Object(_)) => Ok((object, Files::new())),
         _ => Err(bad_request("request body is not a JSON object")),
     }
 }
 
-fn multipart_fields(content_type: &str, body: &[u8]) -> Option<Vec<(String, String)>> {
+/// One part of a multipart body; `file_name` is set for an upload (its Content-Disposition has a
+/// `filename`, possibly empty), whose bytes must stay as they are.
+struct Part<'a> {
+    name: String,
+    file_name: Option<String>,
+    body: &'a [u8],
+}
+
+fn multipart_parts<'a>(content_type: &str, body: &'a [u8]) -> Option<Vec<Part<'a>>> {
     let boundary = content_type
         .split(';')
         .find_map(|p| p.trim().strip_prefix("boundary="))?;
     let delimiter = format!("--{}", boundary.trim_matches('"'));
-    let body = String::from_utf8_lossy(body);
-    let mut fields = Vec::new();
-    for part in body.split(delimiter.as_str()).skip(1) {
-        if part.starts_with("--") {
-            break;
-        }
-        let (head, value) = part.split_once("\r\n\r\n")?;
-        let name = head
-            .split([';', '\r', '\n'])
-            .find_map(|p| p.trim().strip_prefix("name="))?;
-        let value = value.strip_suffix("\r\n").unwrap_or(value);
-        fields.push((name.trim_matches('"').to_owned(), value.to_owned()));
+    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
+    let mut parts = Vec::new();
+    while !rest.starts_with(b"--") {
+        let end = find(rest, delimiter.as_bytes())?;
+        let (part, next) = (&rest[..end], &rest[end + delimiter.len()..]);
+        rest = next;
+        let head_end = find(part, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&part[..head_end]).ok()?;
+        let value = &part[head_end + 4..];
+        let attribute = |key: &str| {
+            head.split([';', '\r', '\n'])
+                .find_map(|p| p.trim().strip_prefix(key))
+                .map(|v| v.trim_matches('"').to_owned())
+        };
+        parts.push(Part {
+            name: attribute("name=")?,
+            file_name: attribute("filename="),
+            body: value.strip_suffix(b"\r\n").unwrap_or(value),
+        });
     }
-    Some(fields)
+    Some(parts)
+}
+
+/// A file parameter: an uploaded part (under the parameter's own name, or named by
+/// `attach://<part>`), or a file_id or URL for Telegram to resolve.
+enum Upload<'a> {
+    File(&'a [u8]),
+    Reference(&'a str),
+    Missing,
+}
+
+fn upload<'a>(p: &'a Value, files: &'a Files, key: &str) -> Upload<'a> {
+    if let Some(bytes) = files.get(key) {
+        return Upload::File(bytes);
+    }
+    match p.get(key).and_then(Value::as_str) {
+        None | Some("") => Upload::Missing,
+        Some(value) => match value.strip_prefix("attach://") {
+            Some(part) => files.get(part).map_or(Upload::Missing, |b| Upload::File(b)),
+            None => Upload::Reference(value),
+        },
+    }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A boolean parameter, sent as JSON or as a multipart field.
@@ -525,7 +589,7 @@ impl State {
         self.messages.iter().position(is_it)
     }
 
-    fn dispatch(&mut self, method: &str, p: &Value, now: Instant) -> Answer {
+    fn dispatch(&mut self, method: &str, p: &Value, files: &Files, now: Instant) -> Answer {
         match method.to_ascii_lowercase().as_str() {
             "getme" => Ok(json!({
                 "id": BOT_ID, "is_bot": true, "first_name": "Postgram", "username": BOT_USERNAME,
@@ -534,7 +598,9 @@ impl State {
                 "has_main_web_app": false,
             })),
             "sendmessage" => self.send_message(p, now),
-            "senddocument" => self.send_document(p, now),
+            "senddocument" => self.send_document(p, files, now),
+            "sendphoto" => self.send_photo(p, files, now),
+            "editmessagemedia" => self.edit_media(p, files, now),
             "editmessagetext" => self.edit(p, now, true),
             "editmessagereplymarkup" => self.edit(p, now, false),
             "deletemessage" => {
@@ -624,17 +690,24 @@ impl State {
         let reply_markup = inline_keyboard(p)?;
         let reply_keyboard = reply_keyboard(p, chat_id)?;
         self.flood_control(chat_id, now)?;
-        let next = self.last_message_id.entry(chat_id).or_insert(0);
-        *next += 1;
         let message = SentMessage {
             chat_id,
-            message_id: *next,
+            message_id: 0,
             text: text.to_owned(),
+            photo: None,
             reply_markup,
             reply_keyboard,
             edits: 0,
             sent_at: now,
         };
+        Ok(self.store(message, visible))
+    }
+
+    /// Keeps a new message under its chat's next message id, and answers it as Telegram does.
+    fn store(&mut self, mut message: SentMessage, visible: String) -> Value {
+        let next = self.last_message_id.entry(message.chat_id).or_insert(0);
+        *next += 1;
+        message.message_id = *next;
         let stored = Stored {
             message,
             visible,
@@ -643,42 +716,33 @@ impl State {
         };
         let answer = message_json(&stored);
         self.messages.push(stored);
-        Ok(answer)
+        answer
     }
 
     /// A document is stored as a message whose text is `document:` and the file's content, so tests
     /// can read what was sent.
-    fn send_document(&mut self, p: &Value, now: Instant) -> Answer {
+    fn send_document(&mut self, p: &Value, files: &Files, now: Instant) -> Answer {
         let chat_id = self.chat(p)?;
-        let mut content = p["document"].as_str().unwrap_or_default().to_owned();
-        // Uploads arrive as `attach://<name>`, the file itself in the part of that name.
-        if let Some(part) = content.strip_prefix("attach://") {
-            content = p[part].as_str().unwrap_or_default().to_owned();
-        }
+        let content = match upload(p, files, "document") {
+            Upload::File(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Upload::Reference(reference) => reference.to_owned(),
+            Upload::Missing => String::new(),
+        };
         if content.is_empty() {
             return Err(bad_request("file must be non-empty"));
         }
         self.flood_control(chat_id, now)?;
-        let next = self.last_message_id.entry(chat_id).or_insert(0);
-        *next += 1;
         let message = SentMessage {
             chat_id,
-            message_id: *next,
+            message_id: 0,
             text: format!("document:\n{content}"),
+            photo: None,
             reply_markup: None,
             reply_keyboard: None,
             edits: 0,
             sent_at: now,
         };
-        let stored = Stored {
-            message,
-            visible: String::new(),
-            date: now_unix(),
-            edit_date: None,
-        };
-        let answer = message_json(&stored);
-        self.messages.push(stored);
-        Ok(answer)
+        Ok(self.store(message, String::new()))
     }
 
     fn edit(&mut self, p: &Value, now: Instant, with_text: bool) -> Answer {
@@ -694,11 +758,11 @@ impl State {
         let found = self.find(chat_id, int(p, "message_id"));
         let index = found.ok_or_else(|| bad_request("message to edit not found"))?;
         let current = &self.messages[index].message;
+        if with_text && current.photo.is_some() {
+            return Err(bad_request("there is no text in the message to edit"));
+        }
         if (!with_text || current.text == text) && current.reply_markup == reply_markup {
-            return Err(bad_request(
-                "message is not modified: specified new message content and reply markup are \
-                 exactly the same as a current content and reply markup of the message",
-            ));
+            return Err(not_modified());
         }
         self.flood_control(chat_id, now)?;
         let stored = &mut self.messages[index];
@@ -776,9 +840,28 @@ impl State {
     }
 }
 
+fn not_modified() -> Failure {
+    bad_request(
+        "message is not modified: specified new message content and reply markup are \
+         exactly the same as a current content and reply markup of the message",
+    )
+}
+
 /// The text the recipient sees, checked for Telegram's markup, emptiness and length limits.
 fn visible_text(text: &str, p: &Value, too_long: &str) -> Result<String, Failure> {
-    let visible = match p.get("parse_mode").and_then(Value::as_str) {
+    let visible = parse_text(text, p)?;
+    if visible.trim().is_empty() {
+        return Err(bad_request("message text is empty"));
+    }
+    if visible.encode_utf16().count() > MAX_TEXT_UTF16 {
+        return Err(bad_request(too_long));
+    }
+    Ok(visible)
+}
+
+/// A text or caption as the recipient sees it, checked for the markup of `p`'s `parse_mode`.
+fn parse_text(text: &str, p: &Value) -> Result<String, Failure> {
+    Ok(match p.get("parse_mode").and_then(Value::as_str) {
         Some(mode) if mode.eq_ignore_ascii_case("html") => {
             parse_html(text).map_err(|e| bad_request(format!("can't parse entities: {e}")))?
         }
@@ -788,14 +871,7 @@ fn visible_text(text: &str, p: &Value, too_long: &str) -> Result<String, Failure
         }
         None => text.to_owned(),
         Some(_) => return Err(bad_request("unsupported parse_mode")),
-    };
-    if visible.trim().is_empty() {
-        return Err(bad_request("message text is empty"));
-    }
-    if visible.encode_utf16().count() > MAX_TEXT_UTF16 {
-        return Err(bad_request(too_long));
-    }
-    Ok(visible)
+    })
 }
 
 /// Telegram's HTML: the supported tags, properly nested and closed, and only the entities
@@ -1048,8 +1124,17 @@ fn message_json(stored: &Stored) -> Value {
     let m = &stored.message;
     let mut message = json!({
         "message_id": m.message_id, "from": bot_user(), "chat": chat_json(m.chat_id),
-        "date": stored.date, "text": stored.visible,
+        "date": stored.date,
     });
+    match &m.photo {
+        Some(photo) => {
+            message["photo"] = photos::sizes(photo);
+            if !stored.visible.is_empty() {
+                message["caption"] = json!(stored.visible);
+            }
+        }
+        None => message["text"] = json!(stored.visible),
+    }
     if let Some(markup) = &m.reply_markup {
         message["reply_markup"] = markup.clone();
     }
