@@ -15,7 +15,7 @@ RUN apt-get update \
  && mkdir -p /var/lib/postgram /etc/postgram \
  && chown postgram /var/lib/postgram
 COPY --from=build /src/target/release/postgram /usr/local/bin/postgram
-COPY views.yaml actions.yaml /etc/postgram/
+COPY views.yaml actions.yaml charts.yaml /etc/postgram/
 USER postgram
 WORKDIR /var/lib/postgram
 # A config without `state` keeps its SQLite file in the volume (next to the config, /etc/postgram, the

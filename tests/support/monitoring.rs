@@ -177,6 +177,16 @@ pub async fn start_prometheus(
     rules: &TestRules,
     alertmanager: Option<&str>,
 ) -> Prometheus {
+    start_prometheus_on(free_port(), scrape, rules, alertmanager).await
+}
+
+/// Like [`start_prometheus`], on `port` (for a service configured with its URL before it starts).
+pub async fn start_prometheus_on(
+    port: u16,
+    scrape: &[ScrapeTarget<'_>],
+    rules: &TestRules,
+    alertmanager: Option<&str>,
+) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), rules.text()).unwrap();
     let targets: Vec<Value> = scrape
@@ -201,7 +211,6 @@ pub async fn start_prometheus(
         "scrape_configs": [{ "job_name": "postgres", "static_configs": targets }],
     });
     std::fs::write(dir.path().join("prometheus.yml"), config.to_string()).unwrap();
-    let port = free_port();
     let child = Command::new(PROMETHEUS)
         .arg(format!(
             "--config.file={}",
