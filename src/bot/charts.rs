@@ -15,7 +15,7 @@ use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
 use crate::charts::fetch::Span;
-use crate::charts::service::{ChartError, Picture};
+use crate::charts::service::{ChartError, Picture, STILL_DRAWING};
 use crate::charts::status::{Level, Reading};
 use crate::charts::{Chart, format_value};
 use crate::domain::{DatabaseName, IncidentId};
@@ -33,6 +33,10 @@ pub fn commands() -> UpdateHandler<BotError> {
 
 async fn command(ask: Ask, command: Command) -> HandlerResult {
     let (bot, chat, person, state) = (&ask.bot, ask.chat(), &ask.person, &ask.state);
+    let caller = format!("telegram:{}", person.id.get());
+    let Some(_busy) = state.charts.begin(&caller) else {
+        return say(bot, state, chat, STILL_DRAWING.to_owned()).await;
+    };
     let result = match command {
         Command::Charts(name) => start(bot, chat, person, state, name.trim()).await,
         Command::Status(name) => status(bot, chat, person, state, name.trim()).await,
@@ -57,6 +61,16 @@ pub fn buttons() -> UpdateHandler<BotError> {
 
 async fn pressed(press: Press) -> HandlerResult {
     let result = async {
+        let caller = format!("telegram:{}", press.person.id.get());
+        let drawing = matches!(
+            press.callback,
+            Callback::AlertGraph(_) | Callback::Chart { span: Some(_), .. } | Callback::Status { .. }
+        );
+        let _busy = match press.state.charts.begin(&caller) {
+            Some(busy) => Some(busy),
+            None if drawing => return press.answer(STILL_DRAWING).await,
+            None => None,
+        };
         if let Callback::AlertGraph(id) = press.callback {
             return alert_graph(&press, id).await;
         }

@@ -2,7 +2,8 @@
 //! of an alert — each answered within the Prometheus timeout, as a picture or a clear error, never a
 //! broken photo. Rendering runs off the async threads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::FixedOffset;
 
@@ -18,6 +19,10 @@ use crate::store::IncidentRecord;
 
 /// Series drawn at most; the rest are summed as "other".
 pub const MAX_SERIES: usize = 8;
+/// Charts drawn at once.
+const RENDERS: usize = 2;
+/// What a caller is told while an earlier chart of theirs is still being drawn.
+pub const STILL_DRAWING: &str = "Still drawing your previous chart; try again in a moment.";
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ChartError {
@@ -50,6 +55,11 @@ pub struct Picture {
 }
 
 pub struct Charting {
+    /// Callers drawing now: one chart at a time each, so a flood of presses or requests cannot queue
+    /// up queries and renders.
+    busy: Arc<Mutex<HashSet<String>>>,
+    /// Renders at once: they are CPU work, and the machine's cores serve intake and delivery too.
+    renders: tokio::sync::Semaphore,
     prometheus: Option<Prometheus>,
     charts: Charts,
     zone: FixedOffset,
@@ -59,6 +69,8 @@ pub struct Charting {
 impl Charting {
     pub fn new(config: &Config, charts: Charts) -> Charting {
         Charting {
+            busy: Arc::default(),
+            renders: tokio::sync::Semaphore::new(RENDERS),
             prometheus: config.prometheus.as_ref().and_then(Prometheus::new),
             charts,
             zone: config.time_zone,
@@ -68,6 +80,16 @@ impl Charting {
                 .map(|d| (d.name.clone(), d.metrics_selector.clone()))
                 .collect(),
         }
+    }
+
+    /// Marks `caller` (a person, a token) as drawing until the guard is dropped; `None` while it
+    /// still draws an earlier chart.
+    pub fn begin(&self, caller: &str) -> Option<Busy> {
+        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        busy.insert(caller.to_owned()).then(|| Busy {
+            set: Arc::clone(&self.busy),
+            caller: caller.to_owned(),
+        })
     }
 
     /// Whether charts are offered at all.
@@ -200,6 +222,11 @@ impl Charting {
         let zone = self.zone;
         let (title, window, unit) = (drawing.title, drawing.window, drawing.unit);
         let (thresholds, shade) = (drawing.thresholds, drawing.shade);
+        let _turn = self
+            .renders
+            .acquire()
+            .await
+            .map_err(|e| ChartError::Render(e.to_string()))?;
         let png = tokio::task::spawn_blocking({
             let title = title.clone();
             move || {
@@ -229,6 +256,19 @@ impl Charting {
             window,
             summary,
         })
+    }
+}
+
+/// A caller's drawing under way; dropping it lets the caller draw again.
+pub struct Busy {
+    set: Arc<Mutex<HashSet<String>>>,
+    caller: String,
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut busy = self.set.lock().unwrap_or_else(PoisonError::into_inner);
+        busy.remove(&self.caller);
     }
 }
 
@@ -266,6 +306,25 @@ fn unit_of(expr: &str) -> Unit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caller_draws_one_chart_at_a_time() {
+        let config = crate::config::Config::from_text(
+            "telegram: { token: \"123456:abcdefghijklmnopqrstuvwxyz0123456789\" }\n\
+             http: { webhook_token: \"0123456789abcdef0123\" }\nowners: [1]\n",
+            std::path::Path::new("postgram.yaml"),
+            &|_| None,
+        )
+        .unwrap();
+        let charting = Charting::new(&config, Charts::default());
+        assert!(!charting.enabled());
+        let first = charting.begin("telegram:7").unwrap();
+        assert!(charting.begin("telegram:7").is_none());
+        let other = charting.begin("telegram:8");
+        assert!(other.is_some());
+        drop(first);
+        assert!(charting.begin("telegram:7").is_some());
+    }
 
     #[test]
     fn an_alert_expression_names_its_unit() {

@@ -18,7 +18,7 @@ use super::{ApiError, AppState};
 use crate::access::{Identity, Permission, may};
 use crate::charts::fetch::{Span, Window};
 use crate::charts::prometheus::QueryError;
-use crate::charts::service::{ChartError, MAX_SERIES};
+use crate::charts::service::{ChartError, MAX_SERIES, STILL_DRAWING};
 use crate::charts::status::Reading;
 use crate::charts::{format_value, limit_series};
 use crate::domain::DatabaseName;
@@ -105,6 +105,10 @@ pub async fn show(
         Some(raw) => Span::parse(raw)
             .ok_or_else(|| ApiError::bad_request("range", "must be one of 1h, 6h, 24h, 7d"))?,
     };
+    let _busy = state
+        .charts
+        .begin(&format!("api:{}", identity.name))
+        .ok_or(ApiError::TooManyRequests(STILL_DRAWING.to_owned()))?;
     let now = state.clock.now().timestamp();
     let wants_png = headers
         .get(header::ACCEPT)
