@@ -40,6 +40,7 @@ pub mod app;
 pub mod bot;
 pub mod callback;
 pub mod catalog;
+pub mod charts;
 pub mod check;
 pub mod cli;
 pub mod clock;
