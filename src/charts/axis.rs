@@ -137,16 +137,18 @@ impl ValueAxis {
     pub fn new(unit: Unit, min: f64, max: f64) -> ValueAxis {
         let (lo, hi) = extent(min, max);
         let mut step = nice_step(unit, (hi - lo) / MAX_VALUE_TICKS);
-        loop {
-            let axis = ValueAxis::with_step(lo, hi, step);
-            // Three significant digits can write two close ticks alike ("50.1 GiB" twice);
-            // a coarser step then, which always ends with distinct labels.
+        let mut axis = ValueAxis::with_step(lo, hi, step);
+        // Three significant digits can write two close ticks alike ("50.1 GiB" twice): a coarser
+        // step then. Bounded, for data near the limits of f64 where steps stop growing.
+        for _ in 0..32 {
             let labels: Vec<String> = axis.ticks.iter().map(|&v| format_value(unit, v)).collect();
             if labels.windows(2).all(|w| w[0] != w[1]) || axis.ticks.len() <= 2 {
-                return axis;
+                break;
             }
             step = nice_step(unit, step * 1.5);
+            axis = ValueAxis::with_step(lo, hi, step);
         }
+        axis
     }
 
     fn with_step(lo: f64, hi: f64, step: f64) -> ValueAxis {
@@ -335,6 +337,14 @@ mod tests {
     }
 
     const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+    #[test]
+    fn extreme_values_still_give_an_axis() {
+        for (min, max) in [(0.0, f64::MAX), (-f64::MAX, f64::MAX), (1e-300, 2e-300)] {
+            let axis = ValueAxis::new(Unit::None, min, max);
+            assert!(!axis.ticks.is_empty() && axis.ticks.len() <= 101);
+        }
+    }
 
     #[test]
     fn value_labels_are_round_and_distinct() {

@@ -13,12 +13,16 @@ const MARK_WIDTH: i32 = 28;
 const MARK_GAP: i32 = 10;
 const ENTRY_GAP: i32 = 32;
 const PADDING: i32 = 10;
+/// Past this the plot would shrink to nothing; the rest is counted instead ("+3 more").
+const MAX_ROWS: usize = 5;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Mark {
     Series(RGBColor),
     Threshold,
     Shade,
+    /// Text alone.
+    None,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +56,16 @@ impl Legend {
                 }
             }
             x += entry_width + ENTRY_GAP;
+        }
+        if rows.len() > MAX_ROWS {
+            let hidden: usize = rows.drain(MAX_ROWS..).map(|row| row.len()).sum();
+            if let Some((_, last)) = rows.last_mut().and_then(|row| row.last_mut()) {
+                // The entry it replaces is counted too.
+                *last = Entry {
+                    mark: Mark::None,
+                    label: format!("+{} more", hidden + 1),
+                };
+            }
         }
         Ok(Legend { rows })
     }
@@ -96,6 +110,7 @@ fn draw_mark<DB: DrawingBackend>(
         )
     };
     match mark {
+        Mark::None => Ok(()),
         // Solid blocks of the exact line colour: easy to match against the line by eye.
         Mark::Series(colour) => area.draw(&block(colour, x, x + MARK_WIDTH, 5)),
         Mark::Threshold => {
@@ -109,4 +124,25 @@ fn draw_mark<DB: DrawingBackend>(
         )),
     }
     .map_err(drawing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crowded_legend_keeps_its_rows_and_counts_the_rest() {
+        style::ensure_font().unwrap();
+        let entries = (0..40)
+            .map(|i| Entry {
+                mark: Mark::Threshold,
+                label: format!("threshold number {i} with a long label"),
+            })
+            .collect();
+        let legend = Legend::layout(entries, 24, 1232).unwrap();
+        assert_eq!(legend.rows.len(), MAX_ROWS);
+        let shown: usize = legend.rows.iter().map(Vec::len).sum();
+        let last = &legend.rows[MAX_ROWS - 1].last().unwrap().1;
+        assert_eq!(last.label, format!("+{} more", 40 - shown + 1));
+    }
 }

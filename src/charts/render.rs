@@ -61,23 +61,8 @@ pub fn render_png(plot: &Plot) -> Result<Vec<u8>, RenderError> {
         .map(|s| segments(&s.points, plot.step, plot.from, plot.to))
         .collect();
     let (min, max) = data_extent(&lines).ok_or(RenderError::NoData)?;
-    // A threshold far from the data would squash it into a sliver; the legend names it instead.
-    let reach = (max - min).max(max.abs()).max(min.abs());
-    let near: Vec<f64> = plot
-        .thresholds
-        .iter()
-        .map(|t| t.value)
-        .filter(|v| v.is_finite() && *v >= min - reach && *v <= max + reach)
-        .collect();
-    let lo = near.iter().copied().fold(min, f64::min);
-    let hi = near.iter().copied().fold(max, f64::max);
-    // A threshold's label sits above its line: keep the top one clear of the frame.
-    let hi = match near.iter().copied().reduce(f64::max) {
-        Some(top) => hi.max(top + (hi - lo) * 0.06),
-        None => hi,
-    };
     let x = TimeAxis::new(plot.from, plot.to, plot.utc_offset);
-    let y = ValueAxis::new(plot.unit, lo, hi);
+    let y = value_axis(plot, min, max);
     style::ensure_font()?;
     let legend = Legend::layout(legend_entries(plot, &y), PAD, WIDTH as i32 - 2 * PAD)?;
 
@@ -94,6 +79,26 @@ pub fn render_png(plot: &Plot) -> Result<Vec<u8>, RenderError> {
         root.present().map_err(drawing)?;
     }
     encode(&pixels)
+}
+
+/// The y axis for data from `min` to `max` and the thresholds near it.
+fn value_axis(plot: &Plot, min: f64, max: f64) -> ValueAxis {
+    // A threshold far from the data would squash it into a sliver; the legend names it instead.
+    let reach = (max - min).max(max.abs()).max(min.abs());
+    let near: Vec<f64> = plot
+        .thresholds
+        .iter()
+        .map(|t| t.value)
+        .filter(|v| v.is_finite() && *v >= min - reach && *v <= max + reach)
+        .collect();
+    let lo = near.iter().copied().fold(min, f64::min);
+    let hi = near.iter().copied().fold(max, f64::max);
+    // A threshold's label sits above its line: keep the top one clear of the frame.
+    let hi = match near.iter().copied().reduce(f64::max) {
+        Some(top) => hi.max(top + (hi - lo) * 0.06),
+        None => hi,
+    };
+    ValueAxis::new(plot.unit, lo, hi)
 }
 
 fn data_extent(lines: &[Segments]) -> Option<(f64, f64)> {
