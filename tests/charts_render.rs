@@ -149,6 +149,26 @@ fn a_gap_in_the_data_is_a_gap_in_the_line() {
 }
 
 #[test]
+fn a_lone_point_between_gaps_is_a_dot() {
+    let from = NOW - 3 * HOUR;
+    let mut series = wave("standby", from, NOW, 100.0);
+    series
+        .points
+        .retain(|&(t, _)| t < from + HOUR || t == from + 90 * 60 || t >= from + 2 * HOUR);
+    let series = [series];
+    let mut plot = plot("Lone", &series);
+    plot.from = from;
+    let image = Image::decode(&render_png(&plot).unwrap());
+
+    let columns = image.columns_of(BLUE, ABOVE_LEGEND);
+    let (left, right) = (columns[0], *columns.last().unwrap());
+    let span = (right - left) as f64;
+    let middle = (left + (span * 0.4) as usize)..(left + (span * 0.6) as usize);
+    let dot = image.count(middle, 0..ABOVE_LEGEND, |p| p == BLUE);
+    assert!((40..400).contains(&dot), "{dot} pixels of the lone point");
+}
+
+#[test]
 fn no_finite_point_is_no_data_not_an_empty_frame() {
     let empty = [Series {
         name: "nothing".into(),
