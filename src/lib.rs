@@ -19,6 +19,9 @@
 //! - [`catalog`] is views.yaml and actions.yaml, validated, and plans runs; [`operations`] runs them for
 //!   people (arguments, one run at a time, cancel, audit); [`exec`] is the only module that talks to
 //!   the administered databases.
+//! - [`charts`] is metrics in chat: charts.yaml, Prometheus queries for one database and time window,
+//!   health cards, the graph of an alert's own expression, and the PNG renderer (plotters, a bundled
+//!   font), behind one `service` the bot and REST call.
 //! - [`delivery`] works the Telegram feeds (one per recipient: new alerts one by one, or a storm digest
 //!   and the messages behind it) and performs the outbox: Telegram messages (throttled) and email;
 //!   [`silences`] is the client of Alertmanager's silence API (`SilenceApi`); [`callback`] is what an

@@ -155,7 +155,11 @@ databases:
     press(&world, &confirm, "Run").await;
     let done = world
         .telegram
-        .newest_containing(ADMIN, "✅ <b>Terminate idle-in-transaction sessions</b>", WAIT)
+        .newest_containing(
+            ADMIN,
+            "✅ <b>Terminate idle-in-transaction sessions</b>",
+            WAIT,
+        )
         .await;
     assert!(done.text.contains("main"), "{}", done.text);
     let gone = sqlx::query("SELECT 1").execute(&mut idle).await;

@@ -64,7 +64,9 @@ async fn pressed(press: Press) -> HandlerResult {
         let caller = format!("telegram:{}", press.person.id.get());
         let drawing = matches!(
             press.callback,
-            Callback::AlertGraph(_) | Callback::Chart { span: Some(_), .. } | Callback::Status { .. }
+            Callback::AlertGraph(_)
+                | Callback::Chart { span: Some(_), .. }
+                | Callback::Status { .. }
         );
         let _busy = match press.state.charts.begin(&caller) {
             Some(busy) => Some(busy),

@@ -1,12 +1,25 @@
-//! Metrics in chat: the charts catalogue, Prometheus queries and the PNG renderer.
+//! Metrics in chat. The catalogue of charts and health-card rows (`catalogue`), the Prometheus HTTP
+//! API (`prometheus`), queries filled for a database and a time window (`fetch`, `alert`, `status`),
+//! and the PNG renderer (`render`, with its `axis`, `gaps`, `legend`, `style`, `units`), all behind
+//! `service`, which the bot and the REST API call. Reads the config; calls nothing of the bot or HTTP.
 
 pub mod alert;
+mod axis;
 pub mod catalogue;
 pub mod fetch;
+mod gaps;
+mod legend;
+mod limit;
 pub mod prometheus;
+mod render;
 pub mod series;
 pub mod service;
 pub mod status;
+mod style;
+mod units;
 
 pub use catalogue::{Chart, ChartQuery, Charts, StatusRow};
-pub use series::{Series, Threshold, Unit, format_value, limit_series};
+pub use limit::limit_series;
+pub use render::{HEIGHT, RenderError, WIDTH, render_png};
+pub use series::{Plot, Series, Stats, Threshold, Unit};
+pub use units::format_value;

@@ -43,11 +43,17 @@ pub async fn press_to_photo() -> Option<(f64, f64)> {
     .await?;
     let telegram = &world.telegram;
     telegram.push_update(text_update(VIEWER, None, VIEWER, "/charts main"));
-    let list = telegram.newest_containing(VIEWER, "which chart?", WAIT).await;
+    let list = telegram
+        .newest_containing(VIEWER, "which chart?", WAIT)
+        .await;
     press(&world, &list, "Connections by state").await;
-    let question = telegram.newest_containing(VIEWER, "over which span?", WAIT).await;
+    let question = telegram
+        .newest_containing(VIEWER, "over which span?", WAIT)
+        .await;
     press(&world, &question, "1h").await;
-    let mut photo = telegram.newest_photo_containing(VIEWER, "last 1h", WAIT).await;
+    let mut photo = telegram
+        .newest_photo_containing(VIEWER, "last 1h", WAIT)
+        .await;
     let mut times = Vec::new();
     for i in 0..PRESSES {
         let span = ["6h", "1h"][i % 2];
@@ -55,7 +61,13 @@ pub async fn press_to_photo() -> Option<(f64, f64)> {
         let data = data_of(&photo, span);
         let edits = telegram.calls_to("editMessageMedia").len();
         let pressed = Instant::now();
-        telegram.push_update(callback_update(VIEWER, None, VIEWER, photo.message_id, &data));
+        telegram.push_update(callback_update(
+            VIEWER,
+            None,
+            VIEWER,
+            photo.message_id,
+            &data,
+        ));
         let edited = telegram
             .wait_for("the photo to be replaced", WAIT, |t| {
                 t.calls_to("editMessageMedia").get(edits).cloned()
@@ -65,16 +77,19 @@ pub async fn press_to_photo() -> Option<(f64, f64)> {
         times.push(edited.at.saturating_duration_since(pressed));
         photo = telegram
             .wait_for("the edited photo", WAIT, |t| {
-                t.photos(VIEWER)
-                    .into_iter()
-                    .find(|m| m.message_id == photo.message_id && m.text.contains(&format!("last {span}")))
+                t.photos(VIEWER).into_iter().find(|m| {
+                    m.message_id == photo.message_id && m.text.contains(&format!("last {span}"))
+                })
             })
             .await;
     }
     world.stop().await;
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    Some((ms(times[times.len() / 2]), ms(times[times.len() * 99 / 100])))
+    Some((
+        ms(times[times.len() / 2]),
+        ms(times[times.len() * 99 / 100]),
+    ))
 }
 
 fn data_of(message: &SentMessage, label: &str) -> String {
