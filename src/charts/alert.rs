@@ -230,7 +230,10 @@ mod tests {
     #[test]
     fn the_window_runs_from_an_hour_before_to_the_end_or_now() {
         let w = window(10_000, None, 20_000);
-        assert!(w.from <= 10_000 - 3600 && w.from > 10_000 - 3600 - w.step);
+        assert!(
+            w.from <= 10_000 - 3600 && w.from > 10_000 - 3600 - w.step,
+            "{w:?}"
+        );
         assert_eq!(w.to, 20_000);
         let old = window(0, None, 30 * 24 * 3600);
         assert!(old.to - old.from <= LONGEST + old.step);

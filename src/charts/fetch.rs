@@ -67,12 +67,13 @@ impl Window {
         Window::between(now - span.seconds(), now)
     }
 
-    /// `from` to `to`, with a step that gives about [`POINTS`] points, aligned so that the same
-    /// window asked twice gives the same points.
+    /// `from` to `to`, with a step that gives about [`POINTS`] points. Prometheus evaluates at
+    /// `from + k·step`: `from` is moved back so that the last point falls on `to` itself, and the
+    /// newest samples are always on the chart.
     pub fn between(from: i64, to: i64) -> Window {
         let to = to.max(from + MIN_STEP);
         let step = ((to - from) / POINTS).max(MIN_STEP);
-        let from = from - from.rem_euclid(step);
+        let from = to - (to - from + step - 1) / step * step;
         Window { from, to, step }
     }
 
@@ -238,10 +239,11 @@ mod tests {
     }
 
     #[test]
-    fn windows_align_to_their_step_and_keep_points_few() {
+    fn windows_end_on_a_point_and_keep_points_few() {
         for span in Span::ALL {
             let w = Window::last(span, 1_764_500_123);
-            assert_eq!(w.from % w.step, 0);
+            assert_eq!((w.to - w.from) % w.step, 0, "the last point is at `to`");
+            assert!(w.to - w.from >= span.seconds());
             assert!((w.to - w.from) / w.step <= POINTS + 1, "{span:?}");
             assert_eq!(Span::parse(span.name()), Some(span));
         }
