@@ -428,3 +428,77 @@ async fn prometheus_down_or_silent_is_a_clear_message_within_the_timeout() {
     world.stop().await;
     held.abort();
 }
+
+/// A webhook of one firing alert for `main`, with these extra annotations and generator URL.
+fn alert(name: &str, annotations: Value, generator_url: &str) -> Value {
+    let started = (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
+    let labels = serde_json::json!({ "alertname": name, "cluster": "main", "severity": "warning" });
+    serde_json::json!({
+        "version": "4", "groupKey": format!("{{}}:{{alertname=\"{name}\"}}"), "truncatedAlerts": 0,
+        "status": "firing", "receiver": "postgram", "groupLabels": { "alertname": name },
+        "commonLabels": labels, "commonAnnotations": {}, "externalURL": "http://127.0.0.1:9093",
+        "alerts": [{
+            "status": "firing", "labels": labels, "annotations": annotations,
+            "startsAt": started, "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": generator_url, "fingerprint": format!("{:016x}", name.len()),
+        }],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_graph_plots_its_expression_or_the_chart_it_names() {
+    let Some((_exporter, prometheus)) = metrics().await else {
+        return;
+    };
+    let Some(world) = start(&prometheus.url, "10s").await else {
+        return;
+    };
+    // As Prometheus writes it: the rule's expression in g0.expr.
+    let expr = "http://prometheus:9090/graph?g0.expr=pg_up+%3C+1&g0.tab=1";
+    let summary = serde_json::json!({ "summary": "from its expression" });
+    world
+        .app
+        .post_webhook(&alert("UpCheck", summary, expr))
+        .await;
+    let named = serde_json::json!({
+        "summary": "from a named chart", "postgram_chart": "connections_by_state",
+    });
+    world
+        .app
+        .post_webhook(&alert("NamedChart", named, ""))
+        .await;
+    let silent = serde_json::json!({ "summary": "nothing to plot" });
+    world
+        .app
+        .post_webhook(&alert("NoExpression", silent, ""))
+        .await;
+
+    let first = world.message(VIEWER, "from its expression").await;
+    world.press(VIEWER, &first, "📈 Graph").await;
+    let graph = world
+        .telegram
+        .newest_photo_containing(VIEWER, "UpCheck", WAIT)
+        .await;
+    assert_a_chart(graph.photo.as_deref().unwrap());
+    assert!(
+        graph.text.contains("<b>UpCheck</b> · main"),
+        "{}",
+        graph.text
+    );
+
+    let second = world.message(VIEWER, "from a named chart").await;
+    world.press(VIEWER, &second, "📈 Graph").await;
+    let chart = world
+        .telegram
+        .newest_photo_containing(VIEWER, "NamedChart", WAIT)
+        .await;
+    assert_a_chart(chart.photo.as_deref().unwrap());
+
+    let third = world.message(VIEWER, "nothing to plot").await;
+    assert!(
+        !buttons(&third).iter().any(|(l, _)| l.contains("Graph")),
+        "no graph without an expression: {:?}",
+        third.reply_markup
+    );
+    world.stop().await;
+}

@@ -156,18 +156,20 @@ async fn databases(
         .collect())
 }
 
-/// Says why nothing can be shown, if so: charts off, or no (such) database to read here.
-async fn nothing_to_show(
+/// The databases whose metrics to show (those the person may read here; only `name` when given), or
+/// `None` once the person was told why there are none: charts off, or no (such) database here.
+async fn shown(
     bot: &Bot,
     chat: ChatId,
+    person: &Person,
     state: &BotState,
     name: &str,
-    mine: &[DatabaseName],
-) -> Result<bool, BotError> {
+) -> Result<Option<Vec<DatabaseName>>, BotError> {
+    let mine = databases(chat, person, state, name).await?;
     let text = if !state.charts.enabled() {
         OFF.to_owned()
     } else if !mine.is_empty() {
-        return Ok(false);
+        return Ok(Some(mine));
     } else if name.is_empty() {
         "You are a member of no database whose metrics this chat may show.".to_owned()
     } else {
@@ -177,7 +179,7 @@ async fn nothing_to_show(
         )
     };
     say(bot, state, chat, text).await?;
-    Ok(true)
+    Ok(None)
 }
 
 /// `/charts`: the database picker, or the charts of the only (or named) database.
@@ -188,10 +190,9 @@ async fn start(
     state: &BotState,
     name: &str,
 ) -> HandlerResult {
-    let mine = databases(chat, person, state, name).await?;
-    if nothing_to_show(bot, chat, state, name, &mine).await? {
+    let Some(mine) = shown(bot, chat, person, state, name).await? else {
         return Ok(());
-    }
+    };
     if let [database] = mine.as_slice() {
         return list(bot, chat, None, state, database).await;
     }
@@ -432,10 +433,9 @@ async fn status(
     state: &BotState,
     name: &str,
 ) -> HandlerResult {
-    let mine = databases(chat, person, state, name).await?;
-    if nothing_to_show(bot, chat, state, name, &mine).await? {
+    let Some(mine) = shown(bot, chat, person, state, name).await? else {
         return Ok(());
-    }
+    };
     let now = state.clock.now();
     // Every card's queries at once: the slowest database sets the pace, not their sum.
     let cards = futures_util::future::join_all(

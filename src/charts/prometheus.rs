@@ -274,3 +274,89 @@ fn cut(text: &str, max: usize) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::HeaderMap;
+
+    use super::*;
+    use crate::config::Secret;
+
+    /// A stand-in that records what it was sent and answers `answer` with `status`.
+    async fn server(status: u16, answer: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let app = axum::Router::new().fallback({
+            let seen = Arc::clone(&seen);
+            move |uri: axum::http::Uri, headers: HeaderMap| async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push(uri.path().to_owned());
+                for name in ["authorization", "x-scope-orgid"] {
+                    let value = headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+                    seen.push(format!("{name}={}", value.unwrap_or_default()));
+                }
+                (axum::http::StatusCode::from_u16(status).unwrap(), answer)
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("127.0.0.1:{}", addr.port()), seen)
+    }
+
+    fn client(url: String) -> Prometheus {
+        Prometheus::new(&PrometheusConfig {
+            url: Secret::new(url),
+            timeout: Duration::from_secs(5),
+            headers: vec![("X-Scope-OrgID".to_owned(), Secret::new("tenant-7"))],
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn credentials_travel_as_headers_and_never_in_errors() {
+        let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"up","job":"pg"},"values":[[10,"1"],[25,"NaN"]]}]}}"#;
+        let (host, seen) = server(200, matrix).await;
+        let prometheus = client(format!("http://reader:p%40ss@{host}/prom/"));
+        let series = prometheus.range("up", 10, 25, 15).await.unwrap();
+        assert_eq!(series[0].labels.keys().collect::<Vec<_>>(), ["job"]);
+        assert_eq!(series[0].points[0], (10, 1.0));
+        assert!(series[0].points[1].1.is_nan(), "NaN stays a gap");
+        let seen = seen.lock().unwrap().clone();
+        // reader:p@ss in base64
+        assert_eq!(
+            seen,
+            [
+                "/prom/api/v1/query_range",
+                "authorization=Basic cmVhZGVyOnBAc3M=",
+                "x-scope-orgid=tenant-7"
+            ]
+        );
+
+        let (host, _) = server(502, "<html>bad gateway</html>").await;
+        let failed = client(format!("http://reader:p%40ss@{host}"))
+            .instant("up", 10)
+            .await
+            .unwrap_err();
+        assert_eq!(failed, QueryError::Status(502));
+        let refused =
+            r#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#;
+        let (host, _) = server(400, refused).await;
+        let failed = client(format!("http://reader:p%40ss@{host}"))
+            .instant("up(", 10)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            failed.to_string(),
+            "Prometheus refused the query (bad_data): parse error at char 5"
+        );
+        let closed = client("http://reader:p%40ss@127.0.0.1:9".to_owned())
+            .instant("up", 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(closed, QueryError::Unreachable(_)), "{closed}");
+        assert!(!closed.to_string().contains("p%40ss") && !closed.to_string().contains("reader"));
+    }
+}

@@ -133,7 +133,8 @@ impl From<OpError> for ApiError {
     }
 }
 
-fn database(state: &AppState, raw: Option<&String>) -> Result<DatabaseName, ApiError> {
+/// The database a request names (`400` when it is missing or malformed, `404` when unknown).
+pub(super) fn database(state: &AppState, raw: Option<&String>) -> Result<DatabaseName, ApiError> {
     let raw = raw.ok_or_else(|| ApiError::bad_request("database", "is required"))?;
     let name = DatabaseName::parse(raw).map_err(|e| ApiError::bad_request("database", e))?;
     state

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::auth::require;
+use super::catalog::database;
 use super::extract::{Path, Query};
 use super::{ApiError, AppState};
 use crate::access::{Identity, Permission, may};
@@ -47,15 +48,6 @@ fn only(params: &BTreeMap<String, String>, allowed: &[&str]) -> Result<(), ApiEr
         )),
         None => Ok(()),
     }
-}
-
-fn database(state: &AppState, raw: &str) -> Result<DatabaseName, ApiError> {
-    let name = DatabaseName::parse(raw).map_err(|e| ApiError::bad_request("database", e))?;
-    state
-        .config
-        .database(&name)
-        .map(|d| d.name.clone())
-        .ok_or_else(|| ApiError::NotFound(format!("no database named {raw:?}")))
 }
 
 pub async fn list(
@@ -95,10 +87,7 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     only(&params, &["database", "range"])?;
-    let raw = params
-        .get("database")
-        .ok_or_else(|| ApiError::bad_request("database", "is required"))?;
-    let database = database(&state, raw)?;
+    let database = database(&state, params.get("database"))?;
     require(&identity, Permission::Read, Some(database.as_str()))?;
     let span = match params.get("range") {
         None => Span::Hour,
@@ -139,7 +128,7 @@ pub async fn status(
     only(&params, &["database"])?;
     let databases: Vec<DatabaseName> = match params.get("database") {
         Some(raw) => {
-            let database = database(&state, raw)?;
+            let database = database(&state, Some(raw))?;
             require(&identity, Permission::Read, Some(database.as_str()))?;
             vec![database]
         }
