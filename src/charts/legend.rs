@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend, Rectangle, Text};
 use plotters::style::{Color, RGBColor, TextStyle};
 
-use super::render::{RenderError, drawing};
 use super::style::{self, LEGEND_SIZE, SHADE, SHADE_OPACITY, TEXT, THRESHOLD};
+use super::style::{RenderError, drawing};
 
 const ROW_HEIGHT: i32 = 36;
 const MARK_WIDTH: i32 = 28;

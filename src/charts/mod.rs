@@ -20,6 +20,7 @@ mod units;
 
 pub use catalogue::{Chart, ChartQuery, Charts, StatusRow};
 pub use limit::limit_series;
-pub use render::{HEIGHT, RenderError, WIDTH, render_png};
+pub use render::{HEIGHT, WIDTH, render_png};
 pub use series::{Plot, Series, Stats, Threshold, Unit};
+pub use style::RenderError;
 pub use units::format_value;

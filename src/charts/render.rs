@@ -6,8 +6,8 @@ use std::iter;
 
 use plotters::coord::Shift;
 use plotters::prelude::{
-    BitMapBackend, ChartBuilder, Circle, DashedLineSeries, DrawingArea, DrawingAreaErrorKind,
-    EmptyElement, IntoDrawingArea, LineSeries, Rectangle, Text,
+    BitMapBackend, ChartBuilder, Circle, DashedLineSeries, DrawingArea, EmptyElement,
+    IntoDrawingArea, LineSeries, Rectangle, Text,
 };
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, TextStyle};
@@ -17,7 +17,8 @@ use super::gaps::segments;
 use super::legend::{Entry, Legend, Mark};
 use super::series::{Plot, Threshold};
 use super::style::{
-    self, AXIS, BACKGROUND, GRID, LABEL_SIZE, SHADE, SHADE_OPACITY, TEXT, THRESHOLD, TITLE_SIZE,
+    self, AXIS, BACKGROUND, GRID, LABEL_SIZE, RenderError, SHADE, SHADE_OPACITY, TEXT, THRESHOLD,
+    TITLE_SIZE, drawing,
 };
 use super::units::format_value;
 
@@ -29,25 +30,6 @@ const PAD: i32 = 24;
 const TITLE_HEIGHT: u32 = 64;
 const LINE_WIDTH: u32 = 3;
 const DOT_RADIUS: i32 = 5;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    /// Shown to the person who asked for the chart.
-    #[error("no data for this range")]
-    NoData,
-    #[error("the bundled chart font could not be loaded")]
-    Font,
-    #[error("drawing the chart failed: {0}")]
-    Draw(String),
-    #[error("encoding the chart as PNG failed: {0}")]
-    Encode(#[from] png::EncodingError),
-}
-
-pub(super) fn drawing<E: std::error::Error + Send + Sync>(
-    error: DrawingAreaErrorKind<E>,
-) -> RenderError {
-    RenderError::Draw(error.to_string())
-}
 
 type Area<'b> = DrawingArea<BitMapBackend<'b>, Shift>;
 type Segments<'p> = Vec<&'p [(i64, f64)]>;

@@ -1,13 +1,33 @@
 //! How charts look: the bundled font (DejaVu Sans, for Latin and Cyrillic alike, so no system font
-//! or fontconfig is ever consulted), text sizes readable on a phone, and the colours.
+//! or fontconfig is ever consulted), text sizes readable on a phone, the colours, and how drawing
+//! fails.
 
 use std::sync::OnceLock;
 
+use plotters::drawing::DrawingAreaErrorKind;
 use plotters::style::{FontDesc, FontFamily, FontStyle, RGBColor, register_font};
 
-use super::render::RenderError;
-
 static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// Shown to the person who asked for the chart.
+    #[error("no data for this range")]
+    NoData,
+    #[error("the bundled chart font could not be loaded")]
+    Font,
+    #[error("drawing the chart failed: {0}")]
+    Draw(String),
+    #[error("encoding the chart as PNG failed: {0}")]
+    Encode(#[from] png::EncodingError),
+}
+
+/// A plotters failure, as a [`RenderError`].
+pub(super) fn drawing<E: std::error::Error + Send + Sync>(
+    error: DrawingAreaErrorKind<E>,
+) -> RenderError {
+    RenderError::Draw(error.to_string())
+}
 
 pub const TITLE_SIZE: f64 = 36.0;
 pub const LABEL_SIZE: f64 = 22.0;

@@ -7,23 +7,25 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
-use super::alerts::authorised;
 use super::commands::Command;
 use super::context::{Ask, Press};
-use super::reply::{NOT_ALLOWED, Photo, button, say, show, show_photo};
+use super::reply::{NOT_ALLOWED, button, say, show};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
+use crate::charts::Chart;
 use crate::charts::fetch::Span;
-use crate::charts::service::{ChartError, Picture, STILL_DRAWING};
-use crate::charts::status::{Level, Reading};
-use crate::charts::{Chart, format_value};
-use crate::domain::{DatabaseName, IncidentId};
+use crate::charts::service::STILL_DRAWING;
+use crate::domain::DatabaseName;
 use crate::telegram::html::escape;
 
+mod health;
+mod photos;
+
+use health::status;
+use photos::{alert_graph, draw};
+
 const OFF: &str = "Charts are off: the service's config names no Prometheus.";
-/// Telegram's limit on a photo's caption, in characters.
-const MAX_CAPTION: usize = 1024;
 
 /// `/charts [database]` and `/status [database]`.
 pub fn commands() -> UpdateHandler<BotError> {
@@ -252,7 +254,7 @@ async fn list(
     Ok(())
 }
 
-fn span_row(
+pub(super) fn span_row(
     database: &DatabaseName,
     chart: &str,
     current: Option<Span>,
@@ -315,275 +317,4 @@ async fn spans(
     ];
     show(bot, state, chat, edit, text, &Keyboard::new(rows)).await?;
     Ok(())
-}
-
-/// Draws a chart: a new photo, or the photo `edit` replaced in place. A failure is said in a message
-/// (the photo, if any, stays as it was).
-async fn draw(
-    bot: &Bot,
-    chat: ChatId,
-    edit: Option<MessageId>,
-    state: &BotState,
-    (database, alias, span): (&DatabaseName, &str, Span),
-) -> HandlerResult {
-    let now = state.clock.now().timestamp();
-    let picture = state.charts.chart(database, alias, span, now).await;
-    let title = state
-        .charts
-        .catalogue()
-        .chart(alias)
-        .map_or(alias.to_owned(), |c| c.title.clone());
-    let heading = format!(
-        "<b>{}</b> · {} · last {}",
-        escape(&title),
-        escape(database.as_str()),
-        span.name()
-    );
-    let picture = match picture {
-        Ok(picture) => picture,
-        Err(e) => return failed(bot, chat, state, &heading, &e).await,
-    };
-    let keyboard = Keyboard::new(vec![
-        span_row(database, alias, Some(span)),
-        neighbours(state, database, alias, span),
-        vec![button(
-            "‹ All charts",
-            Callback::Charts {
-                database: Some(database.clone()),
-            },
-        )],
-    ]);
-    let photo = Photo {
-        caption: caption(&heading, &picture, state),
-        png: picture.png,
-    };
-    show_photo(bot, state, chat, edit, None, photo, &keyboard).await?;
-    Ok(())
-}
-
-/// The previous and next chart of the database, same span.
-fn neighbours(
-    state: &BotState,
-    database: &DatabaseName,
-    alias: &str,
-    span: Span,
-) -> Vec<(String, Callback)> {
-    let charts: Vec<&Chart> = state.charts.catalogue().of(database).collect();
-    let Some(at) = charts.iter().position(|c| c.alias == alias) else {
-        return Vec::new();
-    };
-    if charts.len() < 2 {
-        return Vec::new();
-    }
-    let to = |c: &Chart| Callback::Chart {
-        database: database.clone(),
-        chart: c.alias.clone(),
-        span: Some(span),
-    };
-    let previous = charts[(at + charts.len() - 1) % charts.len()];
-    let next = charts[(at + 1) % charts.len()];
-    vec![
-        button(format!("◀ {}", previous.title), to(previous)),
-        button(format!("{} ▶", next.title), to(next)),
-    ]
-}
-
-/// The heading, the zone of the times, and per series its last, min, max and average, within
-/// Telegram's caption limit.
-fn caption(heading: &str, picture: &Picture, state: &BotState) -> String {
-    let zone = state.config.time_zone;
-    let mut text = format!(
-        "{heading}\nTimes in {}",
-        if zone.local_minus_utc() == 0 {
-            "UTC".to_owned()
-        } else {
-            format!("UTC{zone}")
-        }
-    );
-    let mut visible = text.chars().count();
-    for (name, summary) in &picture.summary {
-        let line = format!("\n• {name}: {summary}");
-        let length = line.chars().count();
-        if visible + length > MAX_CAPTION - 2 {
-            text.push_str("\n…");
-            break;
-        }
-        visible += length;
-        text.push_str(&format!("\n• <b>{}</b>: {}", escape(name), escape(summary)));
-    }
-    text
-}
-
-async fn failed(
-    bot: &Bot,
-    chat: ChatId,
-    state: &BotState,
-    heading: &str,
-    error: &ChartError,
-) -> HandlerResult {
-    let text = format!("📈 {heading}\n{}", escape(&error.to_string()));
-    say(bot, state, chat, text).await
-}
-
-/// `/status [database]`: one health card per database the person may read here.
-async fn status(
-    bot: &Bot,
-    chat: ChatId,
-    person: &Person,
-    state: &BotState,
-    name: &str,
-) -> HandlerResult {
-    let Some(mine) = shown(bot, chat, person, state, name).await? else {
-        return Ok(());
-    };
-    let now = state.clock.now();
-    // Every card's queries at once: the slowest database sets the pace, not their sum.
-    let cards = futures_util::future::join_all(
-        mine.iter()
-            .map(|database| state.charts.status(database, now.timestamp())),
-    )
-    .await;
-    for (database, card) in mine.iter().zip(cards) {
-        let (text, rows) = health_card(state, database, card, now);
-        show(bot, state, chat, None, text, &Keyboard::new(rows)).await?;
-    }
-    Ok(())
-}
-
-type Rows = Vec<Vec<(String, Callback)>>;
-
-fn health_card(
-    state: &BotState,
-    database: &DatabaseName,
-    card: Result<Vec<Reading>, ChartError>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> (String, Rows) {
-    let zone = state.config.time_zone;
-    let mut text = format!(
-        "<b>{}</b> · health at {}",
-        escape(database.as_str()),
-        now.with_timezone(&zone).format("%H:%M %:z")
-    );
-    let readings = match card {
-        Ok(readings) => readings,
-        Err(e) => {
-            text.push_str(&format!("\n❔ {}", escape(&e.to_string())));
-            return (text, Vec::new());
-        }
-    };
-    if readings.is_empty() {
-        text.push_str("\nThe charts catalogue has no status rows.");
-    }
-    // When Prometheus failed every query, once is enough.
-    let all_failed = readings.iter().all(|r| r.value.is_err());
-    if let (true, Some(Err(e))) = (all_failed, readings.first().map(|r| &r.value)) {
-        text.push_str(&format!("\n❔ {}", escape(&e.to_string())));
-        return (text, Vec::new());
-    }
-    let mut charts: Vec<String> = Vec::new();
-    for reading in &readings {
-        text.push('\n');
-        text.push_str(&card_line(reading));
-        if let Some(chart) = &reading.row.chart
-            && !charts.contains(chart)
-            && state
-                .charts
-                .catalogue()
-                .chart(chart)
-                .is_some_and(|c| c.serves(database))
-        {
-            charts.push(chart.clone());
-        }
-    }
-    let rows = charts
-        .chunks(2)
-        .map(|pair| {
-            pair.iter()
-                .filter_map(|alias| {
-                    let chart = state.charts.catalogue().chart(alias)?;
-                    let open = Callback::Chart {
-                        database: database.clone(),
-                        chart: alias.clone(),
-                        span: Some(Span::Hour),
-                    };
-                    Some(button(format!("📈 {}", chart.title), open))
-                })
-                .collect()
-        })
-        .collect();
-    (text, rows)
-}
-
-fn card_line(reading: &Reading) -> String {
-    let row = &reading.row;
-    let mark = match reading.level {
-        Level::Ok => "✅",
-        Level::Warning => "⚠️",
-        Level::Critical => "🔴",
-        Level::Unknown => "❔",
-    };
-    let value = match &reading.value {
-        Ok(Some(v)) => format_value(row.unit, *v),
-        Ok(None) => "no data".to_owned(),
-        Err(e) => e.to_string(),
-    };
-    let limit = match reading.level {
-        Level::Critical => row
-            .critical_above
-            .map(|t| format!("above {}", format_value(row.unit, t)))
-            .or_else(|| {
-                row.critical_below
-                    .map(|t| format!("below {}", format_value(row.unit, t)))
-            }),
-        Level::Warning => row
-            .warn_above
-            .map(|t| format!("above {}", format_value(row.unit, t)))
-            .or_else(|| {
-                row.warn_below
-                    .map(|t| format!("below {}", format_value(row.unit, t)))
-            }),
-        Level::Ok | Level::Unknown => None,
-    };
-    let limit = limit.map(|l| format!(" ({l})")).unwrap_or_default();
-    format!(
-        "{mark} {}: <b>{}</b>{}",
-        escape(&row.title),
-        escape(&value),
-        escape(&limit)
-    )
-}
-
-/// 📈 Graph on an alert message: its expression around its firing span, as a reply to it.
-async fn alert_graph(press: &Press, id: IncidentId) -> HandlerResult {
-    let Some(incident) = authorised(press, id, Permission::Read).await? else {
-        return Ok(());
-    };
-    let (bot, state) = (&press.bot, &press.state);
-    let Some((chat, message)) = press.place else {
-        return press.answer("").await;
-    };
-    if !state.shows(chat, incident.database.as_deref()) {
-        return press
-            .refuse(incident.database.as_deref(), NOT_ALLOWED)
-            .await;
-    }
-    press.answer("").await?;
-    let now = state.clock.now().timestamp();
-    let heading = format!(
-        "<b>{}</b> · {}",
-        escape(&incident.alertname),
-        escape(incident.database.as_deref().unwrap_or("no database"))
-    );
-    match state.charts.alert(&incident, now).await {
-        Ok(picture) => {
-            let photo = Photo {
-                caption: caption(&heading, &picture, state),
-                png: picture.png,
-            };
-            let keyboard = Keyboard::default();
-            show_photo(bot, state, chat, None, Some(message), photo, &keyboard).await?;
-            Ok(())
-        }
-        Err(e) => failed(bot, chat, state, &heading, &e).await,
-    }
 }

@@ -1,0 +1,144 @@
+//! `/status`: a health card per database, each row marked ✅ ⚠️ 🔴 ❔ against its thresholds, with
+//! 📈 buttons to the charts its rows name.
+
+use teloxide::prelude::*;
+
+use super::super::reply::{button, show};
+use super::super::{BotState, HandlerResult};
+use super::shown;
+use crate::access::Person;
+use crate::callback::{Callback, Keyboard};
+use crate::charts::fetch::Span;
+use crate::charts::format_value;
+use crate::charts::service::ChartError;
+use crate::charts::status::{Level, Reading};
+use crate::domain::DatabaseName;
+use crate::telegram::html::escape;
+
+/// `/status [database]`: one health card per database the person may read here.
+pub(super) async fn status(
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    name: &str,
+) -> HandlerResult {
+    let Some(mine) = shown(bot, chat, person, state, name).await? else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    // Every card's queries at once: the slowest database sets the pace, not their sum.
+    let cards = futures_util::future::join_all(
+        mine.iter()
+            .map(|database| state.charts.status(database, now.timestamp())),
+    )
+    .await;
+    for (database, card) in mine.iter().zip(cards) {
+        let (text, rows) = health_card(state, database, card, now);
+        show(bot, state, chat, None, text, &Keyboard::new(rows)).await?;
+    }
+    Ok(())
+}
+
+type Rows = Vec<Vec<(String, Callback)>>;
+
+fn health_card(
+    state: &BotState,
+    database: &DatabaseName,
+    card: Result<Vec<Reading>, ChartError>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (String, Rows) {
+    let zone = state.config.time_zone;
+    let mut text = format!(
+        "<b>{}</b> · health at {}",
+        escape(database.as_str()),
+        now.with_timezone(&zone).format("%H:%M %:z")
+    );
+    let readings = match card {
+        Ok(readings) => readings,
+        Err(e) => {
+            text.push_str(&format!("\n❔ {}", escape(&e.to_string())));
+            return (text, Vec::new());
+        }
+    };
+    if readings.is_empty() {
+        text.push_str("\nThe charts catalogue has no status rows.");
+    }
+    // When Prometheus failed every query, once is enough.
+    let all_failed = readings.iter().all(|r| r.value.is_err());
+    if let (true, Some(Err(e))) = (all_failed, readings.first().map(|r| &r.value)) {
+        text.push_str(&format!("\n❔ {}", escape(&e.to_string())));
+        return (text, Vec::new());
+    }
+    let mut charts: Vec<String> = Vec::new();
+    for reading in &readings {
+        text.push('\n');
+        text.push_str(&card_line(reading));
+        if let Some(chart) = &reading.row.chart
+            && !charts.contains(chart)
+            && state
+                .charts
+                .catalogue()
+                .chart(chart)
+                .is_some_and(|c| c.serves(database))
+        {
+            charts.push(chart.clone());
+        }
+    }
+    let rows = charts
+        .chunks(2)
+        .map(|pair| {
+            pair.iter()
+                .filter_map(|alias| {
+                    let chart = state.charts.catalogue().chart(alias)?;
+                    let open = Callback::Chart {
+                        database: database.clone(),
+                        chart: alias.clone(),
+                        span: Some(Span::Hour),
+                    };
+                    Some(button(format!("📈 {}", chart.title), open))
+                })
+                .collect()
+        })
+        .collect();
+    (text, rows)
+}
+
+fn card_line(reading: &Reading) -> String {
+    let row = &reading.row;
+    let mark = match reading.level {
+        Level::Ok => "✅",
+        Level::Warning => "⚠️",
+        Level::Critical => "🔴",
+        Level::Unknown => "❔",
+    };
+    let value = match &reading.value {
+        Ok(Some(v)) => format_value(row.unit, *v),
+        Ok(None) => "no data".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let limit = match reading.level {
+        Level::Critical => row
+            .critical_above
+            .map(|t| format!("above {}", format_value(row.unit, t)))
+            .or_else(|| {
+                row.critical_below
+                    .map(|t| format!("below {}", format_value(row.unit, t)))
+            }),
+        Level::Warning => row
+            .warn_above
+            .map(|t| format!("above {}", format_value(row.unit, t)))
+            .or_else(|| {
+                row.warn_below
+                    .map(|t| format!("below {}", format_value(row.unit, t)))
+            }),
+        Level::Ok | Level::Unknown => None,
+    };
+    let limit = limit.map(|l| format!(" ({l})")).unwrap_or_default();
+    format!(
+        "{mark} {}: <b>{}</b>{}",
+        escape(&row.title),
+        escape(&value),
+        escape(&limit)
+    )
+}
