@@ -168,7 +168,8 @@ fn help() -> String {
     let mut text = String::from(
         "<b>Postgram Admin</b> sends the alerts of your PostgreSQL databases here. Under each alert: \
          <b>Acknowledge</b> tells everyone you are on it (and stops the email escalation), \
-         <b>Silence</b> creates an Alertmanager silence.\n\n",
+         <b>Silence</b> creates an Alertmanager silence, <b>📈 Graph</b> plots the alert's own \
+         expression around the time it fired.\n\n",
     );
     for line in BOT_COMMANDS.lines() {
         if let Some((command, description)) = line.split_once(" - ") {
