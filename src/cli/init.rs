@@ -105,8 +105,10 @@ owners: [{owners}]
 
 # For silences created from Telegram:
 # alertmanager: {{ url: "http://127.0.0.1:9093" }}
-# The shipped views and actions (docs/catalogue.md), when they are beside this file:
-# catalog: {{ views: views.yaml, actions: actions.yaml }}
+# The shipped views, actions and charts (docs/catalogue.md), when they are beside this file:
+# catalog: {{ views: views.yaml, actions: actions.yaml, charts: charts.yaml }}
+# Where /charts, /status and the alerts' 📈 Graph button read metrics:
+# prometheus: {{ url: "http://127.0.0.1:9090" }}
 
 databases:
   - name: main
