@@ -10,4 +10,5 @@
 mod support;
 
 mod compose;
+mod kubernetes;
 mod monitoring;
