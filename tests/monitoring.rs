@@ -15,7 +15,7 @@ use support::monitoring::{
     Exporter, TestRules, prometheus_available, promtool, start_exporter, start_prometheus,
 };
 use support::monitoring_files::{
-    Rule, StatusRow, catalogue, catalogue_exprs, shipped_rules, substitute, yaml,
+    Rule, StatusRow, catalogue, catalogue_exprs, fired_by_unit_tests, shipped_rules, substitute,
 };
 use support::promql::{comparison_constants, selectors};
 use support::{Backend, TestState, eventually, free_port, postgres_admin_url};
@@ -40,17 +40,7 @@ fn the_rules_pass_their_unit_tests() {
 
 #[test]
 fn every_rule_has_a_unit_test_that_fires_it() {
-    let document = yaml("alerts/postgres.rules.test.yml");
-    let mut tested = BTreeSet::new();
-    for test in document["tests"].as_sequence().unwrap() {
-        for case in test["alert_rule_test"].as_sequence().unwrap() {
-            let alert = case["alertname"].as_str().unwrap();
-            for expected in case["exp_alerts"].as_sequence().unwrap() {
-                let severity = expected["exp_labels"]["severity"].as_str().unwrap();
-                tested.insert((alert.to_owned(), severity.to_owned()));
-            }
-        }
-    }
+    let tested = fired_by_unit_tests("alerts/postgres.rules.test.yml");
     let untested: Vec<_> = shipped_rules()
         .into_iter()
         .map(|r| (r.alert, r.severity))

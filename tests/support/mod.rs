@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod clock;
+pub mod deploy_files;
 pub mod fake_telegram;
 pub mod monitoring;
 pub mod monitoring_files;

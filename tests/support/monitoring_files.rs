@@ -1,6 +1,8 @@
 //! The shipped monitoring files, read as the service and the tools read them: the alerting rules
 //! (`alerts/postgres.rules.yml`) and the charts catalogue (`charts.yaml`, strictly in its format).
 
+use std::collections::BTreeSet;
+
 use serde::Deserialize;
 
 use super::monitoring::repo_file;
@@ -17,7 +19,12 @@ pub fn yaml(path: &str) -> yaml_serde::Value {
 }
 
 pub fn shipped_rules() -> Vec<Rule> {
-    let document = yaml("alerts/postgres.rules.yml");
+    rules("alerts/postgres.rules.yml")
+}
+
+/// Every alerting rule of the rules file at `path` (from the repository's top).
+pub fn rules(path: &str) -> Vec<Rule> {
+    let document = yaml(path);
     let groups = document["groups"].as_sequence().unwrap();
     groups
         .iter()
@@ -28,6 +35,22 @@ pub fn shipped_rules() -> Vec<Rule> {
             expr: rule["expr"].as_str().unwrap().to_owned(),
         })
         .collect()
+}
+
+/// The (alert, severity) pairs that the promtool unit tests at `path` expect to fire.
+pub fn fired_by_unit_tests(path: &str) -> BTreeSet<(String, String)> {
+    let document = yaml(path);
+    let mut fired = BTreeSet::new();
+    for test in document["tests"].as_sequence().unwrap() {
+        for case in test["alert_rule_test"].as_sequence().unwrap() {
+            let alert = case["alertname"].as_str().unwrap();
+            for expected in case["exp_alerts"].as_sequence().unwrap() {
+                let severity = expected["exp_labels"]["severity"].as_str().unwrap();
+                fired.insert((alert.to_owned(), severity.to_owned()));
+            }
+        }
+    }
+    fired
 }
 
 /// `charts.yaml`, read strictly in the format the service parses.

@@ -1,7 +1,8 @@
 //! What the tests need from the machine besides Rust: a PostgreSQL server (`POSTGRAM_TEST_POSTGRES`, a
-//! superuser URL), the Alertmanager binary, and Prometheus with promtool and postgres_exporter. A missing
-//! one fails the tests that need it, loudly; they are skipped only when the person asks with
-//! `POSTGRAM_TEST_SKIP=postgres,alertmanager,prometheus`. Every skipped test is
+//! superuser URL), the Alertmanager binary, Prometheus with promtool and postgres_exporter, and
+//! docker-compose (which validates `deploy/compose` without a Docker engine). A missing one fails the
+//! tests that need it, loudly; they are skipped only when the person asks with
+//! `POSTGRAM_TEST_SKIP=postgres,alertmanager,prometheus,compose`. Every skipped test is
 //! appended to the file `POSTGRAM_TEST_SKIP_LOG` names, so `scripts/test` can count them once every test
 //! binary has run (a test that returns early still prints `ok`).
 
@@ -13,13 +14,16 @@ pub enum Prerequisite {
     Alertmanager,
     /// `prometheus`, `promtool` and `prometheus-postgres-exporter`.
     Prometheus,
+    /// `docker-compose`.
+    Compose,
 }
 
 impl Prerequisite {
-    const ALL: [Prerequisite; 3] = [
+    const ALL: [Prerequisite; 4] = [
         Prerequisite::Postgres,
         Prerequisite::Alertmanager,
         Prerequisite::Prometheus,
+        Prerequisite::Compose,
     ];
 
     /// Its name in `POSTGRAM_TEST_SKIP`.
@@ -28,6 +32,7 @@ impl Prerequisite {
             Prerequisite::Postgres => "postgres",
             Prerequisite::Alertmanager => "alertmanager",
             Prerequisite::Prometheus => "prometheus",
+            Prerequisite::Compose => "compose",
         }
     }
 
@@ -38,6 +43,7 @@ impl Prerequisite {
             Prerequisite::Prometheus => {
                 "the prometheus, promtool and prometheus-postgres-exporter binaries"
             }
+            Prerequisite::Compose => "the docker-compose binary",
         }
     }
 
@@ -50,8 +56,8 @@ impl Prerequisite {
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let Some(known) = Self::ALL.into_iter().find(|p| p.name() == name) else {
                 panic!(
-                    "POSTGRAM_TEST_SKIP names {name:?}; it takes postgres, alertmanager and prometheus, \
-                     separated by commas"
+                    "POSTGRAM_TEST_SKIP names {name:?}; it takes postgres, alertmanager, prometheus and \
+                     compose, separated by commas"
                 );
             };
             requested |= known == self;
@@ -100,6 +106,7 @@ impl Prerequisite {
                 "`scripts/test` installs them (Debian's packages prometheus and \
                  prometheus-postgres-exporter)"
             }
+            Prerequisite::Compose => "`scripts/test` installs it (Debian's package docker-compose)",
         };
         panic!(
             "this test needs {}: {detail}. {fix}; POSTGRAM_TEST_SKIP={} skips these tests instead",
