@@ -17,7 +17,7 @@ use crate::store::AlertOutcome;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Receipt {
-    /// `None` when every alert was a duplicate and nothing was stored.
+    /// Absent (`null`) when every alert was a duplicate and nothing was stored.
     notification: Option<i64>,
     alerts: Vec<AlertReceipt>,
 }

@@ -102,6 +102,17 @@ impl Op {
         )
     }
 
+    /// A query parameter without which the route answers 400.
+    pub fn required_query(self, name: &str, description: &str, example: Value) -> Op {
+        self.param(
+            name,
+            ParameterIn::Query,
+            Required::True,
+            description,
+            example,
+        )
+    }
+
     fn param(
         mut self,
         name: &str,
@@ -179,13 +190,12 @@ impl Op {
     /// Error answers, each in the `Error` shape, described by its status.
     pub fn errors(self, statuses: &[u16]) -> Op {
         statuses.iter().fold(self, |op, &status| {
-            let (description, example) = refusal(status);
-            op.json(
-                status,
-                description,
-                "Error",
-                Some(json!({ "error": example })),
-            )
+            let (description, error) = refusal(status);
+            let example = match status {
+                400 => json!({ "error": error, "field": "limit", "message": "must be a number from 1 to 500" }),
+                _ => json!({ "error": error }),
+            };
+            op.json(status, description, "Error", Some(example))
         })
     }
 

@@ -103,7 +103,7 @@ pub fn catalog() -> Vec<Op> {
         operation(Get, "/views/{alias}", "views", "Run a view", ApiToken)
             .describe("Any further query parameter is an argument of the view (`?upto=10`). Streamed: memory does not grow with the rows.")
             .path_param("alias", "The view's alias", json!("connections"))
-            .query("database", "The database to run it on (required)", json!("main"))
+            .required_query("database", "The database to run it on", json!("main"))
             .json(200, "The rows (CSV with `Accept: text/csv`)", "ViewResult", Some(json!({"columns": ["n"], "rows": [["1"]], "truncated": false})))
             .other(200, "The rows as CSV", "text/csv", json!("n\n1\n"))
             .errors(&[400, 403, 404, 429, 500, 502, 504]),
@@ -155,7 +155,7 @@ pub fn metrics() -> Vec<Op> {
             ApiToken,
         )
         .path_param("alias", "The chart's alias", json!("connections"))
-        .query("database", "The database (required)", json!("main"))
+        .required_query("database", "The database", json!("main"))
         .query("range", "`1h` (default), `6h`, `24h` or `7d`", json!("6h"))
         .json(
             200,
