@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: the API's contract as OpenAPI 3.1, assembled once from the schemas the answers
 //! derive (`ToSchema`) and the shapes in `shapes`. Each route is one `operation` call below, in the
-//! order of the router's tables; `tests/openapi.rs` checks that both name the same routes and that real
+//! order of the router's tables; `tests/openapi` checks that both name the same routes and that real
 //! answers match what is written here.
 
 mod op;

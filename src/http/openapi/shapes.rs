@@ -1,5 +1,5 @@
 //! The shapes of the answers that handlers build with `json!` (and of the request bodies they read
-//! field by field), for the OpenAPI document only: nothing serialises these types. `tests/openapi.rs`
+//! field by field), for the OpenAPI document only: nothing serialises these types. `tests/openapi`
 //! checks real answers against them, so a handler that changes its answer fails there.
 
 #![allow(dead_code)] // read by the `ToSchema` derives, never constructed

@@ -3,124 +3,18 @@
 //! for that route and status.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+#[path = "../support/mod.rs"]
 mod support;
+
+mod administered;
+mod contract;
 
 use std::collections::BTreeSet;
 
-use postgram::config::Config;
+use contract::{Contract, OWNER};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{API_TOKEN, Backend, TestApp, TestState, WEBHOOK_TOKEN, alert, notification};
-
-const OWNER: &str = "owner-token-for-openapi-tests-01";
-
-/// The common test config with an owner token besides the viewer one.
-fn config(state: &TestState) -> Config {
-    let text = format!(
-        "{}  - {{ name: owner, token: \"{OWNER}\", role: owner }}\n",
-        support::config_text(&state.url, "127.0.0.1:0")
-    );
-    Config::from_text(&text, &state.dir.path().join("postgram.yaml"), &|_| None)
-        .expect("test config is valid")
-}
-
-/// The service and the document it serves.
-struct Contract {
-    state: TestState,
-    app: TestApp,
-    document: Value,
-}
-
-impl Contract {
-    async fn start() -> Contract {
-        let state = TestState::new(Backend::Sqlite).await.unwrap();
-        let app = TestApp::start(config(&state)).await;
-        let response = app
-            .client
-            .get(format!("{}/openapi.json", app.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "served without a token");
-        let document: Value = response.json().await.unwrap();
-        Contract {
-            state,
-            app,
-            document,
-        }
-    }
-
-    async fn finish(self) {
-        self.app.stop().await;
-        self.state.cleanup().await;
-    }
-
-    /// Calls the service, with `token` as bearer when given and `body` as JSON when given.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .app
-            .client
-            .request(method, format!("{}{path}", self.app.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// Calls `route` (its template, with `path` the concrete target) and checks the JSON answer against
-    /// the schema the document gives for that route, method and the status that came back, which must
-    /// be `expected`. Returns the answer.
-    async fn check(
-        &self,
-        method: Method,
-        route: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        expected: u16,
-    ) -> Value {
-        let response = self.call(method.clone(), path, token, body.as_ref()).await;
-        let status = response.status().as_u16();
-        let answer: Value = response.json().await.unwrap();
-        assert_eq!(status, expected, "{method} {path}: {answer}");
-        self.validate(route, &method.as_str().to_lowercase(), status, &answer);
-        answer
-    }
-
-    /// Checks `answer` against the schema the document gives for `route`, `method` and `status`.
-    fn validate(&self, route: &str, method: &str, status: u16, answer: &Value) {
-        let schema = &self.document["paths"][route][method]["responses"][status.to_string()]["content"]
-            ["application/json"]["schema"];
-        assert!(
-            !schema.is_null(),
-            "{method} {route} answering {status} is not documented"
-        );
-        // The operation's schema, its `$ref`s resolved in the document's own components.
-        let root = json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "components": self.document["components"],
-            "allOf": [schema],
-        });
-        let validator = jsonschema::draft202012::new(&root).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(answer)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{method} {route} ({status}) does not match its schema: {errors:#?}\n{answer:#}"
-        );
-    }
-}
+use support::{API_TOKEN, WEBHOOK_TOKEN, alert, notification};
 
 /// A concrete target for a route template.
 fn target(route: &str) -> String {
@@ -142,6 +36,18 @@ async fn the_document_names_every_route_and_method_of_the_router() {
         .keys()
         .map(String::as_str)
         .collect();
+    // The schemas have teeth: an answer of another shape fails.
+    let wrong = json!({"incidents": [{"id": "forty-two"}], "next_cursor": 3});
+    let mismatches = contract
+        .mismatches("/incidents", "get", 200, &wrong)
+        .join("\n");
+    for place in [
+        "at /next_cursor",
+        "at /incidents/0/id",
+        "\"status\" is a required property",
+    ] {
+        assert!(mismatches.contains(place), "{place} in {mismatches}");
+    }
     let routed: BTreeSet<&str> = postgram::http::paths().into_iter().collect();
     assert_eq!(documented, routed, "documented paths against the router's");
     for route in routed {
@@ -268,9 +174,9 @@ async fn intake_and_incident_answers_match_their_schemas() {
         &wrong_method.json().await.unwrap(),
     );
     let padded = c
-        .app
+        .app()
         .client
-        .get(format!("{}/incidents", c.app.base))
+        .get(format!("{}/incidents", c.app().base))
         .bearer_auth(API_TOKEN)
         .header("x-padding", "p".repeat(17 * 1024))
         .send()
