@@ -35,7 +35,8 @@ impl Contract {
         Some(Contract::open(service).await)
     }
 
-    async fn open(service: Service) -> Contract {
+    /// The document `service` serves, to check its answers against.
+    pub async fn open(service: Service) -> Contract {
         let app = &service.app;
         let response = app
             .client

@@ -7,6 +7,7 @@
 mod support;
 
 mod administered;
+mod charts;
 mod contract;
 
 use std::collections::BTreeSet;
