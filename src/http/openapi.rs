@@ -1,7 +1,7 @@
 //! `GET /openapi.json`: the API's contract as OpenAPI 3.1, assembled once from the schemas the answers
-//! derive (`ToSchema`) and the shapes in `shapes`. Each route is one `operation` call below, in the
-//! order of the router's tables; `tests/openapi` checks that both name the same routes and that real
-//! answers match what is written here.
+//! derive (`ToSchema`) and the shapes in `shapes`; each route is one operation in `operations`, built
+//! with `op`. `tests/openapi` checks that the document and the router name the same routes and methods,
+//! and that real answers match what is written here.
 
 mod op;
 mod operations;

@@ -70,7 +70,9 @@ pub fn operation(
     };
     let op = match caller {
         Caller::Anyone => op,
-        _ => op.errors(&[401]),
+        Caller::Alertmanager => op.errors(&[401]),
+        // Looking the token up reads the state store, which may fail.
+        Caller::ApiToken => op.errors(&[401, 500]),
     };
     // The outermost layer answers these on every route.
     op.errors(&[405, 414, 431])
