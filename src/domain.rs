@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A database name from the config: `[a-z0-9_-]`, 1 to 63 characters, so it fits in labels, URLs and
 /// callback data without escaping.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct DatabaseName(String);
 
@@ -248,7 +248,19 @@ impl EmailAddress {
 }
 
 /// The id of an incident in the state store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct IncidentId(pub i64);
 
@@ -259,7 +271,7 @@ impl fmt::Display for IncidentId {
 }
 
 /// Whether an alert (or incident) is firing or resolved, as Alertmanager says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertStatus {
     Firing,

@@ -8,8 +8,8 @@
 //! - [`app`] wires everything together (`steps`; `periodic`: member refresh and housekeeping), owns
 //!   every task and shuts them down in order.
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
-//!   health and metrics. [`bot`] is the Telegram dispatcher: commands, buttons, dialogues, one
-//!   branch of `bot::schema()` per feature. Neither calls the other.
+//!   health, metrics and the API's OpenAPI document. [`bot`] is the Telegram dispatcher: commands,
+//!   buttons, dialogues, one branch of `bot::schema()` per feature. Neither calls the other.
 //! - [`access`] answers who a caller is (Telegram person, API token: `identify`) and makes every
 //!   decision about what they may do (`may`); [`members`] changes who belongs to a database (bot and
 //!   REST alike: role `changes`, `invites`, `usernames`).

@@ -13,6 +13,7 @@ mod health;
 mod incidents;
 mod members;
 mod observe;
+mod openapi;
 mod paging;
 mod webhook;
 
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 pub use error::ApiError;
 
@@ -60,41 +61,78 @@ pub fn telegram_webhook(routes: Router, secret: crate::config::Secret) -> Router
     }))
 }
 
+/// A table of routes: each path with the handlers of its methods.
+type Routes = Vec<(&'static str, MethodRouter<AppState>)>;
+
+/// Alertmanager's webhook, behind the webhook token.
+fn webhook_routes() -> Routes {
+    vec![("/alerts/alertmanager", post(webhook::receive))]
+}
+
+/// The REST side, behind API tokens.
+fn api_routes() -> Routes {
+    vec![
+        ("/incidents", get(incidents::list)),
+        ("/incidents/{id}", get(incidents::show)),
+        ("/databases", get(databases::list)),
+        (
+            "/databases/{name}/admins",
+            get(members::list).post(members::set),
+        ),
+        ("/databases/{name}/admins/{member}", delete(members::remove)),
+        ("/views", get(catalog::list_views)),
+        ("/views/{alias}", get(catalog::run_view)),
+        ("/actions", get(catalog::list_actions)),
+        ("/actions/execute/{alias}", post(catalog::execute)),
+        ("/runs/{id}", get(catalog::show_run)),
+        ("/runs/{id}/cancel", post(catalog::cancel_run)),
+        ("/audit", get(audit::list)),
+        ("/charts", get(charts::list)),
+        ("/charts/{alias}", get(charts::show)),
+        ("/status", get(charts::status)),
+    ]
+}
+
+/// Open to anyone who can reach the port.
+fn open_routes() -> Routes {
+    vec![
+        ("/-/healthy", get(health::healthy)),
+        ("/-/ready", get(health::ready)),
+        ("/metrics", get(health::metrics)),
+        ("/openapi.json", get(openapi::serve)),
+    ]
+}
+
+fn table(routes: Routes) -> Router<AppState> {
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
+}
+
+/// Every path the router answers, from the same tables it is built from: the OpenAPI document
+/// describes exactly these.
+pub fn paths() -> Vec<&'static str> {
+    [webhook_routes(), api_routes(), open_routes()]
+        .into_iter()
+        .flatten()
+        .map(|(path, _)| path)
+        .collect()
+}
+
 pub fn router(state: AppState) -> Router {
-    let webhook = Router::new()
-        .route("/alerts/alertmanager", post(webhook::receive))
+    let webhook = table(webhook_routes())
         .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_webhook_token,
         ));
-    let api = Router::new()
-        .route("/incidents", get(incidents::list))
-        .route("/incidents/{id}", get(incidents::show))
-        .route("/databases", get(databases::list))
-        .route(
-            "/databases/{name}/admins",
-            get(members::list).post(members::set),
-        )
-        .route("/databases/{name}/admins/{member}", delete(members::remove))
-        .route("/views", get(catalog::list_views))
-        .route("/views/{alias}", get(catalog::run_view))
-        .route("/actions", get(catalog::list_actions))
-        .route("/actions/execute/{alias}", post(catalog::execute))
-        .route("/runs/{id}", get(catalog::show_run))
-        .route("/runs/{id}/cancel", post(catalog::cancel_run))
-        .route("/audit", get(audit::list))
-        .route("/charts", get(charts::list))
-        .route("/charts/{alias}", get(charts::show))
-        .route("/status", get(charts::status))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_api_token,
-        ));
-    let open = Router::new()
-        .route("/-/healthy", get(health::healthy))
-        .route("/-/ready", get(health::ready))
-        .route("/metrics", get(health::metrics));
+    let api = table(api_routes()).route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_api_token,
+    ));
+    let open = table(open_routes());
     Router::new()
         .merge(webhook)
         .merge(api)

@@ -15,16 +15,17 @@ use crate::domain::IncidentId;
 use crate::intake::IntakeError;
 use crate::store::AlertOutcome;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Receipt {
-    /// `None` when every alert was a duplicate and nothing was stored.
+    /// Absent (`null`) when every alert was a duplicate and nothing was stored.
     notification: Option<i64>,
     alerts: Vec<AlertReceipt>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AlertReceipt {
     fingerprint: String,
+    /// `opened`, `resolved`, `recorded` or `duplicate` (nothing stored).
     outcome: &'static str,
     incident: Option<IncidentId>,
 }

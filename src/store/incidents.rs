@@ -21,7 +21,7 @@ pub struct IncidentFilter {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IncidentRecord {
     pub id: IncidentId,
     pub fingerprint: String,
@@ -29,7 +29,9 @@ pub struct IncidentRecord {
     pub database: Option<DatabaseName>,
     pub alertname: String,
     pub severity: String,
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub labels: LabelSet,
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub annotations: LabelSet,
     pub generator_url: String,
     pub starts_at: DateTime<Utc>,
@@ -44,7 +46,7 @@ pub struct IncidentRecord {
     pub silenced_until: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IncidentPage {
     pub incidents: Vec<IncidentRecord>,
     /// Pass as `cursor` for the next (older) page; `None` on the last page.
@@ -52,7 +54,7 @@ pub struct IncidentPage {
 }
 
 /// A notification that told us something about an incident.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReceiptRecord {
     pub notification_id: i64,
     pub received_at: DateTime<Utc>,
@@ -63,7 +65,7 @@ pub struct ReceiptRecord {
 
 /// An outbox job of an incident, or a Telegram send still waiting in its recipient's feed (no job
 /// yet: `id` is `None`, and its times are the incident's).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: Option<i64>,
     pub kind: String,
@@ -76,14 +78,14 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessageRecord {
     pub chat_id: i64,
     pub message_id: i64,
     pub sent_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IncidentDetail {
     #[serde(flatten)]
     pub incident: IncidentRecord,
