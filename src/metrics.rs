@@ -3,7 +3,7 @@
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -26,6 +26,8 @@ pub struct Metrics {
     pub telegram_rate_limited: IntCounter,
     pub delivery_latency: Histogram,
     pub emails: IntCounterVec,
+    /// 1 when the state store answered the scrape's outbox query, 0 when it did not.
+    pub state_store_up: IntGauge,
 }
 
 /// Latency buckets of HTTP requests, in seconds.
@@ -109,6 +111,10 @@ impl Metrics {
                 "Emails by kind and result (sent, transient, permanent)",
                 &["kind", "result"],
             ),
+            state_store_up: m.register(IntGauge::new(
+                "state_store_up",
+                "Whether the state store answered at this scrape (1) or not (0)",
+            )),
             registry,
         }
     }

@@ -431,6 +431,7 @@ async fn the_rest_side_requires_api_tokens_and_hides_dsns(backend: Backend) {
     let (status, metrics) = app.get_text("/metrics").await;
     assert_eq!(status, 200);
     for expected in [
+        "postgram_state_store_up 1",
         "postgram_alerts_received_total{database=\"main\"} 2",
         "postgram_alerts_duplicate_total{database=\"main\"} 1",
         "postgram_alerts_routed_total{database=\"main\"} 1",
@@ -522,4 +523,52 @@ async fn every_error_answers_in_the_json_shape(backend: Backend) {
         }
     }
     finish(state, app).await;
+}
+
+/// A state store that stops answering shows at the next scrape (`postgram_state_store_up 0`) and in
+/// `/-/ready`, and both recover with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_store_that_stops_answering_shows_in_metrics_and_readiness() {
+    use sqlx::Connection;
+    let Some(state) = TestState::new(Backend::Postgres).await else {
+        return;
+    };
+    let app = TestApp::start(config(&state)).await;
+    let database = state
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut admin = sqlx::PgConnection::connect(&support::postgres_admin_url())
+        .await
+        .unwrap();
+    let set = |allow: bool| format!("ALTER DATABASE \"{database}\" WITH ALLOW_CONNECTIONS {allow}");
+    sqlx::query(&set(false)).execute(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&database)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (status, metrics) = app.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("postgram_state_store_up 0"), "{metrics}");
+    assert_eq!(app.get_text("/-/ready").await.0, 503);
+
+    sqlx::query(&set(true)).execute(&mut admin).await.unwrap();
+    support::eventually(
+        "the store to answer again",
+        std::time::Duration::from_secs(30),
+        || async {
+            let (_, metrics) = app.get_text("/metrics").await;
+            metrics.contains("postgram_state_store_up 1").then_some(())
+        },
+    )
+    .await;
+    assert_eq!(app.get_text("/-/ready").await.0, 200);
+    app.stop().await;
+    state.cleanup().await;
 }

@@ -31,6 +31,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // Outbox gauges are read at scrape time, so they are exact whichever replica did the work.
     match state.store.outbox_stats(state.clock.now()).await {
         Ok(stats) => {
+            state.metrics.state_store_up.set(1);
             for s in stats {
                 let kind = [s.kind.as_str()];
                 state.metrics.outbox_due.with_label_values(&kind).set(s.due);
@@ -46,7 +47,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                     .set(s.oldest_due_age.as_secs_f64());
             }
         }
-        Err(e) => tracing::warn!(error = %e, "metrics: reading outbox depth failed"),
+        Err(e) => {
+            // The outbox figures keep their last values; this says they are stale, and why.
+            state.metrics.state_store_up.set(0);
+            tracing::warn!(error = %e, "metrics: reading outbox depth failed");
+        }
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
