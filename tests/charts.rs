@@ -9,10 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::fake_telegram::{SentMessage, buttons, text_update};
-use support::monitoring::{
-    Exporter, Prometheus, TestRules, prometheus_available, repo_file, start_exporter,
-    start_prometheus,
-};
+use support::monitoring::{repo_file, watching_main};
 use support::service::Service;
 use support::{API_TOKEN, Backend, free_port, postgres_admin_url};
 
@@ -60,21 +57,6 @@ fn charts_file() -> String {
     shipped.replacen("\nstatus:", &format!("{BROKEN}\nstatus:"), 1)
 }
 
-/// The real exporter and Prometheus, once Prometheus has rates to show for `main`.
-async fn metrics() -> Option<(Exporter, Prometheus)> {
-    if !prometheus_available() {
-        return None;
-    }
-    let exporter = start_exporter(&postgres_admin_url()).await;
-    let labels: &[(&str, &str)] = &[("cluster", "main")];
-    let prometheus =
-        start_prometheus(&[(&exporter.target, labels)], &TestRules::shipped(), None).await;
-    prometheus
-        .wait_for_series(r#"rate(pg_stat_database_xact_commit{cluster="main"}[1m])"#)
-        .await;
-    Some((exporter, prometheus))
-}
-
 async fn start(prometheus: &str, timeout: &str) -> Option<Service> {
     let file = charts_file();
     Service::start_with(Backend::Sqlite, &[("charts.yaml", &file)], |ctx| {
@@ -120,16 +102,6 @@ impl World {
         self.telegram.newest_containing(chat, needle, WAIT).await
     }
 
-    async fn press(&self, user: i64, message: &SentMessage, label: &str) -> String {
-        let data = buttons(message)
-            .into_iter()
-            .find(|(l, _)| l.contains(label))
-            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", message.reply_markup))
-            .1;
-        self.buttons_recorded(message).await;
-        self.telegram.press(user, None, message, &data, WAIT).await
-    }
-
     /// The photo `message` once it was edited `edits` times.
     async fn photo_edited(&self, message: &SentMessage, edits: u32) -> SentMessage {
         let (chat, id) = (message.chat_id, message.message_id);
@@ -169,7 +141,7 @@ impl World {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_charts_a_database_and_changes_span_and_chart_in_place() {
-    let Some((_exporter, prometheus)) = metrics().await else {
+    let Some((_exporter, prometheus)) = watching_main().await else {
         return;
     };
     let Some(world) = start(&prometheus.url, "10s").await else {
@@ -177,13 +149,15 @@ async fn a_viewer_charts_a_database_and_changes_span_and_chart_in_place() {
     };
     world.say(VIEWER, "/charts");
     let list = world.message(VIEWER, "<b>main</b>: which chart?").await;
-    world.press(VIEWER, &list, "Connections by state").await;
+    world
+        .press_labelled(VIEWER, &list, "Connections by state")
+        .await;
     let question = world.message(VIEWER, "over which span?").await;
     assert_eq!(
         question.message_id, list.message_id,
         "the list turns into the question"
     );
-    world.press(VIEWER, &question, "1h").await;
+    world.press_labelled(VIEWER, &question, "1h").await;
 
     let photo = world
         .telegram
@@ -202,7 +176,7 @@ async fn a_viewer_charts_a_database_and_changes_span_and_chart_in_place() {
         photo.text
     );
 
-    world.press(VIEWER, &photo, "6h").await;
+    world.press_labelled(VIEWER, &photo, "6h").await;
     let wider = world.photo_edited(&photo, 1).await;
     assert!(wider.text.contains("last 6h"), "{}", wider.text);
     assert_ne!(wider.photo, photo.photo, "a new picture");
@@ -211,7 +185,7 @@ async fn a_viewer_charts_a_database_and_changes_span_and_chart_in_place() {
         "the span shown is marked"
     );
 
-    world.press(VIEWER, &wider, "▶").await;
+    world.press_labelled(VIEWER, &wider, "▶").await;
     let next = world.photo_edited(&photo, 2).await;
     assert!(
         next.text.contains("<b>Connections used</b>"),
@@ -242,7 +216,7 @@ async fn a_viewer_charts_a_database_and_changes_span_and_chart_in_place() {
         "{:?}",
         card.reply_markup
     );
-    world.press(VIEWER, &card, "📈 ").await;
+    world.press_labelled(VIEWER, &card, "📈 ").await;
     world
         .telegram
         .newest_photo_containing(VIEWER, "last 1h", WAIT)
@@ -266,7 +240,7 @@ async fn a_viewer_charts_a_database_and_changes_span_and_chart_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_api_serves_pngs_series_and_health_cards() {
-    let Some((_exporter, prometheus)) = metrics().await else {
+    let Some((_exporter, prometheus)) = watching_main().await else {
         return;
     };
     let Some(world) = start(&prometheus.url, "10s").await else {
@@ -380,9 +354,11 @@ async fn prometheus_down_or_silent_is_a_clear_message_within_the_timeout() {
     };
     world.say(VIEWER, "/charts");
     let list = world.message(VIEWER, "which chart?").await;
-    world.press(VIEWER, &list, "Connections by state").await;
+    world
+        .press_labelled(VIEWER, &list, "Connections by state")
+        .await;
     let question = world.message(VIEWER, "over which span?").await;
-    world.press(VIEWER, &question, "24h").await;
+    world.press_labelled(VIEWER, &question, "24h").await;
     let said = world.message(VIEWER, "Prometheus cannot be reached").await;
     assert!(
         said.text.starts_with("📈 <b>Connections by state</b>"),
@@ -447,7 +423,7 @@ fn alert(name: &str, annotations: Value, generator_url: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_graph_plots_its_expression_or_the_chart_it_names() {
-    let Some((_exporter, prometheus)) = metrics().await else {
+    let Some((_exporter, prometheus)) = watching_main().await else {
         return;
     };
     let Some(world) = start(&prometheus.url, "10s").await else {
@@ -474,7 +450,7 @@ async fn an_alert_graph_plots_its_expression_or_the_chart_it_names() {
         .await;
 
     let first = world.message(VIEWER, "from its expression").await;
-    world.press(VIEWER, &first, "📈 Graph").await;
+    world.press_labelled(VIEWER, &first, "📈 Graph").await;
     let graph = world
         .telegram
         .newest_photo_containing(VIEWER, "UpCheck", WAIT)
@@ -487,7 +463,7 @@ async fn an_alert_graph_plots_its_expression_or_the_chart_it_names() {
     );
 
     let second = world.message(VIEWER, "from a named chart").await;
-    world.press(VIEWER, &second, "📈 Graph").await;
+    world.press_labelled(VIEWER, &second, "📈 Graph").await;
     let chart = world
         .telegram
         .newest_photo_containing(VIEWER, "NamedChart", WAIT)

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use support::alertmanager::{alertmanager_binary, start_alertmanager};
-use support::fake_telegram::{SentMessage, buttons};
+use support::fake_telegram::buttons;
 use support::monitoring::{
     TestRules, prometheus_available, repo_file, start_exporter, start_prometheus_on,
 };
@@ -38,19 +38,6 @@ fn catalogue() -> (String, String) {
         views.replace(view_default, &view_default.replace("1m", "1s")),
         actions.replace(action_default, &action_default.replace("10m", "1s")),
     )
-}
-
-async fn press(world: &Service, message: &SentMessage, label: &str) -> String {
-    let data = buttons(message)
-        .into_iter()
-        .find(|(l, _)| l.contains(label))
-        .unwrap_or_else(|| panic!("no button {label:?} in {:?}", message.reply_markup))
-        .1;
-    world.buttons_recorded(message).await;
-    world
-        .telegram
-        .press(ADMIN, None, message, &data, WAIT)
-        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +123,9 @@ databases:
         );
     }
 
-    press(&world, &alert, "🔎 Idle in transaction").await;
+    world
+        .press_labelled(ADMIN, &alert, "🔎 Idle in transaction")
+        .await;
     let table = world
         .telegram
         .newest_containing(ADMIN, "Idle in transaction · main", WAIT)
@@ -147,12 +136,12 @@ databases:
         table.text
     );
 
-    press(&world, &alert, "⚙️ Terminate").await;
+    world.press_labelled(ADMIN, &alert, "⚙️ Terminate").await;
     let confirm = world
         .telegram
         .newest_containing(ADMIN, "Run <b>Terminate", WAIT)
         .await;
-    press(&world, &confirm, "Run").await;
+    world.press_labelled(ADMIN, &confirm, "Run").await;
     let done = world
         .telegram
         .newest_containing(
@@ -177,7 +166,7 @@ databases:
                 .find(|m| m.message_id == id && m.text.contains("Resolved"))
         })
         .await;
-    press(&world, &resolved, "📈 Graph").await;
+    world.press_labelled(ADMIN, &resolved, "📈 Graph").await;
     let graph = world
         .telegram
         .newest_photo_containing(ADMIN, "PostgresIdleInTransaction", WAIT)

@@ -8,9 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::fake_telegram::{SentMessage, buttons, callback_update, text_update};
-use crate::support::monitoring::{
-    TestRules, prometheus_available, repo_file, start_exporter, start_prometheus,
-};
+use crate::support::monitoring::{repo_file, watching_main};
 use crate::support::service::Service;
 use crate::support::{Backend, postgres_admin_url};
 
@@ -21,16 +19,7 @@ const WAIT: Duration = Duration::from_secs(30);
 /// Median and 99th percentile of press → photo, in milliseconds; `None` when the person asked to skip
 /// the tests that need Prometheus.
 pub async fn press_to_photo() -> Option<(f64, f64)> {
-    if !prometheus_available() {
-        return None;
-    }
-    let exporter = start_exporter(&postgres_admin_url()).await;
-    let labels: &[(&str, &str)] = &[("cluster", "main")];
-    let prometheus =
-        start_prometheus(&[(&exporter.target, labels)], &TestRules::shipped(), None).await;
-    prometheus
-        .wait_for_series(r#"rate(pg_stat_database_xact_commit{cluster="main"}[1m])"#)
-        .await;
+    let (_exporter, prometheus) = watching_main().await?;
     let charts = std::fs::read_to_string(repo_file("charts.yaml")).unwrap();
     let url = prometheus.url.clone();
     let world = Service::start_with(Backend::Sqlite, &[("charts.yaml", &charts)], |ctx| {
@@ -47,11 +36,13 @@ pub async fn press_to_photo() -> Option<(f64, f64)> {
     let list = telegram
         .newest_containing(VIEWER, "which chart?", WAIT)
         .await;
-    press(&world, &list, "Connections by state").await;
+    world
+        .press_labelled(VIEWER, &list, "Connections by state")
+        .await;
     let question = telegram
         .newest_containing(VIEWER, "over which span?", WAIT)
         .await;
-    press(&world, &question, "1h").await;
+    world.press_labelled(VIEWER, &question, "1h").await;
     let mut photo = telegram
         .newest_photo_containing(VIEWER, "last 1h", WAIT)
         .await;
@@ -102,17 +93,4 @@ fn data_of(message: &SentMessage, label: &str) -> String {
         .find(|(l, _)| l == label)
         .unwrap_or_else(|| panic!("no button {label:?}"))
         .1
-}
-
-async fn press(world: &Service, message: &SentMessage, label: &str) {
-    let data = buttons(message)
-        .into_iter()
-        .find(|(l, _)| l.contains(label))
-        .unwrap()
-        .1;
-    world.buttons_recorded(message).await;
-    world
-        .telegram
-        .press(VIEWER, None, message, &data, WAIT)
-        .await;
 }

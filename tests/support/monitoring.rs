@@ -326,3 +326,19 @@ impl Prometheus {
         .await
     }
 }
+
+/// The real exporter on the tests' PostgreSQL and Prometheus scraping it as `cluster: main` (the shipped
+/// rules loaded), once Prometheus has rates to show; `None` when the person asked to skip them.
+pub async fn watching_main() -> Option<(Exporter, Prometheus)> {
+    if !prometheus_available() {
+        return None;
+    }
+    let exporter = start_exporter(&super::postgres_admin_url()).await;
+    let labels: &[(&str, &str)] = &[("cluster", "main")];
+    let prometheus =
+        start_prometheus(&[(&exporter.target, labels)], &TestRules::shipped(), None).await;
+    prometheus
+        .wait_for_series(r#"rate(pg_stat_database_xact_commit{cluster="main"}[1m])"#)
+        .await;
+    Some((exporter, prometheus))
+}

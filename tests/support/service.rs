@@ -144,6 +144,19 @@ impl Service {
             .await
     }
 
+    /// Presses, as `user`, the first button of `message` whose label contains `label`, once its buttons
+    /// are recorded; returns the text the press was answered with.
+    pub async fn press_labelled(&self, user: i64, message: &SentMessage, label: &str) -> String {
+        let data = buttons(message)
+            .into_iter()
+            .find(|(l, _)| l.contains(label))
+            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", message.reply_markup))
+            .1;
+        self.buttons_recorded(message).await;
+        let limit = std::time::Duration::from_secs(30);
+        self.telegram.press(user, None, message, &data, limit).await
+    }
+
     /// Waits until the buttons of `message`, as it stands now, and no others are recorded in the state
     /// store: the service records them once Telegram answered the send or edit, a moment after the
     /// fake shows the message, and a press before that is refused (or, after an edit, still honoured).
