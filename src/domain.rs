@@ -23,6 +23,16 @@ impl std::ops::Deref for DatabaseName {
     }
 }
 
+/// Whether `raw` is a catalogue alias (a view, an action, a chart, a status row): 1-40 characters of
+/// `a-z`, `0-9` and `_`. Buttons carry aliases, so their parser holds them to the same rule.
+pub fn is_alias(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= 40
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 impl DatabaseName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let valid = !raw.is_empty()

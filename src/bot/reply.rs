@@ -106,13 +106,11 @@ pub async fn show(
                     .reply_markup(markup.clone())
             })
             .await;
-            match edited {
-                // The same text and buttons again: what they mean is recorded already.
-                Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
-                    return Ok(message);
-                }
-                other => other?.id,
+            // The same text and buttons again: what they mean is recorded already.
+            if !changed(edited)? {
+                return Ok(message);
             }
+            message
         }
         None => {
             polite(state, chat, || {
@@ -140,6 +138,16 @@ pub async fn show(
             .await?;
     }
     Ok(message)
+}
+
+/// Whether an edit changed the message: Telegram refuses one that would leave it as it is, which is
+/// no failure for whoever asked for it.
+fn changed<T>(edited: Result<T, teloxide::RequestError>) -> Result<bool, teloxide::RequestError> {
+    match edited {
+        Ok(_) => Ok(true),
+        Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Refuses a press with `text` ("Not allowed: …"), and writes an audit row saying who tried what (at
@@ -192,16 +200,11 @@ pub async fn show_photo(
                     .reply_markup(markup.clone())
             })
             .await;
-            match edited {
-                // The same picture and buttons again (a range pressed twice within a scrape).
-                Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {
-                    return Ok(message);
-                }
-                other => {
-                    other?;
-                    message
-                }
+            // The same picture and buttons again (a span pressed twice within a scrape).
+            if !changed(edited)? {
+                return Ok(message);
             }
+            message
         }
         None => {
             polite(state, chat, || {

@@ -7,7 +7,7 @@ use std::str::Split;
 
 use super::payload::{Callback, MAX_CHOICE, MAX_PAGE, SILENCE_HOURS, TokenScope, token_name_ok};
 use crate::charts::fetch::Span;
-use crate::domain::{DatabaseName, IncidentId, Role, TelegramUserId, Username};
+use crate::domain::{DatabaseName, IncidentId, Role, TelegramUserId, Username, is_alias};
 
 /// The fields of a payload after its prefix.
 type Fields<'a> = Split<'a, char>;
@@ -211,12 +211,7 @@ fn id(raw: &str) -> Option<i64> {
 
 /// A catalogue alias, as the catalogue allows them.
 fn alias(raw: &str) -> Option<String> {
-    let valid = !raw.is_empty()
-        && raw.len() <= 40
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    valid.then(|| raw.to_owned())
+    is_alias(raw).then(|| raw.to_owned())
 }
 
 fn database(raw: &str) -> Option<DatabaseName> {

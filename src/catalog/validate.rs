@@ -45,7 +45,7 @@ pub(super) fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Pa
             .enumerate()
             .map(|(i, view)| {
                 let at = format!("views[{i}]");
-                let alias = alias(view.alias, &at, &mut aliases, &mut report);
+                let alias = report.alias(view.alias, &format!("{at}.alias"), &mut aliases);
                 let title = report.required(view.title, &format!("{at}.title"));
                 let arguments = arguments(&view.arguments, &at, &mut report);
                 let sql = report.required(view.sql, &format!("{at}.sql"));
@@ -65,7 +65,7 @@ pub(super) fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Pa
                     alias,
                     title,
                     description: view.description,
-                    databases: databases(&view.databases, known, &at, &mut report),
+                    databases: report.databases(view.databases.as_deref(), known, &at),
                     timeout: timeout(
                         &view.timeout,
                         DEFAULT_VIEW_TIMEOUT,
@@ -103,7 +103,7 @@ fn action_from(
     report: &mut Report,
 ) -> Action {
     let at = format!("actions[{i}]");
-    let alias = alias(action.alias, &at, aliases, report);
+    let alias = report.alias(action.alias, &format!("{at}.alias"), aliases);
     let title = report.required(action.title, &format!("{at}.title"));
     let arguments = arguments(&action.arguments, &at, report);
     let steps_at = format!("{at}.steps");
@@ -163,7 +163,7 @@ fn action_from(
         alias,
         title,
         description: action.description,
-        databases: databases(&action.databases, known, &at, report),
+        databases: report.databases(action.databases.as_deref(), known, &at),
         confirm: action.confirm,
         timeout: timeout(
             &action.timeout,
@@ -174,51 +174,6 @@ fn action_from(
         arguments,
         steps,
     }
-}
-
-/// The alias of the item at `item`, checked to be well-formed and not `seen` before.
-fn alias(
-    alias: Option<String>,
-    item: &str,
-    seen: &mut HashSet<String>,
-    report: &mut Report,
-) -> String {
-    let at = &format!("{item}.alias");
-    let alias = report.required(alias, at);
-    let valid = !alias.is_empty()
-        && alias.len() <= 40
-        && alias
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !valid {
-        report.at(
-            at,
-            format!("{alias:?} must be 1-40 characters of a-z, 0-9 or '_'"),
-        );
-    } else if !seen.insert(alias.clone()) {
-        report.at(at, format!("{alias} is defined twice"));
-    }
-    alias
-}
-
-fn databases(
-    names: &Option<Vec<String>>,
-    known: &[DatabaseName],
-    at: &str,
-    report: &mut Report,
-) -> Option<Vec<DatabaseName>> {
-    let names = names.as_ref()?;
-    let mut out = Vec::new();
-    for (j, name) in names.iter().enumerate() {
-        match known.iter().find(|k| k.as_str() == name) {
-            Some(db) => out.push(db.clone()),
-            None => report.at(
-                &format!("{at}.databases[{j}]"),
-                format!("{name:?} is not a database of the config"),
-            ),
-        }
-    }
-    Some(out)
 }
 
 fn timeout(raw: &Option<String>, default: Duration, at: &str, report: &mut Report) -> Duration {

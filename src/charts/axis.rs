@@ -90,11 +90,7 @@ impl TimeAxis {
 
     /// The zone the labels are in: "UTC", "UTC+03:00", "UTC-05:30".
     pub fn zone(&self) -> String {
-        if self.offset.local_minus_utc() == 0 {
-            "UTC".to_owned()
-        } else {
-            format!("UTC{}", self.offset)
-        }
+        zone_name(self.offset)
     }
 }
 
@@ -263,6 +259,15 @@ fn nice_decimal(raw: f64) -> f64 {
         .find(|&n| n >= norm * (1.0 - 1e-9))
         .unwrap_or(10.0);
     nice * magnitude
+}
+
+/// How charts and their captions name a time zone: "UTC", "UTC+03:00", "UTC-05:30".
+pub fn zone_name(offset: FixedOffset) -> String {
+    if offset.local_minus_utc() == 0 {
+        "UTC".to_owned()
+    } else {
+        format!("UTC{offset}")
+    }
 }
 
 #[cfg(test)]

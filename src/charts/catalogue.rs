@@ -165,7 +165,7 @@ fn chart_from(
     report: &mut Report,
 ) -> Chart {
     let at = format!("charts[{i}]");
-    let alias = name(chart.alias, &format!("{at}.alias"), aliases, report);
+    let alias = report.alias(chart.alias, &format!("{at}.alias"), aliases);
     let title = report.required(chart.title, &format!("{at}.title"));
     let unit = unit(chart.unit, &format!("{at}.unit"), report);
     let queries_at = format!("{at}.queries");
@@ -200,22 +200,7 @@ fn chart_from(
             })
         })
         .collect();
-    let databases = chart.databases.map(|names| {
-        names
-            .iter()
-            .enumerate()
-            .filter_map(|(j, name)| {
-                let found = known.iter().find(|k| k.as_str() == name).cloned();
-                if found.is_none() {
-                    report.at(
-                        &format!("{at}.databases[{j}]"),
-                        format!("{name:?} is not a database of the config"),
-                    );
-                }
-                found
-            })
-            .collect()
-    });
+    let databases = report.databases(chart.databases.as_deref(), known, &at);
     Chart {
         alias,
         title,
@@ -235,7 +220,7 @@ fn status_from(
     report: &mut Report,
 ) -> StatusRow {
     let at = format!("status[{i}]");
-    let name = name(row.name, &format!("{at}.name"), names, report);
+    let name = report.alias(row.name, &format!("{at}.name"), names);
     let title = report.required(row.title, &format!("{at}.title"));
     let expr = expression(row.expr, &format!("{at}.expr"), report);
     let unit = unit(row.unit, &format!("{at}.unit"), report);
@@ -258,30 +243,6 @@ fn status_from(
         critical_below: row.critical_below,
         chart: row.chart,
     }
-}
-
-/// An alias or row name: well-formed and not `seen` before.
-fn name(
-    value: Option<String>,
-    at: &str,
-    seen: &mut HashSet<String>,
-    report: &mut Report,
-) -> String {
-    let value = report.required(value, at);
-    let valid = !value.is_empty()
-        && value.len() <= 40
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !valid {
-        report.at(
-            at,
-            format!("{value:?} must be 1-40 characters of a-z, 0-9 or '_'"),
-        );
-    } else if !seen.insert(value.clone()) {
-        report.at(at, format!("{value} is defined twice"));
-    }
-    value
 }
 
 fn unit(value: Option<String>, at: &str, report: &mut Report) -> Unit {

@@ -18,6 +18,7 @@ pub mod status;
 mod style;
 mod units;
 
+pub use axis::zone_name;
 pub use catalogue::{Chart, ChartQuery, Charts, StatusRow};
 pub use limit::limit_series;
 pub use render::{HEIGHT, WIDTH, render_png};

@@ -164,7 +164,6 @@ impl Charting {
             .ends_at
             .or(incident.resolved_at)
             .map(|t| t.timestamp());
-        let title = format!("{} — {}", incident.alertname, self.zone_label());
         let named_chart = incident
             .annotations
             .get("postgram_chart")
@@ -193,7 +192,6 @@ impl Charting {
                 )
                 .await?;
                 drawing.unit = unit_of(&expression.expr);
-                drawing.title = title;
                 drawing
             }
         };
@@ -201,21 +199,9 @@ impl Charting {
         self.draw(drawing).await
     }
 
-    fn zone_label(&self) -> String {
-        let seconds = self.zone.local_minus_utc();
-        if seconds == 0 {
-            "UTC".to_owned()
-        } else {
-            self.zone.to_string()
-        }
-    }
-
     /// Renders on a blocking thread: a chart takes tens of milliseconds of CPU.
     async fn draw(&self, drawing: Drawing) -> Result<Picture, ChartError> {
         let series = limit_series(drawing.series, MAX_SERIES);
-        if series.iter().all(|s| s.stats().is_none()) {
-            return Err(ChartError::NoData);
-        }
         let summary = series
             .iter()
             .map(|s| (s.name.clone(), summary(s, drawing.unit)))
@@ -248,7 +234,6 @@ impl Charting {
         .map_err(|e| ChartError::Render(e.to_string()))?
         .map_err(|e| match e {
             RenderError::NoData => ChartError::NoData,
-            #[allow(unreachable_patterns)]
             other => ChartError::Render(other.to_string()),
         })?;
         Ok(Picture {

@@ -14,6 +14,7 @@ use super::env::substitute;
 use super::lenient::{self, Renumbering};
 use super::locate::{Position, Positions, item, join};
 use super::{ConfigError, Problem};
+use crate::domain::{DatabaseName, is_alias};
 
 /// Where a file's values are, to give each problem about it a position.
 #[derive(Default)]
@@ -124,6 +125,47 @@ impl Report {
             }
             T::default()
         })
+    }
+
+    /// The catalogue alias at `path` ([`is_alias`]), reported when malformed or already in `seen`.
+    pub fn alias(
+        &mut self,
+        value: Option<String>,
+        path: &str,
+        seen: &mut HashSet<String>,
+    ) -> String {
+        let alias = self.required(value, path);
+        if !is_alias(&alias) {
+            self.at(
+                path,
+                format!("{alias:?} must be 1-40 characters of a-z, 0-9 or '_'"),
+            );
+        } else if !seen.insert(alias.clone()) {
+            self.at(path, format!("{alias} is defined twice"));
+        }
+        alias
+    }
+
+    /// The databases an item at `item` names (`None`: every database), each one that is not among
+    /// `known` reported at its place in the list and left out.
+    pub fn databases(
+        &mut self,
+        names: Option<&[String]>,
+        known: &[DatabaseName],
+        item: &str,
+    ) -> Option<Vec<DatabaseName>> {
+        let names = names?;
+        let mut out = Vec::new();
+        for (j, name) in names.iter().enumerate() {
+            match known.iter().find(|k| k.as_str() == name) {
+                Some(db) => out.push(db.clone()),
+                None => self.at(
+                    &format!("{item}.databases[{j}]"),
+                    format!("{name:?} is not a database of the config"),
+                ),
+            }
+        }
+        Some(out)
     }
 
     /// Every problem, in position order, and where the file's values are.

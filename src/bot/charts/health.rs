@@ -9,9 +9,9 @@ use super::shown;
 use crate::access::Person;
 use crate::callback::{Callback, Keyboard};
 use crate::charts::fetch::Span;
-use crate::charts::format_value;
 use crate::charts::service::ChartError;
 use crate::charts::status::{Level, Reading};
+use crate::charts::{Chart, format_value};
 use crate::domain::DatabaseName;
 use crate::telegram::html::escape;
 
@@ -70,33 +70,30 @@ fn health_card(
         text.push_str(&format!("\n❔ {}", escape(&e.to_string())));
         return (text, Vec::new());
     }
-    let mut charts: Vec<String> = Vec::new();
+    // The charts the rows name, each once, while this database still has them.
+    let mut charts: Vec<&Chart> = Vec::new();
     for reading in &readings {
         text.push('\n');
         text.push_str(&card_line(reading));
-        if let Some(chart) = &reading.row.chart
-            && !charts.contains(chart)
-            && state
-                .charts
-                .catalogue()
-                .chart(chart)
-                .is_some_and(|c| c.serves(database))
+        let named = reading.row.chart.as_deref();
+        if let Some(chart) = named.and_then(|alias| state.charts.catalogue().chart(alias))
+            && chart.serves(database)
+            && !charts.iter().any(|c| c.alias == chart.alias)
         {
-            charts.push(chart.clone());
+            charts.push(chart);
         }
     }
     let rows = charts
         .chunks(2)
         .map(|pair| {
             pair.iter()
-                .filter_map(|alias| {
-                    let chart = state.charts.catalogue().chart(alias)?;
+                .map(|chart| {
                     let open = Callback::Chart {
                         database: database.clone(),
-                        chart: alias.clone(),
+                        chart: chart.alias.clone(),
                         span: Some(Span::Hour),
                     };
-                    Some(button(format!("📈 {}", chart.title), open))
+                    button(format!("📈 {}", chart.title), open)
                 })
                 .collect()
         })

@@ -11,9 +11,9 @@ use super::super::{BotState, HandlerResult};
 use super::span_row;
 use crate::access::Permission;
 use crate::callback::{Callback, Keyboard};
-use crate::charts::Chart;
 use crate::charts::fetch::Span;
 use crate::charts::service::{ChartError, Picture};
+use crate::charts::{Chart, zone_name};
 use crate::domain::{DatabaseName, IncidentId};
 use crate::telegram::html::escape;
 
@@ -94,15 +94,7 @@ fn neighbours(
 /// The heading, the zone of the times, and per series its last, min, max and average, within
 /// Telegram's caption limit.
 fn caption(heading: &str, picture: &Picture, state: &BotState) -> String {
-    let zone = state.config.time_zone;
-    let mut text = format!(
-        "{heading}\nTimes in {}",
-        if zone.local_minus_utc() == 0 {
-            "UTC".to_owned()
-        } else {
-            format!("UTC{zone}")
-        }
-    );
+    let mut text = format!("{heading}\nTimes in {}", zone_name(state.config.time_zone));
     let mut visible = text.chars().count();
     for (name, summary) in &picture.summary {
         let line = format!("\n• {name}: {summary}");
