@@ -478,3 +478,55 @@ async fn an_alert_graph_plots_its_expression_or_the_chart_it_names() {
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_forged_buttons_and_missing_tokens_get_no_metrics() {
+    const STRANGER: i64 = 4999;
+    // Nothing here reaches Prometheus: every refusal comes first.
+    let Some(world) = start(&format!("http://127.0.0.1:{}", free_port()), "2s").await else {
+        return;
+    };
+    world.say(VIEWER, "/charts");
+    let list = world.message(VIEWER, "which chart?").await;
+    world.buttons_recorded(&list).await;
+    world.say(STRANGER, "/charts");
+    world.message(STRANGER, "Sorry").await;
+    world.say(STRANGER, "/status main");
+    let refusal = world.telegram.messages(STRANGER).pop().unwrap();
+    // A real chart button of the viewer's list, pressed on another message, and crafted payloads.
+    let copied = buttons(&list)[0].1.clone();
+    for data in [
+        copied.as_str(),
+        "cg:main:connections_by_state:1h",
+        "st:main",
+        "ag:1",
+    ] {
+        let answer = world
+            .telegram
+            .press(STRANGER, None, &refusal, data, WAIT)
+            .await;
+        assert!(answer.starts_with("Not allowed"), "{data}: {answer}");
+    }
+    assert!(world.telegram.photos(STRANGER).is_empty());
+    assert_eq!(
+        world.telegram.messages(STRANGER).len(),
+        1,
+        "one refusal (a minute apart at most), no card, no chart"
+    );
+
+    for path in [
+        "/charts",
+        "/charts/connections_by_state?database=main",
+        "/status",
+    ] {
+        let response = world
+            .app
+            .client
+            .get(format!("{}{path}", world.app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+    }
+    world.stop().await;
+}
