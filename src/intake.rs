@@ -7,7 +7,6 @@
 //! `store`; called by `http`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -15,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::alertmanager::Notification;
-use crate::config::Config;
 use crate::domain::DatabaseName;
+use crate::live::Live;
 use crate::metrics::{Metrics, UNROUTED};
-use crate::routing::SharedRouter;
+use crate::routing::Router;
 use crate::store::{AlertOutcome, AlertRoute, IngestOutcome, IngestRequest, Store, StoreError};
 
 /// The most notifications one transaction takes; bounds the time any request waits behind others.
@@ -43,23 +42,20 @@ struct Submission {
 #[derive(Clone)]
 pub struct Intake {
     queue: mpsc::Sender<Submission>,
-    router: SharedRouter,
+    router: Live<Router>,
     metrics: Metrics,
-    ack_timeout: Duration,
-    email_enabled: bool,
 }
 
 impl Intake {
     /// Starts the writer on `tracker`. It stops when `stop` is cancelled, after committing everything
     /// already submitted: cancel it only once no more submissions can arrive (after HTTP has drained).
     pub fn start(
-        config: &Config,
         store: Store,
         metrics: Metrics,
         tracker: &TaskTracker,
         stop: CancellationToken,
         delivered: Arc<Notify>,
-        router: SharedRouter,
+        router: Live<Router>,
     ) -> Intake {
         let (queue, receiver) = mpsc::channel(QUEUE);
         tracker.spawn(write_loop(
@@ -73,8 +69,6 @@ impl Intake {
             queue,
             router,
             metrics,
-            ack_timeout: config.escalation.ack_timeout,
-            email_enabled: config.smtp.is_some(),
         }
     }
 
@@ -85,9 +79,9 @@ impl Intake {
         body: String,
         received_at: DateTime<Utc>,
     ) -> Result<IngestOutcome, IntakeError> {
+        let router = self.router.now();
         let escalate_at = received_at
-            + chrono::Duration::from_std(self.ack_timeout).unwrap_or(chrono::Duration::MAX);
-        let router = self.router.current();
+            + chrono::Duration::from_std(router.escalate_after).unwrap_or(chrono::Duration::MAX);
         let routes: Vec<AlertRoute> = notification
             .alerts
             .iter()
@@ -100,15 +94,11 @@ impl Intake {
                         .iter()
                         .map(ToString::to_string)
                         .collect(),
-                    email: if self.email_enabled {
-                        destination
-                            .email
-                            .iter()
-                            .map(|e| e.as_str().to_owned())
-                            .collect()
-                    } else {
-                        Vec::new()
-                    },
+                    email: destination
+                        .email
+                        .iter()
+                        .map(|e| e.as_str().to_owned())
+                        .collect(),
                     escalate_at,
                 }
             })

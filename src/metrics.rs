@@ -3,8 +3,8 @@
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The `database` label value of alerts that matched no database.
@@ -28,6 +28,10 @@ pub struct Metrics {
     pub emails: IntCounterVec,
     /// 1 when the state store answered the scrape's outbox query, 0 when it did not.
     pub state_store_up: IntGauge,
+    /// Prometheus's own names: whether the last reload was applied (1) or refused (0), and when
+    /// one was last applied (the start counts as one).
+    pub config_last_reload_successful: IntGauge,
+    pub config_last_reload_success_timestamp: Gauge,
 }
 
 /// Latency buckets of HTTP requests, in seconds.
@@ -115,7 +119,24 @@ impl Metrics {
                 "state_store_up",
                 "Whether the state store answered at this scrape (1) or not (0)",
             )),
+            config_last_reload_successful: m.register(IntGauge::new(
+                "config_last_reload_successful",
+                "Whether the last configuration reload was applied (1) or refused (0)",
+            )),
+            config_last_reload_success_timestamp: m.register(Gauge::new(
+                "config_last_reload_success_timestamp_seconds",
+                "When the configuration was last loaded or reloaded, as a Unix time",
+            )),
             registry,
+        }
+    }
+
+    /// Records a reload (or the start's load, `applied`) at `at`.
+    pub fn reloaded(&self, applied: bool, at: chrono::DateTime<chrono::Utc>) {
+        self.config_last_reload_successful.set(i64::from(applied));
+        if applied {
+            let seconds = at.timestamp_millis() as f64 / 1000.0;
+            self.config_last_reload_success_timestamp.set(seconds);
         }
     }
 

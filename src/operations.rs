@@ -20,8 +20,10 @@ use tokio_util::task::TaskTracker;
 use crate::access::Actor;
 use crate::catalog::{self, Action, ArgError, Catalog, View, plan};
 use crate::clock::Clock;
+use crate::config::DatabaseConfig;
 use crate::domain::DatabaseName;
 use crate::exec::{ExecError, Outcome, Progress, Targets};
+use crate::live::Live;
 use crate::store::{RunStart, Store, StoreError};
 use masking::mask_secrets;
 
@@ -73,9 +75,14 @@ fn served<'a, T>(
     })
 }
 
-pub struct Operations {
+/// What is offered now: the catalogue and the databases it runs on, replaced whole by a reload.
+struct Offer {
     catalog: Arc<Catalog>,
     targets: Targets,
+}
+
+pub struct Operations {
+    offer: Live<Offer>,
     store: Store,
     clock: Clock,
     runs: runs::Runs,
@@ -94,8 +101,7 @@ impl Operations {
         stop: CancellationToken,
     ) -> Self {
         Self {
-            catalog,
-            targets,
+            offer: Live::new(Offer { catalog, targets }),
             store,
             clock,
             runs: runs::Runs::new(tracker, stop),
@@ -103,12 +109,35 @@ impl Operations {
         }
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The catalogue in force.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.offer.now().catalog)
     }
 
-    pub fn view(&self, alias: &str, database: &DatabaseName) -> Result<&View, OpError> {
-        let view = self.catalog.view(alias);
+    /// Puts a reloaded catalogue and databases in force: runs going on keep what they started with,
+    /// and the pools of a database removed or reconnected elsewhere close once its runs of now end.
+    /// Nothing changes when a DSN cannot be used.
+    pub fn reconfigure(
+        &self,
+        catalog: Arc<Catalog>,
+        databases: &[DatabaseConfig],
+    ) -> Result<(), ExecError> {
+        let old = self.offer.now();
+        let (targets, retired) = old.targets.rebuild(databases)?;
+        self.offer.replace(Offer { catalog, targets });
+        for target in retired {
+            let runs = self.runs.clone();
+            self.follow(async move {
+                runs.ended_on(target.name()).await;
+                target.close_pools().await;
+            });
+        }
+        Ok(())
+    }
+
+    pub fn view(&self, alias: &str, database: &DatabaseName) -> Result<View, OpError> {
+        let catalog = self.catalog();
+        let view = catalog.view(alias);
         served(
             view,
             view.is_some_and(|v| v.serves(database)),
@@ -116,10 +145,12 @@ impl Operations {
             database,
         )
         .ok_or_else(|| OpError::UnknownView(alias.to_owned()))?
+        .cloned()
     }
 
-    pub fn action(&self, alias: &str, database: &DatabaseName) -> Result<&Action, OpError> {
-        let action = self.catalog.action(alias);
+    pub fn action(&self, alias: &str, database: &DatabaseName) -> Result<Action, OpError> {
+        let catalog = self.catalog();
+        let action = catalog.action(alias);
         served(
             action,
             action.is_some_and(|a| a.serves(database)),
@@ -127,17 +158,20 @@ impl Operations {
             database,
         )
         .ok_or_else(|| OpError::UnknownAction(alias.to_owned()))?
+        .cloned()
     }
 
     /// The database by name, for `choices_sql` and the like.
     pub fn target_of(&self, database: &str) -> Option<crate::exec::Target> {
         DatabaseName::parse(database)
             .ok()
-            .and_then(|name| self.targets.get(&name))
+            .and_then(|name| self.offer.now().targets.get(&name))
     }
 
     fn target(&self, database: &DatabaseName) -> Result<crate::exec::Target, OpError> {
-        self.targets
+        self.offer
+            .now()
+            .targets
             .get(database)
             .ok_or_else(|| OpError::UnknownDatabase(database.to_string()))
     }
@@ -200,7 +234,7 @@ impl Operations {
                 action: alias.to_owned(),
                 database: database.to_string(),
             })?;
-        let plan = plan::action_plan(action, &target, &values)
+        let plan = plan::action_plan(&action, &target, &values)
             .await
             .map_err(|e| Self::planned(database, e))?;
         let mut detail = json!({

@@ -1,10 +1,9 @@
 //! Which database an alert concerns, and who must hear about it. Built from the config and the members
-//! added at runtime; pure (no I/O). [`SharedRouter`] swaps in a new one when membership changes.
+//! added at runtime; pure (no I/O). Held in a [`crate::live::Live`], replaced whole when membership
+//! or the config changes.
 //!
 //! An alert belongs to the first database (in config order) whose `match` labels it all carries with equal
 //! values. Alerts that match no database go to the owners, so nothing is ever dropped for lack of a route.
-
-use std::sync::{Arc, RwLock};
 
 use crate::alertmanager::LabelSet;
 use crate::config::Config;
@@ -30,6 +29,9 @@ struct Route {
 pub struct Router {
     routes: Vec<Route>,
     owners: Vec<Recipient>,
+    /// A firing incident nobody acknowledged for this long is escalated (the config's, kept here so
+    /// that one value read per notification decides both where and when).
+    pub escalate_after: std::time::Duration,
 }
 
 impl Router {
@@ -60,12 +62,21 @@ impl Router {
                     database: db.name.clone(),
                     matchers: db.matchers.clone().into_iter().collect(),
                     telegram,
-                    email: db.email.clone(),
+                    // Without SMTP nobody is emailed, whatever the database lists.
+                    email: if config.smtp.is_some() {
+                        db.email.clone()
+                    } else {
+                        Vec::new()
+                    },
                 }
             })
             .collect();
         let owners = config.owners.iter().copied().map(Recipient::user).collect();
-        Self { routes, owners }
+        Self {
+            routes,
+            owners,
+            escalate_after: config.escalation.ack_timeout,
+        }
     }
 
     pub fn route(&self, labels: &LabelSet) -> Destination<'_> {
@@ -87,25 +98,6 @@ impl Router {
                 email: &[],
             },
         }
-    }
-}
-
-/// The current router, replaced whole when membership changes (readers never wait for a rebuild).
-#[derive(Clone)]
-pub struct SharedRouter(Arc<RwLock<Arc<Router>>>);
-
-impl SharedRouter {
-    pub fn new(router: Router) -> Self {
-        Self(Arc::new(RwLock::new(Arc::new(router))))
-    }
-
-    pub fn current(&self) -> Arc<Router> {
-        // A poisoned lock still holds a whole router: swaps only ever assign.
-        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    pub fn replace(&self, router: Router) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(router);
     }
 }
 

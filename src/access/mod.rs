@@ -33,6 +33,8 @@ pub enum Permission {
     ManageTokens,
     /// Read the audit log (the whole service).
     ReadAudit,
+    /// Reload the configuration (the whole service).
+    Reload,
 }
 
 impl Permission {
@@ -41,15 +43,19 @@ impl Permission {
         match self {
             Permission::Read => Role::Viewer,
             Permission::Respond | Permission::RunActions => Role::Admin,
-            Permission::ManageMembers | Permission::ManageTokens | Permission::ReadAudit => {
-                Role::Owner
-            }
+            Permission::ManageMembers
+            | Permission::ManageTokens
+            | Permission::ReadAudit
+            | Permission::Reload => Role::Owner,
         }
     }
 
     /// Permissions about the whole service rather than one database.
     pub fn service_wide(self) -> bool {
-        matches!(self, Permission::ManageTokens | Permission::ReadAudit)
+        matches!(
+            self,
+            Permission::ManageTokens | Permission::ReadAudit | Permission::Reload
+        )
     }
 }
 
@@ -129,6 +135,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// An operator's signal to the process (SIGHUP).
+    pub fn signal() -> Actor {
+        Actor {
+            name: "SIGHUP".to_owned(),
+            telegram_id: None,
+            via: Via::Service,
+        }
+    }
+
     /// The service acting on its own.
     pub fn service() -> Actor {
         Actor {

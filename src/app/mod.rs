@@ -13,20 +13,24 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access::Actor;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::intake::Intake;
+use crate::live::Live;
 use crate::operations::Operations;
-use crate::routing::{Router, SharedRouter};
+use crate::reload::Reloader;
+use crate::routing::Router;
 use crate::store::Store;
+use crate::telegram;
 use crate::telegram::reach::Reach;
 
 mod periodic;
 mod steps;
 
 use periodic::{spawn_housekeeping, start_members};
-use steps::{Runs, Shared, bot_state, clients, spawn_bot, start_delivery};
+use steps::{Shared, bot_state, load, spawn_bot, start_delivery};
 
 /// A started service.
 pub struct Running {
@@ -87,20 +91,20 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     let store = Store::connect(&config.state)
         .await
         .context("opening the state store")?;
-    let (mailer, bot) = clients(&config)?;
+    let bot = telegram::client::bot(&config.telegram)?;
     let tracker = TaskTracker::new();
-    let runs = Runs::load(&config, &store, &clock, &tracker)?;
-    let listener = TcpListener::bind(config.http.listen)
+    let (settings, operations) = load(config, &store, &clock, &tracker)?;
+    let listen = settings.config.http.listen;
+    let listener = TcpListener::bind(listen)
         .await
-        .with_context(|| format!("listening on {}", config.http.listen))?;
+        .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
-    let shared = Shared::new(config, store, clock, tracker);
+    let shared = Shared::new(settings, store, clock, tracker);
     let lease_owner = lease_owner();
-    let router = SharedRouter::new(Router::new(&shared.config, &[]));
+    let router = Live::new(Router::new(&shared.settings.now().config, &[]));
     let members = start_members(&shared, router.clone()).await?;
-    spawn_housekeeping(&shared, runs.longest);
+    spawn_housekeeping(&shared);
     let intake = Intake::start(
-        &shared.config,
         shared.store.clone(),
         shared.metrics.clone(),
         &shared.tracker,
@@ -108,21 +112,36 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         Arc::clone(&shared.wake),
         router,
     );
-    start_delivery(&shared, &bot, mailer, runs.links, &lease_owner).await;
+    start_delivery(&shared, &bot, &lease_owner).await;
+    let reloader = Arc::new(Reloader {
+        path: shared.settings.now().config.file.clone(),
+        settings: shared.settings.clone(),
+        operations: Arc::clone(&operations),
+        members: Arc::clone(&members),
+        store: shared.store.clone(),
+        metrics: shared.metrics.clone(),
+        clock: shared.clock.clone(),
+        wake: Arc::clone(&shared.wake),
+        one_at_a_time: tokio::sync::Mutex::new(()),
+    });
+    shared.metrics.reloaded(true, shared.clock.now());
+    shared.tracker.spawn(reload_on_hangup(
+        Arc::clone(&reloader),
+        shared.stop_workers.clone(),
+    )?);
     let reach = Reach::default();
     let app = http::router(AppState {
         reach: reach.clone(),
-        access: Arc::clone(&shared.access),
-        config: Arc::clone(&shared.config),
+        settings: shared.settings.clone(),
         intake,
         store: shared.store.clone(),
         metrics: shared.metrics.clone(),
-        operations: Arc::clone(&runs.operations),
+        operations: Arc::clone(&operations),
         members: Arc::clone(&members),
         clock: shared.clock.clone(),
-        charts: Arc::clone(&runs.charts),
+        reloader,
     });
-    let bot_state = bot_state(&shared, &runs.operations, members, &runs.charts);
+    let bot_state = bot_state(&shared, &operations, members);
     let stop_bot = CancellationToken::new();
     let (app, bot) = spawn_bot(&shared, bot, bot_state, (&stop_bot, &reach), app, addr)?;
     let stop_http = CancellationToken::new();
@@ -145,7 +164,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         tracker: shared.tracker,
         store: shared.store,
         lease_owner,
-        operations: runs.operations,
+        operations,
         reach,
     })
 }
@@ -170,6 +189,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         Some(cause) => Err(anyhow::anyhow!("{cause}")),
     }
+}
+
+/// Reloads on every SIGHUP until stopped (installed at start, so a SIGHUP once the port answers is
+/// a reload, never the default of ending the process).
+fn reload_on_hangup(
+    reloader: Arc<Reloader>,
+    stop: CancellationToken,
+) -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    Ok(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                got = hangups.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    // Refusals are logged and counted by the reloader.
+                    let _ = reloader.reload(&Actor::signal()).await;
+                }
+            }
+        }
+    })
 }
 
 /// Installs the SIGTERM and SIGINT handlers now; the future ends at the first of them.

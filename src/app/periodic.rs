@@ -8,19 +8,20 @@ use tokio_util::sync::CancellationToken;
 
 use super::steps::Shared;
 use crate::clock::Clock;
+use crate::live::Live;
 use crate::members::Members;
-use crate::routing::SharedRouter;
+use crate::routing::Router;
+use crate::settings::{InForce, Settings};
 use crate::store::Store;
 
 /// The members added at runtime, read before anything is routed and kept current.
 pub(super) async fn start_members(
     shared: &Shared,
-    router: SharedRouter,
+    router: Live<Router>,
 ) -> anyhow::Result<Arc<Members>> {
     let members = Arc::new(Members::new(
         shared.store.clone(),
-        Arc::clone(&shared.access),
-        Arc::clone(&shared.config),
+        shared.settings.clone(),
         router,
         Arc::clone(&shared.wake),
         shared.clock.clone(),
@@ -34,16 +35,11 @@ pub(super) async fn start_members(
     Ok(members)
 }
 
-pub(super) fn spawn_housekeeping(shared: &Shared, longest_run: std::time::Duration) {
-    let lifetimes = Lifetimes {
-        dialogues: shared.config.telegram.dialogue_ttl,
-        buttons: shared.config.telegram.buttons_ttl,
-        runs: longest_run,
-    };
+pub(super) fn spawn_housekeeping(shared: &Shared) {
     shared.tracker.spawn(housekeeping(
         shared.store.clone(),
         shared.clock.clone(),
-        lifetimes,
+        shared.settings.clone(),
         shared.stop_workers.clone(),
     ));
 }
@@ -66,7 +62,7 @@ async fn refresh_members(members: Arc<Members>, stop: CancellationToken) {
     }
 }
 
-/// How long what housekeeping clears may live.
+/// How long what housekeeping clears may live, by the settings in force.
 struct Lifetimes {
     dialogues: std::time::Duration,
     buttons: std::time::Duration,
@@ -74,11 +70,24 @@ struct Lifetimes {
     runs: std::time::Duration,
 }
 
+impl Lifetimes {
+    fn of(settings: &Settings) -> Lifetimes {
+        let longest = settings.catalog.actions.iter().map(|a| a.timeout).max();
+        Lifetimes {
+            dialogues: settings.config.telegram.dialogue_ttl,
+            buttons: settings.config.telegram.buttons_ttl,
+            // The stop that follows a timeout takes seconds more.
+            runs: longest.unwrap_or_default() + std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 /// Deletes abandoned dialogues (and forgets the secrets typed into them), forgets old buttons, and
 /// records runs that outlived every possible run as interrupted (their process died; on PostgreSQL
 /// this is how another replica's crash is recorded).
-async fn housekeeping(store: Store, clock: Clock, lifetimes: Lifetimes, stop: CancellationToken) {
-    let shortest = lifetimes.dialogues.min(lifetimes.buttons);
+async fn housekeeping(store: Store, clock: Clock, settings: InForce, stop: CancellationToken) {
+    let first = Lifetimes::of(&settings.now());
+    let shortest = first.dialogues.min(first.buttons);
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60).min(shortest));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // A lifetime beyond chrono's range keeps everything.
@@ -95,6 +104,7 @@ async fn housekeeping(store: Store, clock: Clock, lifetimes: Lifetimes, stop: Ca
             // What the jump made old goes now rather than at the next tick.
             () = clock.jumped() => {}
         }
+        let lifetimes = Lifetimes::of(&settings.now());
         if let Err(e) = store.expire_dialogues(before(lifetimes.dialogues)).await {
             tracing::warn!(error = %e, "deleting abandoned dialogues failed");
         }

@@ -67,8 +67,11 @@ pub(super) fn changed(who: &str, database: &str, role: Option<Role>, changed: Ch
 
 /// The positions of the databases whose members the caller manages.
 fn managed(state: &BotState, who: &Identity) -> Vec<usize> {
-    let databases = state.config.databases.iter().enumerate();
-    databases
+    let config = state.config();
+    config
+        .databases
+        .iter()
+        .enumerate()
         .filter(|(_, db)| may(who, Permission::ManageMembers, Some(db.name.as_str())))
         .map(|(i, _)| i)
         .collect()
@@ -84,7 +87,8 @@ pub async fn show(
     state: &BotState,
     database: Option<usize>,
 ) -> HandlerResult {
-    let chosen = database.and_then(|i| Some((i, state.config.databases.get(i)?)));
+    let config = state.config();
+    let chosen = database.and_then(|i| Some((i, config.databases.get(i)?)));
     if let Some((database, db)) = chosen {
         let button = Callback::Members {
             database: Some(db.name.clone()),
@@ -106,7 +110,7 @@ pub async fn show(
         [only] => list(bot, (chat, edit), state, *only, false).await,
         _ => {
             let databases = mine.iter().map(|&database| {
-                let name = &state.config.databases[database].name;
+                let name = &state.config().databases[database].name;
                 let database = Some(name.clone());
                 vec![button(name.as_str(), Callback::Members { database })]
             });
@@ -126,7 +130,8 @@ async fn list(
     database: usize,
     several: bool,
 ) -> HandlerResult {
-    let Some(db) = state.config.databases.get(database) else {
+    let config = state.config();
+    let Some(db) = config.databases.get(database) else {
         return Ok(());
     };
     let name = db.name.as_str();
@@ -270,7 +275,7 @@ async fn handle(press: &Press) -> HandlerResult {
     if let Callback::Members { database } = &press.callback {
         press.answer("").await?;
         let index = match database {
-            Some(name) => match state.database_index(name) {
+            Some(name) => match state.config().position_of(name) {
                 Some(index) => Some(index),
                 None => return Ok(()),
             },
@@ -283,6 +288,7 @@ async fn handle(press: &Press) -> HandlerResult {
     }
     let Some(Managing {
         database,
+        name,
         who,
         chat,
         message,
@@ -290,7 +296,7 @@ async fn handle(press: &Press) -> HandlerResult {
     else {
         return Ok(());
     };
-    let name = state.config.databases[database].name.as_str();
+    let name = name.as_str();
     match &press.callback {
         Callback::MemberSet { member, role, .. } => {
             let result = match role {
@@ -323,7 +329,9 @@ async fn handle(press: &Press) -> HandlerResult {
 /// A press on a database's member list by someone who may manage its members at the moment of the
 /// press (not when the list was shown: a removed owner or admin is refused).
 pub(super) struct Managing {
+    /// Its position in the config (for the list shown after the change) and its name.
     pub database: usize,
+    pub name: DatabaseName,
     pub who: Identity,
     pub chat: ChatId,
     pub message: MessageId,
@@ -340,19 +348,21 @@ impl Managing {
             return Ok(None);
         };
         let state = &press.state;
-        let (Some(database), Some((chat, message))) = (state.database_index(database), press.place)
+        let config = state.config();
+        let (Some(database), Some((chat, message))) = (config.position_of(database), press.place)
         else {
             press.answer(STALE).await?;
             return Ok(None);
         };
-        let name = state.config.databases[database].name.as_str();
+        let name = config.databases[database].name.clone();
         let who = state.identity(&press.person).await?;
-        if !may(&who, Permission::ManageMembers, Some(name)) {
+        if !may(&who, Permission::ManageMembers, Some(name.as_str())) {
             press.refuse(None, NOT_ALLOWED).await?;
             return Ok(None);
         }
         Ok(Some(Managing {
             database,
+            name,
             who,
             chat,
             message,

@@ -117,7 +117,7 @@ async fn start(ask: &Ask) -> HandlerResult {
 fn describe(who: &Identity, state: &BotState) -> String {
     if who.is_owner() {
         let all: Vec<String> = state
-            .config
+            .config()
             .databases
             .iter()
             .map(|d| format!("<b>{}</b>", escape(d.name.as_str())))
@@ -130,7 +130,7 @@ fn describe(who: &Identity, state: &BotState) -> String {
     }
     let named = |wanted: Role| -> Vec<String> {
         state
-            .config
+            .config()
             .databases
             .iter()
             .filter(|d| {

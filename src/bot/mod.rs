@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::{Access, Identity, Permission, Person, may};
 use crate::config::{Config, TelegramWebhook};
 use crate::domain::TelegramUserId;
+use crate::settings::InForce;
 use crate::silences::SilenceApi;
 use crate::store::{Store, StoreError};
 use crate::telegram::reach::{self, Reach, Status};
@@ -83,9 +84,8 @@ pub type HandlerResult = Result<(), BotError>;
 /// What every handler may reach.
 pub struct BotState {
     pub store: Store,
-    pub access: Arc<Access>,
-    pub config: Arc<Config>,
-    pub silences: Option<SilenceApi>,
+    /// The config and what is built from it: read once per update (see the accessors).
+    pub settings: InForce,
     /// Wakes the delivery worker after edits were queued.
     pub wake: Arc<Notify>,
     /// Shared with the delivery worker: replies count against the same per-chat limits.
@@ -93,14 +93,29 @@ pub struct BotState {
     pub operations: Arc<crate::operations::Operations>,
     pub members: Arc<crate::members::Members>,
     pub clock: crate::clock::Clock,
-    /// Charts, health cards and alert graphs from Prometheus.
-    pub charts: Arc<crate::charts::service::Charting>,
 }
 
 /// How long a refused person is neither answered in the chat nor audited again.
 pub const REFUSAL_QUIET: chrono::Duration = chrono::Duration::minutes(1);
 
 impl BotState {
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.settings.now().config)
+    }
+
+    pub fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.settings.now().access)
+    }
+
+    /// Charts, health cards and alert graphs from Prometheus.
+    pub fn charts(&self) -> Arc<crate::charts::service::Charting> {
+        Arc::clone(&self.settings.now().charts)
+    }
+
+    pub fn silences(&self) -> Option<SilenceApi> {
+        self.settings.now().silences.clone()
+    }
+
     /// The person behind an update (nothing written: strangers cause no writes).
     /// `None` for an id Telegram never gives a person (a broken update).
     fn person(user: &User) -> Option<Person> {
@@ -149,7 +164,7 @@ impl BotState {
     /// Every role the person holds now (read from the store on each update, so a removal takes
     /// effect at the very next message or press).
     pub async fn identity(&self, person: &Person) -> Result<Identity, StoreError> {
-        self.access.person(person).await
+        self.access().person(person).await
     }
 
     /// Whether `chat` may show what belongs to `database` (`None`: to no database). A private chat
@@ -162,14 +177,9 @@ impl BotState {
         let Some(database) = database else {
             return false;
         };
-        self.config.databases.iter().any(|db| {
+        self.config().databases.iter().any(|db| {
             db.name.as_str() == database && db.chat.is_some_and(|group| group.0 == chat.0)
         })
-    }
-
-    /// Where a database named by a button stands in the config now, if it is still there.
-    pub(crate) fn database_index(&self, name: &crate::domain::DatabaseName) -> Option<usize> {
-        self.config.databases.iter().position(|d| &d.name == name)
     }
 
     /// `access::may` for a person, resolved now.

@@ -51,16 +51,13 @@ async fn pressed(press: Press) -> HandlerResult {
 
 async fn handle(press: &Press) -> HandlerResult {
     let Some(Managing {
-        database,
-        who,
-        chat,
-        ..
+        name, who, chat, ..
     }) = Managing::of(press).await?
     else {
         return Ok(());
     };
     let (bot, state, person) = (&press.bot, &press.state, &press.person);
-    let name = state.config.databases[database].name.as_str();
+    let name = name.as_str();
     match &press.callback {
         Callback::MemberAdd { role, .. } => {
             // Telegram offers its pick-a-person keyboard in private chats only.
@@ -190,9 +187,9 @@ async fn picked(
         .store
         .button(chat.0, PICK_REQUESTS, &request_key(shared.request_id.0))
         .await?;
+    let config = state.config();
     let target = match asked.as_deref().and_then(Callback::parse) {
-        Some(Callback::MemberAdd { database, role }) => state
-            .config
+        Some(Callback::MemberAdd { database, role }) => config
             .databases
             .iter()
             .find(|db| db.name == database)

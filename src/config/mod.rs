@@ -310,6 +310,47 @@ impl Config {
         self.databases.iter().find(|db| &db.name == name)
     }
 
+    /// The keys a running service cannot take from a reload, by name, that differ in `new`: the port
+    /// is bound, the state store open, and the bot's token and way of receiving updates registered
+    /// with Telegram.
+    pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
+        let state = |s: &StateLocation| match s {
+            StateLocation::Sqlite(path) => path.display().to_string(),
+            StateLocation::Postgres(url) => url.expose().to_owned(),
+        };
+        let url = |t: &TelegramConfig| t.webhook.as_ref().map(|w| w.url.clone());
+        let secret = |t: &TelegramConfig| t.webhook.as_ref().map(|w| w.secret.expose().to_owned());
+        [
+            ("http.listen", self.http.listen != new.http.listen),
+            ("state", state(&self.state) != state(&new.state)),
+            (
+                "telegram.token",
+                self.telegram.token.expose() != new.telegram.token.expose(),
+            ),
+            (
+                "telegram.api_url",
+                self.telegram.api_url != new.telegram.api_url,
+            ),
+            (
+                "telegram.webhook_url",
+                url(&self.telegram) != url(&new.telegram),
+            ),
+            (
+                "telegram.webhook_secret",
+                secret(&self.telegram) != secret(&new.telegram),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, changed)| changed.then_some(key))
+        .collect()
+    }
+
+    /// Where the database of that name is in `databases` (buttons name databases; keyboards list them
+    /// by position).
+    pub fn position_of(&self, name: &DatabaseName) -> Option<usize> {
+        self.databases.iter().position(|db| &db.name == name)
+    }
+
     /// A one-paragraph summary for `postgram check`.
     pub fn summary(&self) -> String {
         let state = match &self.state {

@@ -17,12 +17,14 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::Setup;
 use super::email::Mailer;
 use super::links::Links;
 use super::telegram::Telegram;
 use crate::access::Access;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedFeed, ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
 use crate::telegram::throttle::Throttle;
@@ -61,18 +63,14 @@ enum Outcome {
 pub struct WorkerParts {
     pub store: Store,
     pub telegram: Telegram,
-    pub mailer: Option<Mailer>,
-    pub config: Arc<Config>,
+    /// The config, links, access and mailer in force: read once per job.
+    pub setup: Live<Setup>,
     pub metrics: Metrics,
     /// Names this process in outbox leases.
     pub owner: String,
     /// Rung when new jobs are queued.
     pub wake: Arc<Notify>,
     pub throttle: Arc<Throttle>,
-    /// View and action buttons for alert messages.
-    pub links: Arc<Links>,
-    /// Who may press which button: a viewer's copy of an alert carries only what they may use.
-    pub access: Arc<Access>,
     /// Stops claiming; jobs waiting for their chat's turn go back to the outbox at once.
     pub stop: CancellationToken,
     /// Due times, leases and every time recorded.
@@ -82,14 +80,11 @@ pub struct WorkerParts {
 pub struct Worker {
     store: Store,
     telegram: Telegram,
-    mailer: Option<Mailer>,
-    config: Arc<Config>,
+    setup: Live<Setup>,
     metrics: Metrics,
     throttle: Arc<Throttle>,
     owner: String,
     wake: Arc<Notify>,
-    links: Arc<Links>,
-    access: Arc<Access>,
     stop: CancellationToken,
     clock: Clock,
     chats: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
@@ -103,32 +98,42 @@ fn backoff(attempts: i64) -> Duration {
 }
 
 impl Worker {
+    fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.setup.now().config)
+    }
+
+    fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.setup.now().access)
+    }
+
+    fn links(&self) -> Arc<Links> {
+        Arc::clone(&self.setup.now().links)
+    }
+
+    fn mailer(&self) -> Option<Mailer> {
+        self.setup.now().mailer.clone()
+    }
+
     pub fn new(parts: WorkerParts) -> Self {
         let WorkerParts {
             store,
             telegram,
-            mailer,
-            config,
+            setup,
             metrics,
             owner,
             wake,
             throttle,
-            links,
-            access,
             stop,
             clock,
         } = parts;
         Self {
             store,
             telegram,
-            mailer,
-            config,
+            setup,
             metrics,
             throttle,
             owner,
             wake,
-            links,
-            access,
             stop,
             clock,
             chats: Mutex::new(HashMap::new()),

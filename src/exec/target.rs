@@ -55,6 +55,38 @@ impl Targets {
         Ok(Targets { targets })
     }
 
+    /// The targets of a reloaded config: a database whose DSN and reconnect delay did not change
+    /// keeps its target (pools, known version, reachability); the others get new ones. Also returns
+    /// the targets left behind (removed, or replaced), whose pools the caller closes. A DSN that is
+    /// not valid refuses the whole, as at start.
+    pub fn rebuild(
+        &self,
+        databases: &[DatabaseConfig],
+    ) -> Result<(Targets, Vec<Target>), ExecError> {
+        let mut targets = BTreeMap::new();
+        for db in databases {
+            let kept = self.targets.get(&db.name).filter(|old| {
+                old.inner.dsn == db.dsn.expose() && old.inner.reconnect_after == db.reconnect_after
+            });
+            let target = match kept {
+                Some(old) => old.clone(),
+                None => Target::new(db)?,
+            };
+            targets.insert(db.name.clone(), target);
+        }
+        let retired = self
+            .targets
+            .iter()
+            .filter(|(name, old)| {
+                targets
+                    .get(*name)
+                    .is_none_or(|new| !Arc::ptr_eq(&new.inner, &old.inner))
+            })
+            .map(|(_, old)| old.clone())
+            .collect();
+        Ok((Targets { targets }, retired))
+    }
+
     /// The database of that name, if configured.
     pub fn get(&self, name: &DatabaseName) -> Option<Target> {
         self.targets.get(name).cloned()
@@ -74,6 +106,8 @@ struct Inner {
     /// For the small catalogue queries.
     quick: PgPool,
     options: PgConnectOptions,
+    /// As configured, to tell whether a reload changed it; never printed.
+    dsn: String,
     /// From the DSN, for `PGPASSWORD` and for scrubbing messages.
     password: Option<String>,
     major: tokio::sync::OnceCell<u32>,
@@ -123,6 +157,7 @@ impl Target {
                 pool,
                 quick,
                 options,
+                dsn: dsn.to_owned(),
                 password,
                 major: tokio::sync::OnceCell::new(),
                 reach: Mutex::new(Reach::Unknown),
@@ -135,6 +170,13 @@ impl Target {
     /// The database's name in the config.
     pub fn name(&self) -> &DatabaseName {
         &self.inner.name
+    }
+
+    /// Closes the pools: waits for the connections in use to come back, then closes every one
+    /// (an action's own connection is not the pools'; it ends with its run).
+    pub async fn close_pools(&self) {
+        self.inner.pool.close().await;
+        self.inner.quick.close().await;
     }
 
     /// The server's major version (`server_version_num / 10000`), asked once.

@@ -23,7 +23,7 @@ pub async fn require_webhook_token(
     next: Next,
 ) -> Result<Response, ApiError> {
     match bearer(&request) {
-        Some(token) if state.access.is_webhook_token(token) => Ok(next.run(request).await),
+        Some(token) if state.access().is_webhook_token(token) => Ok(next.run(request).await),
         _ => Err(ApiError::Unauthorized),
     }
 }
@@ -35,7 +35,7 @@ pub async fn require_api_token(
 ) -> Result<Response, ApiError> {
     let token = bearer(&request).ok_or(ApiError::Unauthorized)?;
     let identity = state
-        .access
+        .access()
         .token(token)
         .await
         .map_err(|e| ApiError::internal(&e))?
@@ -61,6 +61,7 @@ pub fn require(
         Permission::ManageMembers => "manage the members of",
         Permission::ManageTokens => "manage API tokens of",
         Permission::ReadAudit => "read the audit log of",
+        Permission::Reload => "reload the configuration of",
     };
     let target = match database {
         _ if permission.service_wide() => "this service".to_owned(),

@@ -62,7 +62,7 @@ fn databases(
     permission: Permission,
 ) -> Vec<String> {
     state
-        .config
+        .config()
         .databases
         .iter()
         .map(|d| &d.name)
@@ -138,7 +138,7 @@ pub(super) fn database(state: &AppState, raw: Option<&String>) -> Result<Databas
     let raw = raw.ok_or_else(|| ApiError::bad_request("database", "is required"))?;
     let name = DatabaseName::parse(raw).map_err(|e| ApiError::bad_request("database", e))?;
     state
-        .config
+        .config()
         .database(&name)
         .map(|d| d.name.clone())
         .ok_or_else(|| ApiError::NotFound(format!("no database named {raw:?}")))

@@ -54,14 +54,14 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
 ) -> Json<serde_json::Value> {
+    let config = state.config();
     let charts: Vec<_> = state
-        .charts
+        .charts()
         .catalogue()
         .charts
         .iter()
         .map(|c| {
-            let databases: Vec<&str> = state
-                .config
+            let databases: Vec<&str> = config
                 .databases
                 .iter()
                 .filter(|d| {
@@ -76,7 +76,7 @@ pub async fn list(
         })
         .collect();
     let ranges: Vec<&str> = Span::ALL.iter().map(|s| s.name()).collect();
-    Json(json!({ "enabled": state.charts.enabled(), "ranges": ranges, "charts": charts }))
+    Json(json!({ "enabled": state.charts().enabled(), "ranges": ranges, "charts": charts }))
 }
 
 pub async fn show(
@@ -95,7 +95,7 @@ pub async fn show(
             .ok_or_else(|| ApiError::bad_request("range", "must be one of 1h, 6h, 24h, 7d"))?,
     };
     let _busy = state
-        .charts
+        .charts()
         .begin(&format!("api:{}", identity.name))
         .ok_or(ApiError::TooManyRequests(STILL_DRAWING.to_owned()))?;
     let now = state.clock.now().timestamp();
@@ -104,11 +104,11 @@ pub async fn show(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("image/png"));
     if wants_png {
-        let picture = state.charts.chart(&database, &alias, span, now).await?;
+        let picture = state.charts().chart(&database, &alias, span, now).await?;
         return Ok(([(header::CONTENT_TYPE, "image/png")], picture.png).into_response());
     }
     let drawing = state
-        .charts
+        .charts()
         .series(&database, &alias, Window::last(span, now))
         .await?;
     let series = limit_series(drawing.series, MAX_SERIES);
@@ -133,7 +133,7 @@ pub async fn status(
             vec![database]
         }
         None => state
-            .config
+            .config()
             .databases
             .iter()
             .filter(|d| may(&identity, Permission::Read, Some(d.name.as_str())))
@@ -141,10 +141,11 @@ pub async fn status(
             .collect(),
     };
     let now = state.clock.now().timestamp();
+    let charting = state.charts();
     let cards = futures_util::future::join_all(
         databases
             .iter()
-            .map(|database| state.charts.status(database, now)),
+            .map(|database| charting.status(database, now)),
     )
     .await;
     let mut out = Vec::new();

@@ -15,6 +15,7 @@ mod members;
 mod observe;
 mod openapi;
 mod paging;
+mod reload;
 mod webhook;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::config::Config;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::operations::Operations;
+use crate::settings::InForce;
 use crate::store::Store;
 
 /// Webhook bodies above this are refused with 413; Alertmanager's own are a few KiB per alert.
@@ -39,18 +41,33 @@ pub const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
 /// What every handler may reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub access: Arc<Access>,
+    /// The config and what is built from it (see the accessors).
+    pub settings: InForce,
     pub intake: Intake,
     pub store: Store,
     pub metrics: Metrics,
     pub operations: Arc<Operations>,
     pub members: Arc<crate::members::Members>,
     pub clock: crate::clock::Clock,
-    /// Charts and health cards from Prometheus.
-    pub charts: Arc<crate::charts::service::Charting>,
+    /// Reads the config again and puts it in force (`POST /-/reload`, as SIGHUP does).
+    pub reloader: Arc<crate::reload::Reloader>,
     /// Whether Telegram answers (written by the bot), for `/-/ready`.
     pub reach: crate::telegram::reach::Reach,
+}
+
+impl AppState {
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.settings.now().config)
+    }
+
+    pub fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.settings.now().access)
+    }
+
+    /// Charts and health cards from Prometheus.
+    pub fn charts(&self) -> Arc<crate::charts::service::Charting> {
+        Arc::clone(&self.settings.now().charts)
+    }
 }
 
 /// Telegram's webhook route (from teloxide), behind a constant-time check of the secret-token header:
@@ -90,6 +107,8 @@ fn api_routes() -> Routes {
         ("/charts", get(charts::list)),
         ("/charts/{alias}", get(charts::show)),
         ("/status", get(charts::status)),
+        // Owner tokens; a GET is answered 405 like Prometheus's.
+        ("/-/reload", post(reload::reload)),
     ]
 }
 

@@ -40,6 +40,8 @@ use utoipa::openapi::{InfoBuilder, PathsBuilder};
     shapes::Charts,
     shapes::ChartSeries,
     shapes::StatusCards,
+    shapes::Reloaded,
+    shapes::ReloadRefused,
 )))]
 struct Schemas;
 

@@ -14,7 +14,9 @@ use crate::access::{Access, Source};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId, Username};
-use crate::routing::{Router, SharedRouter};
+use crate::live::Live;
+use crate::routing::Router;
+use crate::settings::InForce;
 use crate::store::{Store, StoreError};
 
 mod changes;
@@ -69,9 +71,8 @@ pub enum Changed {
 
 pub struct Members {
     store: Store,
-    access: Arc<Access>,
-    config: Arc<Config>,
-    router: SharedRouter,
+    settings: InForce,
+    router: Live<Router>,
     wake: Arc<Notify>,
     clock: Clock,
 }
@@ -86,18 +87,24 @@ pub fn role_name(role: Role) -> &'static str {
 }
 
 impl Members {
+    fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.settings.now().config)
+    }
+
+    fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.settings.now().access)
+    }
+
     pub fn new(
         store: Store,
-        access: Arc<Access>,
-        config: Arc<Config>,
-        router: SharedRouter,
+        settings: InForce,
+        router: Live<Router>,
         wake: Arc<Notify>,
         clock: Clock,
     ) -> Self {
         Self {
             store,
-            access,
-            config,
+            settings,
             router,
             wake,
             clock,
@@ -114,14 +121,14 @@ impl Members {
             .into_iter()
             .map(|m| (m.database, m.member))
             .collect();
-        self.router.replace(Router::new(&self.config, &runtime));
+        self.router.replace(Router::new(&self.config(), &runtime));
         Ok(())
     }
 
     fn database(&self, name: &str) -> Result<DatabaseName, MemberError> {
         DatabaseName::parse(name)
             .ok()
-            .and_then(|n| self.config.database(&n).map(|d| d.name.clone()))
+            .and_then(|n| self.config().database(&n).map(|d| d.name.clone()))
             .ok_or_else(|| MemberError::UnknownDatabase(name.to_owned()))
     }
 
@@ -179,7 +186,8 @@ impl Members {
     /// The members of a database: the config's (locked) first, then those added here.
     pub async fn list(&self, database: &str) -> Result<Vec<Member>, MemberError> {
         let database = self.database(database)?;
-        let (admins, viewers) = self.access.config_members(database.as_str());
+        let access = self.access();
+        let (admins, viewers) = access.config_members(database.as_str());
         let mut out = Vec::new();
         for (member, role) in admins
             .iter()

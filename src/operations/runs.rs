@@ -112,6 +112,21 @@ pub(super) struct Reservation {
     cancel: CancellationToken,
 }
 
+impl Runs {
+    /// Waits for the runs on `database` that run now to end (runs started later are not waited for).
+    pub(super) async fn ended_on(&self, database: &DatabaseName) {
+        let running: Vec<watch::Receiver<RunState>> = lock(&self.registry)
+            .runs
+            .values()
+            .filter(|entry| entry.database == *database)
+            .map(|entry| entry.state.clone())
+            .collect();
+        for state in running {
+            ended(state).await;
+        }
+    }
+}
+
 impl Drop for Reservation {
     fn drop(&mut self) {
         lock(&self.registry).busy.remove(&self.key);

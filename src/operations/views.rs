@@ -68,7 +68,7 @@ impl Operations {
         let target = self.target(database)?;
         let _place = self.start_viewing(&actor.name)?;
         let started = Instant::now();
-        let (query, mut options) = plan::view_query(view, &target, &values)
+        let (query, mut options) = plan::view_query(&view, &target, &values)
             .await
             .map_err(|e| Self::planned(database, e))?;
         if let Some(limit) = limit {

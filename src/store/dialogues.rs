@@ -205,6 +205,13 @@ impl Store {
         self.held(row.as_ref())
     }
 
+    /// Every open dialogue (a reload ends those whose item or database went away).
+    pub async fn open_dialogues(&self) -> Result<Vec<Dialogue>> {
+        let sql = format!("SELECT {COLUMNS} FROM dialogues ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(dialogue).collect()
+    }
+
     /// The person's dialogue in this chat that waits for a typed value, if any.
     pub async fn awaiting_dialogue(&self, user_id: i64, chat_id: i64) -> Result<Option<Dialogue>> {
         let sql = format!(

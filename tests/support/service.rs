@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use postgram::config::Config;
+use serde_json::Value;
 
 use super::fake_telegram::{FakeTelegram, SentMessage, buttons};
 use super::{BOT_TOKEN, Backend, TestApp, TestState, WEBHOOK_TOKEN};
@@ -93,8 +94,11 @@ impl Service {
             webhook_token: WEBHOOK_TOKEN,
             dir,
         });
-        let config = Config::from_text(&text, &dir.join("postgram.yaml"), &|_| None)
-            .expect("the test's config is valid");
+        // On disk as well: a reload reads it again.
+        let path = dir.join("postgram.yaml");
+        std::fs::write(&path, &text).expect("write the config");
+        let config =
+            Config::from_text(&text, &path, &|_| None).expect("the test's config is valid");
         let app = TestApp::start(config.clone()).await;
         Service {
             state,
@@ -103,6 +107,36 @@ impl Service {
             config,
             target,
         }
+    }
+
+    /// What the config text was made from, for the text of a reload.
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            api_url: self.telegram.api_url(),
+            state_url: &self.state.url,
+            webhook_token: WEBHOOK_TOKEN,
+            dir: self.state.dir.path(),
+        }
+    }
+
+    /// Writes `text` over the config file (and `(file name, contents)` beside it), then asks the
+    /// service to reload with `token`: the answer's status and body.
+    pub async fn reload(&self, token: &str, text: &str, write: &[(&str, &str)]) -> (u16, Value) {
+        let dir = self.state.dir.path();
+        for (name, contents) in write {
+            std::fs::write(dir.join(name), contents).expect("write a file beside the config");
+        }
+        std::fs::write(dir.join("postgram.yaml"), text).expect("write the config");
+        let response = self
+            .app
+            .client
+            .post(format!("{}/-/reload", self.app.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// The database the service administers (started by `start_administering`).

@@ -27,10 +27,11 @@ pub(super) async fn status(
         return Ok(());
     };
     let now = state.clock.now();
+    let charting = state.charts();
     // Every card's queries at once: the slowest database sets the pace, not their sum.
     let cards = futures_util::future::join_all(
         mine.iter()
-            .map(|database| state.charts.status(database, now.timestamp())),
+            .map(|database| charting.status(database, now.timestamp())),
     )
     .await;
     for (database, card) in mine.iter().zip(cards) {
@@ -48,7 +49,7 @@ fn health_card(
     card: Result<Vec<Reading>, ChartError>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (String, Rows) {
-    let zone = state.config.time_zone;
+    let zone = state.config().time_zone;
     let mut text = format!(
         "<b>{}</b> · health at {}",
         escape(database.as_str()),
@@ -71,12 +72,13 @@ fn health_card(
         return (text, Vec::new());
     }
     // The charts the rows name, each once, while this database still has them.
+    let charting = state.charts();
     let mut charts: Vec<&Chart> = Vec::new();
     for reading in &readings {
         text.push('\n');
         text.push_str(&card_line(reading));
         let named = reading.row.chart.as_deref();
-        if let Some(chart) = named.and_then(|alias| state.charts.catalogue().chart(alias))
+        if let Some(chart) = named.and_then(|alias| charting.catalogue().chart(alias))
             && chart.serves(database)
             && !charts.iter().any(|c| c.alias == chart.alias)
         {

@@ -36,7 +36,7 @@ pub fn commands() -> UpdateHandler<BotError> {
 async fn command(ask: Ask, command: Command) -> HandlerResult {
     let (bot, chat, person, state) = (&ask.bot, ask.chat(), &ask.person, &ask.state);
     let caller = format!("telegram:{}", person.id.get());
-    let Some(_busy) = state.charts.begin(&caller) else {
+    let Some(_busy) = state.charts().begin(&caller) else {
         return say(bot, state, chat, STILL_DRAWING.to_owned()).await;
     };
     let result = match command {
@@ -70,7 +70,7 @@ async fn pressed(press: Press) -> HandlerResult {
                 | Callback::Chart { span: Some(_), .. }
                 | Callback::Status { .. }
         );
-        let _busy = match press.state.charts.begin(&caller) {
+        let _busy = match press.state.charts().begin(&caller) {
             Some(busy) => Some(busy),
             None if drawing => return press.answer(STILL_DRAWING).await,
             None => None,
@@ -148,7 +148,7 @@ async fn databases(
 ) -> Result<Vec<DatabaseName>, BotError> {
     let who = state.identity(person).await?;
     Ok(state
-        .config
+        .config()
         .databases
         .iter()
         .filter(|db| name.is_empty() || db.name.as_str() == name)
@@ -168,7 +168,7 @@ async fn shown(
     name: &str,
 ) -> Result<Option<Vec<DatabaseName>>, BotError> {
     let mine = databases(chat, person, state, name).await?;
-    let text = if !state.charts.enabled() {
+    let text = if !state.charts().enabled() {
         OFF.to_owned()
     } else if !mine.is_empty() {
         return Ok(Some(mine));
@@ -228,7 +228,8 @@ async fn list(
     state: &BotState,
     database: &DatabaseName,
 ) -> HandlerResult {
-    let charts: Vec<&Chart> = state.charts.catalogue().of(database).collect();
+    let charting = state.charts();
+    let charts: Vec<&Chart> = charting.catalogue().of(database).collect();
     let name = escape(database.as_str());
     let text = if charts.is_empty() {
         format!("No charts for <b>{name}</b>.")
@@ -286,8 +287,8 @@ async fn spans(
     database: &DatabaseName,
     alias: &str,
 ) -> HandlerResult {
-    let Some(chart) = state
-        .charts
+    let charting = state.charts();
+    let Some(chart) = charting
         .catalogue()
         .chart(alias)
         .filter(|c| c.serves(database))

@@ -30,9 +30,9 @@ pub(super) async fn draw(
     (database, alias, span): (&DatabaseName, &str, Span),
 ) -> HandlerResult {
     let now = state.clock.now().timestamp();
-    let picture = state.charts.chart(database, alias, span, now).await;
+    let picture = state.charts().chart(database, alias, span, now).await;
     let title = state
-        .charts
+        .charts()
         .catalogue()
         .chart(alias)
         .map_or(alias.to_owned(), |c| c.title.clone());
@@ -71,7 +71,8 @@ fn neighbours(
     alias: &str,
     span: Span,
 ) -> Vec<(String, Callback)> {
-    let charts: Vec<&Chart> = state.charts.catalogue().of(database).collect();
+    let charting = state.charts();
+    let charts: Vec<&Chart> = charting.catalogue().of(database).collect();
     let Some(at) = charts.iter().position(|c| c.alias == alias) else {
         return Vec::new();
     };
@@ -94,7 +95,10 @@ fn neighbours(
 /// The heading, the zone of the times, and per series its last, min, max and average, within
 /// Telegram's caption limit.
 fn caption(heading: &str, picture: &Picture, state: &BotState) -> String {
-    let mut text = format!("{heading}\nTimes in {}", zone_name(state.config.time_zone));
+    let mut text = format!(
+        "{heading}\nTimes in {}",
+        zone_name(state.config().time_zone)
+    );
     let mut visible = text.chars().count();
     for (name, summary) in &picture.summary {
         let line = format!("\n• {name}: {summary}");
@@ -141,7 +145,7 @@ pub(super) async fn alert_graph(press: &Press, id: IncidentId) -> HandlerResult 
         escape(&incident.alertname),
         escape(incident.database.as_deref().unwrap_or("no database"))
     );
-    match state.charts.alert(&incident, now).await {
+    match state.charts().alert(&incident, now).await {
         Ok(picture) => {
             let photo = Photo {
                 caption: caption(&heading, &picture, state),

@@ -76,7 +76,7 @@ async fn databases(
 ) -> Result<Vec<(usize, DatabaseName)>, crate::store::StoreError> {
     let who = state.identity(person).await?;
     Ok(state
-        .config
+        .config()
         .databases
         .iter()
         .enumerate()
@@ -141,7 +141,8 @@ pub async fn items(
     actions: bool,
     database: usize,
 ) -> HandlerResult {
-    let Some(db) = state.config.databases.get(database) else {
+    let config = state.config();
+    let Some(db) = config.databases.get(database) else {
         return Ok(());
     };
     if !state.shows(chat, Some(db.name.as_str()))
@@ -187,7 +188,8 @@ fn item(
     alias: &str,
     database: &DatabaseName,
 ) -> Option<(String, String, Vec<Argument>)> {
-    let items = state.operations.catalog().items(actions);
+    let catalog = state.operations.catalog();
+    let items = catalog.items(actions);
     let item = items
         .iter()
         .find(|i| i.alias == alias && i.serves(database))?;
@@ -281,7 +283,8 @@ fn arguments_of(
 ) -> Option<(bool, String, Vec<Argument>, bool)> {
     let actions = dialogue.kind == DialogueKind::Action;
     let database = &dialogue.database;
-    let items = state.operations.catalog().items(actions);
+    let catalog = state.operations.catalog();
+    let items = catalog.items(actions);
     let item = items
         .iter()
         .find(|i| i.alias == dialogue.alias && i.serves(database))?;

@@ -29,7 +29,7 @@ pub(super) async fn ask_scope(
     };
     let mut rows = vec![vec![button("🌐 All databases", choice(TokenScope::All))]];
     let databases: Vec<(String, Callback)> = state
-        .config
+        .config()
         .databases
         .iter()
         .map(|db| {

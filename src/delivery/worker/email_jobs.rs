@@ -13,12 +13,12 @@ impl Worker {
         let Some(since) = self.store.telegram_failing_since(id).await? else {
             return Ok(());
         };
-        let limit = i64::try_from(self.config.escalation.telegram_failure_after.as_millis())
+        let limit = i64::try_from(self.config().escalation.telegram_failure_after.as_millis())
             .unwrap_or(i64::MAX);
         if self.clock.now().timestamp_millis() - since >= limit {
             let reason = format!(
                 "Telegram has failed to deliver this alert to any admin for {}s.",
-                self.config.escalation.telegram_failure_after.as_secs()
+                self.config().escalation.telegram_failure_after.as_secs()
             );
             self.fall_back_to_email(id, &reason).await?;
         }
@@ -31,21 +31,17 @@ impl Worker {
         id: IncidentId,
         reason: &str,
     ) -> Result<(), StoreError> {
-        if self.mailer.is_none() {
+        if self.mailer().is_none() {
             return Ok(());
         }
         let Some(incident) = self.store.incident_record(id).await? else {
             return Ok(());
         };
+        let config = self.config();
         let addresses = incident
             .database
             .as_deref()
-            .and_then(|name| {
-                self.config
-                    .databases
-                    .iter()
-                    .find(|d| d.name.as_str() == name)
-            })
+            .and_then(|name| config.databases.iter().find(|d| d.name.as_str() == name))
             .map(|db| db.email.clone())
             .unwrap_or_default();
         for address in addresses {
@@ -68,13 +64,13 @@ impl Worker {
     }
 
     pub(super) async fn email(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {
-        let Some(mailer) = &self.mailer else {
+        let Some(mailer) = &self.mailer() else {
             return Ok(Outcome::Done("skipped: no smtp configured".to_owned()));
         };
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let escalation = &self.config.escalation;
+        let escalation = &self.config().escalation;
         let reason = match job.kind {
             JobKind::EmailEscalation => {
                 if incident.status == crate::domain::AlertStatus::Resolved {

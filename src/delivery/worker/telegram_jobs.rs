@@ -184,7 +184,7 @@ impl Worker {
             return Ok(None);
         };
         Ok(Some(
-            self.access.person(&Person { id, username: None }).await?,
+            self.access().person(&Person { id, username: None }).await?,
         ))
     }
 
@@ -244,7 +244,7 @@ impl Worker {
         incident: &IncidentRecord,
         chat: i64,
     ) -> Result<Option<render::Rendered>, StoreError> {
-        let mut links = self.links.buttons(incident);
+        let mut links = self.links().buttons(incident);
         let (respond, act) = match self.reader(chat).await? {
             None => (true, true),
             Some(who) => {
@@ -318,7 +318,7 @@ impl Worker {
                 escape(&job.recipient),
                 escape(why)
             );
-            for owner in &self.config.owners {
+            for owner in &self.config().owners {
                 self.store
                     .enqueue(
                         JobKind::TelegramNotice,

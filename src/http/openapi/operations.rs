@@ -160,6 +160,15 @@ pub fn metrics() -> Vec<Op> {
     ]
 }
 
+fn reloaded() -> Value {
+    let none = json!({"added": [], "removed": [], "changed": []});
+    json!({"status": "reloaded", "changes": {
+        "databases": {"added": ["billing"], "removed": [], "changed": ["main"]},
+        "members": ["main: + @alice (admin)"], "owners": none, "api_tokens": none,
+        "views": none, "actions": {"added": [], "removed": ["vacuum_table"], "changed": []},
+        "charts": none, "other": ["escalation"]}})
+}
+
 #[rustfmt::skip]
 pub fn open() -> Vec<Op> {
     let metric = "postgram_alerts_received_total{database=\"main\"} 3\n";
@@ -173,6 +182,15 @@ pub fn open() -> Vec<Op> {
             .other(503, "The state store does not answer", "text/plain", json!("state store unreachable\n")),
         operation(Get, "/metrics", "health", "Prometheus metrics", Anyone)
             .other(200, "The metrics in Prometheus's text format", "text/plain", json!(metric)),
+        operation(Post, "/-/reload", "health", "Reload the configuration, as SIGHUP does", ApiToken)
+            .describe("Owner tokens. The config and every file it names are read and checked whole first; \
+                       any problem, or a change to `http.listen`, `state`, `telegram.token`, `telegram.api_url` \
+                       or the Telegram webhook, leaves the running configuration in force. `GET` answers 405.")
+            .json(200, "Applied: what changed", "Reloaded", Some(reloaded()))
+            .json(400, "Refused: every problem", "ReloadRefused", Some(json!({
+                "error": "the new configuration has 1 problem(s); the running one stays",
+                "problems": ["postgram.yaml:12:7: databases[0].dsn: must be a postgres:// URL"]})))
+            .errors(&[403]),
         operation(Get, "/openapi.json", "health", "This document", Anyone)
             .other(200, "OpenAPI 3.1", "application/json", json!({"openapi": "3.1.0"})),
     ]

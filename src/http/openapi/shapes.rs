@@ -21,6 +21,45 @@ pub struct Error {
     message: Option<String>,
 }
 
+/// A reload applied: what changed, compared item by item.
+#[derive(Serialize, ToSchema)]
+pub struct Reloaded {
+    /// `reloaded`.
+    status: String,
+    changes: ReloadChanges,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReloadChanges {
+    databases: NamesDelta,
+    /// Per database kept, the config members added and removed: `main: + @alice (admin)`.
+    members: Vec<String>,
+    /// Telegram ids.
+    owners: NamesDelta,
+    api_tokens: NamesDelta,
+    views: NamesDelta,
+    actions: NamesDelta,
+    charts: NamesDelta,
+    /// Other keys and sections that changed: `escalation`, `smtp`, `links`…
+    other: Vec<String>,
+}
+
+/// Names added, removed and changed.
+#[derive(Serialize, ToSchema)]
+pub struct NamesDelta {
+    added: Vec<String>,
+    removed: Vec<String>,
+    changed: Vec<String>,
+}
+
+/// A reload refused; the running configuration stays in force.
+#[derive(Serialize, ToSchema)]
+pub struct ReloadRefused {
+    error: String,
+    /// Each as `file:line:column: message`, or the one reason (keys that need a restart).
+    problems: Vec<String>,
+}
+
 /// An Alertmanager webhook notification (version 4); fields not listed are ignored.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
