@@ -6,7 +6,9 @@
 //!   (`init`) and probes a running service (`health`).
 //! - [`config`] reads `postgram.yaml` (env substitution, secrets, positions) into validated domain types.
 //! - [`app`] wires everything together (`steps`; `periodic`: member refresh and housekeeping), owns
-//!   every task and shuts them down in order.
+//!   every task and shuts them down in order. [`settings`] is the config in force and everything built
+//!   from it, held in a [`live::Live`] handle that [`reload`] replaces whole (SIGHUP, `POST /-/reload`)
+//!   after checking the new config as `check` does; every update, request and job reads one value.
 //! - [`http`] is the axum server: the Alertmanager webhook, REST (incidents, views, actions, audit),
 //!   health, metrics and the API's OpenAPI document. [`bot`] is the Telegram dispatcher: commands,
 //!   buttons, dialogues, one branch of `bot::schema()` per feature. Neither calls the other.

@@ -112,6 +112,7 @@ mod tests {
 telegram: { token: "123456:test-bot-token-of-postgram-tests-00" }
 http: { webhook_token: "0123456789abcdef" }
 owners: [1, 2]
+smtp: { url: "smtp://mail.example.com:587", from: "postgram@example.com" }
 databases:
   - name: main
     dsn: "postgres://x@h/db"
@@ -130,7 +131,11 @@ databases:
 "#;
 
     fn router() -> Router {
-        let config = Config::from_text(CONFIG, Path::new("p.yaml"), &|_| None).unwrap();
+        router_of(CONFIG)
+    }
+
+    fn router_of(text: &str) -> Router {
+        let config = Config::from_text(text, Path::new("p.yaml"), &|_| None).unwrap();
         let runtime = [
             (
                 DatabaseName::parse("main").unwrap(),
@@ -173,6 +178,9 @@ databases:
             "config admins and viewers, runtime members, then the group; each once"
         );
         assert_eq!(main.email.len(), 1);
+        let without_smtp = router_of(&CONFIG.replace("smtp:", "# smtp:"));
+        let unmailed = without_smtp.route(&labels(&[("cluster", "main")]));
+        assert!(unmailed.email.is_empty(), "nobody is emailed without SMTP");
 
         // The first matching database wins, even when a later one is more specific.
         let replica = router.route(&labels(&[("cluster", "main"), ("role", "replica")]));

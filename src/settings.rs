@@ -87,11 +87,9 @@ impl InForce {
         self.settings.now()
     }
 
-    /// Puts `settings` in force; returns the ones they replace.
-    pub fn replace(&self, settings: Settings) -> Arc<Settings> {
-        let old = self.settings.now();
+    /// Puts `settings` in force.
+    pub fn replace(&self, settings: Settings) {
         self.delivery.put(Arc::clone(&settings.delivery));
         self.settings.replace(settings);
-        old
     }
 }

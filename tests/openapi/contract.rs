@@ -53,6 +53,10 @@ impl Contract {
         &self.service.app
     }
 
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
     pub async fn finish(self) {
         self.service.stop().await;
     }

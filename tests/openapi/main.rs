@@ -316,3 +316,35 @@ async fn catalogue_run_audit_and_chart_answers_match_their_schemas() {
     assert_eq!(served, c.document);
     c.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_answers_match_their_schemas() {
+    let c = Contract::start().await;
+    let (route, owner) = ("/-/reload", Some(OWNER));
+    let post = |token, status| (Method::POST, route, route.to_owned(), token, None, status);
+    check_all(
+        &c,
+        vec![
+            post(owner, 200),
+            post(Some(API_TOKEN), 403),
+            post(None, 401),
+        ],
+    )
+    .await;
+    // Like Prometheus's, a GET is not a reload: 405, naming POST.
+    let get = c.call(Method::GET, route, owner, None).await;
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+    let config = c.service().state.dir.path().join("postgram.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}\nunknown_key: 1\n")).unwrap();
+    let refused = c.check(Method::POST, route, route, owner, None, 400).await;
+    assert!(
+        refused["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("postgram.yaml:"),
+        "{refused}"
+    );
+    c.finish().await;
+}
