@@ -52,9 +52,9 @@ pub enum OpError {
     /// Writing the CSV spool failed (disk full, say): internal, not the person's fault.
     #[error("spooling the CSV failed: {0}")]
     Spool(#[from] std::io::Error),
-    /// The run could not be audited, so it did not start: internal.
-    #[error("writing the audit log failed: {0}")]
-    Audit(#[from] StoreError),
+    /// The run could not be audited or claimed in the state store, so it did not start: internal.
+    #[error("the state store failed: {0}")]
+    State(#[from] StoreError),
 }
 
 /// `None` when the item does not exist; an error when it exists but not for this database.
@@ -227,13 +227,17 @@ impl Operations {
         let action = self.action(alias, database)?;
         let values = catalog::parse_all(&action.arguments, given).map_err(OpError::Argument)?;
         let target = self.target(database)?;
-        let reservation = self
-            .runs
-            .reserve(database, alias)
-            .ok_or_else(|| OpError::Busy {
-                action: alias.to_owned(),
-                database: database.to_string(),
-            })?;
+        let busy = || OpError::Busy {
+            action: alias.to_owned(),
+            database: database.to_string(),
+        };
+        let reservation = self.runs.reserve(database, alias).ok_or_else(busy)?;
+        // Then across the replicas sharing the state store; held until the run ends.
+        let claim = self
+            .store
+            .claim_run(database.as_str(), alias)
+            .await?
+            .ok_or_else(busy)?;
         let plan = plan::action_plan(&action, &target, &values)
             .await
             .map_err(|e| Self::planned(database, e))?;
@@ -253,6 +257,7 @@ impl Operations {
         let store = self.store.clone();
         let clock = self.clock.clone();
         let handle = self.runs.spawn(id, reservation, move |cancel| async move {
+            let _claim = claim;
             let mut report = target.run_action(&plan, &*progress, cancel).await;
             mask_secrets(&mut report, &values);
             detail["outcome"] = json!(match &report.outcome {

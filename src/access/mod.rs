@@ -144,6 +144,15 @@ impl Actor {
         }
     }
 
+    /// Another replica sharing the state store, whose change this one follows.
+    pub fn replica() -> Actor {
+        Actor {
+            name: "replica".to_owned(),
+            telegram_id: None,
+            via: Via::Service,
+        }
+    }
+
     /// The service acting on its own.
     pub fn service() -> Actor {
         Actor {

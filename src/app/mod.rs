@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::access::Actor;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, StateLocation};
 use crate::http::{self, AppState};
 use crate::intake::Intake;
 use crate::live::Live;
@@ -27,6 +27,7 @@ use crate::telegram;
 use crate::telegram::reach::Reach;
 
 mod periodic;
+mod replicas;
 mod steps;
 
 use periodic::{spawn_housekeeping, start_members};
@@ -125,6 +126,18 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         one_at_a_time: tokio::sync::Mutex::new(()),
     });
     shared.metrics.reloaded(true, shared.clock.now());
+    if let StateLocation::Postgres(url) = &shared.settings.now().config.state {
+        let listening = replicas::Listening {
+            url: url.clone(),
+            store: shared.store.clone(),
+            operations: Arc::clone(&operations),
+            members: Arc::clone(&members),
+            reloader: Arc::clone(&reloader),
+        };
+        shared
+            .tracker
+            .spawn(listening.run(shared.stop_workers.clone()));
+    }
     shared.tracker.spawn(reload_on_hangup(
         Arc::clone(&reloader),
         shared.stop_workers.clone(),
@@ -143,7 +156,15 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     });
     let bot_state = bot_state(&shared, &operations, members);
     let stop_bot = CancellationToken::new();
-    let (app, bot) = spawn_bot(&shared, bot, bot_state, (&stop_bot, &reach), app, addr)?;
+    let (app, bot) = spawn_bot(
+        &shared,
+        bot,
+        bot_state,
+        (&stop_bot, &reach),
+        app,
+        addr,
+        &lease_owner,
+    )?;
     let stop_http = CancellationToken::new();
     let server = shared.tracker.spawn({
         let stop = stop_http.clone();

@@ -111,6 +111,11 @@ async fn housekeeping(store: Store, clock: Clock, settings: InForce, stop: Cance
         if let Err(e) = store.prune_buttons(before(lifetimes.buttons)).await {
             tracing::warn!(error = %e, "forgetting old buttons failed");
         }
+        // Telegram gives up redelivering an update within a day.
+        let day = std::time::Duration::from_secs(24 * 3600);
+        if let Err(e) = store.prune_handled_updates(before(day)).await {
+            tracing::warn!(error = %e, "forgetting handled updates failed");
+        }
         match store
             .end_runs_started_before(before(lifetimes.runs), clock.now())
             .await

@@ -143,11 +143,18 @@ pub(super) fn spawn_bot(
     (stop, reach): (&CancellationToken, &Reach),
     mut app: axum::Router,
     addr: SocketAddr,
+    lease_owner: &str,
 ) -> anyhow::Result<(axum::Router, JoinHandle<()>)> {
     let task = match &shared.settings.now().config.telegram.webhook {
         None => shared
             .tracker
-            .spawn(bot::run_polling(bot, state, stop.clone(), reach.clone())),
+            .spawn(bot::run_polling(
+                bot,
+                state,
+                stop.clone(),
+                reach.clone(),
+                lease_owner.to_owned(),
+            )),
         Some(webhook) => {
             let url = reqwest::Url::parse(&webhook.url).context("telegram.webhook_url")?;
             let options =

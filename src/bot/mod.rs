@@ -286,7 +286,22 @@ fn dispatcher(
     bot: Bot,
     state: Arc<BotState>,
 ) -> Dispatcher<Bot, BotError, teloxide::dispatching::DefaultKey> {
-    Dispatcher::builder(bot, schema())
+    // Every update once, whichever replica receives it: by long polling after a takeover (updates
+    // the dead poller fetched but never confirmed come again) or by webhook on any replica.
+    let once = dptree::entry()
+        .filter_async(|update: Update, state: Arc<BotState>| async move {
+            let id = i64::from(update.id.0);
+            match state.store.first_handling(id, state.clock.now()).await {
+                Ok(first) => first,
+                // Handled rather than lost: a duplicate answer is the lesser harm.
+                Err(e) => {
+                    tracing::warn!(error = %e, update = id, "recording a handled update failed");
+                    true
+                }
+            }
+        })
+        .chain(schema());
+    Dispatcher::builder(bot, once)
         .dependencies(dptree::deps![state])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("bot handler failed"))
@@ -318,11 +333,76 @@ async fn until_stopped(
 }
 
 /// Runs the bot with long polling until `stop`.
-pub async fn run_polling(bot: Bot, state: Arc<BotState>, stop: CancellationToken, reach: Reach) {
-    if ready(&bot, &stop, None, &reach).await {
-        let mut dispatcher = dispatcher(bot, state);
-        let shutdown = dispatcher.shutdown_token();
-        until_stopped(shutdown, stop, dispatcher.dispatch()).await;
+///
+/// Replicas sharing a state store take turns: only the holder of the lease [`POLLER`] long-polls
+/// (Telegram allows one `getUpdates` at a time per bot), renewing it every [`POLLER_RENEW`]; when it
+/// dies, another takes the lease once it expires ([`POLLER_LEASE`]) and polls from the first update
+/// not yet confirmed, which the dead one may have handled already: [`dispatcher`] skips those.
+pub async fn run_polling(
+    bot: Bot,
+    state: Arc<BotState>,
+    stop: CancellationToken,
+    reach: Reach,
+    owner: String,
+) {
+    if !ready(&bot, &stop, None, &reach).await {
+        return;
+    }
+    loop {
+        if hold_poller(&state, &owner).await {
+            let lost = stop.child_token();
+            let heartbeat = async {
+                loop {
+                    tokio::time::sleep(POLLER_RENEW).await;
+                    if !hold_poller(&state, &owner).await {
+                        tracing::warn!("lost the Telegram poller lease: another replica polls now");
+                        return;
+                    }
+                }
+            };
+            let mut dispatcher = dispatcher(bot.clone(), Arc::clone(&state));
+            let shutdown = dispatcher.shutdown_token();
+            let polling = until_stopped(shutdown, lost.clone(), dispatcher.dispatch());
+            tokio::pin!(polling);
+            tokio::select! {
+                () = &mut polling => {}
+                () = heartbeat => {
+                    lost.cancel();
+                    polling.await;
+                }
+            }
+        }
+        if stop.is_cancelled() {
+            // Another replica polls at once instead of after the lease expires.
+            if let Err(e) = state.store.release_lease(POLLER, &owner).await {
+                tracing::warn!(error = %e, "releasing the Telegram poller lease failed");
+            }
+            return;
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(POLLER_RENEW) => {}
+        }
+    }
+}
+
+/// The lease that decides which replica long-polls Telegram.
+pub const POLLER: &str = "telegram.poller";
+/// A poller that stops renewing its lease loses it this long after its last renewal.
+pub const POLLER_LEASE: Duration = Duration::from_secs(10);
+/// How often the poller renews its lease, and how often the others try to take it.
+pub const POLLER_RENEW: Duration = Duration::from_secs(3);
+
+/// Takes or renews the poller lease for `owner`; a state store that does not answer holds nobody.
+async fn hold_poller(state: &BotState, owner: &str) -> bool {
+    let now = state.clock.now();
+    let until = now + chrono::Duration::from_std(POLLER_LEASE).unwrap_or(chrono::Duration::MAX);
+    match state.store.hold_lease(POLLER, owner, now, until).await {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::warn!(error = %e, "the Telegram poller lease could not be read");
+            false
+        }
     }
 }
 

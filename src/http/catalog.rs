@@ -25,6 +25,7 @@ use crate::catalog::{ArgType, Argument};
 use crate::domain::DatabaseName;
 use crate::exec::{ExecError, Outcome};
 use crate::operations::{OpError, RunId, RunInfo, RunState};
+use crate::store::News;
 
 #[derive(Serialize)]
 struct ArgumentView<'a> {
@@ -123,7 +124,7 @@ impl From<OpError> for ApiError {
             OpError::Busy { .. } => ApiError::Conflict(e.to_string()),
             OpError::TooManyViews(_) => ApiError::TooManyRequests(e.to_string()),
             OpError::Spool(e) => ApiError::internal(&e),
-            OpError::Audit(e) => ApiError::internal(&e),
+            OpError::State(e) => ApiError::internal(&e),
             OpError::Exec { ref error, .. } => match error {
                 ExecError::Unreachable(_) => ApiError::BadGateway(e.to_string()),
                 ExecError::TimedOut => ApiError::GatewayTimeout(e.to_string()),
@@ -332,10 +333,23 @@ pub async fn cancel_run(
     let run = match run_for(&state, &identity, &raw, Permission::RunActions) {
         Err(ApiError::NotFound(_)) => {
             let recorded = recorded_run(&state, &identity, &raw, Permission::RunActions).await?;
-            return Err(ApiError::Conflict(format!(
-                "run {raw} is not running in this process ({})",
-                recorded["state"].as_str().unwrap_or("unknown")
-            )));
+            let shown = recorded["state"].as_str().unwrap_or("unknown");
+            let id = recorded["run_id"].as_i64();
+            return match id.filter(|_| shown == "running") {
+                // Another replica sharing the state store runs it: it hears of the cancel at once.
+                Some(id) if state.store.backend() == crate::store::Backend::Postgres => {
+                    state
+                        .store
+                        .tell_replicas(News::CancelRun(id))
+                        .await
+                        .map_err(|e| ApiError::internal(&e))?;
+                    let body = json!({ "run_id": id, "state": "cancelling" });
+                    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+                }
+                _ => Err(ApiError::Conflict(format!(
+                    "run {raw} is not running in this process ({shown})"
+                ))),
+            };
         }
         run => run?,
     };

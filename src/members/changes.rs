@@ -164,7 +164,7 @@ impl Members {
             at,
         };
         self.store.change_member(&change).await?;
-        self.reload().await?;
+        self.changed().await?;
         self.wake.notify_one();
         Ok(changed)
     }

@@ -125,6 +125,12 @@ impl Members {
         Ok(())
     }
 
+    /// After a change here: the routes rebuilt, and the other replicas told to rebuild theirs.
+    async fn changed(&self) -> Result<(), StoreError> {
+        self.reload().await?;
+        self.store.tell_replicas(crate::store::News::Members).await
+    }
+
     fn database(&self, name: &str) -> Result<DatabaseName, MemberError> {
         DatabaseName::parse(name)
             .ok()

@@ -36,7 +36,7 @@ impl Members {
             .claim_username(name, person.id.get(), now)
             .await?
         {
-            Claim::Bound => self.reload().await?,
+            Claim::Bound => self.changed().await?,
             Claim::Taken { by, first: true } => {
                 let text = format!(
                     "⚠️ Telegram account <code>{}</code> now carries @{}, which belongs to user \
@@ -77,7 +77,7 @@ impl Members {
             .rebind_username(name, user.get(), &actor.actor(), now)
             .await?;
         if done {
-            self.reload().await?;
+            self.changed().await?;
         }
         Ok(done)
     }

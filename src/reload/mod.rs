@@ -25,7 +25,7 @@ use crate::members::Members;
 use crate::metrics::Metrics;
 use crate::operations::Operations;
 use crate::settings::{InForce, Settings};
-use crate::store::{DialogueKind, JobKind, Store};
+use crate::store::{DialogueKind, JobKind, News, Store};
 use crate::telegram::html::escape;
 pub use changes::Changes;
 
@@ -73,8 +73,25 @@ impl Reloader {
     /// Reads, checks and applies the config; records the result in the metrics and, when applied,
     /// in the audit log and the owners' chats.
     pub async fn reload(&self, actor: &Actor) -> Result<Changes, ReloadError> {
+        let result = self.reload_as(actor, true).await;
+        if result.is_ok() {
+            // The other replicas read their config again too (the same files, in a deployment).
+            if let Err(e) = self.store.tell_replicas(News::Reloaded).await {
+                tracing::warn!(error = %e, "telling the other replicas of the reload failed");
+            }
+        }
+        result
+    }
+
+    /// Reloads because another replica did: the same checks, without a second audit row or owners'
+    /// message.
+    pub async fn follow(&self) {
+        let _ = self.reload_as(&Actor::replica(), false).await;
+    }
+
+    async fn reload_as(&self, actor: &Actor, announce: bool) -> Result<Changes, ReloadError> {
         let _one = self.one_at_a_time.lock().await;
-        let result = self.apply(actor).await;
+        let result = self.apply(actor, announce).await;
         self.metrics.reloaded(result.is_ok(), self.clock.now());
         match &result {
             Ok(changes) => tracing::info!(by = %actor.name, ?changes, "configuration reloaded"),
@@ -87,7 +104,7 @@ impl Reloader {
         result
     }
 
-    async fn apply(&self, actor: &Actor) -> Result<Changes, ReloadError> {
+    async fn apply(&self, actor: &Actor, announce: bool) -> Result<Changes, ReloadError> {
         let path = self.path.clone();
         let findings = tokio::task::spawn_blocking(move || check::everything(&path))
             .await
@@ -114,7 +131,9 @@ impl Reloader {
             // The router keeps the old members until the periodic refresh succeeds.
             tracing::warn!(error = %e, "rebuilding the routes after a reload failed");
         }
-        self.tell(actor, &changes).await;
+        if announce {
+            self.tell(actor, &changes).await;
+        }
         Ok(changes)
     }
 

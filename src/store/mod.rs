@@ -20,6 +20,7 @@ mod feeds;
 mod incidents;
 mod ingest;
 mod invites;
+mod replicas;
 mod members;
 mod outbox;
 mod people;
@@ -49,6 +50,7 @@ pub use members::{MemberChange, MemberRecord, Notice};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
 pub use people::{Binding, Claim};
 pub use responses::AckOutcome;
+pub use replicas::{CHANNEL as REPLICAS_CHANNEL, News, RunClaim};
 pub use runs::RunStart;
 pub use tokens::StoredToken;
 
@@ -79,6 +81,8 @@ pub struct Store {
     secrets: dialogues::HeldSecrets,
     /// Recipient sets ingest has seen committed.
     sets: feeds::KnownSets,
+    /// Names this process in what it tells the other replicas, so it ignores its own news.
+    replica: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -129,6 +133,7 @@ impl Store {
             backend,
             secrets: dialogues::HeldSecrets::default(),
             sets: feeds::KnownSets::default(),
+            replica: crate::tokens::random_code(12).into(),
         })
     }
 

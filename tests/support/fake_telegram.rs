@@ -30,6 +30,8 @@ const MAX_CALLBACK_DATA: usize = 64;
 const HTML_TAGS: &str = "b strong i em u ins s strike del a code pre span tg-spoiler blockquote";
 const BUTTON_ACTIONS: &str = "url callback_data web_app login_url switch_inline_query \
     switch_inline_query_current_chat switch_inline_query_chosen_chat copy_text callback_game pay";
+const POLL_CONFLICT: &str =
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
 const WEBHOOK_CONFLICT: &str = "Conflict: can't use getUpdates method while webhook is active; \
     use deleteWebhook to delete the webhook first";
 // nginx's page when Telegram's backend is unreachable; clients must cope with a non-JSON answer.
@@ -114,6 +116,9 @@ struct State {
     last_send: HashMap<i64, Instant>,
     group_sends: HashMap<i64, VecDeque<Instant>>,
     global_sends: VecDeque<Instant>,
+    /// Numbers each `getUpdates`: a newer one ends the one still waiting, as Telegram does.
+    poll_generation: u64,
+    poll_conflicts: usize,
 }
 
 struct Stored {
@@ -224,6 +229,11 @@ impl FakeTelegram {
     /// How many calls were answered 429 Too Many Requests.
     pub fn too_many_requests(&self) -> usize {
         self.state().too_many_requests
+    }
+
+    /// `getUpdates` requests ended by a newer one (409 Conflict): two pollers of one bot.
+    pub fn poll_conflicts(&self) -> usize {
+        self.state().poll_conflicts
     }
 
     /// Makes the next `times` calls to `method` fail with `fault` (after any already queued).
@@ -361,6 +371,13 @@ impl FakeTelegram {
         let limit = int(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
         let timeout = int(params, "timeout").unwrap_or(0).clamp(0, 50) as u64;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+        let generation = {
+            let mut state = self.state();
+            state.poll_generation += 1;
+            state.poll_generation
+        };
+        // A poll still waiting learns it was superseded.
+        self.pushed.notify_waiters();
         loop {
             // Registered before looking, so an update pushed in between still wakes this poll.
             let pushed = self.pushed.notified();
@@ -370,6 +387,10 @@ impl FakeTelegram {
                 let mut state = self.state();
                 if state.webhook.is_some() {
                     return Err(api_error(409, WEBHOOK_CONFLICT));
+                }
+                if state.poll_generation != generation {
+                    state.poll_conflicts += 1;
+                    return Err(api_error(409, POLL_CONFLICT));
                 }
                 if let Some(offset) = int(params, "offset") {
                     state

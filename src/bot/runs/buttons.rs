@@ -11,7 +11,7 @@ use super::super::{BotError, HandlerResult};
 use super::{ItemOn, answer, csv, items, permission, pick, run};
 use crate::access::Permission;
 use crate::callback::Callback;
-use crate::store::Dialogue;
+use crate::store::{Dialogue, News};
 
 /// The buttons this module answers.
 pub fn buttons() -> UpdateHandler<BotError> {
@@ -96,8 +96,17 @@ async fn handle(press: &Press) -> HandlerResult {
             if !may {
                 return press.refuse(None, NOT_ALLOWED).await;
             }
+            let store = &press.state.store;
             let text = if press.state.operations.cancel(&database, &item) {
                 "Cancelling…"
+            } else if store.backend() == crate::store::Backend::Postgres {
+                // It may run on another replica sharing the state store, which hears of it at once.
+                let news = News::CancelAction {
+                    database: database.to_string(),
+                    action: item.clone(),
+                };
+                store.tell_replicas(news).await?;
+                "Cancelling, if it still runs."
             } else {
                 "It is not running."
             };

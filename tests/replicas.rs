@@ -1,0 +1,244 @@
+//! Several replicas of the real binary on one PostgreSQL state store: one of them long-polls Telegram
+//! (the holder of the poller lease), the others take over when it is killed with SIGKILL, and every
+//! update is answered once. The fake Bot API ends a waiting `getUpdates` when another arrives, as
+//! Telegram does, and counts it.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::Connection;
+use support::fake_telegram::{FakeTelegram, text_update};
+use support::{Backend, TestState, WEBHOOK_TOKEN, eventually, free_port};
+use tokio::process::Child;
+
+const OWNER: i64 = 1000;
+const REPLICAS: usize = 3;
+/// The goal for a takeover after the poller dies: its lease lasts 10 s, the others try every 3 s.
+const TAKEOVER_GOAL: Duration = Duration::from_secs(15);
+
+struct Replica {
+    child: Child,
+    pid: u32,
+    base: String,
+    config: std::path::PathBuf,
+    head: String,
+}
+
+impl Replica {
+    /// Rewrites this replica's config: its first lines, then `rest`.
+    fn write_config(&self, rest: &str) {
+        std::fs::write(&self.config, format!("{}{rest}", self.head)).unwrap();
+    }
+}
+
+/// Starts replica `n` on the shared state, its config ending with `rest`.
+async fn start_replica(state: &TestState, telegram: &FakeTelegram, n: usize, rest: &str) -> Replica {
+    let port = free_port();
+    let config = state.dir.path().join(format!("postgram-{n}.yaml"));
+    let head = format!(
+        "telegram: {{ token: \"{bot}\", api_url: \"{api}\" }}\n\
+         http: {{ listen: \"127.0.0.1:{port}\", webhook_token: \"{WEBHOOK_TOKEN}\" }}\n\
+         state: \"{state}\"\nowners: [{OWNER}]\n",
+        bot = support::BOT_TOKEN,
+        api = telegram.api_url(),
+        state = state.url,
+    );
+    std::fs::write(&config, format!("{head}{rest}")).unwrap();
+    let binary = env!("CARGO_BIN_EXE_postgram");
+    let child = support::spawn_postgram(binary, &config, port, "warn", Stdio::inherit()).await;
+    let pid = child.id().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    Replica { child, pid, base, config, head }
+}
+
+/// The pid in the name of the replica holding the poller lease (`host:pid:started`), once one does
+/// and its lease is current.
+async fn poller(state: &TestState) -> u32 {
+    eventually("a replica to hold the poller lease", Duration::from_secs(30), || async {
+        let mut db = sqlx::PgConnection::connect(&state.url).await.ok()?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT owner FROM service_leases WHERE name = 'telegram.poller' AND expires_at > $1",
+        )
+        .bind(now)
+        .fetch_optional(&mut db)
+        .await
+        .ok()?;
+        owner?.split(':').nth(1)?.parse().ok()
+    })
+    .await
+}
+
+fn answers(telegram: &FakeTelegram) -> usize {
+    let messages = telegram.messages(OWNER);
+    messages.iter().filter(|m| m.text.contains("Postgram Admin")).count()
+}
+
+/// Sends `/help` and waits for its answer: how long it took.
+async fn ask(telegram: &FakeTelegram, asked: &mut usize) -> Duration {
+    let sent = Instant::now();
+    telegram.push_update(text_update(OWNER, None, OWNER, "/help"));
+    *asked += 1;
+    let expected = *asked;
+    eventually("the answer to /help", Duration::from_secs(60), || async {
+        (answers(telegram) >= expected).then_some(())
+    })
+    .await;
+    sent.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_polls_another_takes_over_after_kill_9_and_each_update_is_answered_once() {
+    let Some(state) = TestState::new(Backend::Postgres).await else {
+        return;
+    };
+    let telegram = FakeTelegram::start().await;
+    let mut replicas = Vec::new();
+    for n in 0..REPLICAS {
+        replicas.push(start_replica(&state, &telegram, n, "").await);
+    }
+    let mut asked = 0;
+    for _ in 0..3 {
+        ask(&telegram, &mut asked).await;
+    }
+    // Telegram sends an update again when its confirmation was lost (the poller died first): it is
+    // passed over. The next answer comes after it, in the same chat, so a second answer would show.
+    let mut again = text_update(OWNER, None, OWNER, "/help");
+    again["update_id"] = serde_json::json!(5000);
+    telegram.push_update(again.clone());
+    telegram.push_update(again);
+    asked += 1;
+    ask(&telegram, &mut asked).await;
+
+    let mut takeovers = Vec::new();
+    for _kill in 0..2 {
+        let holder = poller(&state).await;
+        let at = replicas.iter().position(|r| r.pid == holder).unwrap();
+        let mut dead = replicas.remove(at);
+        dead.child.start_kill().unwrap(); // SIGKILL: no release of the lease
+        dead.child.wait().await.unwrap();
+        // Asked at once: answered only once another replica holds the lease and polls.
+        takeovers.push(ask(&telegram, &mut asked).await);
+        assert_ne!(poller(&state).await, holder);
+        ask(&telegram, &mut asked).await;
+    }
+    println!("takeover after kill -9: {takeovers:?}");
+    for took in &takeovers {
+        assert!(*took <= TAKEOVER_GOAL, "takeover took {took:?}");
+    }
+    assert_eq!(answers(&telegram), asked, "every update answered exactly once");
+    // A killed poller's own request may still be waiting when its successor polls (Telegram ends
+    // it the same way); two live pollers would conflict on every poll.
+    assert!(
+        telegram.poll_conflicts() <= takeovers.len(),
+        "{} getUpdates conflicts",
+        telegram.poll_conflicts()
+    );
+    for mut replica in replicas {
+        replica.child.start_kill().ok();
+        replica.child.wait().await.ok();
+    }
+    state.cleanup().await;
+}
+
+const OWNER_TOKEN: &str = "owner-token-for-replica-tests";
+const ADDED_TOKEN: &str = "added-token-for-replica-tests";
+const ACTIONS: &str = r#"
+actions:
+  - alias: gated
+    title: Pass the gate
+    steps:
+      - { name: gate, sql: "SELECT pg_advisory_lock(4242)" }
+      - { name: pass, sql: "SELECT 1 AS passed" }
+"#;
+
+async fn call(base: &str, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client.request(method, format!("{base}{path}")).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_reload_reaches_all() {
+    let Some(state) = TestState::new(Backend::Postgres).await else {
+        return;
+    };
+    let Some(target) = TestState::new(Backend::Postgres).await else {
+        return;
+    };
+    std::fs::write(state.dir.path().join("actions.yaml"), ACTIONS).unwrap();
+    let telegram = FakeTelegram::start().await;
+    let rest = |added: bool| {
+        let added = if added {
+            format!("\n  - {{ name: added, token: \"{ADDED_TOKEN}\", role: viewer }}")
+        } else {
+            String::new()
+        };
+        format!(
+            "catalog: {{ actions: actions.yaml }}\n\
+             api_tokens:\n  - {{ name: owner, token: \"{OWNER_TOKEN}\", role: owner }}{added}\n\
+             databases:\n  - {{ name: main, dsn: \"{}\", match: {{ cluster: main }} }}\n",
+            target.url
+        )
+    };
+    let a = start_replica(&state, &telegram, 0, &rest(false)).await;
+    let b = start_replica(&state, &telegram, 1, &rest(false)).await;
+
+    // The action waits at the gate the test holds, on replica A.
+    let mut gate = sqlx::PgConnection::connect(&target.url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(4242)").execute(&mut gate).await.unwrap();
+    let body = serde_json::json!({ "database": "main", "args": {} });
+    let post = reqwest::Method::POST;
+    let (status, started) =
+        call(&a.base, post.clone(), "/actions/execute/gated?wait=false", OWNER_TOKEN, Some(body.clone())).await;
+    assert_eq!(status, 202, "{started}");
+    let run = started["run_id"].as_i64().unwrap();
+    // Replica B refuses a second run of it while A's runs.
+    let (status, refused) =
+        call(&b.base, post.clone(), "/actions/execute/gated?wait=false", OWNER_TOKEN, Some(body)).await;
+    assert_eq!(status, 409, "{refused}");
+    // B cancels A's run.
+    let (status, cancelling) = call(&b.base, post.clone(), &format!("/runs/{run}/cancel"), OWNER_TOKEN, None).await;
+    assert_eq!((status, &cancelling["state"]), (202, &serde_json::json!("cancelling")), "{cancelling}");
+    let ended = eventually("the run to be cancelled", Duration::from_secs(30), || async {
+        let (_, run) = call(&a.base, reqwest::Method::GET, &format!("/runs/{run}"), OWNER_TOKEN, None).await;
+        (run["state"] != "running").then_some(run)
+    })
+    .await;
+    assert_eq!(ended["state"], "cancelled", "{ended}");
+    drop(gate);
+
+    // A reload on A: B reads its own config again at once (a reload has no periodic fallback).
+    a.write_config(&rest(true));
+    b.write_config(&rest(true));
+    let (status, reloaded) = call(&a.base, post, "/-/reload", OWNER_TOKEN, None).await;
+    assert_eq!(status, 200, "{reloaded}");
+    eventually("B to accept the added token", Duration::from_secs(30), || async {
+        let (status, _) = call(&b.base, reqwest::Method::GET, "/databases", ADDED_TOKEN, None).await;
+        (status == 200).then_some(())
+    })
+    .await;
+    let audited: i64 = {
+        let mut db = sqlx::PgConnection::connect(&state.url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'config.reload'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(audited, 1, "the replica asked audits the reload; the others follow quietly");
+    for mut replica in [a, b] {
+        replica.child.start_kill().ok();
+        replica.child.wait().await.ok();
+    }
+    target.cleanup().await;
+    state.cleanup().await;
+}
