@@ -36,7 +36,12 @@ impl Replica {
 }
 
 /// Starts replica `n` on the shared state, its config ending with `rest`.
-async fn start_replica(state: &TestState, telegram: &FakeTelegram, n: usize, rest: &str) -> Replica {
+async fn start_replica(
+    state: &TestState,
+    telegram: &FakeTelegram,
+    n: usize,
+    rest: &str,
+) -> Replica {
     let port = free_port();
     let config = state.dir.path().join(format!("postgram-{n}.yaml"));
     let head = format!(
@@ -52,30 +57,43 @@ async fn start_replica(state: &TestState, telegram: &FakeTelegram, n: usize, res
     let child = support::spawn_postgram(binary, &config, port, "warn", Stdio::inherit()).await;
     let pid = child.id().unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    Replica { child, pid, base, config, head }
+    Replica {
+        child,
+        pid,
+        base,
+        config,
+        head,
+    }
 }
 
 /// The pid in the name of the replica holding the poller lease (`host:pid:started`), once one does
 /// and its lease is current.
 async fn poller(state: &TestState) -> u32 {
-    eventually("a replica to hold the poller lease", Duration::from_secs(30), || async {
-        let mut db = sqlx::PgConnection::connect(&state.url).await.ok()?;
-        let now = chrono::Utc::now().timestamp_millis();
-        let owner: Option<String> = sqlx::query_scalar(
+    eventually(
+        "a replica to hold the poller lease",
+        Duration::from_secs(30),
+        || async {
+            let mut db = sqlx::PgConnection::connect(&state.url).await.ok()?;
+            let now = chrono::Utc::now().timestamp_millis();
+            let owner: Option<String> = sqlx::query_scalar(
             "SELECT owner FROM service_leases WHERE name = 'telegram.poller' AND expires_at > $1",
         )
         .bind(now)
         .fetch_optional(&mut db)
         .await
         .ok()?;
-        owner?.split(':').nth(1)?.parse().ok()
-    })
+            owner?.split(':').nth(1)?.parse().ok()
+        },
+    )
     .await
 }
 
 fn answers(telegram: &FakeTelegram) -> usize {
     let messages = telegram.messages(OWNER);
-    messages.iter().filter(|m| m.text.contains("Postgram Admin")).count()
+    messages
+        .iter()
+        .filter(|m| m.text.contains("Postgram Admin"))
+        .count()
 }
 
 /// Sends `/help` and waits for its answer: how long it took.
@@ -130,7 +148,11 @@ async fn one_replica_polls_another_takes_over_after_kill_9_and_each_update_is_an
     for took in &takeovers {
         assert!(*took <= TAKEOVER_GOAL, "takeover took {took:?}");
     }
-    assert_eq!(answers(&telegram), asked, "every update answered exactly once");
+    assert_eq!(
+        answers(&telegram),
+        asked,
+        "every update answered exactly once"
+    );
     // A killed poller's own request may still be waiting when its successor polls (Telegram ends
     // it the same way); two live pollers would conflict on every poll.
     assert!(
@@ -156,9 +178,17 @@ actions:
       - { name: pass, sql: "SELECT 1 AS passed" }
 "#;
 
-async fn call(base: &str, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let client = reqwest::Client::new();
-    let mut request = client.request(method, format!("{base}{path}")).bearer_auth(token);
+    let mut request = client
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -195,24 +225,61 @@ async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_rel
 
     // The action waits at the gate the test holds, on replica A.
     let mut gate = sqlx::PgConnection::connect(&target.url).await.unwrap();
-    sqlx::query("SELECT pg_advisory_lock(4242)").execute(&mut gate).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(4242)")
+        .execute(&mut gate)
+        .await
+        .unwrap();
     let body = serde_json::json!({ "database": "main", "args": {} });
     let post = reqwest::Method::POST;
-    let (status, started) =
-        call(&a.base, post.clone(), "/actions/execute/gated?wait=false", OWNER_TOKEN, Some(body.clone())).await;
+    let (status, started) = call(
+        &a.base,
+        post.clone(),
+        "/actions/execute/gated?wait=false",
+        OWNER_TOKEN,
+        Some(body.clone()),
+    )
+    .await;
     assert_eq!(status, 202, "{started}");
     let run = started["run_id"].as_i64().unwrap();
     // Replica B refuses a second run of it while A's runs.
-    let (status, refused) =
-        call(&b.base, post.clone(), "/actions/execute/gated?wait=false", OWNER_TOKEN, Some(body)).await;
+    let (status, refused) = call(
+        &b.base,
+        post.clone(),
+        "/actions/execute/gated?wait=false",
+        OWNER_TOKEN,
+        Some(body),
+    )
+    .await;
     assert_eq!(status, 409, "{refused}");
     // B cancels A's run.
-    let (status, cancelling) = call(&b.base, post.clone(), &format!("/runs/{run}/cancel"), OWNER_TOKEN, None).await;
-    assert_eq!((status, &cancelling["state"]), (202, &serde_json::json!("cancelling")), "{cancelling}");
-    let ended = eventually("the run to be cancelled", Duration::from_secs(30), || async {
-        let (_, run) = call(&a.base, reqwest::Method::GET, &format!("/runs/{run}"), OWNER_TOKEN, None).await;
-        (run["state"] != "running").then_some(run)
-    })
+    let (status, cancelling) = call(
+        &b.base,
+        post.clone(),
+        &format!("/runs/{run}/cancel"),
+        OWNER_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &cancelling["state"]),
+        (202, &serde_json::json!("cancelling")),
+        "{cancelling}"
+    );
+    let ended = eventually(
+        "the run to be cancelled",
+        Duration::from_secs(30),
+        || async {
+            let (_, run) = call(
+                &a.base,
+                reqwest::Method::GET,
+                &format!("/runs/{run}"),
+                OWNER_TOKEN,
+                None,
+            )
+            .await;
+            (run["state"] != "running").then_some(run)
+        },
+    )
     .await;
     assert_eq!(ended["state"], "cancelled", "{ended}");
     drop(gate);
@@ -222,10 +289,21 @@ async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_rel
     b.write_config(&rest(true));
     let (status, reloaded) = call(&a.base, post, "/-/reload", OWNER_TOKEN, None).await;
     assert_eq!(status, 200, "{reloaded}");
-    eventually("B to accept the added token", Duration::from_secs(30), || async {
-        let (status, _) = call(&b.base, reqwest::Method::GET, "/databases", ADDED_TOKEN, None).await;
-        (status == 200).then_some(())
-    })
+    eventually(
+        "B to accept the added token",
+        Duration::from_secs(30),
+        || async {
+            let (status, _) = call(
+                &b.base,
+                reqwest::Method::GET,
+                "/databases",
+                ADDED_TOKEN,
+                None,
+            )
+            .await;
+            (status == 200).then_some(())
+        },
+    )
     .await;
     let audited: i64 = {
         let mut db = sqlx::PgConnection::connect(&state.url).await.unwrap();
@@ -234,7 +312,10 @@ async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_rel
             .await
             .unwrap()
     };
-    assert_eq!(audited, 1, "the replica asked audits the reload; the others follow quietly");
+    assert_eq!(
+        audited, 1,
+        "the replica asked audits the reload; the others follow quietly"
+    );
     for mut replica in [a, b] {
         replica.child.start_kill().ok();
         replica.child.wait().await.ok();

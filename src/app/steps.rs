@@ -146,15 +146,13 @@ pub(super) fn spawn_bot(
     lease_owner: &str,
 ) -> anyhow::Result<(axum::Router, JoinHandle<()>)> {
     let task = match &shared.settings.now().config.telegram.webhook {
-        None => shared
-            .tracker
-            .spawn(bot::run_polling(
-                bot,
-                state,
-                stop.clone(),
-                reach.clone(),
-                lease_owner.to_owned(),
-            )),
+        None => shared.tracker.spawn(bot::run_polling(
+            bot,
+            state,
+            stop.clone(),
+            reach.clone(),
+            lease_owner.to_owned(),
+        )),
         Some(webhook) => {
             let url = reqwest::Url::parse(&webhook.url).context("telegram.webhook_url")?;
             let options =

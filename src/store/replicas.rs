@@ -57,11 +57,13 @@ impl Store {
 
     /// Forgets the updates handled before `before` (Telegram redelivers an update for a day at most).
     pub async fn prune_handled_updates(&self, before: DateTime<Utc>) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM handled_updates WHERE handled_at < $1")
-            .bind(to_millis(before))
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM handled_updates WHERE handled_at < $1")
+                .bind(to_millis(before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 

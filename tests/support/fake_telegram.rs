@@ -30,8 +30,7 @@ const MAX_CALLBACK_DATA: usize = 64;
 const HTML_TAGS: &str = "b strong i em u ins s strike del a code pre span tg-spoiler blockquote";
 const BUTTON_ACTIONS: &str = "url callback_data web_app login_url switch_inline_query \
     switch_inline_query_current_chat switch_inline_query_chosen_chat copy_text callback_game pay";
-const POLL_CONFLICT: &str =
-    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
+const POLL_CONFLICT: &str = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
 const WEBHOOK_CONFLICT: &str = "Conflict: can't use getUpdates method while webhook is active; \
     use deleteWebhook to delete the webhook first";
 // nginx's page when Telegram's backend is unreachable; clients must cope with a non-JSON answer.
