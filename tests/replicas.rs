@@ -66,23 +66,24 @@ async fn start_replica(
     }
 }
 
-/// The pid in the name of the replica holding the poller lease (`host:pid:started`), once one does
-/// and its lease is current.
-async fn poller(state: &TestState) -> u32 {
+/// The pid in the name of the replica holding the Telegram lease (`host:pid:started`), once one of
+/// `among` does and its lease is current.
+async fn poller(state: &TestState, among: &[u32]) -> u32 {
     eventually(
-        "a replica to hold the poller lease",
+        "a replica to hold the Telegram lease",
         Duration::from_secs(30),
         || async {
             let mut db = sqlx::PgConnection::connect(&state.url).await.ok()?;
             let now = chrono::Utc::now().timestamp_millis();
             let owner: Option<String> = sqlx::query_scalar(
-            "SELECT owner FROM service_leases WHERE name = 'telegram.poller' AND expires_at > $1",
-        )
-        .bind(now)
-        .fetch_optional(&mut db)
-        .await
-        .ok()?;
-            owner?.split(':').nth(1)?.parse().ok()
+                "SELECT owner FROM service_leases WHERE name = 'telegram' AND expires_at > $1",
+            )
+            .bind(now)
+            .fetch_optional(&mut db)
+            .await
+            .ok()?;
+            let pid: u32 = owner?.split(':').nth(1)?.parse().ok()?;
+            among.contains(&pid).then_some(pid)
         },
     )
     .await
@@ -134,14 +135,16 @@ async fn one_replica_polls_another_takes_over_after_kill_9_and_each_update_is_an
 
     let mut takeovers = Vec::new();
     for _kill in 0..2 {
-        let holder = poller(&state).await;
+        let living: Vec<u32> = replicas.iter().map(|r| r.pid).collect();
+        let holder = poller(&state, &living).await;
         let at = replicas.iter().position(|r| r.pid == holder).unwrap();
         let mut dead = replicas.remove(at);
         dead.child.start_kill().unwrap(); // SIGKILL: no release of the lease
         dead.child.wait().await.unwrap();
         // Asked at once: answered only once another replica holds the lease and polls.
         takeovers.push(ask(&telegram, &mut asked).await);
-        assert_ne!(poller(&state).await, holder);
+        let living: Vec<u32> = replicas.iter().map(|r| r.pid).collect();
+        assert_ne!(poller(&state, &living).await, holder);
         ask(&telegram, &mut asked).await;
     }
     println!("takeover after kill -9: {takeovers:?}");
@@ -321,5 +324,115 @@ async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_rel
         replica.child.wait().await.ok();
     }
     target.cleanup().await;
+    state.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_over_three_replicas_survives_two_kill_9s_of_the_telegram_holder() {
+    let Some(state) = TestState::new(Backend::Postgres).await else {
+        return;
+    };
+    let telegram = FakeTelegram::start().await;
+    let admins: Vec<i64> = (3001..=3010).collect();
+    let list: Vec<String> = admins.iter().map(ToString::to_string).collect();
+    let rest = format!(
+        "databases:\n  - {{ name: main, dsn: \"postgres://postgres@127.0.0.1:5432/postgres\", \
+         match: {{ cluster: main }}, admins: [{}] }}\n",
+        list.join(", ")
+    );
+    let mut replicas = Vec::new();
+    for n in 0..REPLICAS {
+        replicas.push(start_replica(&state, &telegram, n, &rest).await);
+    }
+    let client = reqwest::Client::new();
+    let (mut acknowledged, mut next, mut kills) = (0, 0, Vec::new());
+    for batch in 0..10 {
+        if batch == 3 || batch == 6 {
+            // The holder among the living (the lease of one killed before lasts until it expires).
+            let living: Vec<u32> = replicas.iter().map(|r| r.pid).collect();
+            let holder = poller(&state, &living).await;
+            let at = replicas.iter().position(|r| r.pid == holder).unwrap();
+            let mut dead = replicas.remove(at);
+            dead.child.start_kill().unwrap();
+            dead.child.wait().await.unwrap();
+            kills.push(Instant::now());
+            replicas.push(start_replica(&state, &telegram, 10 + batch, &rest).await);
+        }
+        let alerts = (0..100)
+            .map(|i| {
+                support::alert(
+                    &format!("ffff{batch:04}{i:08}"),
+                    "firing",
+                    "2026-11-30T11:00:00Z",
+                    serde_json::json!({ "alertname": format!("Storm{batch}x{i}"), "cluster": "main" }),
+                )
+            })
+            .collect();
+        let body = support::notification("firing", alerts);
+        // Round-robin, as a load balancer would; Alertmanager retries on another when one fails.
+        loop {
+            let replica = &replicas[next % replicas.len()];
+            next += 1;
+            let sent = client
+                .post(format!("{}/alerts/alertmanager", replica.base))
+                .bearer_auth(WEBHOOK_TOKEN)
+                .json(&body)
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status() == 200) {
+                acknowledged += 100;
+                break;
+            }
+        }
+    }
+    assert_eq!(acknowledged, 1000);
+    let started = Instant::now();
+    let everyone = admins.clone();
+    telegram
+        .wait_for(
+            "every admin to be told of every alert",
+            Duration::from_secs(120),
+            move |t| {
+                everyone
+                    .iter()
+                    .all(|chat| support::fake_telegram::alerts_told(t, *chat, "Storm") >= 1000)
+                    .then_some(())
+            },
+        )
+        .await;
+    println!(
+        "storm told to every admin {:?} after the last webhook",
+        started.elapsed()
+    );
+    let mut db = sqlx::PgConnection::connect(&state.url).await.unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM incidents WHERE fingerprint LIKE 'ffff%'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(stored, 1000, "every acknowledged alert stored once");
+    for admin in &admins {
+        let texts: Vec<String> = telegram
+            .messages(*admin)
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = texts.iter().collect();
+        assert!(
+            texts.len() - distinct.len() <= kills.len(),
+            "admin {admin}: {} repeated messages after {} crashes",
+            texts.len() - distinct.len(),
+            kills.len()
+        );
+    }
+    assert_eq!(
+        telegram.too_many_requests(),
+        0,
+        "three replicas kept Telegram's limits together"
+    );
+    for mut replica in replicas {
+        replica.child.start_kill().ok();
+        replica.child.wait().await.ok();
+    }
     state.cleanup().await;
 }

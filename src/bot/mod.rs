@@ -32,6 +32,7 @@ use crate::domain::TelegramUserId;
 use crate::settings::InForce;
 use crate::silences::SilenceApi;
 use crate::store::{Store, StoreError};
+use crate::store::{TELEGRAM_LEASE_NAME, TELEGRAM_RENEW};
 use crate::telegram::reach::{self, Reach, Status};
 use crate::telegram::throttle::Throttle;
 use commands::Command;
@@ -334,10 +335,10 @@ async fn until_stopped(
 
 /// Runs the bot with long polling until `stop`.
 ///
-/// Replicas sharing a state store take turns: only the holder of the lease [`POLLER`] long-polls
-/// (Telegram allows one `getUpdates` at a time per bot), renewing it every [`POLLER_RENEW`]; when it
-/// dies, another takes the lease once it expires ([`POLLER_LEASE`]) and polls from the first update
-/// not yet confirmed, which the dead one may have handled already: [`dispatcher`] skips those.
+/// Replicas sharing a state store take turns: only the holder of the Telegram lease long-polls
+/// (Telegram allows one `getUpdates` at a time per bot) and sends, renewing it every few seconds; when
+/// it dies, another takes the lease once it expires and polls from the first update not yet
+/// confirmed, which the dead one may have handled already: [`dispatcher`] skips those.
 pub async fn run_polling(
     bot: Bot,
     state: Arc<BotState>,
@@ -349,12 +350,12 @@ pub async fn run_polling(
         return;
     }
     loop {
-        if hold_poller(&state, &owner).await {
+        if state.store.hold_telegram(&owner, state.clock.now()).await {
             let lost = stop.child_token();
             let heartbeat = async {
                 loop {
-                    tokio::time::sleep(POLLER_RENEW).await;
-                    if !hold_poller(&state, &owner).await {
+                    tokio::time::sleep(TELEGRAM_RENEW).await;
+                    if !state.store.hold_telegram(&owner, state.clock.now()).await {
                         tracing::warn!("lost the Telegram poller lease: another replica polls now");
                         return;
                     }
@@ -374,34 +375,14 @@ pub async fn run_polling(
         }
         if stop.is_cancelled() {
             // Another replica polls at once instead of after the lease expires.
-            if let Err(e) = state.store.release_lease(POLLER, &owner).await {
+            if let Err(e) = state.store.release_lease(TELEGRAM_LEASE_NAME, &owner).await {
                 tracing::warn!(error = %e, "releasing the Telegram poller lease failed");
             }
             return;
         }
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(POLLER_RENEW) => {}
-        }
-    }
-}
-
-/// The lease that decides which replica long-polls Telegram.
-pub const POLLER: &str = "telegram.poller";
-/// A poller that stops renewing its lease loses it this long after its last renewal.
-pub const POLLER_LEASE: Duration = Duration::from_secs(10);
-/// How often the poller renews its lease, and how often the others try to take it.
-pub const POLLER_RENEW: Duration = Duration::from_secs(3);
-
-/// Takes or renews the poller lease for `owner`; a state store that does not answer holds nobody.
-async fn hold_poller(state: &BotState, owner: &str) -> bool {
-    let now = state.clock.now();
-    let until = now + chrono::Duration::from_std(POLLER_LEASE).unwrap_or(chrono::Duration::MAX);
-    match state.store.hold_lease(POLLER, owner, now, until).await {
-        Ok(held) => held,
-        Err(e) => {
-            tracing::warn!(error = %e, "the Telegram poller lease could not be read");
-            false
+            () = tokio::time::sleep(TELEGRAM_RENEW) => {}
         }
     }
 }

@@ -10,6 +10,7 @@ mod feeds;
 mod telegram_jobs;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::store::TELEGRAM_RENEW;
 use crate::store::{ClaimedFeed, ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
 use crate::telegram::throttle::Throttle;
 
@@ -90,6 +92,8 @@ pub struct Worker {
     chats: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Recipients waiting for a storm digest, until when (see `feeds`).
     untold: Mutex<HashMap<String, tokio::time::Instant>>,
+    /// Whether this replica holds the Telegram lease: only then it claims Telegram work.
+    talks: AtomicBool,
 }
 
 fn backoff(attempts: i64) -> Duration {
@@ -138,6 +142,7 @@ impl Worker {
             clock,
             chats: Mutex::new(HashMap::new()),
             untold: Mutex::new(HashMap::new()),
+            talks: AtomicBool::new(false),
         }
     }
 
@@ -149,7 +154,31 @@ impl Worker {
             Arc::clone(&self).claim_and_perform().await;
             finished.cancel();
         };
-        tokio::join!(work, self.renew_leases(&finished));
+        tokio::join!(
+            work,
+            self.renew_leases(&finished),
+            self.hold_telegram(&finished)
+        );
+    }
+
+    /// Keeps whether this replica talks to Telegram (holds the Telegram lease, taken by whichever of
+    /// this worker and the poller asks first); the first time it does, claims at once.
+    async fn hold_telegram(&self, finished: &CancellationToken) {
+        let mut every = tokio::time::interval(TELEGRAM_RENEW);
+        loop {
+            tokio::select! {
+                () = finished.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            let holds = self
+                .store
+                .hold_telegram(&self.owner, self.clock.now())
+                .await;
+            if holds != self.talks.swap(holds, Ordering::SeqCst) {
+                tracing::info!(holds, "Telegram lease");
+                self.wake.notify_one();
+            }
+        }
     }
 
     async fn renew_leases(&self, finished: &CancellationToken) {
@@ -215,13 +244,24 @@ impl Worker {
             return work;
         }
         let now = self.clock.now();
-        match self.store.claim_feeds(&self.owner, now, LEASE, free).await {
-            Ok(feeds) => work.extend(feeds.into_iter().map(Work::Feed)),
-            Err(e) => tracing::warn!(error = %e, "claiming Telegram feeds failed"),
+        // Only the replica holding the Telegram lease talks to Telegram; the others send email.
+        let talks = self.talks.load(Ordering::SeqCst);
+        if talks {
+            match self.store.claim_feeds(&self.owner, now, LEASE, free).await {
+                Ok(feeds) => work.extend(feeds.into_iter().map(Work::Feed)),
+                Err(e) => tracing::warn!(error = %e, "claiming Telegram feeds failed"),
+            }
         }
         free -= i64::try_from(work.len()).unwrap_or(free);
         if free > 0 {
-            match self.store.claim_jobs(&self.owner, now, LEASE, free).await {
+            let claimed = if talks {
+                self.store.claim_jobs(&self.owner, now, LEASE, free).await
+            } else {
+                self.store
+                    .claim_email_jobs(&self.owner, now, LEASE, free)
+                    .await
+            };
+            match claimed {
                 Ok(jobs) => work.extend(jobs.into_iter().map(Work::Job)),
                 Err(e) => tracing::warn!(error = %e, "claiming outbox jobs failed"),
             }

@@ -50,6 +50,9 @@ pub use members::{MemberChange, MemberRecord, Notice};
 pub use outbox::{ClaimedJob, JobKind, OutboxStats};
 pub use people::{Binding, Claim};
 pub use replicas::{CHANNEL as REPLICAS_CHANNEL, News, RunClaim};
+pub use replicas::{
+    LEASE as TELEGRAM_LEASE, RENEW as TELEGRAM_RENEW, TELEGRAM as TELEGRAM_LEASE_NAME,
+};
 pub use responses::AckOutcome;
 pub use runs::RunStart;
 pub use tokens::StoredToken;

@@ -170,13 +170,38 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<ClaimedJob>> {
+        self.claim_some_jobs(owner, now, lease, limit, "").await
+    }
+
+    /// Claims like [`Store::claim_jobs`], emails only: what a replica that does not hold the Telegram
+    /// lease performs.
+    pub async fn claim_email_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedJob>> {
+        let emails = "AND kind LIKE 'email.%'";
+        self.claim_some_jobs(owner, now, lease, limit, emails).await
+    }
+
+    /// `only` narrows the due jobs with a constant condition.
+    async fn claim_some_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+        only: &'static str,
+    ) -> Result<Vec<ClaimedJob>> {
         let lock = self.skip_locked();
         let (now_ms, until) = lease_span(now, lease);
         let sql = format!(
             "UPDATE outbox SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox \
                           WHERE done_at IS NULL AND next_attempt_at <= $3 \
-                            AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+                            AND (lease_expires_at IS NULL OR lease_expires_at <= $3) {only} \
                           ORDER BY next_attempt_at, id LIMIT $4 {lock}) \
              RETURNING id, kind, incident_id, recipient, payload, attempts"
         );

@@ -1,9 +1,19 @@
 //! What replicas sharing the state store agree on through it: which one holds a named lease (the
 //! Telegram poller), and which Telegram updates were already handled by one of them.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, to_millis};
+
+/// The lease that decides which replica talks to Telegram: long-polls its updates and sends every
+/// message, so that all replicas together keep Telegram's limits with one throttle.
+pub const TELEGRAM: &str = "telegram";
+/// A holder that stops renewing its lease loses it this long after its last renewal.
+pub const LEASE: Duration = Duration::from_secs(10);
+/// How often the holder renews its lease, and how often the others try to take it.
+pub const RENEW: Duration = Duration::from_secs(3);
 
 impl Store {
     /// Takes or renews the lease `name` for `owner` until `until`: `true` when `owner` holds it now
@@ -33,6 +43,19 @@ impl Store {
         .await?
         .rows_affected();
         Ok(taken == 1)
+    }
+
+    /// Takes or renews the Telegram lease for `owner` at `now`; a state store that does not answer
+    /// holds nobody.
+    pub async fn hold_telegram(&self, owner: &str, now: DateTime<Utc>) -> bool {
+        let until = now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::MAX);
+        match self.hold_lease(TELEGRAM, owner, now, until).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = %e, "the Telegram lease could not be read");
+                false
+            }
+        }
     }
 
     /// Gives the lease up (at shutdown), so another replica takes it at once.
