@@ -47,6 +47,14 @@ pub struct Config {
     pub prometheus: Option<PrometheusConfig>,
     /// The zone of the times on charts.
     pub time_zone: chrono::FixedOffset,
+    /// Where traces are exported; `None`: no trace is made at all. Read at start only.
+    pub telemetry: Option<TelemetryConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// The URL spans are posted to (OTLP/HTTP protobuf): the configured endpoint with `/v1/traces`.
+    pub traces_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -343,6 +351,12 @@ impl Config {
                 },
             ),
         ];
+        if let Some(telemetry) = &self.telemetry {
+            lines.push(format!(
+                "traces: exported over OTLP/HTTP to {}",
+                telemetry.traces_url
+            ));
+        }
         for db in &self.databases {
             let matchers: Vec<String> = db
                 .matchers
