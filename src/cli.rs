@@ -69,24 +69,39 @@ pub fn main() -> ExitCode {
         Command::Health { url } => health::run(&url),
         Command::Check { config, format } => check::main(&config, format),
         Command::Run { config } => {
-            telemetry::init(cli.log_format);
             // The same checks as `postgram check`, so that every problem is logged at once; `app::start`
             // reads the catalogue again for itself.
             let findings = check::everything(&config);
+            let runtime = tokio::runtime::Runtime::new();
+            // The trace exporter (when the config names one) is a task of the runtime.
+            let traces = findings
+                .valid
+                .as_ref()
+                .and_then(|(c, _)| c.telemetry.as_ref());
+            let telemetry = match &runtime {
+                Ok(runtime) => {
+                    let _entered = runtime.enter();
+                    telemetry::init(cli.log_format, traces)
+                }
+                Err(_) => telemetry::init(cli.log_format, None),
+            };
             let Some((loaded, _)) = findings.valid else {
                 for problem in &findings.problems {
                     tracing::error!(%problem, "invalid configuration");
                 }
                 return ExitCode::FAILURE;
             };
-            let runtime = match tokio::runtime::Runtime::new() {
+            let runtime = match runtime {
                 Ok(runtime) => runtime,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot start the async runtime");
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(crate::app::run(loaded)) {
+            let ran = runtime.block_on(crate::app::run(loaded));
+            // Outside the runtime's tasks, while it still runs the exporter.
+            telemetry.shutdown();
+            match ran {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "postgram stopped with an error");

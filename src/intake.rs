@@ -72,12 +72,14 @@ impl Intake {
         }
     }
 
-    /// Stores a notification durably; returns once it is committed.
+    /// Stores a notification durably; returns once it is committed. `traceparent` names the trace its
+    /// deliveries join (`None` when traces are not exported).
     pub async fn submit(
         &self,
         notification: Notification,
         body: String,
         received_at: DateTime<Utc>,
+        traceparent: Option<String>,
     ) -> Result<IngestOutcome, IntakeError> {
         let router = self.router.now();
         let escalate_at = received_at
@@ -111,6 +113,7 @@ impl Intake {
             body,
             notification,
             routes,
+            traceparent,
         };
         self.queue
             .send(Submission { request, reply })

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::access::Actor;
 use crate::catalog::{self, Action, ArgError, Catalog, View, plan};
@@ -256,7 +257,19 @@ impl Operations {
         let id = self.store.start_run(&start, self.clock.now()).await?;
         let store = self.store.clone();
         let clock = self.clock.clone();
-        let handle = self.runs.spawn(id, reservation, move |cancel| async move {
+        // Each run is a trace of its own (exported only with `telemetry.otlp_endpoint`), whoever
+        // started it: its steps are its children.
+        let traced = tracing::trace_span!(
+            parent: None,
+            "action run",
+            otel.name = %format_args!("action {alias}"),
+            action = alias,
+            database = database.as_str(),
+            run = id,
+            via = actor.via.as_str(),
+            outcome = tracing::field::Empty,
+        );
+        let run = move |cancel: CancellationToken| async move {
             let _claim = claim;
             let mut report = target.run_action(&plan, &*progress, cancel).await;
             mask_secrets(&mut report, &values);
@@ -268,10 +281,14 @@ impl Operations {
             });
             detail["duration_ms"] = json!(report.duration.as_millis() as u64);
             let outcome = runs::outcome_name(&report.outcome);
+            tracing::Span::current().record("outcome", outcome);
             if let Err(e) = store.finish_run(id, outcome, &detail, clock.now()).await {
                 tracing::error!(error = %e, run = id, "completing a run's audit row failed");
             }
             Arc::new(report)
+        };
+        let handle = self.runs.spawn(id, reservation, move |cancel| {
+            run(cancel).instrument(traced)
         });
         Ok(handle)
     }

@@ -31,6 +31,7 @@ on_both_backends!(
     leases_last_while_renewed_and_a_dead_process_gives_them_back,
     old_buttons_are_forgotten_except_on_alerts_still_firing,
     runs_older_than_any_run_can_last_are_recorded_as_interrupted,
+    every_job_carries_the_traceparent_of_the_notification_that_caused_it,
 );
 
 fn location(state: &TestState) -> StateLocation {
@@ -117,6 +118,7 @@ fn request(count: usize, received_at: DateTime<Utc>) -> IngestRequest {
         body,
         notification: parsed,
         routes,
+        traceparent: None,
     }
 }
 
@@ -666,6 +668,97 @@ async fn runs_older_than_any_run_can_last_are_recorded_as_interrupted(backend: B
     assert_eq!(dead.outcome.as_deref(), Some("interrupted"));
     assert_eq!(dead.finished_at, Some(at(120)));
     assert_eq!(outcome(alive).await.outcome.as_deref(), Some("running"));
+    store.close().await;
+    state.cleanup().await;
+}
+
+async fn every_job_carries_the_traceparent_of_the_notification_that_caused_it(backend: Backend) {
+    let Some(state) = TestState::new(backend).await else {
+        return;
+    };
+    let store = open(&state).await;
+    let firing = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let resolving = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let mut opened = request(1, at(0));
+    opened.routes[0].email = vec!["dba@example.com".to_owned()];
+    opened.traceparent = Some(firing.to_owned());
+    store.ingest(&[opened]).await.unwrap();
+    // Sends queued later from the recipients' feeds, and the escalation email queued at once.
+    queue_feeds(&store, at(0)).await;
+    let lease = Duration::from_secs(60);
+    let jobs = store.claim_jobs("w1", at(0), lease, 100).await.unwrap();
+    let mut kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        [
+            "email.escalation",
+            "telegram.send",
+            "telegram.send",
+            "telegram.send"
+        ]
+    );
+    assert!(
+        jobs.iter()
+            .all(|j| j.traceparent.as_deref() == Some(firing)),
+        "{jobs:?}"
+    );
+    for job in &jobs {
+        assert!(
+            store
+                .complete_job(job.id, "w1", at(1), "sent")
+                .await
+                .unwrap()
+        );
+    }
+
+    // The resolution's edits and emails belong to the notification that resolved it.
+    let body = notification(
+        "resolved",
+        vec![alert(
+            "cccc000000000000",
+            "resolved",
+            "2026-11-22T11:00:00Z",
+            json!({ "alertname": "X", "cluster": "main" }),
+        )],
+    )
+    .to_string();
+    let parsed = alertmanager::parse(body.as_bytes()).unwrap();
+    let mut resolved = request(1, at(2));
+    resolved.notification = parsed;
+    resolved.body = body;
+    resolved.traceparent = Some(resolving.to_owned());
+    let outcome = store.ingest(&[resolved]).await.unwrap();
+    assert!(
+        matches!(outcome[0].alerts[0], AlertOutcome::Resolved(_)),
+        "{outcome:?}"
+    );
+    let jobs = store.claim_jobs("w1", at(2), lease, 100).await.unwrap();
+    let mut kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        [
+            "email.resolved",
+            "telegram.edit",
+            "telegram.edit",
+            "telegram.edit"
+        ]
+    );
+    assert!(
+        jobs.iter()
+            .all(|j| j.traceparent.as_deref() == Some(resolving)),
+        "{jobs:?}"
+    );
+
+    // Without trace export nothing is stored: jobs carry none.
+    let mut untraced = request(1, at(3));
+    untraced.notification.alerts[0].fingerprint = "dddd000000000000".to_owned();
+    store.ingest(&[untraced]).await.unwrap();
+    queue_feeds(&store, at(3)).await;
+    let jobs = store.claim_jobs("w1", at(3), lease, 100).await.unwrap();
+    assert_eq!(jobs.len(), 3, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j.traceparent.is_none()), "{jobs:?}");
     store.close().await;
     state.cleanup().await;
 }

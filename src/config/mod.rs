@@ -47,6 +47,14 @@ pub struct Config {
     pub prometheus: Option<PrometheusConfig>,
     /// The zone of the times on charts.
     pub time_zone: chrono::FixedOffset,
+    /// Where traces are exported; `None`: no trace is made at all. Read at start only.
+    pub telemetry: Option<TelemetryConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// The URL spans are posted to (OTLP/HTTP protobuf): the configured endpoint with `/v1/traces`.
+    pub traces_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -311,8 +319,8 @@ impl Config {
     }
 
     /// The keys a running service cannot take from a reload, by name, that differ in `new`: the port
-    /// is bound, the state store open, and the bot's token and way of receiving updates registered
-    /// with Telegram.
+    /// is bound, the state store open, the bot's token and way of receiving updates registered with
+    /// Telegram, and the trace exporter running.
     pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
         let state = |s: &StateLocation| match s {
             StateLocation::Sqlite(path) => path.display().to_string(),
@@ -338,6 +346,12 @@ impl Config {
             (
                 "telegram.webhook_secret",
                 secret(&self.telegram) != secret(&new.telegram),
+            ),
+            // The exporter is set up once, before anything else starts.
+            (
+                "telemetry.otlp_endpoint",
+                self.telemetry.as_ref().map(|t| &t.traces_url)
+                    != new.telemetry.as_ref().map(|t| &t.traces_url),
             ),
         ]
         .into_iter()
@@ -384,6 +398,12 @@ impl Config {
                 },
             ),
         ];
+        if let Some(telemetry) = &self.telemetry {
+            lines.push(format!(
+                "traces: exported over OTLP/HTTP to {}",
+                telemetry.traces_url
+            ));
+        }
         for db in &self.databases {
             let matchers: Vec<String> = db
                 .matchers

@@ -28,6 +28,15 @@ pub struct RawConfig {
     pub prometheus: Option<RawPrometheus>,
     /// The zone of the times on charts, as an offset: `+03:00`, `-05:30` or `UTC`.
     pub time_zone: Option<String>,
+    pub telemetry: Option<RawTelemetry>,
+}
+
+/// Where the service's own traces go (OTLP over HTTP); read at start only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// The collector's OTLP/HTTP base URL, `http://tempo:4318`.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Where the databases' metrics are read for charts and health cards.

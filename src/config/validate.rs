@@ -108,6 +108,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
 
     let prometheus = raw.prometheus.map(|p| metrics::prometheus(p, report));
     let time_zone = metrics::time_zone(raw.time_zone.as_deref(), report);
+    let telemetry = raw.telemetry.map(|t| telemetry::telemetry(t, report));
 
     Config {
         file: PathBuf::new(),
@@ -125,6 +126,7 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         links,
         prometheus,
         time_zone,
+        telemetry,
     }
 }
 
@@ -399,6 +401,7 @@ fn api_tokens(
 
 mod metrics;
 mod service;
+mod telemetry;
 
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::Setup;
 use super::email::Mailer;
@@ -30,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::store::TELEGRAM_RENEW;
 use crate::store::{ClaimedFeed, ClaimedJob, IncidentRecord, JobKind, Store, StoreError};
 use crate::telegram::throttle::Throttle;
+use crate::telemetry;
 
 /// How long a claimed job is ours before another worker may take it, unless renewed: a process killed
 /// mid-delivery holds its jobs this long at most.
@@ -269,7 +271,22 @@ impl Worker {
         work
     }
 
+    /// Performs a job in a span of its own, in the trace of the request that caused it (when traces
+    /// are exported).
     async fn perform(&self, job: ClaimedJob) {
+        let span = tracing::trace_span!(
+            parent: None,
+            "deliver",
+            otel.name = job.kind.as_str(),
+            job = job.id,
+            incident = job.incident.map(|i| i.0),
+            attempt = job.attempts,
+        );
+        telemetry::continue_trace(&span, job.traceparent.as_deref());
+        self.perform_now(job).instrument(span).await;
+    }
+
+    async fn perform_now(&self, job: ClaimedJob) {
         let outcome = match job.kind {
             JobKind::TelegramSend => self.send(&job).await,
             JobKind::TelegramEdit => self.edit(&job).await,

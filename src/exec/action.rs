@@ -12,6 +12,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Executor};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::rows::{self, Mode};
 use super::shell::{self, Ended};
@@ -107,9 +108,19 @@ impl Target {
                 name: step.name.clone(),
                 ..StepReport::default()
             };
+            let traced = tracing::trace_span!(
+                "step",
+                otel.name = %step.name,
+                step = number,
+                otel.status_code = tracing::field::Empty,
+            );
             let result = self
                 .run_step(&mut session, step, &cancel, step_deadline, &mut report)
+                .instrument(traced.clone())
                 .await;
+            if result.is_err() {
+                traced.record("otel.status_code", "error");
+            }
             report.duration = step_started.elapsed();
             steps.push(report);
             if let Err(stop) = result {

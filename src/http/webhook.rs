@@ -8,12 +8,14 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use serde::Serialize;
+use tracing::Instrument;
 
 use super::{ApiError, AppState, WEBHOOK_BODY_LIMIT};
 use crate::alertmanager;
 use crate::domain::IncidentId;
 use crate::intake::IntakeError;
 use crate::store::AlertOutcome;
+use crate::telemetry;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Receipt {
@@ -30,8 +32,36 @@ struct AlertReceipt {
     incident: Option<IncidentId>,
 }
 
+/// The root of a notification's trace (exported only with `telemetry.otlp_endpoint`): its incidents are
+/// stored under it, and their deliveries continue it.
 pub async fn receive(
     State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>, ApiError> {
+    let request = tracing::trace_span!(
+        parent: None,
+        "POST /alerts/alertmanager",
+        otel.kind = "server",
+        http.request.method = "POST",
+        http.route = "/alerts/alertmanager",
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let answer = receive_traced(state, body)
+        .instrument(request.clone())
+        .await;
+    let status = answer
+        .as_ref()
+        .map_or_else(ApiError::status, |_| StatusCode::OK);
+    request.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        request.record("otel.status_code", "error");
+    }
+    answer
+}
+
+async fn receive_traced(
+    state: AppState,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Receipt>, ApiError> {
     let body = body.map_err(|rejection| {
@@ -51,9 +81,12 @@ pub async fn receive(
         .collect();
     // The body parsed as JSON, so it is UTF-8.
     let raw = String::from_utf8_lossy(&body).into_owned();
+    let stored = tracing::trace_span!("store notification", alerts = fingerprints.len());
+    let traceparent = telemetry::traceparent(&stored);
     let outcome = state
         .intake
-        .submit(notification, raw, state.clock.now())
+        .submit(notification, raw, state.clock.now(), traceparent)
+        .instrument(stored)
         .await
         .map_err(|e| match e {
             IntakeError::ShuttingDown => ApiError::Unavailable("the service is shutting down"),

@@ -205,14 +205,16 @@ pub(crate) async fn queue_edits(
     conn: &mut AnyConnection,
     incident: IncidentId,
     now: i64,
+    traceparent: Option<&str>,
 ) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) \
-         SELECT 'telegram.edit', $1, r.recipient, $2, $2 FROM ({RECIPIENTS_OF_INCIDENT}) AS r \
+        "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at, traceparent) \
+         SELECT 'telegram.edit', $1, r.recipient, $2, $2, $3 FROM ({RECIPIENTS_OF_INCIDENT}) AS r \
          ORDER BY r.recipient"
     ))
     .bind(incident.0)
     .bind(now)
+    .bind(traceparent)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -324,14 +326,15 @@ impl Store {
         };
         let rows = sqlx::query(&format!(
             "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at, \
-                 lease_owner, lease_expires_at, attempts, payload) \
+                 lease_owner, lease_expires_at, attempts, payload, traceparent) \
              SELECT 'telegram.send', s.id, $1, $5, \
-                 $6 + (ROW_NUMBER() OVER (ORDER BY s.id) - 1) * $7, $8, $9, $10, $11 \
-             FROM (SELECT i.id FROM incidents i WHERE {OF_RECIPIENT} AND i.id > $2 AND i.id <= $3 \
+                 $6 + (ROW_NUMBER() OVER (ORDER BY s.id) - 1) * $7, $8, $9, $10, $11, s.traceparent \
+             FROM (SELECT i.id, i.traceparent FROM incidents i \
+                   WHERE {OF_RECIPIENT} AND i.id > $2 AND i.id <= $3 \
                    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = i.id \
                                    AND o.kind = 'telegram.send' AND o.recipient = $1) \
                    ORDER BY i.id LIMIT $4) AS s \
-             RETURNING id, incident_id, attempts"
+             RETURNING id, incident_id, attempts, traceparent"
         ))
         .bind(recipient)
         .bind(what.after)
@@ -356,6 +359,7 @@ impl Store {
                     recipient: recipient.to_owned(),
                     payload: payload.to_owned(),
                     attempts: row.try_get(2)?,
+                    traceparent: row.try_get(3)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

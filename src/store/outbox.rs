@@ -84,6 +84,8 @@ pub(crate) struct NewJob {
     pub recipient: String,
     pub created_at: i64,
     pub next_attempt_at: i64,
+    /// The trace the job continues (see `IngestRequest::traceparent`).
+    pub traceparent: Option<String>,
 }
 
 impl NewJob {
@@ -94,6 +96,7 @@ impl NewJob {
             recipient: recipient.to_owned(),
             created_at: now,
             next_attempt_at: now,
+            traceparent: None,
         }
     }
 }
@@ -101,8 +104,9 @@ impl NewJob {
 pub(crate) async fn insert_jobs(conn: &mut AnyConnection, jobs: &[NewJob]) -> Result<()> {
     for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at) VALUES {}",
-            rows_sql(chunk.len(), 5, "({1}, {2}, {3}, {4}, {5})")
+            "INSERT INTO outbox (kind, incident_id, recipient, created_at, next_attempt_at, \
+                 traceparent) VALUES {}",
+            rows_sql(chunk.len(), 6, "({1}, {2}, {3}, {4}, {5}, {6})")
         );
         let mut query = sqlx::query(&sql);
         for job in chunk {
@@ -111,7 +115,8 @@ pub(crate) async fn insert_jobs(conn: &mut AnyConnection, jobs: &[NewJob]) -> Re
                 .bind(job.incident.0)
                 .bind(job.recipient.as_str())
                 .bind(job.created_at)
-                .bind(job.next_attempt_at);
+                .bind(job.next_attempt_at)
+                .bind(job.traceparent.as_deref());
         }
         query.execute(&mut *conn).await?;
     }
@@ -147,6 +152,8 @@ pub struct ClaimedJob {
     pub payload: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// The trace its delivery continues: the W3C traceparent of the request that caused it.
+    pub traceparent: Option<String>,
 }
 
 /// Pending work of one kind, for metrics.
@@ -203,7 +210,7 @@ impl Store {
                           WHERE done_at IS NULL AND next_attempt_at <= $3 \
                             AND (lease_expires_at IS NULL OR lease_expires_at <= $3) {only} \
                           ORDER BY next_attempt_at, id LIMIT $4 {lock}) \
-             RETURNING id, kind, incident_id, recipient, payload, attempts"
+             RETURNING id, kind, incident_id, recipient, payload, attempts, traceparent"
         );
         let rows = sqlx::query(&sql)
             .bind(owner)
@@ -224,6 +231,7 @@ impl Store {
                     recipient: row.try_get("recipient")?,
                     payload: row.try_get("payload")?,
                     attempts: row.try_get("attempts")?,
+                    traceparent: row.try_get("traceparent")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

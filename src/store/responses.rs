@@ -49,7 +49,7 @@ impl Store {
                 }
             });
         }
-        queue_edits(&mut tx, incident, now_ms).await?;
+        queue_edits(&mut tx, incident, now_ms, None).await?;
         cancel_escalation(&mut tx, incident, now_ms, "acknowledged").await?;
         tx.commit().await?;
         Ok(AckOutcome::Acknowledged)
@@ -79,7 +79,7 @@ impl Store {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        queue_edits(&mut tx, incident, now_ms).await?;
+        queue_edits(&mut tx, incident, now_ms, None).await?;
         tx.commit().await?;
         Ok(())
     }

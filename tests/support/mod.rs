@@ -9,6 +9,7 @@ pub mod deploy_files;
 pub mod fake_telegram;
 pub mod monitoring;
 pub mod monitoring_files;
+pub mod otlp_collector;
 pub mod prerequisites;
 pub mod promql;
 pub mod service;
@@ -406,7 +407,21 @@ pub async fn spawn_postgram_with(
     stderr: std::process::Stdio,
     env: &[(&str, &str)],
 ) -> tokio::process::Child {
+    spawn_postgram_as(binary, &[], config, port, level, stderr, env).await
+}
+
+/// [`spawn_postgram_with`] with these options before `run` (`--log-format json`).
+pub async fn spawn_postgram_as(
+    binary: &str,
+    options: &[&str],
+    config: &Path,
+    port: u16,
+    level: &str,
+    stderr: std::process::Stdio,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
     let child = tokio::process::Command::new(binary)
+        .args(options)
         .args(["run", "--config"])
         .arg(config)
         .envs(env.iter().copied())

@@ -359,3 +359,35 @@ fn prometheus_settings_are_checked_and_credentials_never_echoed() {
         "{found}"
     );
 }
+
+#[test]
+fn telemetry_is_off_unless_an_otlp_endpoint_is_given_and_checked_in_place() {
+    let config = Config::from_text(GOOD, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
+    assert_eq!(config.telemetry, None);
+    let good = format!("{GOOD}telemetry: {{ otlp_endpoint: \"http://tempo:4318\" }}\n");
+    let config = Config::from_text(&good, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
+    assert_eq!(
+        config.telemetry.unwrap().traces_url,
+        "http://tempo:4318/v1/traces"
+    );
+
+    let line = GOOD.lines().count() + 1;
+    for (block, expected) in [
+        (
+            "telemetry: { otlp_endpoint: \"tempo:4318\" }",
+            "telemetry.otlp_endpoint: is not an http:// or https:// URL with a host",
+        ),
+        ("telemetry: {}", "telemetry.otlp_endpoint: is required"),
+        (
+            "telemetry: { otlp_endpoint: \"http://tempo:4318\", sampler: always }",
+            "telemetry.sampler: unknown field `sampler`, expected `otlp_endpoint`",
+        ),
+    ] {
+        let found = problems(&format!("{GOOD}{block}\n")).join("\n");
+        assert!(
+            found.starts_with(&format!("/etc/postgram/postgram.yaml:{line}:")),
+            "{block}: {found}"
+        );
+        assert!(found.contains(expected), "{block}: {expected} in:\n{found}");
+    }
+}

@@ -73,13 +73,14 @@ async fn insert_incidents(
     {
         let sql = format!(
             "INSERT INTO incidents (fingerprint, starts_at, ends_at, status, database_name, alertname, \
-                 severity, labels, annotations, generator_url, created_at, updated_at, recipient_set) \
+                 severity, labels, annotations, generator_url, created_at, updated_at, recipient_set, \
+                 traceparent) \
              VALUES {} ON CONFLICT (fingerprint, starts_at) DO NOTHING \
              RETURNING id, fingerprint, starts_at",
             rows_sql(
                 chunk.len(),
-                12,
-                "({1}, {2}, {3}, 'firing', {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12})"
+                13,
+                "({1}, {2}, {3}, 'firing', {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13})"
             )
         );
         let mut query = sqlx::query(&sql);
@@ -97,7 +98,8 @@ async fn insert_incidents(
                 .bind(alert.generator_url.as_str())
                 .bind(item.now)
                 .bind(item.now)
-                .bind(*set);
+                .bind(*set)
+                .bind(item.traceparent);
         }
         for row in query.fetch_all(&mut *conn).await? {
             let key = (row.try_get("fingerprint")?, row.try_get("starts_at")?);
@@ -198,6 +200,7 @@ impl<'a> Queued<'a> {
         for address in &route.email {
             let mut job = NewJob::now(JobKind::EmailEscalation, incident, address, item.now);
             job.next_attempt_at = to_millis(route.escalate_at);
+            job.traceparent = item.traceparent.map(str::to_owned);
             self.jobs.push(job);
         }
     }

@@ -26,6 +26,9 @@ pub struct IngestRequest {
     pub notification: Notification,
     /// One per alert, in the order of `notification.alerts`.
     pub routes: Vec<AlertRoute>,
+    /// The W3C traceparent of the request, when traces are exported: kept with the incidents and jobs
+    /// it stores, whose deliveries continue its trace.
+    pub traceparent: Option<String>,
 }
 
 /// Where one alert goes, in the stored forms of its recipients.
@@ -89,6 +92,7 @@ impl Store {
                     route,
                     notification_id: ids[r],
                     now: to_millis(request.received_at),
+                    traceparent: request.traceparent.as_deref(),
                 };
                 match alert.status {
                     AlertStatus::Firing => firing.push(item),
@@ -130,6 +134,7 @@ struct Item<'a> {
     route: &'a AlertRoute,
     notification_id: i64,
     now: i64,
+    traceparent: Option<&'a str>,
 }
 
 impl Item<'_> {

@@ -17,6 +17,7 @@ pub(super) async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Resul
         route,
         notification_id,
         now,
+        traceparent,
         ..
     } = *item;
     let ends_at = alert.ends_at.map(to_millis);
@@ -47,14 +48,16 @@ pub(super) async fn resolved(conn: &mut AnyConnection, item: &Item<'_>) -> Resul
     }
     // Every Telegram recipient gets an edit, and every escalation email sent gets its resolution; an
     // escalation not yet due has nothing left to escalate.
-    queue_edits(conn, incident, now).await?;
+    queue_edits(conn, incident, now, traceparent).await?;
     sqlx::query(
-        "INSERT INTO outbox (kind, incident_id, recipient, payload, created_at, next_attempt_at) \
-         SELECT 'email.resolved', incident_id, recipient, '{}', $2, $2 \
+        "INSERT INTO outbox (kind, incident_id, recipient, payload, created_at, next_attempt_at, \
+             traceparent) \
+         SELECT 'email.resolved', incident_id, recipient, '{}', $2, $2, $3 \
          FROM outbox WHERE incident_id = $1 AND kind = 'email.escalation' AND result = 'sent'",
     )
     .bind(incident.0)
     .bind(now)
+    .bind(traceparent)
     .execute(&mut *conn)
     .await?;
     cancel_escalation(conn, incident, now, "resolved").await?;

@@ -1,4 +1,4 @@
--- Replicas on one state store: one of them long-polls Telegram, the holder of the lease `telegram.poller`
+-- Replicas on one state store: one of them talks to Telegram (long-polls, sends), the holder of the lease `telegram`
 -- (renewed while it lives; another takes it once it expires). Every update is handled once, whichever
 -- replica receives it: its id is recorded before it is handled, and pruned after a day.
 CREATE TABLE service_leases (
