@@ -87,6 +87,23 @@ impl InForce {
         self.settings.now()
     }
 
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.now().config)
+    }
+
+    pub fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.now().access)
+    }
+
+    /// Charts, health cards and alert graphs from Prometheus.
+    pub fn charts(&self) -> Arc<Charting> {
+        Arc::clone(&self.now().charts)
+    }
+
+    pub fn silences(&self) -> Option<SilenceApi> {
+        self.now().silences.clone()
+    }
+
     /// Puts `settings` in force.
     pub fn replace(&self, settings: Settings) {
         self.delivery.put(Arc::clone(&settings.delivery));

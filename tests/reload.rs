@@ -158,6 +158,16 @@ async fn incident_database(service: &Service, fingerprint: &str) -> String {
         .concat()
 }
 
+/// The service administering a fresh database `main` (its admin [`ADMIN`]), with the catalogue
+/// before any reload.
+async fn start(retired: bool) -> Option<Service> {
+    let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
+    Service::start_administering(&files, |ctx, main| {
+        config(ctx, &database("main", main, &ADMIN.to_string()), retired)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_under_load_loses_nothing_and_the_running_action_finishes() {
     let Some(old) = TestState::new(Backend::Postgres).await else {
@@ -397,12 +407,7 @@ async fn a_reload_under_load_loses_nothing_and_the_running_action_finishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_reload_keeps_the_running_config_serving() {
-    let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
-    let Some(service) = Service::start_administering(&files, |ctx, main| {
-        config(ctx, &database("main", main, &ADMIN.to_string()), true)
-    })
-    .await
-    else {
+    let Some(service) = start(true).await else {
         return;
     };
     let main_url = service.target().url.clone();
@@ -526,12 +531,7 @@ async fn a_changed_dsn_gets_a_new_pool_and_the_old_one_closes() {
     let Some(elsewhere) = TestState::new(Backend::Postgres).await else {
         return;
     };
-    let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
-    let Some(service) = Service::start_administering(&files, |ctx, main| {
-        config(ctx, &database("main", main, &ADMIN.to_string()), false)
-    })
-    .await
-    else {
+    let Some(service) = start(false).await else {
         return;
     };
     let first = database_name(&service.target().url);
@@ -571,12 +571,7 @@ async fn a_changed_dsn_gets_a_new_pool_and_the_old_one_closes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialogue_about_a_removed_action_ends_with_a_message() {
-    let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
-    let Some(service) = Service::start_administering(&files, |ctx, main| {
-        config(ctx, &database("main", main, &ADMIN.to_string()), false)
-    })
-    .await
-    else {
+    let Some(service) = start(false).await else {
         return;
     };
     let main_url = service.target().url.clone();

@@ -67,7 +67,7 @@ pub(super) fn changed(who: &str, database: &str, role: Option<Role>, changed: Ch
 
 /// The positions of the databases whose members the caller manages.
 fn managed(state: &BotState, who: &Identity) -> Vec<usize> {
-    let config = state.config();
+    let config = state.settings.config();
     config
         .databases
         .iter()
@@ -87,7 +87,7 @@ pub async fn show(
     state: &BotState,
     database: Option<usize>,
 ) -> HandlerResult {
-    let config = state.config();
+    let config = state.settings.config();
     let chosen = database.and_then(|i| Some((i, config.databases.get(i)?)));
     if let Some((database, db)) = chosen {
         let button = Callback::Members {
@@ -110,7 +110,7 @@ pub async fn show(
         [only] => list(bot, (chat, edit), state, *only, false).await,
         _ => {
             let databases = mine.iter().map(|&database| {
-                let name = &state.config().databases[database].name;
+                let name = &state.settings.config().databases[database].name;
                 let database = Some(name.clone());
                 vec![button(name.as_str(), Callback::Members { database })]
             });
@@ -130,7 +130,7 @@ async fn list(
     database: usize,
     several: bool,
 ) -> HandlerResult {
-    let config = state.config();
+    let config = state.settings.config();
     let Some(db) = config.databases.get(database) else {
         return Ok(());
     };
@@ -275,7 +275,7 @@ async fn handle(press: &Press) -> HandlerResult {
     if let Callback::Members { database } = &press.callback {
         press.answer("").await?;
         let index = match database {
-            Some(name) => match state.config().position_of(name) {
+            Some(name) => match state.settings.config().position_of(name) {
                 Some(index) => Some(index),
                 None => return Ok(()),
             },
@@ -348,7 +348,7 @@ impl Managing {
             return Ok(None);
         };
         let state = &press.state;
-        let config = state.config();
+        let config = state.settings.config();
         let (Some(database), Some((chat, message))) = (config.position_of(database), press.place)
         else {
             press.answer(STALE).await?;

@@ -93,7 +93,7 @@ async fn silence(press: &Press, id: IncidentId, hours: u32) -> HandlerResult {
     let Some(incident) = authorised(press, id, Permission::Respond).await? else {
         return Ok(());
     };
-    let Some(alertmanager) = &state.silences() else {
+    let Some(alertmanager) = &state.settings.silences() else {
         press
             .answer("Silences need alertmanager.url in the configuration.")
             .await?;
@@ -151,7 +151,8 @@ async fn unsilence(press: &Press, id: IncidentId) -> HandlerResult {
     let Some(incident) = authorised(press, id, Permission::Respond).await? else {
         return Ok(());
     };
-    let (Some(alertmanager), Some(silence_id)) = (&state.silences(), &incident.silence_id) else {
+    let (Some(alertmanager), Some(silence_id)) = (&state.settings.silences(), &incident.silence_id)
+    else {
         press.answer("There is no silence to expire.").await?;
         return Ok(());
     };

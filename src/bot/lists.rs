@@ -78,7 +78,7 @@ async fn pressed(press: Press) -> HandlerResult {
 pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
     let who = state.identity(person).await?;
     let databases: Vec<String> = who
-        .databases(&state.config(), Permission::Read)
+        .databases(&state.settings.config(), Permission::Read)
         .iter()
         .filter(|d| state.shows(chat, Some(d.as_str())))
         .map(|d| d.to_string())
@@ -143,7 +143,7 @@ pub async fn incidents(
 ) -> HandlerResult {
     let who = state.identity(person).await?;
     let mine: Vec<DatabaseName> = who
-        .databases(&state.config(), Permission::Read)
+        .databases(&state.settings.config(), Permission::Read)
         .into_iter()
         .filter(|d| state.shows(chat, Some(d.as_str())))
         .cloned()

@@ -117,6 +117,7 @@ async fn start(ask: &Ask) -> HandlerResult {
 fn describe(who: &Identity, state: &BotState) -> String {
     if who.is_owner() {
         let all: Vec<String> = state
+            .settings
             .config()
             .databases
             .iter()
@@ -130,6 +131,7 @@ fn describe(who: &Identity, state: &BotState) -> String {
     }
     let named = |wanted: Role| -> Vec<String> {
         state
+            .settings
             .config()
             .databases
             .iter()

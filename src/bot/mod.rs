@@ -26,11 +26,10 @@ use teloxide::types::User;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{Access, Identity, Permission, Person, may};
-use crate::config::{Config, TelegramWebhook};
+use crate::access::{Identity, Permission, Person, may};
+use crate::config::TelegramWebhook;
 use crate::domain::TelegramUserId;
 use crate::settings::InForce;
-use crate::silences::SilenceApi;
 use crate::store::{Store, StoreError};
 use crate::store::{TELEGRAM_LEASE_NAME, TELEGRAM_RENEW};
 use crate::telegram::reach::{self, Reach, Status};
@@ -100,23 +99,6 @@ pub struct BotState {
 pub const REFUSAL_QUIET: chrono::Duration = chrono::Duration::minutes(1);
 
 impl BotState {
-    pub fn config(&self) -> Arc<Config> {
-        Arc::clone(&self.settings.now().config)
-    }
-
-    pub fn access(&self) -> Arc<Access> {
-        Arc::clone(&self.settings.now().access)
-    }
-
-    /// Charts, health cards and alert graphs from Prometheus.
-    pub fn charts(&self) -> Arc<crate::charts::service::Charting> {
-        Arc::clone(&self.settings.now().charts)
-    }
-
-    pub fn silences(&self) -> Option<SilenceApi> {
-        self.settings.now().silences.clone()
-    }
-
     /// The person behind an update (nothing written: strangers cause no writes).
     /// `None` for an id Telegram never gives a person (a broken update).
     fn person(user: &User) -> Option<Person> {
@@ -165,7 +147,7 @@ impl BotState {
     /// Every role the person holds now (read from the store on each update, so a removal takes
     /// effect at the very next message or press).
     pub async fn identity(&self, person: &Person) -> Result<Identity, StoreError> {
-        self.access().person(person).await
+        self.settings.access().person(person).await
     }
 
     /// Whether `chat` may show what belongs to `database` (`None`: to no database). A private chat
@@ -178,7 +160,7 @@ impl BotState {
         let Some(database) = database else {
             return false;
         };
-        self.config().databases.iter().any(|db| {
+        self.settings.config().databases.iter().any(|db| {
             db.name.as_str() == database && db.chat.is_some_and(|group| group.0 == chat.0)
         })
     }

@@ -187,7 +187,7 @@ async fn picked(
         .store
         .button(chat.0, PICK_REQUESTS, &request_key(shared.request_id.0))
         .await?;
-    let config = state.config();
+    let config = state.settings.config();
     let target = match asked.as_deref().and_then(Callback::parse) {
         Some(Callback::MemberAdd { database, role }) => config
             .databases

@@ -23,7 +23,9 @@ pub async fn require_webhook_token(
     next: Next,
 ) -> Result<Response, ApiError> {
     match bearer(&request) {
-        Some(token) if state.access().is_webhook_token(token) => Ok(next.run(request).await),
+        Some(token) if state.settings.access().is_webhook_token(token) => {
+            Ok(next.run(request).await)
+        }
         _ => Err(ApiError::Unauthorized),
     }
 }
@@ -35,6 +37,7 @@ pub async fn require_api_token(
 ) -> Result<Response, ApiError> {
     let token = bearer(&request).ok_or(ApiError::Unauthorized)?;
     let identity = state
+        .settings
         .access()
         .token(token)
         .await

@@ -63,6 +63,7 @@ fn databases(
     permission: Permission,
 ) -> Vec<String> {
     state
+        .settings
         .config()
         .databases
         .iter()
@@ -139,6 +140,7 @@ pub(super) fn database(state: &AppState, raw: Option<&String>) -> Result<Databas
     let raw = raw.ok_or_else(|| ApiError::bad_request("database", "is required"))?;
     let name = DatabaseName::parse(raw).map_err(|e| ApiError::bad_request("database", e))?;
     state
+        .settings
         .config()
         .database(&name)
         .map(|d| d.name.clone())

@@ -54,8 +54,9 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
 ) -> Json<serde_json::Value> {
-    let config = state.config();
+    let config = state.settings.config();
     let charts: Vec<_> = state
+        .settings
         .charts()
         .catalogue()
         .charts
@@ -76,7 +77,9 @@ pub async fn list(
         })
         .collect();
     let ranges: Vec<&str> = Span::ALL.iter().map(|s| s.name()).collect();
-    Json(json!({ "enabled": state.charts().enabled(), "ranges": ranges, "charts": charts }))
+    Json(
+        json!({ "enabled": state.settings.charts().enabled(), "ranges": ranges, "charts": charts }),
+    )
 }
 
 pub async fn show(
@@ -95,6 +98,7 @@ pub async fn show(
             .ok_or_else(|| ApiError::bad_request("range", "must be one of 1h, 6h, 24h, 7d"))?,
     };
     let _busy = state
+        .settings
         .charts()
         .begin(&format!("api:{}", identity.name))
         .ok_or(ApiError::TooManyRequests(STILL_DRAWING.to_owned()))?;
@@ -104,10 +108,15 @@ pub async fn show(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("image/png"));
     if wants_png {
-        let picture = state.charts().chart(&database, &alias, span, now).await?;
+        let picture = state
+            .settings
+            .charts()
+            .chart(&database, &alias, span, now)
+            .await?;
         return Ok(([(header::CONTENT_TYPE, "image/png")], picture.png).into_response());
     }
     let drawing = state
+        .settings
         .charts()
         .series(&database, &alias, Window::last(span, now))
         .await?;
@@ -133,6 +142,7 @@ pub async fn status(
             vec![database]
         }
         None => state
+            .settings
             .config()
             .databases
             .iter()
@@ -141,7 +151,7 @@ pub async fn status(
             .collect(),
     };
     let now = state.clock.now().timestamp();
-    let charting = state.charts();
+    let charting = state.settings.charts();
     let cards = futures_util::future::join_all(
         databases
             .iter()

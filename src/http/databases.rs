@@ -33,7 +33,7 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
 ) -> Json<serde_json::Value> {
-    let config = &state.config();
+    let config = &state.settings.config();
     let body = Databases {
         databases: config
             .databases

@@ -81,7 +81,7 @@ fn filter(
         .map(|raw| {
             let name =
                 DatabaseName::parse(raw).map_err(|e| ApiError::bad_request("database", e))?;
-            if state.config().database(&name).is_none() {
+            if state.settings.config().database(&name).is_none() {
                 return Err(ApiError::NotFound(format!(
                     "database {name} is not configured"
                 )));

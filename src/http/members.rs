@@ -37,6 +37,7 @@ fn database(state: &AppState, identity: &Identity, raw: &str) -> Result<Database
     let unknown = || ApiError::NotFound(format!("no database named {raw:?}"));
     let name = DatabaseName::parse(raw).map_err(|_| unknown())?;
     let name = state
+        .settings
         .config()
         .database(&name)
         .map(|d| d.name.clone())

@@ -27,8 +27,6 @@ use axum::routing::{MethodRouter, delete, get, post};
 
 pub use error::ApiError;
 
-use crate::access::Access;
-use crate::config::Config;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::operations::Operations;
@@ -53,21 +51,6 @@ pub struct AppState {
     pub reloader: Arc<crate::reload::Reloader>,
     /// Whether Telegram answers (written by the bot), for `/-/ready`.
     pub reach: crate::telegram::reach::Reach,
-}
-
-impl AppState {
-    pub fn config(&self) -> Arc<Config> {
-        Arc::clone(&self.settings.now().config)
-    }
-
-    pub fn access(&self) -> Arc<Access> {
-        Arc::clone(&self.settings.now().access)
-    }
-
-    /// Charts and health cards from Prometheus.
-    pub fn charts(&self) -> Arc<crate::charts::service::Charting> {
-        Arc::clone(&self.settings.now().charts)
-    }
 }
 
 /// Telegram's webhook route (from teloxide), behind a constant-time check of the secret-token header:

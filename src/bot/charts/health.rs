@@ -27,7 +27,7 @@ pub(super) async fn status(
         return Ok(());
     };
     let now = state.clock.now();
-    let charting = state.charts();
+    let charting = state.settings.charts();
     // Every card's queries at once: the slowest database sets the pace, not their sum.
     let cards = futures_util::future::join_all(
         mine.iter()
@@ -49,7 +49,7 @@ fn health_card(
     card: Result<Vec<Reading>, ChartError>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (String, Rows) {
-    let zone = state.config().time_zone;
+    let zone = state.settings.config().time_zone;
     let mut text = format!(
         "<b>{}</b> · health at {}",
         escape(database.as_str()),
@@ -72,7 +72,7 @@ fn health_card(
         return (text, Vec::new());
     }
     // The charts the rows name, each once, while this database still has them.
-    let charting = state.charts();
+    let charting = state.settings.charts();
     let mut charts: Vec<&Chart> = Vec::new();
     for reading in &readings {
         text.push('\n');

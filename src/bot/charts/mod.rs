@@ -36,7 +36,7 @@ pub fn commands() -> UpdateHandler<BotError> {
 async fn command(ask: Ask, command: Command) -> HandlerResult {
     let (bot, chat, person, state) = (&ask.bot, ask.chat(), &ask.person, &ask.state);
     let caller = format!("telegram:{}", person.id.get());
-    let Some(_busy) = state.charts().begin(&caller) else {
+    let Some(_busy) = state.settings.charts().begin(&caller) else {
         return say(bot, state, chat, STILL_DRAWING.to_owned()).await;
     };
     let result = match command {
@@ -70,7 +70,7 @@ async fn pressed(press: Press) -> HandlerResult {
                 | Callback::Chart { span: Some(_), .. }
                 | Callback::Status { .. }
         );
-        let _busy = match press.state.charts().begin(&caller) {
+        let _busy = match press.state.settings.charts().begin(&caller) {
             Some(busy) => Some(busy),
             None if drawing => return press.answer(STILL_DRAWING).await,
             None => None,
@@ -148,6 +148,7 @@ async fn databases(
 ) -> Result<Vec<DatabaseName>, BotError> {
     let who = state.identity(person).await?;
     Ok(state
+        .settings
         .config()
         .databases
         .iter()
@@ -168,7 +169,7 @@ async fn shown(
     name: &str,
 ) -> Result<Option<Vec<DatabaseName>>, BotError> {
     let mine = databases(chat, person, state, name).await?;
-    let text = if !state.charts().enabled() {
+    let text = if !state.settings.charts().enabled() {
         OFF.to_owned()
     } else if !mine.is_empty() {
         return Ok(Some(mine));
@@ -228,7 +229,7 @@ async fn list(
     state: &BotState,
     database: &DatabaseName,
 ) -> HandlerResult {
-    let charting = state.charts();
+    let charting = state.settings.charts();
     let charts: Vec<&Chart> = charting.catalogue().of(database).collect();
     let name = escape(database.as_str());
     let text = if charts.is_empty() {
@@ -287,7 +288,7 @@ async fn spans(
     database: &DatabaseName,
     alias: &str,
 ) -> HandlerResult {
-    let charting = state.charts();
+    let charting = state.settings.charts();
     let Some(chart) = charting
         .catalogue()
         .chart(alias)

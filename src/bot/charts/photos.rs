@@ -30,8 +30,13 @@ pub(super) async fn draw(
     (database, alias, span): (&DatabaseName, &str, Span),
 ) -> HandlerResult {
     let now = state.clock.now().timestamp();
-    let picture = state.charts().chart(database, alias, span, now).await;
+    let picture = state
+        .settings
+        .charts()
+        .chart(database, alias, span, now)
+        .await;
     let title = state
+        .settings
         .charts()
         .catalogue()
         .chart(alias)
@@ -71,7 +76,7 @@ fn neighbours(
     alias: &str,
     span: Span,
 ) -> Vec<(String, Callback)> {
-    let charting = state.charts();
+    let charting = state.settings.charts();
     let charts: Vec<&Chart> = charting.catalogue().of(database).collect();
     let Some(at) = charts.iter().position(|c| c.alias == alias) else {
         return Vec::new();
@@ -97,7 +102,7 @@ fn neighbours(
 fn caption(heading: &str, picture: &Picture, state: &BotState) -> String {
     let mut text = format!(
         "{heading}\nTimes in {}",
-        zone_name(state.config().time_zone)
+        zone_name(state.settings.config().time_zone)
     );
     let mut visible = text.chars().count();
     for (name, summary) in &picture.summary {
@@ -145,7 +150,7 @@ pub(super) async fn alert_graph(press: &Press, id: IncidentId) -> HandlerResult 
         escape(&incident.alertname),
         escape(incident.database.as_deref().unwrap_or("no database"))
     );
-    match state.charts().alert(&incident, now).await {
+    match state.settings.charts().alert(&incident, now).await {
         Ok(picture) => {
             let photo = Photo {
                 caption: caption(&heading, &picture, state),

@@ -122,7 +122,7 @@ async fn start(press: &Press, callback: Callback) -> HandlerResult {
     match callback {
         Callback::Items { actions, database } => {
             press.answer("").await?;
-            match (press.place, state.config().position_of(&database)) {
+            match (press.place, state.settings.config().position_of(&database)) {
                 (Some((chat, _)), Some(database)) => {
                     items(bot, chat, person, state, actions, database).await
                 }

@@ -76,6 +76,7 @@ async fn databases(
 ) -> Result<Vec<(usize, DatabaseName)>, crate::store::StoreError> {
     let who = state.identity(person).await?;
     Ok(state
+        .settings
         .config()
         .databases
         .iter()
@@ -141,7 +142,7 @@ pub async fn items(
     actions: bool,
     database: usize,
 ) -> HandlerResult {
-    let config = state.config();
+    let config = state.settings.config();
     let Some(db) = config.databases.get(database) else {
         return Ok(());
     };

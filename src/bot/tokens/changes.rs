@@ -29,6 +29,7 @@ pub(super) async fn ask_scope(
     };
     let mut rows = vec![vec![button("🌐 All databases", choice(TokenScope::All))]];
     let databases: Vec<(String, Callback)> = state
+        .settings
         .config()
         .databases
         .iter()

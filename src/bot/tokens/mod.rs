@@ -105,7 +105,13 @@ async fn name_problem(state: &BotState, name: &str) -> Result<Option<String>, Bo
                 .to_owned(),
         ));
     }
-    if state.config().api_tokens.iter().any(|t| t.name == name) {
+    if state
+        .settings
+        .config()
+        .api_tokens
+        .iter()
+        .any(|t| t.name == name)
+    {
         return Ok(Some(format!(
             "<b>{}</b> is a token of the configuration file; choose another name.",
             escape(name)
@@ -139,7 +145,7 @@ fn stored_line(token: &StoredToken) -> String {
 /// Every token: the config's (locked), then those created here, with a Revoke button each.
 async fn list(bot: &Bot, state: &BotState, chat: ChatId, edit: Option<MessageId>) -> HandlerResult {
     let mut lines = Vec::new();
-    for token in &state.config().api_tokens {
+    for token in &state.settings.config().api_tokens {
         lines.push(format!(
             "🔒 <b>{}</b> · {} · {}",
             escape(&token.name),
@@ -250,7 +256,7 @@ async fn handle(press: &Press) -> HandlerResult {
         Callback::TokenNew { role, scope, name } => {
             let databases = match scope {
                 TokenScope::Ask | TokenScope::All => None,
-                TokenScope::One(name) => match state.config().position_of(name) {
+                TokenScope::One(name) => match state.settings.config().position_of(name) {
                     Some(_) => Some(vec![name.to_string()]),
                     None => return answer(bot, query, "This button is no longer valid.").await,
                 },
