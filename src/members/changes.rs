@@ -89,11 +89,15 @@ impl Members {
         let mut forms = self.forms(member).await?;
         forms.push(member.clone());
         for form in &forms {
-            if self.access().is_config_member(database.as_str(), form) {
+            if self
+                .settings
+                .access()
+                .is_config_member(database.as_str(), form)
+            {
                 return Err(MemberError::Locked(member.shown()));
             }
             if let MemberKey::Id(id) = form
-                && self.access().owners().contains(id)
+                && self.settings.access().owners().contains(id)
             {
                 return Err(MemberError::Owner(member.shown()));
             }
@@ -171,7 +175,7 @@ impl Members {
 
     /// The admins of a database (config and runtime): who hears of membership changes.
     fn admins_of(&self, database: &DatabaseName, runtime: &[MemberRecord]) -> Vec<MemberKey> {
-        let access = self.access();
+        let access = self.settings.access();
         let (admins, _) = access.config_members(database.as_str());
         let mut out: Vec<MemberKey> = admins.to_vec();
         for record in runtime {

@@ -10,9 +10,8 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::access::{Access, Source};
+use crate::access::Source;
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId, Username};
 use crate::live::Live;
 use crate::routing::Router;
@@ -87,14 +86,6 @@ pub fn role_name(role: Role) -> &'static str {
 }
 
 impl Members {
-    fn config(&self) -> Arc<Config> {
-        Arc::clone(&self.settings.now().config)
-    }
-
-    fn access(&self) -> Arc<Access> {
-        Arc::clone(&self.settings.now().access)
-    }
-
     pub fn new(
         store: Store,
         settings: InForce,
@@ -121,7 +112,8 @@ impl Members {
             .into_iter()
             .map(|m| (m.database, m.member))
             .collect();
-        self.router.replace(Router::new(&self.config(), &runtime));
+        self.router
+            .replace(Router::new(&self.settings.config(), &runtime));
         Ok(())
     }
 
@@ -134,7 +126,7 @@ impl Members {
     fn database(&self, name: &str) -> Result<DatabaseName, MemberError> {
         DatabaseName::parse(name)
             .ok()
-            .and_then(|n| self.config().database(&n).map(|d| d.name.clone()))
+            .and_then(|n| self.settings.config().database(&n).map(|d| d.name.clone()))
             .ok_or_else(|| MemberError::UnknownDatabase(name.to_owned()))
     }
 
@@ -192,7 +184,7 @@ impl Members {
     /// The members of a database: the config's (locked) first, then those added here.
     pub async fn list(&self, database: &str) -> Result<Vec<Member>, MemberError> {
         let database = self.database(database)?;
-        let access = self.access();
+        let access = self.settings.access();
         let (admins, viewers) = access.config_members(database.as_str());
         let mut out = Vec::new();
         for (member, role) in admins

@@ -17,7 +17,7 @@ impl Members {
         };
         let bound = self.store.binding(name).await?;
         // An unknown name binds nothing: strangers cause no writes.
-        let named = self.access().names_username(name)
+        let named = self.settings.access().names_username(name)
             || match Username::parse(name) {
                 Ok(name) => {
                     self.store
@@ -47,7 +47,7 @@ impl Members {
                     escape(name),
                     escape(name)
                 );
-                for owner in self.access().owners() {
+                for owner in self.settings.access().owners() {
                     let owner = Recipient::user(*owner).to_string();
                     let text = serde_json::json!({ "text": text });
                     let kind = JobKind::TelegramNotice;

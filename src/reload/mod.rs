@@ -172,10 +172,7 @@ impl Reloader {
     async fn end_orphaned_dialogues(&self) -> Result<(), crate::store::StoreError> {
         let settings = self.settings.now();
         for dialogue in self.store.open_dialogues().await? {
-            let kind = match dialogue.kind {
-                DialogueKind::View => "view",
-                DialogueKind::Action => "action",
-            };
+            let kind = dialogue.kind.as_str();
             let serves = match dialogue.kind {
                 DialogueKind::View => settings
                     .catalog
