@@ -37,7 +37,8 @@
 //!   recipients…); [`tokens`] makes tokens and invite
 //!   codes and digests them; [`clock`] is the time of day every stored and compared timestamp comes
 //!   from (the system's, or one a test drives); [`metrics`] the Prometheus registry; [`telemetry`]
-//!   the log subscriber.
+//!   the log subscriber; [`i18n`] is every text a person reads, from Fluent catalogues in English and
+//!   Russian, chosen per reader.
 
 pub mod access;
 pub mod alertmanager;
@@ -54,6 +55,7 @@ pub mod delivery;
 pub mod domain;
 pub mod exec;
 pub mod http;
+pub mod i18n;
 pub mod intake;
 pub mod live;
 pub mod members;

@@ -429,7 +429,10 @@ async fn bad_input_is_named_and_locked_members_conflict(backend: Backend) {
     let store = world.store().await;
     let now = chrono::Utc::now();
     for (id, name) in [(4343, "alice"), (1000, "the_owner")] {
-        store.remember_user(id, Some(name), now).await.unwrap();
+        store
+            .remember_user(id, Some(name), None, now)
+            .await
+            .unwrap();
         store.claim_username(name, id, now).await.unwrap();
     }
     for member in [json!(4343), json!("@the_owner")] {

@@ -8,15 +8,12 @@ use std::sync::Arc;
 use teloxide::prelude::*;
 use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
-use super::reply::{NOT_ALLOWED, answer, polite, refuse, say};
+use super::reply::{answer, not_allowed, polite, refuse, say};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Person};
 use crate::callback::{self, Callback};
-
-/// The answer to a press of a button this message does not carry (any more): most often one an edit
-/// replaced or `telegram.buttons_ttl` forgot, so it says where current ones are.
-const NOT_OURS: &str =
-    "Not allowed: this button is no longer valid here. /alerts and the lists give current ones.";
+use crate::i18n::Lang;
+use crate::tr;
 
 /// A press of a button the bot put on this message, by a person it knows.
 #[derive(Clone)]
@@ -24,6 +21,8 @@ pub struct Press {
     pub bot: Bot,
     pub state: Arc<BotState>,
     pub person: Person,
+    /// The language the presser reads.
+    pub lang: Lang,
     pub query: CallbackQuery,
     /// The chat and message the button is on (`None` when Telegram no longer says).
     pub place: Option<(ChatId, MessageId)>,
@@ -40,10 +39,11 @@ impl Press {
             MaybeInaccessibleMessage::Inaccessible(m) => (m.chat.id, m.message_id),
         });
         match decode(&bot, &query, &state, &person, place).await {
-            Ok(Some(callback)) => Some(Press {
+            Ok(Some((callback, lang))) => Some(Press {
                 bot,
                 state,
                 person,
+                lang,
                 query,
                 place,
                 callback,
@@ -51,7 +51,8 @@ impl Press {
             Ok(None) => None,
             Err(error) => {
                 // Nobody else answers this press: the person hears of the failure here.
-                let _ = answer(&bot, &query, &error.for_person()).await;
+                let lang = Lang::from_telegram(query.from.language_code.as_deref());
+                let _ = answer(&bot, &query, &error.for_person(lang)).await;
                 None
             }
         }
@@ -83,7 +84,7 @@ impl Press {
         let Err(error) = result else {
             return Ok(());
         };
-        let text = error.for_person();
+        let text = error.for_person(self.lang);
         if answer(&self.bot, &self.query, &text).await.is_err()
             && let Some((chat, _)) = self.place
         {
@@ -104,7 +105,7 @@ async fn decode(
     state: &BotState,
     person: &Person,
     place: Option<(ChatId, MessageId)>,
-) -> Result<Option<Callback>, BotError> {
+) -> Result<Option<(Callback, Lang)>, BotError> {
     let data = query.data.as_deref().unwrap_or_default();
     let callback = match place {
         Some((chat, message)) => {
@@ -113,15 +114,23 @@ async fn decode(
         None => None,
     };
     let Some(callback) = callback else {
-        refuse(bot, query, state, person, None, data, NOT_OURS).await?;
+        // Most often a button an edit replaced or `telegram.buttons_ttl` forgot: say where current
+        // ones are.
+        let lang = Lang::from_telegram(query.from.language_code.as_deref());
+        let text = tr!(lang, "button-not-ours");
+        refuse(bot, query, state, person, None, data, &text).await?;
         return Ok(None);
     };
-    if state.known(person).await?.is_none() {
+    let Some((_, lang)) = state
+        .known(person, query.from.language_code.as_deref())
+        .await?
+    else {
         let button = callback.encode();
-        refuse(bot, query, state, person, None, &button, NOT_ALLOWED).await?;
+        let lang = Lang::from_telegram(query.from.language_code.as_deref());
+        refuse(bot, query, state, person, None, &button, &not_allowed(lang)).await?;
         return Ok(None);
-    }
-    Ok(Some(callback))
+    };
+    Ok(Some((callback, lang)))
 }
 
 /// A message from a person the service knows, with every role they hold now.
@@ -131,6 +140,8 @@ pub struct Ask {
     pub state: Arc<BotState>,
     pub person: Person,
     pub who: Identity,
+    /// The language the sender reads.
+    pub lang: Lang,
     pub message: Message,
 }
 
@@ -140,25 +151,28 @@ impl Ask {
     /// carries, when a membership names it: that is how a member added by @username gets in.
     pub async fn admit(bot: Bot, message: Message, state: Arc<BotState>) -> Option<Ask> {
         let person = message.from.as_ref().and_then(BotState::person)?;
+        let language_code = message.from.as_ref().and_then(|u| u.language_code.clone());
         let starts = message.text().is_some_and(is_start);
         let known = async {
             if starts {
                 state.members.claim(&person).await?;
             }
-            state.known(&person).await
+            state.known(&person, language_code.as_deref()).await
         };
         match known.await {
-            Ok(Some(who)) => Some(Ask {
+            Ok(Some((who, lang))) => Some(Ask {
                 bot,
                 state,
                 person,
                 who,
+                lang,
                 message,
             }),
             Ok(None) => None,
             Err(error) => {
                 let failed = Err(BotError::from(error));
-                let _ = report_in(&bot, &state, message.chat.id, failed).await;
+                let lang = Lang::from_telegram(language_code.as_deref());
+                let _ = report_in(&bot, &state, message.chat.id, lang, failed).await;
                 None
             }
         }
@@ -170,21 +184,22 @@ impl Ask {
 
     /// Tells the person in the chat how a failed handler ended.
     pub async fn report(&self, result: HandlerResult) -> HandlerResult {
-        report_in(&self.bot, &self.state, self.chat(), result).await
+        report_in(&self.bot, &self.state, self.chat(), self.lang, result).await
     }
 }
 
-/// Tells the person in `chat` how a failed handler ended.
+/// Tells the person in `chat` how a failed handler ended, in `lang`.
 pub async fn report_in(
     bot: &Bot,
     state: &BotState,
     chat: ChatId,
+    lang: Lang,
     result: HandlerResult,
 ) -> HandlerResult {
     let Err(error) = result else {
         return Ok(());
     };
-    let text = crate::telegram::html::escape(&error.for_person());
+    let text = crate::telegram::html::escape(&error.for_person(lang));
     say(bot, state, chat, text).await
 }
 

@@ -12,6 +12,7 @@ use super::reply::{polite, say};
 use super::{BotError, BotState, HandlerResult, newcomers, runs};
 use crate::access::{Identity, Permission, Person, may};
 use crate::domain::Role;
+use crate::i18n::Lang;
 use crate::telegram::html::escape;
 
 const REFUSAL: &str = "Sorry, this bot serves the database administrators of its team only. \
@@ -79,7 +80,13 @@ pub async fn stranger(bot: Bot, message: Message, state: Arc<BotState>) -> Handl
     };
     let chat = message.chat.id;
     let result = refuse_stranger(&bot, &state, chat, &person, detail).await;
-    report_in(&bot, &state, chat, result).await
+    let lang = Lang::from_telegram(
+        message
+            .from
+            .as_ref()
+            .and_then(|u| u.language_code.as_deref()),
+    );
+    report_in(&bot, &state, chat, lang, result).await
 }
 
 /// Tells a stranger how to get in, audited: once a minute at most, so that a flood of messages

@@ -29,11 +29,13 @@ use tokio_util::sync::CancellationToken;
 use crate::access::{Identity, Permission, Person, may};
 use crate::config::TelegramWebhook;
 use crate::domain::TelegramUserId;
+use crate::i18n::Lang;
 use crate::settings::InForce;
 use crate::store::{Store, StoreError};
 use crate::store::{TELEGRAM_LEASE_NAME, TELEGRAM_RENEW};
 use crate::telegram::reach::{self, Reach, Status};
 use crate::telegram::throttle::Throttle;
+use crate::tr;
 use commands::Command;
 use context::{Ask, Press};
 
@@ -62,18 +64,15 @@ impl From<crate::members::MemberError> for BotError {
 }
 
 impl BotError {
-    /// What the person is told (plain text). An internal failure is logged here, under a random
+    /// What the person is told (plain text; a [`BotError::User`] text is in their language already). An internal failure is logged here, under a random
     /// reference the text gives, so that the team can find it.
-    pub fn for_person(&self) -> String {
+    pub fn for_person(&self, lang: Lang) -> String {
         match self {
             BotError::User(text) => text.clone(),
             internal => {
                 let reference = crate::tokens::random_code(6);
                 tracing::error!(%reference, error = %internal, "bot handler failed");
-                format!(
-                    "Sorry, that failed on my side. The service's log has the details under \
-                     reference {reference}."
-                )
+                tr!(lang, "bot-failed", reference = reference)
             }
         }
     }
@@ -110,17 +109,23 @@ impl BotState {
     }
 
     /// The person's roles when the service knows them, who is then remembered under the username
-    /// they carry (it names them in member lists); `None` for a stranger, of whom nothing is kept.
-    pub async fn known(&self, person: &Person) -> Result<Option<Identity>, StoreError> {
+    /// they carry (it names them in member lists) with the language their Telegram app reports, and
+    /// the language they read; `None` for a stranger, of whom nothing is kept.
+    pub async fn known(
+        &self,
+        person: &Person,
+        language_code: Option<&str>,
+    ) -> Result<Option<(Identity, Lang)>, StoreError> {
         let who = self.identity(person).await?;
         if !who.is_known() {
             return Ok(None);
         }
         let username = person.username.as_deref();
-        self.store
-            .remember_user(person.id.get(), username, self.clock.now())
+        let lang = self
+            .store
+            .remember_user(person.id.get(), username, language_code, self.clock.now())
             .await?;
-        Ok(Some(who))
+        Ok(Some((who, lang)))
     }
 
     /// Audits a refusal of `person`, at most once per person per `REFUSAL_QUIET`: `true` when this

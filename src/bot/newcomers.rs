@@ -19,6 +19,7 @@ use super::{BotError, BotState, HandlerResult};
 use crate::access::Person;
 use crate::callback::Callback;
 use crate::domain::{MemberKey, TelegramUserId, Username};
+use crate::i18n::Lang;
 use crate::members::{INVITE_PREFIX, INVITE_VALID, role_name};
 use crate::store::{Invite, Redeemed};
 use crate::telegram::html::escape;
@@ -139,7 +140,13 @@ async fn opened(
     };
     let chat = message.chat.id;
     let result = redeem(&bot, chat, &person, &state, &code.0).await;
-    report_in(&bot, &state, chat, result).await
+    let lang = Lang::from_telegram(
+        message
+            .from
+            .as_ref()
+            .and_then(|u| u.language_code.as_deref()),
+    );
+    report_in(&bot, &state, chat, lang, result).await
 }
 
 fn ask_username() -> ReplyMarkup {
@@ -214,7 +221,7 @@ async fn picked(
         let now = state.clock.now();
         state
             .store
-            .remember_user(id.get(), Some(username), now)
+            .remember_user(id.get(), Some(username), None, now)
             .await?;
     }
     let member = MemberKey::Id(id);

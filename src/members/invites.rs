@@ -91,7 +91,7 @@ impl Members {
             // A member now: the bot names them by the username they carry.
             let username = person.username.as_deref();
             self.store
-                .remember_user(person.id.get(), username, now)
+                .remember_user(person.id.get(), username, None, now)
                 .await?;
             // The invite is used up either way: it was for this person, who needs no other.
             self.eligible(&database, &member).await?;

@@ -3,12 +3,15 @@
 //! bound; runtime memberships written in its `@username` form become the account's when it is bound,
 //! so one person is one member.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, role, to_millis};
 use crate::access::{Actor, Via};
 use crate::domain::{MemberKey, TelegramUserId, Username};
+use crate::i18n::Lang;
 
 /// The account a username is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,24 +194,65 @@ impl Store {
         Ok(true)
     }
 
-    /// Records a Telegram user the bot has met, so `@username` admins resolve to their id.
+    /// Records a Telegram user the bot has met, so `@username` admins resolve to their id, with the
+    /// language their Telegram app reports; answers the language they read (chosen with `/language`,
+    /// else their app's).
     pub async fn remember_user(
         &self,
         user_id: i64,
         username: Option<&str>,
+        language_code: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO telegram_users (user_id, username, first_seen_at, last_seen_at) \
-             VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) \
-             DO UPDATE SET username = excluded.username, last_seen_at = excluded.last_seen_at",
+    ) -> Result<Lang> {
+        let row = sqlx::query(
+            "INSERT INTO telegram_users (user_id, username, first_seen_at, last_seen_at, language_code) \
+             VALUES ($1, $2, $3, $3, $4) ON CONFLICT (user_id) \
+             DO UPDATE SET username = excluded.username, last_seen_at = excluded.last_seen_at, \
+             language_code = COALESCE(excluded.language_code, telegram_users.language_code) \
+             RETURNING language_code, chosen_language",
         )
         .bind(user_id)
         .bind(username.map(str::to_ascii_lowercase))
         .bind(to_millis(now))
-        .execute(&self.pool)
+        .bind(language_code)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(())
+        Ok(reads(row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// The language each of `user_ids` reads (English for one the bot never met).
+    pub async fn languages_of(&self, user_ids: &[i64]) -> Result<HashMap<i64, Lang>> {
+        let mut languages = HashMap::with_capacity(user_ids.len());
+        // One query per few hundred people: placeholders of one statement are limited.
+        for ids in user_ids.chunks(500) {
+            let list = (1..=ids.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT user_id, language_code, chosen_language FROM telegram_users \
+                 WHERE user_id IN ({list})"
+            );
+            let mut query = sqlx::query(&sql);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                languages.insert(row.try_get(0)?, reads(row.try_get(1)?, row.try_get(2)?));
+            }
+        }
+        Ok(languages)
+    }
+
+    /// Sets the language a person reads (`None`: their Telegram app's again). `false` when the bot
+    /// never met them.
+    pub async fn choose_language(&self, user_id: i64, language: Option<Lang>) -> Result<bool> {
+        let done = sqlx::query("UPDATE telegram_users SET chosen_language = $1 WHERE user_id = $2")
+            .bind(language.map(Lang::code))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The id of the user with this username (lowercase, without `@`), once they wrote to the bot.
@@ -294,6 +338,14 @@ async fn fold(
         }
     }
     Ok(())
+}
+
+/// The language a person reads: the one they chose, else their Telegram app's.
+fn reads(language_code: Option<String>, chosen: Option<String>) -> Lang {
+    chosen
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| Lang::from_telegram(language_code.as_deref()))
 }
 
 #[cfg(test)]
