@@ -233,7 +233,7 @@ async fn alerts_reach_every_admin_and_the_group_then_ack_and_resolve_edit_them_a
     world.app.post_webhook(&fixture("2.json")).await;
     for chat in chats {
         let message = world.message(chat, "RESOLVED").await;
-        assert!(message.text.contains("after 13s"), "{}", message.text);
+        assert!(message.text.contains("after 13 s"), "{}", message.text);
         assert!(
             buttons(&message).is_empty(),
             "no buttons on a resolved alert"
