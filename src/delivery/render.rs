@@ -62,8 +62,9 @@ fn status(lang: Lang, status: AlertStatus) -> String {
     }
 }
 
+/// `2026-11-22 11:33:15 UTC` (`%Z` names the zone: always UTC here).
 fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    t.format("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
 /// Labels worth showing: all but those already in the title.
