@@ -858,7 +858,7 @@ async fn a_russian_database_emails_and_digests_in_russian() {
     assert!(
         digest
             .text
-            .starts_with("⚠️ <b>21 новый алерт</b> — быстрее, чем Telegram"),
+            .starts_with("⚠️ <b>21 новый алерт</b> пришёл быстрее, чем Telegram"),
         "{}",
         digest.text
     );

@@ -272,15 +272,15 @@ fn digest_line(count: i64) -> DigestLine {
 #[test]
 fn digests_count_in_each_languages_plural_forms() {
     for (count, russian, english) in [
-        (1, "<b>1 новый алерт</b>", "<b>1 new alert</b>"),
-        (2, "<b>2 новых алерта</b>", "<b>2 new alerts</b>"),
-        (5, "<b>5 новых алертов</b>", "<b>5 new alerts</b>"),
-        (11, "<b>11 новых алертов</b>", "<b>11 new alerts</b>"),
-        (21, "<b>21 новый алерт</b>", "<b>21 new alerts</b>"),
-        (22, "<b>22 новых алерта</b>", "<b>22 new alerts</b>"),
+        (1, "<b>1 новый алерт</b> пришёл", "<b>1 new alert</b>"),
+        (2, "<b>2 новых алерта</b> пришли", "<b>2 new alerts</b>"),
+        (5, "<b>5 новых алертов</b> пришли", "<b>5 new alerts</b>"),
+        (11, "<b>11 новых алертов</b> пришли", "<b>11 new alerts</b>"),
+        (21, "<b>21 новый алерт</b> пришёл", "<b>21 new alerts</b>"),
+        (22, "<b>22 новых алерта</b> пришли", "<b>22 new alerts</b>"),
         (
             10_000,
-            "<b>10000 новых алертов</b>",
+            "<b>10000 новых алертов</b> пришли",
             "<b>10000 new alerts</b>",
         ),
     ] {
@@ -288,7 +288,7 @@ fn digests_count_in_each_languages_plural_forms() {
         assert!(
             digest
                 .html
-                .starts_with(&format!("⚠️ {russian} — быстрее, чем Telegram")),
+                .starts_with(&format!("⚠️ {russian} быстрее, чем Telegram")),
             "{}",
             digest.html
         );
