@@ -1,5 +1,5 @@
-//! Messages from people: `/start`, `/help`, `/whoami`, `/audit`, replies to the bot's questions,
-//! and a polite refusal for strangers.
+//! Messages from people: `/start`, `/help`, `/whoami`, `/audit`, `/language` (and its picker),
+//! replies to the bot's questions, and a polite refusal for strangers.
 
 use std::sync::Arc;
 
