@@ -474,6 +474,20 @@ mod tests {
     }
 
     #[test]
+    fn errors_read_in_each_language_and_display_in_english() {
+        let int = argument(ArgType::Int {
+            min: Some(1),
+            max: None,
+        });
+        let error = int.parse("lots").unwrap_err();
+        assert_eq!(error.to_string(), "x: \"lots\" is not a whole number");
+        assert_eq!(error.render(Lang::Ru), "x: \"lots\" — не целое число");
+        let error = int.parse("0").unwrap_err();
+        assert_eq!(error.message(Lang::En), "0 is outside 1..");
+        assert_eq!(error.message(Lang::Ru), "0 вне диапазона 1..");
+    }
+
+    #[test]
     fn secrets_never_show() {
         let secret = argument(ArgType::Secret {
             pattern: Some(Regex::new("^.{12,}$").unwrap()),

@@ -426,3 +426,69 @@ fn summary(heading: &str, report: &ActionReport, lang: Lang) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exec::StepReport;
+
+    fn report(rows: &[u64], outcome: Outcome) -> ActionReport {
+        ActionReport {
+            steps: rows
+                .iter()
+                .map(|n| StepReport {
+                    name: format!("step{n}"),
+                    rows_affected: Some(*n),
+                    ..StepReport::default()
+                })
+                .collect(),
+            outcome,
+            duration: Duration::from_millis(1500),
+        }
+    }
+
+    #[test]
+    fn summaries_read_in_each_language_with_plural_rows() {
+        let done = report(&[1, 3, 5, 21], Outcome::Succeeded);
+        let heading = "<b>Vacuum</b>";
+        let english = summary(heading, &done, Lang::En);
+        assert!(
+            english.starts_with("✅ <b>Vacuum</b>: done (1.5s)"),
+            "{english}"
+        );
+        assert!(english.contains("step3 · 3 row(s)"), "{english}");
+        let russian = summary(heading, &done, Lang::Ru);
+        assert!(
+            russian.starts_with("✅ <b>Vacuum</b>: готово (1.5 с)"),
+            "{russian}"
+        );
+        for expected in ["1 строка", "3 строки", "5 строк", "21 строка"] {
+            assert!(russian.contains(expected), "{expected} in {russian}");
+        }
+        let failed = report(&[], Outcome::TimedOut { step: 2 });
+        assert!(summary(heading, &failed, Lang::Ru).contains("время вышло на шаге 2"));
+    }
+
+    #[test]
+    fn run_failures_read_in_each_language() {
+        let busy = OpError::Busy {
+            action: "vacuum".to_owned(),
+            database: "main".to_owned(),
+        };
+        assert_eq!(
+            failure(&busy, Lang::En),
+            "⚠️ vacuum is already running on main"
+        );
+        assert_eq!(
+            failure(&busy, Lang::Ru),
+            "⚠️ vacuum уже выполняется на main"
+        );
+        let late = OpError::Exec {
+            database: "main".to_owned(),
+            error: ExecError::TimedOut,
+        };
+        assert_eq!(failure(&late, Lang::Ru), "⚠️ main: время вышло");
+    }
+}
