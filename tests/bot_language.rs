@@ -27,6 +27,17 @@ views:
     sql: SELECT g AS n FROM generate_series(1, :upto) g
 "#;
 
+const ACTIONS: &str = r#"
+actions:
+  - alias: touch
+    title: Touch
+    confirm: true
+    arguments:
+      - { name: deep, type: bool }
+    steps:
+      - { name: series, sql: "SELECT g FROM generate_series(1, CASE WHEN :deep THEN 3 ELSE 1 END) g" }
+"#;
+
 fn config(ctx: &Ctx, target: &str) -> String {
     let head = ctx.head();
     format!(
@@ -41,7 +52,7 @@ databases:
 }
 
 async fn start() -> Option<Service> {
-    let files = [("views.yaml", VIEWS), ("actions.yaml", "actions: []\n")];
+    let files = [("views.yaml", VIEWS), ("actions.yaml", ACTIONS)];
     let service = Service::start_administering(&files, config).await?;
     service.telegram.set_language(IVAN, "ru-RU");
     Some(service)
@@ -247,5 +258,52 @@ async fn commands_are_registered_in_english_and_in_russian() {
             .iter()
             .any(|c| c.params.get("language_code").is_none())
     );
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russian_app_confirms_and_runs_an_action_in_russian() {
+    let Some(service) = start().await else {
+        return;
+    };
+    say(&service, IVAN, "/actions");
+    let list = message(&service, IVAN, "main</b>: действия").await;
+    service.press_labelled(IVAN, &list, "Touch").await;
+    let prompt = message(&service, IVAN, "<b>deep</b> (да или нет)").await;
+    assert!(
+        prompt
+            .text
+            .contains("Выберите или ответьте своим значением.")
+    );
+    assert_russian(&prompt);
+    service.press_labelled(IVAN, &prompt, "да").await;
+    let confirm = message(&service, IVAN, "Выполнить <b>Touch</b> на <b>main</b>?").await;
+    assert!(
+        confirm.text.contains("deep: <code>true</code>"),
+        "{}",
+        confirm.text
+    );
+    assert_russian(&confirm);
+    let answered = service.press_labelled(IVAN, &confirm, "✅ Выполнить").await;
+    assert_eq!(answered, "Выполняю…");
+    let summary = message(&service, IVAN, "готово").await;
+    assert!(
+        summary
+            .text
+            .starts_with("✅ <b>Touch</b> на <b>main</b>: готово"),
+        "{}",
+        summary.text
+    );
+    assert!(
+        summary.text.contains("<b>Результат</b>"),
+        "{}",
+        summary.text
+    );
+    assert!(summary.text.contains("строки 1–3 из 3"), "{}", summary.text);
+    service
+        .telegram
+        .messages(IVAN)
+        .iter()
+        .for_each(assert_russian);
     service.stop().await;
 }
