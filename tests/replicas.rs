@@ -216,11 +216,11 @@ async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_rel
         };
         format!(
             "catalog: {{ actions: actions.yaml }}\n\
-             api_tokens:\n  - {{ name: owner, token: \"{OWNER_TOKEN}\", role: owner }}{added}\n\
-               - {{ name: viewer, token: \"{VIEWER_TOKEN}\", role: viewer }}\n\
-               - {{ name: elsewhere, token: \"{ELSEWHERE_TOKEN}\", role: admin, databases: [other] }}\n\
-             databases:\n  - {{ name: main, dsn: \"{url}\", match: {{ cluster: main }} }}\n\
-               - {{ name: other, dsn: \"{url}\", match: {{ cluster: other }} }}\n",
+             api_tokens:\n  - {{ name: owner, token: \"{OWNER_TOKEN}\", role: owner }}{added}\n  \
+             - {{ name: viewer, token: \"{VIEWER_TOKEN}\", role: viewer }}\n  \
+             - {{ name: elsewhere, token: \"{ELSEWHERE_TOKEN}\", role: admin, databases: [other] }}\n\
+             databases:\n  - {{ name: main, dsn: \"{url}\", match: {{ cluster: main }} }}\n  \
+             - {{ name: other, dsn: \"{url}\", match: {{ cluster: other }} }}\n",
             url = target.url
         )
     };
