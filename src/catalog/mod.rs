@@ -13,7 +13,9 @@ mod validate;
 
 use std::time::Duration;
 
-pub use args::{ArgError, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown};
+pub use args::{
+    ArgError, ArgProblem, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown,
+};
 pub use sql::{Form, Segment, Template};
 
 use crate::config::{Config, ConfigError, Problem};

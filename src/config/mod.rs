@@ -9,6 +9,7 @@ mod raw;
 pub(crate) mod report;
 mod secret;
 pub mod smtp;
+pub mod state_hosts;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub use locate::Position;
 pub use report::Source;
 pub use secret::Secret;
+pub use state_hosts::Hosts;
 
 use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberKey, Role, TelegramUserId};
 use crate::i18n::Lang;

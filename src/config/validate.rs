@@ -194,6 +194,10 @@ fn state_location(raw: &str, base: &Path, report: &mut Report) -> Option<StateLo
         }
         Some(StateLocation::Sqlite(resolve(base, file)))
     } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        if let Err(e) = super::Hosts::parse(raw) {
+            report.at("state", e.to_string());
+            return None;
+        }
         Some(StateLocation::Postgres(Secret::new(raw)))
     } else {
         // Never echo the value: it may be a DSN with a password.

@@ -110,7 +110,10 @@ struct State {
     answered: HashSet<String>,
     updates: VecDeque<Value>,
     last_update_id: i64,
-    commands: Vec<Value>,
+    /// The commands registered, by `language_code` (`""`: for every language without its own).
+    commands: HashMap<String, Vec<Value>>,
+    /// The language each user's Telegram app is set to, when not English (`set_language`).
+    languages: HashMap<i64, String>,
     webhook: Option<Value>,
     last_send: HashMap<i64, Instant>,
     group_sends: HashMap<i64, VecDeque<Instant>>,
@@ -282,6 +285,22 @@ impl FakeTelegram {
         state.last_send.values_mut().for_each(back);
         state.group_sends.values_mut().flatten().for_each(back);
         state.global_sends.iter_mut().for_each(back);
+    }
+
+    /// Sets the language `user`'s Telegram app is set to (an IETF tag such as `ru`): every update
+    /// they cause from now on carries it as `from.language_code` (`en` until then).
+    pub fn set_language(&self, user: i64, code: &str) {
+        self.state().languages.insert(user, code.to_owned());
+    }
+
+    /// The commands registered for `language_code` (`None`: for every language without its own).
+    pub fn commands(&self, language_code: Option<&str>) -> Vec<Value> {
+        let state = self.state();
+        state
+            .commands
+            .get(language_code.unwrap_or_default())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Queues an update for `getUpdates`, numbering it when it has no `update_id`.
@@ -651,10 +670,15 @@ impl State {
                 if commands.len() > 100 || !commands.iter().all(valid) {
                     return Err(bad_request("BOT_COMMAND_INVALID"));
                 }
-                self.commands = commands;
+                let language = p["language_code"].as_str().unwrap_or_default().to_owned();
+                self.commands.insert(language, commands);
                 Ok(json!(true))
             }
-            "getmycommands" => Ok(Value::Array(self.commands.clone())),
+            "getmycommands" => {
+                let language = p["language_code"].as_str().unwrap_or_default();
+                let commands = self.commands.get(language).cloned().unwrap_or_default();
+                Ok(Value::Array(commands))
+            }
             "setwebhook" => {
                 match p.get("url").and_then(Value::as_str) {
                     Some("") => self.webhook = None,
@@ -844,6 +868,14 @@ impl State {
             None => {
                 self.last_update_id += 1;
                 update["update_id"] = json!(self.last_update_id);
+            }
+        }
+        // Telegram says which language the sender's app is set to in every update they cause.
+        for pointer in ["/message/from", "/callback_query/from"] {
+            if let Some(from) = update.pointer_mut(pointer)
+                && let Some(code) = from["id"].as_i64().and_then(|id| self.languages.get(&id))
+            {
+                from["language_code"] = json!(code);
             }
         }
         // Telegram includes the message a pressed button belongs to, or the one a message replies

@@ -10,6 +10,7 @@ pub mod fake_telegram;
 pub mod monitoring;
 pub mod monitoring_files;
 pub mod otlp_collector;
+pub mod pg_cluster;
 pub mod prerequisites;
 pub mod promql;
 pub mod service;

@@ -59,13 +59,11 @@ impl Worker {
         for job in now {
             self.perform(job).await;
         }
-        if let Err(e) = self
-            .store
-            .settle_feed(&feed, &self.owner, self.clock.now(), next)
-            .await
-        {
-            tracing::warn!(recipient = %feed.recipient, error = %e, "recording a feed's step failed");
-        }
+        self.record("a feed's step", || {
+            self.store
+                .settle_feed(&feed, &self.owner, self.clock.now(), next)
+        })
+        .await;
     }
 
     /// Moves the feed's positions on; returns when it is due next and the sends to perform now.
