@@ -10,7 +10,7 @@ use postgram::i18n::{self, Lang};
 
 /// Modules whose every string literal a person could read must come from the catalogues. Literals in
 /// `tracing` macros, `expect`/`unreachable!`/`panic!` messages, the dispatcher's log texts
-/// (`with_custom_text`), comments and tests are not for people.
+/// (`with_custom_text`), audit action names, comments and tests are not for people.
 const RENDERING: &[&str] = &[
     "src/i18n",
     "src/bot/context.rs",
@@ -20,6 +20,8 @@ const RENDERING: &[&str] = &[
     "src/bot/table.rs",
     "src/bot/runs",
     "src/catalog/args.rs",
+    "src/bot/alerts.rs",
+    "src/delivery/render.rs",
 ];
 
 /// The placeholders (`$name`) of every message of a language, by key.
@@ -185,6 +187,8 @@ fn readable_literals(source: &str) -> Vec<Literal> {
         "query",
         "query_as",
         "query_scalar",
+        // Audit action names ("expire silence") are identifiers that `/audit?action=` filters by.
+        "audit",
     ];
     let bytes = source.as_bytes();
     let mut found = Vec::new();

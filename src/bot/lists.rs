@@ -105,7 +105,7 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
     let mut rows = Vec::new();
     for incident in incidents.iter().take(ALERTS_SHOWN as usize) {
         text.push('\n');
-        text.push_str(&incident_line(incident, now));
+        text.push_str(&incident_line(crate::i18n::Lang::En, incident, now));
         let mut row = Vec::new();
         let responds = may(&who, Permission::Respond, incident.database.as_deref());
         if responds && incident.acknowledged_by.is_none() {
@@ -167,7 +167,7 @@ pub async fn incidents(
     }
     for incident in &page.incidents {
         text.push('\n');
-        text.push_str(&incident_line(incident, now));
+        text.push_str(&incident_line(crate::i18n::Lang::En, incident, now));
     }
     let mut row = Vec::new();
     if before.is_some() {
@@ -243,7 +243,7 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
     let mut rows = Vec::new();
     for incident in &silenced {
         text.push('\n');
-        text.push_str(&incident_line(incident, now));
+        text.push_str(&incident_line(crate::i18n::Lang::En, incident, now));
         if let (Some(by), Some(until)) = (&incident.silenced_by, incident.silenced_until) {
             text.push_str(&format!(
                 "\n    🔕 by {} until {}",

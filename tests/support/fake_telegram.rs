@@ -1163,6 +1163,17 @@ fn user_json(user_id: i64, username: Option<&str>) -> Value {
     user
 }
 
+/// `update` as sent by a person whose Telegram app is set to `language_code` (the fake's people
+/// otherwise use `en`).
+pub fn in_language(mut update: Value, language_code: &str) -> Value {
+    for kind in ["message", "callback_query"] {
+        if let Some(from) = update.get_mut(kind).and_then(|u| u.get_mut("from")) {
+            from["language_code"] = json!(language_code);
+        }
+    }
+    update
+}
+
 /// A private chat for a positive id, a supergroup for a negative one.
 fn chat_json(chat_id: i64) -> Value {
     if chat_id > 0 {
@@ -1322,14 +1333,15 @@ impl FakeTelegram {
         data: &str,
         limit: Duration,
     ) -> String {
+        let update = callback_update(user, username, message.chat_id, message.message_id, data);
+        self.press_with(update, limit).await
+    }
+
+    /// Sends a button press (`callback_update`, perhaps changed) and returns the text it was
+    /// answered with (once it is answered).
+    pub async fn press_with(&self, update: Value, limit: Duration) -> String {
         let before = self.calls_to("answerCallbackQuery").len();
-        self.push_update(callback_update(
-            user,
-            username,
-            message.chat_id,
-            message.message_id,
-            data,
-        ));
+        self.push_update(update);
         let call = self
             .wait_for("the button press to be answered", limit, move |t| {
                 t.calls_to("answerCallbackQuery").get(before).cloned()

@@ -65,6 +65,7 @@ pub fn main_targets(dsn: &str) -> postgram::exec::Targets {
         email: Vec::new(),
         reconnect_after: postgram::config::RECONNECT_AFTER,
         metrics_selector: r#"{cluster="main"}"#.to_owned(),
+        language: postgram::i18n::Lang::En,
     }])
     .unwrap()
 }

@@ -225,9 +225,11 @@ impl Worker {
         if lines.is_empty() {
             return Ok(Digest::OneByOne);
         }
+        // A digest of several databases reads in the language of its biggest line's.
+        let lang = self.language(chat, lines[0].database.as_deref()).await?;
         let answer = self
             .telegram
-            .send(chat, &render::digest_message(&lines))
+            .send(chat, &render::digest_message(lang, &lines))
             .await;
         self.throttle.done(chat);
         let error = match answer {
