@@ -9,12 +9,15 @@ pub mod plan;
 mod raw;
 pub mod scram;
 mod sql;
+mod text;
 mod validate;
 
 use std::time::Duration;
 
 pub use args::{ArgError, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown};
 pub use sql::{Form, Segment, Template};
+pub use text::Text;
+pub(crate) use text::{RawText, read_text};
 
 use crate::config::{Config, ConfigError, Problem};
 use crate::domain::DatabaseName;
@@ -41,8 +44,8 @@ impl VersionedSql {
 #[derive(Debug, Clone)]
 pub struct View {
     pub alias: String,
-    pub title: String,
-    pub description: String,
+    pub title: Text,
+    pub description: Text,
     /// `None`: every database.
     pub databases: Option<Vec<DatabaseName>>,
     pub timeout: Duration,
@@ -73,8 +76,8 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub struct Action {
     pub alias: String,
-    pub title: String,
-    pub description: String,
+    pub title: Text,
+    pub description: Text,
     pub databases: Option<Vec<DatabaseName>>,
     pub confirm: bool,
     pub timeout: Duration,
@@ -104,7 +107,7 @@ impl Action {
 #[derive(Debug, Clone, Copy)]
 pub struct ItemInfo<'a> {
     pub alias: &'a str,
-    pub title: &'a str,
+    pub title: &'a Text,
     pub arguments: &'a [Argument],
     /// Actions only: ask for confirmation first.
     pub confirm: bool,

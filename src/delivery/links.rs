@@ -91,7 +91,7 @@ impl Links {
                     incident: incident.id,
                     item: alias,
                 };
-                buttons.push((format!("🔎 {}", view.title), data));
+                buttons.push((format!("🔎 {}", view.title.en()), data));
             }
         }
         for alias in actions {
@@ -103,7 +103,7 @@ impl Links {
                     incident: incident.id,
                     item: alias,
                 };
-                buttons.push((format!("⚙️ {}", action.title), data));
+                buttons.push((format!("⚙️ {}", action.title.en()), data));
             }
         }
         buttons.dedup_by(|a, b| a.1 == b.1);

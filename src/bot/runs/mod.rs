@@ -165,7 +165,7 @@ pub async fn items(
                 database: db.name.clone(),
                 item: item.alias.to_owned(),
             };
-            vec![button(item.title.to_owned(), pick)]
+            vec![button(item.title.en(), pick)]
         })
         .collect();
     let text = if rows.is_empty() {
@@ -196,7 +196,7 @@ fn item(
         .find(|i| i.alias == alias && i.serves(database))?;
     Some((
         item.alias.to_owned(),
-        item.title.to_owned(),
+        item.title.en().to_owned(),
         item.arguments.to_vec(),
     ))
 }
@@ -291,7 +291,7 @@ fn arguments_of(
         .find(|i| i.alias == dialogue.alias && i.serves(database))?;
     Some((
         actions,
-        item.title.to_owned(),
+        item.title.en().to_owned(),
         item.arguments.to_vec(),
         item.confirm || dialogue.confirm,
     ))
