@@ -94,6 +94,8 @@ pub enum Fault {
 
 #[derive(Default)]
 struct State {
+    /// The `language_code` each user's Telegram app sends, when not `en`.
+    languages: HashMap<i64, String>,
     calls: Vec<Call>,
     messages: Vec<Stored>,
     last_message_id: HashMap<i64, i64>,
@@ -282,6 +284,12 @@ impl FakeTelegram {
         state.last_send.values_mut().for_each(back);
         state.group_sends.values_mut().flatten().for_each(back);
         state.global_sends.iter_mut().for_each(back);
+    }
+
+    /// From now on `user`'s updates carry `language_code` `code` (`ru`, `en-GB`…), as from a Telegram
+    /// app set to that language.
+    pub fn set_language(&self, user: i64, code: &str) {
+        self.state().languages.insert(user, code.to_owned());
     }
 
     /// Queues an update for `getUpdates`, numbering it when it has no `update_id`.
@@ -844,6 +852,15 @@ impl State {
             None => {
                 self.last_update_id += 1;
                 update["update_id"] = json!(self.last_update_id);
+            }
+        }
+        // Telegram says which language each user's app is set to.
+        for pointer in ["/message/from", "/callback_query/from"] {
+            if let Some(from) = update.pointer_mut(pointer) {
+                let user = from["id"].as_i64().unwrap_or_default();
+                if let Some(code) = self.languages.get(&user) {
+                    from["language_code"] = json!(code);
+                }
             }
         }
         // Telegram includes the message a pressed button belongs to, or the one a message replies
