@@ -10,7 +10,21 @@ use postgram::i18n::{self, Lang};
 
 /// Modules whose every string literal a person could read must come from the catalogues. Literals in
 /// `tracing` macros, `expect`/`unreachable!`/`panic!` messages, comments and tests are not for people.
-const RENDERING: &[&str] = &["src/i18n", "src/bot/context.rs"];
+const RENDERING: &[&str] = &[
+    "src/i18n",
+    "src/bot/context.rs",
+    "src/bot/admins.rs",
+    "src/bot/lists.rs",
+    "src/bot/newcomers.rs",
+    "src/bot/charts",
+    "src/members/changes.rs",
+    "src/members/usernames.rs",
+    "src/reload/changes.rs",
+    "src/charts/service.rs",
+    "src/charts/fetch.rs",
+    "src/charts/status.rs",
+    "src/charts/render.rs",
+];
 
 /// The placeholders (`$name`) of every message of a language, by key.
 fn messages(lang: Lang) -> BTreeMap<String, BTreeSet<String>> {

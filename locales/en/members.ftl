@@ -95,3 +95,24 @@ reload-dialogue-ended = This conversation about the { $kind } <code>{ $item }</c
 reload-database-removed = the database { $database } was removed
 reload-item-removed = the { $kind } was removed
 reload-item-moved = the { $kind } no longer runs on { $database }
+
+## Lists: firing alerts, the incident history, active silences
+
+alerts-none = ✅ Nothing is firing in your databases.
+alerts-title = <b>Firing now</b>
+alerts-more = … and more: see /incidents
+incidents-title = <b>Incidents of { $database }</b>
+incidents-title-all = <b>Incidents of all databases</b>
+incidents-none = None.
+incidents-newest = ⏮ Newest
+incidents-older = ◀ Older
+incidents-not-member = You are not a member of a database named "{ $database }".
+incidents-name-one = Name one of your databases: /incidents { $names }
+silences-none = No silence created here is active.
+silences-title = <b>Active silences</b>
+silences-by = 🔕 by { $by } until { $until }
+silences-expire = 🔔 Expire #{ $id }
+
+## To the owners: a username a member was added by now belongs to another account
+
+username-taken = ⚠️ Telegram account <code>{ $account }</code> now carries @{ $username }, which belongs to user <code>{ $owner }</code>. I treat it as a stranger. If that person moved to the new account, bind @{ $username } to it from /admins.

@@ -107,3 +107,24 @@ reload-item-moved = { $kind ->
     [view] представление больше не выполняется на { $database }
    *[action] действие больше не выполняется на { $database }
 }
+
+## Списки: срабатывающие алерты, история инцидентов, активные заглушки
+
+alerts-none = ✅ В ваших базах ничего не срабатывает.
+alerts-title = <b>Срабатывает сейчас</b>
+alerts-more = … и ещё: см. /incidents
+incidents-title = <b>Инциденты { $database }</b>
+incidents-title-all = <b>Инциденты всех баз</b>
+incidents-none = Нет.
+incidents-newest = ⏮ Новейшие
+incidents-older = ◀ Старше
+incidents-not-member = Вы не участник базы с именем «{ $database }».
+incidents-name-one = Укажите одну из своих баз: /incidents { $names }
+silences-none = Активных заглушек, созданных здесь, нет.
+silences-title = <b>Активные заглушки</b>
+silences-by = 🔕 { $by }, до { $until }
+silences-expire = 🔔 Снять #{ $id }
+
+## Владельцам: имя пользователя, по которому добавлен участник, теперь у другой учётной записи
+
+username-taken = ⚠️ Учётная запись Telegram <code>{ $account }</code> теперь носит имя @{ $username }, которое принадлежит пользователю <code>{ $owner }</code>. Я считаю её посторонней. Если этот человек перешёл на новую учётную запись, привяжите к ней @{ $username } в /admins.
