@@ -17,6 +17,7 @@ const RENDERING: &[&str] = &[
     "src/bot/lists.rs",
     "src/bot/newcomers.rs",
     "src/bot/charts",
+    "src/bot/tokens",
     "src/members/changes.rs",
     "src/members/usernames.rs",
     "src/reload/changes.rs",

@@ -116,3 +116,47 @@ silences-expire = 🔔 Expire #{ $id }
 ## To the owners: a username a member was added by now belongs to another account
 
 username-taken = ⚠️ Telegram account <code>{ $account }</code> now carries @{ $username }, which belongs to user <code>{ $owner }</code>. I treat it as a stranger. If that person moved to the new account, bind @{ $username } to it from /admins.
+
+## /tokens: API tokens
+
+tokens-owners-only = API tokens are managed by owners.
+tokens-not-allowed = Not allowed: API tokens are managed by owners.
+tokens-every-database = every database
+tokens-private-only = A new token is shown only in a private chat: send me <code>/tokens NAME</code> there.
+tokens-role-viewer = 👁 viewer
+tokens-role-admin = 🛠 admin
+tokens-role-owner = 👑 owner
+tokens-which-role = New API token <b>{ $name }</b>: which role?
+
+    <b>viewer</b> reads incidents and views; <b>admin</b> also acts on alerts and runs actions; <b>owner</b> may do everything, members and the audit log included.
+tokens-bad-name = Token names are 1 to 24 characters: lowercase letters, digits, <code>-</code> and <code>_</code>. For example: <code>/tokens grafana</code>
+tokens-name-in-config = <b>{ $name }</b> is a token of the configuration file; choose another name.
+tokens-name-exists = A token named <b>{ $name }</b> exists already (revoked tokens keep their names); choose another name.
+tokens-line = <b>{ $name }</b> · { $role } · { $scope } · by { $by } on { $date }
+tokens-revoked-on = revoked on { $date }
+tokens-title = <b>API tokens</b>
+tokens-none = None yet.
+tokens-more = … and { $count } more
+tokens-footer = 🔒 tokens come from the configuration file. Send <code>/tokens NAME</code> to create one (in a private chat).
+tokens-revoke = Revoke { $name }
+tokens-stale = This button is no longer valid.
+tokens-create-in-private = Tokens are created only in a private chat.
+tokens-all-databases = 🌐 All databases
+tokens-which-scope = New API token <b>{ $name }</b> as <b>{ $role }</b>: on which databases?
+tokens-name-taken = That name is taken now.
+tokens-name-taken-long = A token named <b>{ $name }</b> exists already; send <code>/tokens NAME</code> with another name.
+tokens-created-answer = Created: copy the token now.
+tokens-shown = 🔑 New API token { $what }
+
+    <code>{ $token }</code>
+
+    Send it as <code>Authorization: Bearer …</code>. This is the only time it is shown — the service keeps only its SHA-256 — so copy it now, then delete this message.
+tokens-hide = 🙈 I saved it — delete this message
+tokens-created = ✅ Created the API token { $what }: it is shown once below.
+tokens-no-such = There is no such token.
+tokens-revoked = Revoked { $name }: it no longer opens the API.
+tokens-revoked-already = { $name } was revoked already.
+tokens-deleted = Deleted.
+tokens-hidden-text = 🙈 The token that was here is hidden.
+tokens-hidden = Hidden.
+tokens-delete-yourself = Telegram refused: please delete the message yourself.

@@ -128,3 +128,47 @@ silences-expire = 🔔 Снять #{ $id }
 ## Владельцам: имя пользователя, по которому добавлен участник, теперь у другой учётной записи
 
 username-taken = ⚠️ Учётная запись Telegram <code>{ $account }</code> теперь носит имя @{ $username }, которое принадлежит пользователю <code>{ $owner }</code>. Я считаю её посторонней. Если этот человек перешёл на новую учётную запись, привяжите к ней @{ $username } в /admins.
+
+## /tokens: API-токены
+
+tokens-owners-only = API-токенами управляют владельцы.
+tokens-not-allowed = Нельзя: API-токенами управляют владельцы.
+tokens-every-database = все базы
+tokens-private-only = Новый токен показывается только в личном чате: отправьте мне там <code>/tokens ИМЯ</code>.
+tokens-role-viewer = 👁 наблюдатель
+tokens-role-admin = 🛠 администратор
+tokens-role-owner = 👑 владелец
+tokens-which-role = Новый API-токен <b>{ $name }</b>: какая роль?
+
+    <b>viewer</b> (наблюдатель) читает инциденты и представления; <b>admin</b> (администратор) ещё и работает с алертами и запускает действия; <b>owner</b> (владелец) может всё, включая участников и журнал аудита.
+tokens-bad-name = Имя токена — от 1 до 24 символов: строчные латинские буквы, цифры, <code>-</code> и <code>_</code>. Например: <code>/tokens grafana</code>
+tokens-name-in-config = <b>{ $name }</b> — токен из файла конфигурации; выберите другое имя.
+tokens-name-exists = Токен с именем <b>{ $name }</b> уже есть (отозванные токены сохраняют имена); выберите другое имя.
+tokens-line = <b>{ $name }</b> · { $role } · { $scope } · создал(а) { $by } { $date }
+tokens-revoked-on = отозван { $date }
+tokens-title = <b>API-токены</b>
+tokens-none = Пока нет.
+tokens-more = … и ещё { $count }
+tokens-footer = 🔒 токены из файла конфигурации. Отправьте <code>/tokens ИМЯ</code>, чтобы создать токен (в личном чате).
+tokens-revoke = Отозвать { $name }
+tokens-stale = Эта кнопка больше не действует.
+tokens-create-in-private = Токены создаются только в личном чате.
+tokens-all-databases = 🌐 Все базы
+tokens-which-scope = Новый API-токен <b>{ $name }</b> с ролью <b>{ $role }</b>: для каких баз?
+tokens-name-taken = Это имя уже занято.
+tokens-name-taken-long = Токен с именем <b>{ $name }</b> уже есть; отправьте <code>/tokens ИМЯ</code> с другим именем.
+tokens-created-answer = Создан: скопируйте токен сейчас.
+tokens-shown = 🔑 Новый API-токен { $what }
+
+    <code>{ $token }</code>
+
+    Передавайте его как <code>Authorization: Bearer …</code>. Он показывается только сейчас — сервис хранит лишь его SHA-256, — поэтому скопируйте его и удалите это сообщение.
+tokens-hide = 🙈 Я сохранил(а) — удалить сообщение
+tokens-created = ✅ API-токен { $what } создан: он показан один раз ниже.
+tokens-no-such = Такого токена нет.
+tokens-revoked = { $name } отозван: он больше не открывает API.
+tokens-revoked-already = { $name } уже отозван.
+tokens-deleted = Удалено.
+tokens-hidden-text = 🙈 Токен, который был здесь, скрыт.
+tokens-hidden = Скрыто.
+tokens-delete-yourself = Telegram отказал: удалите сообщение сами.
