@@ -232,7 +232,8 @@ impl Charting {
 
     /// Renders on a blocking thread: a chart takes tens of milliseconds of CPU.
     async fn draw(&self, drawing: Drawing, lang: Lang) -> Result<Picture, ChartError> {
-        let series = limit_series(drawing.series, MAX_SERIES);
+        let other = tr!(lang, "chart-other");
+        let series = limit_series(drawing.series, MAX_SERIES, &other);
         let summary = series
             .iter()
             .map(|s| (s.name.clone(), summary(s, drawing.unit, lang)))
@@ -258,6 +259,7 @@ impl Charting {
                     thresholds: &thresholds,
                     shade,
                     utc_offset: zone,
+                    lang,
                 })
             }
         })

@@ -21,7 +21,7 @@ use crate::charts::fetch::{Span, Window};
 use crate::charts::prometheus::QueryError;
 use crate::charts::service::{ChartError, MAX_SERIES, still_drawing};
 use crate::charts::status::Reading;
-use crate::charts::{format_value, limit_series};
+use crate::charts::{OTHER, format_value, limit_series};
 use crate::domain::DatabaseName;
 use crate::i18n::Lang;
 
@@ -121,7 +121,7 @@ pub async fn show(
         .charts()
         .series(&database, &alias, Window::last(span, now), Lang::En)
         .await?;
-    let series = limit_series(drawing.series, MAX_SERIES);
+    let series = limit_series(drawing.series, MAX_SERIES, OTHER);
     Ok(Json(json!({
         "alias": alias, "title": drawing.title, "unit": drawing.unit, "database": database.as_str(),
         "range": span.name(), "from": drawing.window.from, "to": drawing.window.to,
