@@ -25,6 +25,8 @@ const RENDERING: &[&str] = &[
     "src/charts/fetch.rs",
     "src/charts/status.rs",
     "src/charts/render.rs",
+    "src/charts/legend.rs",
+    "src/charts/limit.rs",
 ];
 
 /// The placeholders (`$name`) of every message of a language, by key.

@@ -256,3 +256,48 @@ impl Members {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_refusals_read_in_each_language() {
+        assert_eq!(role_name(Role::Admin, Lang::En), "an admin");
+        assert_eq!(role_name(Role::Viewer, Lang::Ru), "наблюдателем");
+        let locked = MemberError::Locked("@eve".to_owned());
+        assert_eq!(
+            locked.text(Lang::En).as_deref(),
+            Some("@eve is a member in the configuration file; change it there")
+        );
+        assert_eq!(
+            locked.text(Lang::Ru).as_deref(),
+            Some("@eve указан(а) в файле конфигурации; измените это там")
+        );
+        let store = MemberError::Store(StoreError::Corrupt {
+            what: "member",
+            detail: String::new(),
+        });
+        assert_eq!(
+            store.text(Lang::Ru),
+            None,
+            "the store's failures stay internal"
+        );
+    }
+
+    #[test]
+    fn an_invite_counts_its_hours_in_russian() {
+        let asked = |hours: i64| {
+            tr!(
+                Lang::Ru,
+                "members-invite-ask",
+                database = "main",
+                role = "admin",
+                hours = hours
+            )
+        };
+        assert!(asked(1).contains("в течение 1 часа."), "{}", asked(1));
+        assert!(asked(22).contains("в течение 22 часов."), "{}", asked(22));
+        assert!(asked(48).contains("в течение 48 часов."), "{}", asked(48));
+    }
+}
