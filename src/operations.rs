@@ -179,9 +179,7 @@ impl Operations {
 
     fn planned(database: &DatabaseName, e: plan::PlanError) -> OpError {
         match e {
-            plan::PlanError::Argument { name, message } => {
-                OpError::Argument(ArgError { name, message })
-            }
+            plan::PlanError::Argument(e) => OpError::Argument(e),
             plan::PlanError::Exec(error) => OpError::Exec {
                 database: database.to_string(),
                 error,

@@ -421,6 +421,7 @@ async fn every_role_meets_every_entry_point_as_expected() {
         row("/start", say("/start"), &["Hello"], "yyyyn"),
         row("/help", say("/help"), &["sends the alerts"], "yyyyn"),
         row("/whoami", say("/whoami"), &["(Telegram id"], "yyyyn"),
+        row("/language", say("/language"), &["I speak English"], "yyyyn"),
         row("/alerts", say("/alerts"), &["MatrixAlert"], "yyynn"),
         row(
             "/incidents main",

@@ -9,10 +9,19 @@ use fluent_syntax::ast;
 use postgram::i18n::{self, Lang};
 
 /// Modules whose every string literal a person could read must come from the catalogues. Literals in
-/// `tracing` macros, `expect`/`unreachable!`/`panic!` messages, comments and tests are not for people.
+/// `tracing` macros, `expect`/`unreachable!`/`panic!` messages, the dispatcher's log texts
+/// (`with_custom_text`), audit action names, comments and tests are not for people.
 const RENDERING: &[&str] = &[
     "src/i18n",
     "src/bot/context.rs",
+    "src/bot/mod.rs",
+    "src/bot/messages.rs",
+    "src/bot/commands.rs",
+    "src/bot/table.rs",
+    "src/bot/runs",
+    "src/catalog/args.rs",
+    "src/bot/alerts.rs",
+    "src/delivery/render.rs",
     "src/bot/admins.rs",
     "src/bot/lists.rs",
     "src/bot/newcomers.rs",
@@ -182,6 +191,7 @@ fn readable_literals(source: &str) -> Vec<Literal> {
         "trace_span!",
         "error_span!",
         "instrument",
+        "with_custom_text",
         "expect",
         "unreachable!",
         "panic!",
@@ -191,6 +201,8 @@ fn readable_literals(source: &str) -> Vec<Literal> {
         "query",
         "query_as",
         "query_scalar",
+        // Audit action names ("expire silence") are identifiers that `/audit?action=` filters by.
+        "audit",
     ];
     let bytes = source.as_bytes();
     let mut found = Vec::new();
@@ -258,7 +270,8 @@ fn readable_literals(source: &str) -> Vec<Literal> {
         match c {
             b'\n' => line += 1,
             b'(' | b'[' | b'{' => {
-                let word = last_word.trim_start_matches("tracing::");
+                // The last segment of a path: `tracing::warn!`, `LoggingErrorHandler::with_custom_text`.
+                let word = last_word.rsplit("::").next().unwrap_or_default();
                 let attribute = c == b'[' && i > 0 && bytes[i - 1] == b'#';
                 let for_people = !(attribute || NOT_FOR_PEOPLE.contains(&word));
                 stack.push(for_people);

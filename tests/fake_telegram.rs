@@ -479,6 +479,25 @@ async fn commands_are_kept_and_checked() {
         .await;
     assert!(matches!(invalid, Err(RequestError::Api(_))));
     assert_eq!(bot.get_my_commands().await.unwrap(), commands);
+    // Each language's list is its own; one without a list of its own has none here.
+    let russian = vec![BotCommand::new("status", "Показать базы данных")];
+    bot.set_my_commands(russian.clone())
+        .language_code("ru")
+        .await
+        .unwrap();
+    assert_eq!(
+        bot.get_my_commands().language_code("ru").await.unwrap(),
+        russian
+    );
+    assert_eq!(bot.get_my_commands().await.unwrap(), commands);
+    assert_eq!(fake.commands(Some("ru")).len(), 1);
+    assert!(
+        bot.get_my_commands()
+            .language_code("de")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

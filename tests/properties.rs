@@ -12,6 +12,7 @@ use postgram::alertmanager;
 use postgram::catalog::{ArgType, Catalog, Form, Segment, Template, parse_all};
 use postgram::config::{Config, ConfigError};
 use postgram::domain::DatabaseName;
+use postgram::i18n::Lang;
 use proptest::prelude::*;
 
 fn cases(cases: u32) -> ProptestConfig {
@@ -283,9 +284,12 @@ proptest! {
                 Ok(_) => {}
                 Err(e) => {
                     prop_assert_eq!(&e.name, &argument.name);
-                    prop_assert!(!e.message.is_empty());
-                    if matches!(argument.kind, ArgType::Secret { .. }) && value.len() > 3 {
-                        prop_assert!(!e.message.contains(&value), "a secret echoed: {}", e.message);
+                    for lang in Lang::ALL {
+                        let message = e.message(lang);
+                        prop_assert!(!message.is_empty());
+                        if matches!(argument.kind, ArgType::Secret { .. }) && value.len() > 3 {
+                            prop_assert!(!message.contains(&value), "a secret echoed: {}", message);
+                        }
                     }
                 }
             }
@@ -301,7 +305,7 @@ proptest! {
                 given.contains_key(&e.name) || arguments.iter().any(|a| a.name == e.name),
                 "the error names no argument: {e:?}"
             );
-            prop_assert!(!e.message.is_empty());
+            prop_assert!(!e.message(Lang::Ru).is_empty());
         }
     }
 }

@@ -642,6 +642,51 @@ async fn a_dialogue_about_a_removed_action_ends_with_a_message() {
     service.stop().await;
 }
 
+/// `language` is taken by a reload like any key a restart need not take: the next alert reads in the
+/// new language (the admin never wrote to the bot, so they read their database's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_changes_the_language_alerts_read_in() {
+    let Some(service) = start(false).await else {
+        return;
+    };
+    let fire = |fingerprint: &str, alertname: &str| {
+        notification(
+            "firing",
+            vec![alert(
+                fingerprint,
+                "firing",
+                "2026-11-22T11:00:00Z",
+                json!({ "alertname": alertname, "cluster": "main" }),
+            )],
+        )
+    };
+    service
+        .app
+        .post_webhook(&fire("1a0000000000000a", "BeforeReload"))
+        .await;
+    let before = service
+        .telegram
+        .newest_containing(ADMIN, "BeforeReload", WAIT)
+        .await;
+    assert!(before.text.contains("<b>FIRING</b>"), "{}", before.text);
+
+    let main = database("main", &service.target().url, &ADMIN.to_string());
+    let text = format!("{}language: ru\n", config(&service.ctx(), &main, false));
+    let (status, reloaded) = service.reload(OWNER_TOKEN, &text, &[]).await;
+    assert_eq!(status, 200, "{reloaded}");
+    service
+        .app
+        .post_webhook(&fire("1a0000000000000b", "AfterReload"))
+        .await;
+    let after = service
+        .telegram
+        .newest_containing(ADMIN, "AfterReload", WAIT)
+        .await;
+    assert!(after.text.contains("<b>СРАБОТАЛ</b>"), "{}", after.text);
+    assert!(after.text.contains("Начало: "), "{}", after.text);
+    service.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_whose_telegram_speaks_russian_hears_of_a_reload_in_russian() {
     let Some(service) = start(false).await else {

@@ -168,6 +168,8 @@ async fn one_replica_polls_another_takes_over_after_kill_9_and_each_update_is_an
 
 const OWNER_TOKEN: &str = "owner-token-for-replica-tests";
 const ADDED_TOKEN: &str = "added-token-for-replica-tests";
+const VIEWER_TOKEN: &str = "viewer-token-for-replica-tests";
+const ELSEWHERE_TOKEN: &str = "elsewhere-token-for-replica-tests";
 const ACTIONS: &str = r#"
 actions:
   - alias: gated
@@ -214,9 +216,12 @@ async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_rel
         };
         format!(
             "catalog: {{ actions: actions.yaml }}\n\
-             api_tokens:\n  - {{ name: owner, token: \"{OWNER_TOKEN}\", role: owner }}{added}\n\
-             databases:\n  - {{ name: main, dsn: \"{}\", match: {{ cluster: main }} }}\n",
-            target.url
+             api_tokens:\n  - {{ name: owner, token: \"{OWNER_TOKEN}\", role: owner }}{added}\n  \
+             - {{ name: viewer, token: \"{VIEWER_TOKEN}\", role: viewer }}\n  \
+             - {{ name: elsewhere, token: \"{ELSEWHERE_TOKEN}\", role: admin, databases: [other] }}\n\
+             databases:\n  - {{ name: main, dsn: \"{url}\", match: {{ cluster: main }} }}\n  \
+             - {{ name: other, dsn: \"{url}\", match: {{ cluster: other }} }}\n",
+            url = target.url
         )
     };
     let a = start_replica(&state, &telegram, 0, &rest(false)).await;
@@ -250,6 +255,28 @@ async fn an_action_runs_once_across_replicas_is_cancelled_from_another_and_a_rel
     )
     .await;
     assert_eq!(status, 409, "{refused}");
+    // On B, a viewer of main and an admin of another database may not cancel A's run: refused
+    // before any news goes out, and the run goes on.
+    for token in [VIEWER_TOKEN, ELSEWHERE_TOKEN] {
+        let (status, refused) = call(
+            &b.base,
+            post.clone(),
+            &format!("/runs/{run}/cancel"),
+            token,
+            None,
+        )
+        .await;
+        assert_eq!(status, 403, "{refused}");
+    }
+    let (_, still) = call(
+        &a.base,
+        reqwest::Method::GET,
+        &format!("/runs/{run}"),
+        OWNER_TOKEN,
+        None,
+    )
+    .await;
+    assert_eq!(still["state"], "running", "{still}");
     // B cancels A's run.
     let (status, cancelling) = call(
         &b.base,

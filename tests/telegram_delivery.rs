@@ -8,7 +8,9 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::fake_telegram::{self, SentMessage, alerts_told, text_update};
+use support::fake_telegram::{
+    self, SentMessage, alerts_told, callback_update, in_language, text_update,
+};
 use support::smtp_sink::SmtpSink;
 use support::{BOT_TOKEN, Backend, Service, alert, fixture, notification};
 
@@ -31,6 +33,8 @@ struct Setup {
     alertmanager: Option<String>,
     /// Receive updates by webhook on this port instead of long polling.
     webhook_port: Option<u16>,
+    /// `databases[0].language`, when set.
+    language: Option<&'static str>,
 }
 
 impl Default for Setup {
@@ -41,6 +45,7 @@ impl Default for Setup {
             admins: vec![ADMIN.to_string(), "\"@alice\"".to_owned()],
             alertmanager: None,
             webhook_port: None,
+            language: None,
         }
     }
 }
@@ -91,6 +96,7 @@ databases:
     admins: [{admins}]
     chat: {GROUP}
     email: [dba@example.com]
+{language}
 api_tokens:
   - {{ name: tests, token: "{api_token}", role: viewer }}
 "#,
@@ -102,6 +108,10 @@ api_tokens:
                 failure = setup.telegram_failure_after,
                 severities = setup.severities,
                 admins = setup.admins.join(", "),
+                language = setup
+                    .language
+                    .map(|code| format!("    language: {code}"))
+                    .unwrap_or_default(),
             )
         })
         .await
@@ -233,7 +243,7 @@ async fn alerts_reach_every_admin_and_the_group_then_ack_and_resolve_edit_them_a
     world.app.post_webhook(&fixture("2.json")).await;
     for chat in chats {
         let message = world.message(chat, "RESOLVED").await;
-        assert!(message.text.contains("after 13s"), "{}", message.text);
+        assert!(message.text.contains("after 13 s"), "{}", message.text);
         assert!(
             buttons(&message).is_empty(),
             "no buttons on a resolved alert"
@@ -710,5 +720,148 @@ async fn smtp_down_keeps_the_email_queued_until_it_is_back() {
     assert!(metrics.contains("postgram_telegram_messages_total{action=\"send\",result=\"ok\"} 3"));
     assert!(metrics.contains("postgram_telegram_rate_limited_total 0"));
     assert!(metrics.contains("postgram_delivery_latency_seconds_count 3"));
+    world.stop().await;
+}
+
+/// The labels of a message's buttons.
+fn labels(message: &SentMessage) -> Vec<String> {
+    fake_telegram::buttons(message)
+        .into_iter()
+        .map(|(label, _)| label)
+        .collect()
+}
+
+/// Each person reads alerts in their own language: Alice's Telegram is in Russian, so her copy, its
+/// buttons, the answer to her press and the acknowledgement edit are Russian, while the English admin
+/// and the group (the database speaks English) read English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_person_reads_alerts_buttons_and_acknowledgements_in_their_language() {
+    let world = World::start(Setup::default()).await;
+    for (user, username, code) in [(ALICE, Some("alice"), "ru"), (ADMIN, None, "en")] {
+        world.telegram.push_update(in_language(
+            text_update(user, username, user, "/start"),
+            code,
+        ));
+        world
+            .telegram
+            .wait_for("the reply to /start", WAIT, |t| {
+                t.messages(user).first().cloned()
+            })
+            .await;
+    }
+    let (_, answer) = world.app.post_webhook(&fixture("1.json")).await;
+    let id = answer["alerts"][0]["incident"].as_i64().unwrap();
+
+    let russian = world.message(ALICE, "PostgresReplicationLag").await;
+    assert!(
+        russian.text.starts_with("🔴 <b>СРАБОТАЛ</b> · <b>main</b>"),
+        "{}",
+        russian.text
+    );
+    assert!(russian.text.contains("Начало: "), "{}", russian.text);
+    assert!(russian.text.contains(" назад)"), "{}", russian.text);
+    assert_eq!(
+        labels(&russian),
+        ["☑️ Подтвердить", "🔕 1 ч", "🔕 4 ч", "🔕 24 ч"]
+    );
+    for chat in [ADMIN, GROUP] {
+        let english = world.message(chat, "PostgresReplicationLag").await;
+        assert!(english.text.contains("<b>FIRING</b>"), "{}", english.text);
+        assert!(english.text.contains("Started "), "{}", english.text);
+        assert_eq!(
+            labels(&english),
+            ["☑️ Acknowledge", "🔕 1h", "🔕 4h", "🔕 24h"]
+        );
+    }
+
+    world.buttons_recorded(&russian).await;
+    let press = callback_update(
+        ALICE,
+        Some("alice"),
+        ALICE,
+        russian.message_id,
+        &tokens(&[format!("ack:{id}")])[0],
+    );
+    let answer = world
+        .telegram
+        .press_with(in_language(press, "ru"), WAIT)
+        .await;
+    assert_eq!(answer, "Подтверждено: все видят, что вы этим занимаетесь.");
+    let edited = world.message(ALICE, "☑️ Подтверждено: @alice, ").await;
+    assert_eq!(edited.message_id, russian.message_id, "edited in place");
+    assert_eq!(labels(&edited), ["🔕 1 ч", "🔕 4 ч", "🔕 24 ч"]);
+    for chat in [ADMIN, GROUP] {
+        let edited = world.message(chat, "☑️ Acknowledged by @alice at ").await;
+        assert_eq!(labels(&edited), ["🔕 1h", "🔕 4h", "🔕 24h"]);
+    }
+    world.stop().await;
+}
+
+/// A database whose `language` is Russian: its emails (subject, text and HTML), its group chat, the
+/// admins the bot has not met yet and its storm digests read Russian.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russian_database_emails_and_digests_in_russian() {
+    let world = World::start(Setup {
+        admins: vec![ADMIN.to_string()],
+        language: Some("ru"),
+        ..Setup::default()
+    })
+    .await;
+    world.app.post_webhook(&fixture("1.json")).await;
+    for chat in [ADMIN, GROUP] {
+        let message = world.message(chat, "PostgresReplicationLag").await;
+        assert!(message.text.contains("<b>СРАБОТАЛ</b>"), "{}", message.text);
+    }
+    world.advance(ACK_TIMEOUT).await;
+    let mail = world.smtp.wait_for_mail(1, WAIT).await;
+    assert_eq!(mail[0].subject, "[СРАБОТАЛ] main PostgresReplicationLag");
+    let text = mail[0].part("text/plain").unwrap();
+    assert!(
+        text.contains("Никто не подтвердил этот алерт в Telegram за 10 мин."),
+        "{text}"
+    );
+    assert!(text.contains("Начало: "), "{text}");
+    assert!(text.contains("Инцидент #"), "{text}");
+    let html = mail[0].part("text/html").unwrap();
+    assert!(html.contains("<html lang=\"ru\">"), "{html}");
+    assert!(html.contains("Никто не подтвердил этот алерт"), "{html}");
+    assert!(html.contains("<b>СРАБОТАЛ</b>"), "{html}");
+
+    world.app.post_webhook(&fixture("2.json")).await;
+    let mail = world.smtp.wait_for_mail(2, WAIT).await;
+    assert_eq!(mail[1].subject, "[РЕШЁН] main PostgresReplicationLag");
+    assert!(
+        mail[1]
+            .part("text/plain")
+            .unwrap()
+            .contains("Этот инцидент решён."),
+        "{:?}",
+        mail[1].part("text/plain")
+    );
+
+    // 21 alerts at once are more than the chat takes one by one: a digest, in Russian's plural form.
+    let alerts = (0..21)
+        .map(|i| {
+            alert(
+                &format!("dddd{i:012}"),
+                "firing",
+                "2026-11-22T11:00:00Z",
+                json!({ "alertname": format!("Wave{i}"), "cluster": "main", "severity": "warning" }),
+            )
+        })
+        .collect();
+    world
+        .app
+        .post_webhook(&notification("firing", alerts))
+        .await;
+    let digest = world.message(ADMIN, "новый алерт").await;
+    assert!(
+        digest
+            .text
+            .starts_with("⚠️ <b>21 новый алерт</b> пришёл быстрее, чем Telegram"),
+        "{}",
+        digest.text
+    );
+    assert_eq!(labels(&digest), ["📋 Список активных алертов"]);
     world.stop().await;
 }

@@ -126,9 +126,12 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
         one_at_a_time: tokio::sync::Mutex::new(()),
     });
     shared.metrics.reloaded(true, shared.clock.now());
-    if let StateLocation::Postgres(url) = &shared.settings.now().config.state {
+    if let StateLocation::Postgres(_) = &shared.settings.now().config.state {
+        shared.tracker.spawn(replicas::follow_primary(
+            shared.store.clone(),
+            shared.stop_workers.clone(),
+        ));
         let listening = replicas::Listening {
-            url: url.clone(),
             store: shared.store.clone(),
             operations: Arc::clone(&operations),
             members: Arc::clone(&members),

@@ -1,7 +1,8 @@
 //! What the other replicas sharing a PostgreSQL state store tell this one, at once (`LISTEN` on the
 //! store's channel): a run to cancel that runs here, members changed, a reload to follow. A notice
 //! sent while the connection is down is lost; the periodic member refresh catches up on members,
-//! and the routes are rebuilt after every reconnection.
+//! and the routes are rebuilt after every reconnection. [`follow_primary`] keeps the store on the primary
+//! of a multi-host state DSN.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,6 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Secret;
 use crate::domain::DatabaseName;
 use crate::members::Members;
 use crate::operations::Operations;
@@ -18,7 +18,6 @@ use crate::store::{News, REPLICAS_CHANNEL, Store};
 
 /// What the news acts on.
 pub(super) struct Listening {
-    pub(super) url: Secret,
     pub(super) store: Store,
     pub(super) operations: Arc<Operations>,
     pub(super) members: Arc<Members>,
@@ -41,7 +40,9 @@ impl Listening {
 
     /// Until stopped (`Ok`) or the connection fails.
     async fn listen(&self, stop: &CancellationToken) -> Result<(), sqlx::Error> {
-        let mut listener = PgListener::connect(self.url.expose()).await?;
+        // The host the store uses now: after a failover, the new primary.
+        let url = self.store.primary_url().unwrap_or_default();
+        let mut listener = PgListener::connect(&url).await?;
         listener.listen(REPLICAS_CHANNEL).await?;
         loop {
             let heard = tokio::select! {
@@ -77,6 +78,32 @@ impl Listening {
                 }
             }
             News::Reloaded => self.reloader.follow().await,
+        }
+    }
+}
+
+/// How often the store checks that its PostgreSQL host still answers and accepts writes.
+const PRIMARY_CHECK: Duration = Duration::from_secs(1);
+
+/// Keeps the state store on its primary when the DSN names several hosts (see `store::primary`):
+/// after a failover the pool's next connections go to the new one. Until then the store's queries
+/// fail: intake answers 503 and `/-/ready` too.
+pub(super) async fn follow_primary(store: Store, stop: CancellationToken) {
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(PRIMARY_CHECK) => {}
+        }
+        match store.follow_primary().await {
+            Ok(true) => tracing::warn!("the state store's primary moved; new connections go there"),
+            Ok(false) => failing = false,
+            // Logged once per outage: it is retried every second.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "no host of the state store accepts writes yet");
+            }
+            Err(_) => {}
         }
     }
 }

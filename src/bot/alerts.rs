@@ -7,13 +7,14 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
 use super::context::Press;
-use super::reply::{NOT_ALLOWED, polite};
+use super::reply::{not_allowed, polite};
 use super::{BotError, HandlerResult};
 use crate::access::Permission;
 use crate::callback::Callback;
 use crate::domain::IncidentId;
 use crate::silences::{NewSilence, matchers_for};
 use crate::store::{AckOutcome, IncidentRecord};
+use crate::tr;
 
 /// The buttons this module answers.
 pub fn buttons() -> UpdateHandler<BotError> {
@@ -43,19 +44,21 @@ pub(super) async fn authorised(
     permission: Permission,
 ) -> Result<Option<IncidentRecord>, BotError> {
     let Some(incident) = press.state.store.incident_record(id).await? else {
-        press.answer("This incident no longer exists.").await?;
+        press
+            .answer(&tr!(press.lang, "alert-incident-gone"))
+            .await?;
         return Ok(None);
     };
     let database = incident.database.as_deref();
     if !press.state.may(&press.person, permission, database).await? {
-        press.refuse(database, NOT_ALLOWED).await?;
+        press.refuse(database, &not_allowed(press.lang)).await?;
         return Ok(None);
     }
     Ok(Some(incident))
 }
 
 async fn acknowledge(press: &Press, id: IncidentId) -> HandlerResult {
-    let (state, person) = (&press.state, &press.person);
+    let (state, person, lang) = (&press.state, &press.person, press.lang);
     let Some(incident) = authorised(press, id, Permission::Respond).await? else {
         return Ok(());
     };
@@ -63,9 +66,7 @@ async fn acknowledge(press: &Press, id: IncidentId) -> HandlerResult {
     let actor = person.actor();
     match state.store.acknowledge(id, &who, state.clock.now()).await? {
         AckOutcome::Acknowledged => {
-            press
-                .answer("Acknowledged: everyone sees you are on it.")
-                .await?;
+            press.answer(&tr!(lang, "alert-ack-done")).await?;
             state.wake.notify_one();
             state
                 .store
@@ -80,27 +81,30 @@ async fn acknowledge(press: &Press, id: IncidentId) -> HandlerResult {
         }
         AckOutcome::AlreadyBy(by) => {
             press
-                .answer(&format!("Already acknowledged by {by}."))
+                .answer(&tr!(lang, "alert-ack-already", by = by))
                 .await?;
         }
-        AckOutcome::NotFound => press.answer("This incident no longer exists.").await?,
+        AckOutcome::NotFound => press.answer(&tr!(lang, "alert-incident-gone")).await?,
     }
     Ok(())
 }
 
 async fn silence(press: &Press, id: IncidentId, hours: u32) -> HandlerResult {
     let (bot, state, person, place) = (&press.bot, &press.state, &press.person, press.place);
+    let lang = press.lang;
     let Some(incident) = authorised(press, id, Permission::Respond).await? else {
         return Ok(());
     };
     let Some(alertmanager) = &state.settings.silences() else {
         press
-            .answer("Silences need alertmanager.url in the configuration.")
+            .answer(&tr!(lang, "alert-silence-needs-alertmanager"))
             .await?;
         return Ok(());
     };
     // Alertmanager may take seconds; the press is answered first.
-    press.answer(&format!("Silencing for {hours}h…")).await?;
+    press
+        .answer(&tr!(lang, "alert-silencing", hours = hours))
+        .await?;
     let now = state.clock.now();
     let until = now + chrono::Duration::hours(i64::from(hours));
     let who = person.display();
@@ -109,11 +113,18 @@ async fn silence(press: &Press, id: IncidentId, hours: u32) -> HandlerResult {
         starts_at: now,
         ends_at: until,
         created_by: who.clone(),
-        comment: format!(
-            "From Postgram, incident #{id}: {} on {}",
-            incident.alertname,
-            incident.database.as_deref().unwrap_or("no database")
-        ),
+        // Read in Alertmanager by the whole team: in the database's language.
+        comment: {
+            let database = incident.database.as_deref();
+            let lang = state.settings.config().language_of(database);
+            tr!(
+                lang,
+                "alert-silence-comment",
+                id = id.to_string(),
+                alertname = &incident.alertname,
+                database = database.map_or_else(|| tr!(lang, "email-no-database"), str::to_owned),
+            )
+        },
     };
     match alertmanager.create(&request).await {
         Ok(silence_id) => {
@@ -137,7 +148,12 @@ async fn silence(press: &Press, id: IncidentId, hours: u32) -> HandlerResult {
             tracing::warn!(incident = %id, error = %e, "creating a silence failed");
             if let Some((chat, _)) = place {
                 polite(state, chat, || {
-                    bot.send_message(chat, format!("Could not create the silence for #{id}: {e}"))
+                    let error = e.to_string();
+                    let id = id.to_string();
+                    bot.send_message(
+                        chat,
+                        tr!(lang, "alert-silence-failed", id = id, error = error),
+                    )
                 })
                 .await?;
             }
@@ -148,15 +164,16 @@ async fn silence(press: &Press, id: IncidentId, hours: u32) -> HandlerResult {
 
 async fn unsilence(press: &Press, id: IncidentId) -> HandlerResult {
     let (bot, state, person, place) = (&press.bot, &press.state, &press.person, press.place);
+    let (lang, number) = (press.lang, id.to_string());
     let Some(incident) = authorised(press, id, Permission::Respond).await? else {
         return Ok(());
     };
     let (Some(alertmanager), Some(silence_id)) = (&state.settings.silences(), &incident.silence_id)
     else {
-        press.answer("There is no silence to expire.").await?;
+        press.answer(&tr!(lang, "alert-no-silence")).await?;
         return Ok(());
     };
-    press.answer("Expiring the silence…").await?;
+    press.answer(&tr!(lang, "alert-expiring")).await?;
     let expired =
         tokio::time::timeout(Duration::from_secs(10), alertmanager.expire(silence_id)).await;
     match expired {
@@ -175,7 +192,7 @@ async fn unsilence(press: &Press, id: IncidentId) -> HandlerResult {
                 .await?;
             if let Some((chat, _)) = place {
                 polite(state, chat, || {
-                    bot.send_message(chat, format!("🔔 The silence of #{id} is expired."))
+                    bot.send_message(chat, tr!(lang, "alert-silence-expired", id = &number))
                 })
                 .await?;
             }
@@ -183,7 +200,11 @@ async fn unsilence(press: &Press, id: IncidentId) -> HandlerResult {
         Ok(Err(e)) => {
             if let Some((chat, _)) = place {
                 polite(state, chat, || {
-                    bot.send_message(chat, format!("Could not expire the silence of #{id}: {e}"))
+                    let error = e.to_string();
+                    bot.send_message(
+                        chat,
+                        tr!(lang, "alert-expire-failed", id = &number, error = error),
+                    )
                 })
                 .await?;
             }
@@ -191,12 +212,7 @@ async fn unsilence(press: &Press, id: IncidentId) -> HandlerResult {
         Err(_) => {
             if let Some((chat, _)) = place {
                 polite(state, chat, || {
-                    bot.send_message(
-                        chat,
-                        format!(
-                            "Alertmanager did not answer; the silence of #{id} may still be active."
-                        ),
-                    )
+                    bot.send_message(chat, tr!(lang, "alert-expire-no-answer", id = &number))
                 })
                 .await?;
             }

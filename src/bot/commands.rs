@@ -1,12 +1,25 @@
 //! The bot's commands. The `bot-commands` file at the repository root (BotFather's `command - description`
-//! format) is the one list: it is registered with `setMyCommands` at start, and a test holds the enum
-//! below to it.
+//! format) is the one list, in English; `bot-commands.ru` is the same list in Russian. Each is
+//! registered with `setMyCommands` at start (English for everyone, Russian for Russian Telegram apps)
+//! and listed by `/help`, and a test holds the enum below to both.
 
 use teloxide::types::BotCommand;
 use teloxide::utils::command::BotCommands;
 
-/// The file, compiled in.
+use crate::i18n::Lang;
+
+/// The English file, compiled in.
 pub const BOT_COMMANDS: &str = include_str!("../../bot-commands");
+/// The Russian file, compiled in.
+pub const BOT_COMMANDS_RU: &str = include_str!("../../bot-commands.ru");
+
+/// The commands file of `lang`.
+pub fn file(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => BOT_COMMANDS,
+        Lang::Ru => BOT_COMMANDS_RU,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, BotCommands)]
 #[command(rename_rule = "lowercase")]
@@ -37,11 +50,13 @@ pub enum Command {
     Tokens(String),
     #[command(description = "who you are to this bot")]
     Whoami,
+    #[command(description = "the language I speak to you: /language ru, en or auto")]
+    Language(String),
 }
 
-/// The commands of the `bot-commands` file, in order.
-pub fn registered() -> Vec<BotCommand> {
-    BOT_COMMANDS
+/// The commands of `lang`'s file, in order.
+pub fn registered(lang: Lang) -> Vec<BotCommand> {
+    file(lang)
         .lines()
         .filter_map(|line| line.split_once(" - "))
         .map(|(command, description)| BotCommand::new(command.trim(), description.trim()))
@@ -53,20 +68,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_file_and_the_enum_list_the_same_commands() {
+    fn the_files_and_the_enum_list_the_same_commands() {
         let from_enum: Vec<(String, String)> = Command::bot_commands()
             .into_iter()
             .map(|c| (c.command.trim_start_matches('/').to_owned(), c.description))
             .collect();
-        let from_file: Vec<(String, String)> = registered()
+        let from_file: Vec<(String, String)> = registered(Lang::En)
             .into_iter()
             .map(|c| (c.command, c.description))
             .collect();
         assert_eq!(from_file, from_enum);
-        assert_eq!(
-            from_file.len(),
-            BOT_COMMANDS.lines().count(),
-            "every line parses"
+        let names = |commands: &[(String, String)]| -> Vec<String> {
+            commands.iter().map(|(name, _)| name.clone()).collect()
+        };
+        for lang in Lang::ALL {
+            let commands: Vec<(String, String)> = registered(lang)
+                .into_iter()
+                .map(|c| (c.command, c.description))
+                .collect();
+            assert_eq!(
+                names(&commands),
+                names(&from_enum),
+                "{lang}: the same commands in the same order"
+            );
+            assert_eq!(
+                commands.len(),
+                file(lang).lines().count(),
+                "{lang}: every line parses"
+            );
+        }
+        let russian = registered(Lang::Ru);
+        assert!(
+            russian.iter().all(|c| c
+                .description
+                .chars()
+                .any(|ch| ('а'..='я').contains(&ch.to_lowercase().next().unwrap_or(ch)))),
+            "every Russian description is in Russian: {russian:?}"
         );
     }
 
@@ -88,6 +125,10 @@ mod tests {
         assert_eq!(
             Command::parse("/tokens@postgram_bot grafana", "postgram_bot").ok(),
             Some(Command::Tokens("grafana".to_owned()))
+        );
+        assert_eq!(
+            Command::parse("/language ru", "postgram_bot").ok(),
+            Some(Command::Language("ru".to_owned()))
         );
     }
 }

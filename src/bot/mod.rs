@@ -69,13 +69,17 @@ impl BotError {
     pub fn for_person(&self, lang: Lang) -> String {
         match self {
             BotError::User(text) => text.clone(),
-            internal => {
-                let reference = crate::tokens::random_code(6);
-                tracing::error!(%reference, error = %internal, "bot handler failed");
-                tr!(lang, "bot-failed", reference = reference)
-            }
+            failure => internal(failure, lang),
         }
     }
+}
+
+/// What the person is told of one of the service's own failures: it is logged under a random
+/// reference, which the text gives so that the team can find it.
+fn internal(failure: &dyn std::fmt::Display, lang: Lang) -> String {
+    let reference = crate::tokens::random_code(6);
+    tracing::error!(%reference, error = %failure, "bot handler failed");
+    tr!(lang, "bot-failed", reference = reference)
 }
 
 pub type HandlerResult = Result<(), BotError>;
@@ -207,6 +211,7 @@ pub fn schema() -> UpdateHandler<BotError> {
         .endpoint(messages::stranger);
     let buttons = Update::filter_callback_query()
         .filter_map_async(Press::resolve)
+        .branch(messages::buttons())
         .branch(alerts::buttons())
         .branch(lists::buttons())
         .branch(charts::buttons())
@@ -217,7 +222,8 @@ pub fn schema() -> UpdateHandler<BotError> {
     dptree::entry().branch(messages).branch(buttons)
 }
 
-/// Waits until Telegram answers `getMe`, then registers the commands (and the webhook, in webhook mode).
+/// Waits until Telegram answers `getMe`, then registers the commands in each language (and the
+/// webhook, in webhook mode).
 /// teloxide's dispatcher panics when its first `getMe` fails, so an unreachable Telegram at start is
 /// waited out here instead, with the cause of each failure in `reach` and the log. A rejected token
 /// cannot get better by waiting: `reach` says so (the service stops) and this returns `false`, as it
@@ -232,7 +238,14 @@ async fn ready(
     loop {
         let attempt = async {
             bot.get_me().await?;
-            bot.set_my_commands(commands::registered()).await?;
+            // English for everyone, and each other language for Telegram apps set to it.
+            for lang in Lang::ALL {
+                let request = bot.set_my_commands(commands::registered(lang));
+                match lang {
+                    Lang::En => request.await?,
+                    other => request.language_code(other.code()).await?,
+                };
+            }
             if let Some(webhook) = webhook {
                 let url = reqwest::Url::parse(&webhook.url).map_err(|e| {
                     teloxide::RequestError::Io(std::sync::Arc::new(std::io::Error::other(e)))

@@ -1,7 +1,9 @@
 //! A view's rows as an aligned monospace table that fits one Telegram message, a page at a time.
 
 use crate::exec::Table;
+use crate::i18n::Lang;
 use crate::telegram::html::{MAX_MESSAGE_LEN, escape, visible_len};
+use crate::tr;
 
 /// Cells are cut to this many characters so one long value cannot push the rest off the page.
 const MAX_CELL: usize = 40;
@@ -67,7 +69,7 @@ pub struct PageRows<'a> {
 }
 
 /// The page under `title`, as HTML.
-pub fn render(title: &str, page: &PageRows<'_>) -> String {
+pub fn render(title: &str, page: &PageRows<'_>, lang: Lang) -> String {
     let widths = widths(page.columns, page.rows);
     let header: Vec<String> = page
         .columns
@@ -99,14 +101,15 @@ pub fn render(title: &str, page: &PageRows<'_>) -> String {
         shown = i.saturating_sub(1);
     }
     let footer = if page.total == 0 {
-        "no rows".to_owned()
+        tr!(lang, "table-no-rows")
     } else {
-        format!(
-            "rows {}–{} of {}{}",
-            page.start + 1,
-            page.start + shown,
-            page.total,
-            if page.truncated { "+" } else { "" }
+        let total = format!("{}{}", page.total, if page.truncated { "+" } else { "" });
+        tr!(
+            lang,
+            "table-rows",
+            first = page.start + 1,
+            last = page.start + shown,
+            total = total
         )
     };
     format!(
@@ -118,7 +121,7 @@ pub fn render(title: &str, page: &PageRows<'_>) -> String {
 }
 
 /// Page `number` (from 0) of a whole table in memory (action results), and the number of pages.
-pub fn page(title: &str, table: &Table, number: usize) -> (String, usize) {
+pub fn page(title: &str, table: &Table, number: usize, lang: Lang) -> (String, usize) {
     let per_page = rows_per_page(table.columns.len());
     let pages = table.rows.len().div_ceil(per_page).max(1);
     let number = number.min(pages - 1);
@@ -133,6 +136,7 @@ pub fn page(title: &str, table: &Table, number: usize) -> (String, usize) {
             total: table.rows.len(),
             truncated: table.truncated,
         },
+        lang,
     );
     (html, pages)
 }
@@ -160,7 +164,7 @@ mod tests {
     #[test]
     fn pages_fit_a_message_and_align_columns() {
         let big = table(1000);
-        let (first, pages) = page("Long queries", &big, 0);
+        let (first, pages) = page("Long queries", &big, 0, Lang::En);
         assert!(
             visible_len(&first) <= MAX_MESSAGE_LEN,
             "{}",
@@ -172,7 +176,7 @@ mod tests {
             "escaped, one line: {first}"
         );
         assert!(first.contains("∅"), "NULL is visible");
-        let (last, _) = page("Long queries", &big, pages + 5);
+        let (last, _) = page("Long queries", &big, pages + 5, Lang::En);
         assert!(last.contains("of 1000"));
         assert!(last.contains("999"));
         let lines: Vec<&str> = first.split('\n').collect();
@@ -181,8 +185,10 @@ mod tests {
 
     #[test]
     fn empty_tables_say_so() {
-        let (text, pages) = page("Nothing", &table(0), 0);
+        let (text, pages) = page("Nothing", &table(0), 0, Lang::En);
         assert_eq!(pages, 1);
         assert!(text.ends_with("no rows"));
+        let (text, _) = page("Пусто", &table(0), 0, Lang::Ru);
+        assert!(text.ends_with("нет строк"), "{text}");
     }
 }

@@ -8,6 +8,7 @@ use std::str::Split;
 use super::payload::{Callback, MAX_CHOICE, MAX_PAGE, SILENCE_HOURS, TokenScope, token_name_ok};
 use crate::charts::fetch::Span;
 use crate::domain::{DatabaseName, IncidentId, Role, TelegramUserId, Username, is_alias};
+use crate::i18n::Lang;
 
 /// The fields of a payload after its prefix.
 type Fields<'a> = Split<'a, char>;
@@ -24,6 +25,10 @@ impl Callback {
             "mem" | "ma" | "mi" | "ms" | "mb" => members(verb, &mut fields)?,
             "tn" | "tr" | "th" => tokens(verb, &mut fields)?,
             "ch" | "cg" | "st" | "ag" => metrics(verb, &mut fields)?,
+            "lang" => Callback::Language(match fields.next()? {
+                "auto" => None,
+                code => Some(Lang::ALL.into_iter().find(|l| l.code() == code)?),
+            }),
             _ => return None,
         };
         fields.next().is_none().then_some(callback)

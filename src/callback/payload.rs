@@ -3,6 +3,7 @@
 
 use crate::charts::fetch::Span;
 use crate::domain::{DatabaseName, IncidentId, MemberKey, Role, TelegramUserId, Username};
+use crate::i18n::Lang;
 
 /// Silence durations offered on alert messages, in hours.
 pub const SILENCE_HOURS: [u32; 3] = [1, 4, 24];
@@ -100,6 +101,8 @@ pub enum Callback {
     TokenRevoke(i64),
     /// Delete the message that showed a new token once.
     TokenHide,
+    /// Read the bot in this language; `None`: in the language of the presser's Telegram app.
+    Language(Option<Lang>),
     /// The charts of a database; `None`: the database picker.
     Charts {
         database: Option<DatabaseName>,
@@ -210,6 +213,7 @@ impl Callback {
             }
             Callback::TokenRevoke(id) => format!("tr:{id}"),
             Callback::TokenHide => "th".to_owned(),
+            Callback::Language(lang) => format!("lang:{}", lang.map_or("auto", Lang::code)),
             Callback::Charts { database } => format!("ch:{}", dash(database)),
             Callback::Chart {
                 database,

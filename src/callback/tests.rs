@@ -99,6 +99,8 @@ fn every_kind() -> Vec<Callback> {
         },
         Callback::TokenRevoke(i64::MAX),
         Callback::TokenHide,
+        Callback::Language(None),
+        Callback::Language(Some(crate::i18n::Lang::Ru)),
         Callback::Charts { database: None },
         Callback::Charts {
             database: Some(db("main")),

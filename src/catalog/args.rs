@@ -9,6 +9,8 @@ use regex::Regex;
 
 use crate::config::Secret;
 use crate::domain::parse_duration;
+use crate::i18n::Lang;
+use crate::tr;
 
 /// What an identifier argument names, and so how it is resolved on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,22 +131,122 @@ fn humanize(d: Duration) -> String {
     }
 }
 
-/// A value that does not fit its argument; says which argument and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name}: {message}")]
+/// A value that does not fit its argument; says which argument and why, in the words of whoever reads
+/// it ([`ArgError::message`]). `Display` is the English text, for logs, `check` and the REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgError {
     pub name: String,
-    pub message: String,
+    pub problem: ArgProblem,
 }
+
+/// Why a value does not fit. Values are held as people see them quoted (`"lots"`); a secret's never.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgProblem {
+    Nul,
+    TooLong {
+        max: usize,
+    },
+    NoMatch {
+        value: String,
+        pattern: String,
+    },
+    SecretNoMatch,
+    NotAscii,
+    NoSalt(String),
+    NotWhole {
+        value: String,
+    },
+    Outside {
+        value: i64,
+        min: String,
+        max: String,
+    },
+    NotYesNo {
+        value: String,
+    },
+    NotChoice {
+        value: String,
+        choices: String,
+    },
+    NotDuration {
+        value: String,
+    },
+    NotName {
+        value: String,
+    },
+    /// An identifier resolved on the server names nothing there.
+    NoSuch {
+        role: bool,
+        value: String,
+    },
+    TakesNone,
+    Unknown {
+        known: String,
+    },
+    Required,
+}
+
+impl ArgError {
+    /// Why the value does not fit, without the argument's name.
+    pub fn message(&self, lang: Lang) -> String {
+        match &self.problem {
+            ArgProblem::Nul => tr!(lang, "arg-nul"),
+            ArgProblem::TooLong { max } => tr!(lang, "arg-too-long", max = *max),
+            ArgProblem::NoMatch { value, pattern } => {
+                tr!(lang, "arg-no-match", value = value, pattern = pattern)
+            }
+            ArgProblem::SecretNoMatch => tr!(lang, "arg-secret-no-match"),
+            ArgProblem::NotAscii => tr!(lang, "arg-not-ascii"),
+            ArgProblem::NoSalt(reason) => tr!(lang, "arg-no-salt", reason = reason),
+            ArgProblem::NotWhole { value } => tr!(lang, "arg-not-whole", value = value),
+            ArgProblem::Outside { value, min, max } => {
+                tr!(lang, "arg-outside", value = *value, min = min, max = max)
+            }
+            ArgProblem::NotYesNo { value } => tr!(lang, "arg-not-yes-no", value = value),
+            ArgProblem::NotChoice { value, choices } => {
+                tr!(lang, "arg-not-choice", value = value, choices = choices)
+            }
+            ArgProblem::NotDuration { value } => tr!(lang, "arg-not-duration", value = value),
+            ArgProblem::NotName { value } => tr!(lang, "arg-not-name", value = value),
+            ArgProblem::NoSuch { role: true, value } => {
+                tr!(lang, "arg-no-such-role", value = value)
+            }
+            ArgProblem::NoSuch { role: false, value } => {
+                tr!(lang, "arg-no-such-relation", value = value)
+            }
+            ArgProblem::TakesNone => tr!(lang, "arg-takes-none"),
+            ArgProblem::Unknown { known } => tr!(lang, "arg-unknown", known = known),
+            ArgProblem::Required => tr!(lang, "arg-required"),
+        }
+    }
+
+    /// The argument's name and why its value does not fit.
+    pub fn render(&self, lang: Lang) -> String {
+        tr!(
+            lang,
+            "arg-error",
+            name = &self.name,
+            message = self.message(lang)
+        )
+    }
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(Lang::En))
+    }
+}
+
+impl std::error::Error for ArgError {}
 
 /// Longest value accepted for a text argument; longer input is a mistake or an attack.
 const MAX_TEXT: usize = 10_000;
 
 impl Argument {
-    fn error(&self, message: impl Into<String>) -> ArgError {
+    pub(crate) fn error(&self, problem: ArgProblem) -> ArgError {
         ArgError {
             name: self.name.clone(),
-            message: message.into(),
+            problem,
         }
     }
 
@@ -152,65 +254,83 @@ impl Argument {
     pub fn parse(&self, raw: &str) -> Result<ArgValue, ArgError> {
         // PostgreSQL text cannot hold NUL, and no legitimate value needs it.
         if raw.contains('\0') {
-            return Err(self.error("must not contain a NUL character"));
+            return Err(self.error(ArgProblem::Nul));
         }
         if raw.chars().count() > MAX_TEXT {
-            return Err(self.error(format!("is longer than {MAX_TEXT} characters")));
+            return Err(self.error(ArgProblem::TooLong { max: MAX_TEXT }));
         }
         let matches = |pattern: &Option<Regex>| pattern.as_ref().is_none_or(|p| p.is_match(raw));
         match &self.kind {
             ArgType::String { pattern } => {
                 if !matches(pattern) {
-                    return Err(self.error(format!(
-                        "{raw:?} does not match the pattern {}",
-                        pattern.as_ref().map_or("", |p| p.as_str())
-                    )));
+                    return Err(self.error(ArgProblem::NoMatch {
+                        value: format!("{raw:?}"),
+                        pattern: pattern.as_ref().map_or("", |p| p.as_str()).to_owned(),
+                    }));
                 }
                 Ok(ArgValue::Text(raw.to_owned()))
             }
             ArgType::Secret { pattern, scram } => {
                 if !matches(pattern) {
                     // Never echo a secret, not even a wrong one.
-                    return Err(self.error("does not match the required pattern"));
+                    return Err(self.error(ArgProblem::SecretNoMatch));
                 }
                 if *scram {
                     // Only the verifier leaves: the server, its logs and its statistics never hold
                     // the password.
                     return super::scram::verifier(raw)
                         .map(|v| ArgValue::Secret(Secret::new(v)))
-                        .map_err(|e| self.error(e.to_string()));
+                        .map_err(|e| {
+                            self.error(match e {
+                                super::scram::ScramError::NotAscii => ArgProblem::NotAscii,
+                                super::scram::ScramError::Random(reason) => {
+                                    ArgProblem::NoSalt(reason)
+                                }
+                            })
+                        });
                 }
                 Ok(ArgValue::Secret(Secret::new(raw)))
             }
             ArgType::Int { min, max } => {
-                let n: i64 = raw
-                    .trim()
-                    .parse()
-                    .map_err(|_| self.error(format!("{raw:?} is not a whole number")))?;
+                let n: i64 = raw.trim().parse().map_err(|_| {
+                    self.error(ArgProblem::NotWhole {
+                        value: format!("{raw:?}"),
+                    })
+                })?;
                 if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                    return Err(self.error(format!(
-                        "{n} is outside {}..{}",
-                        min.map_or("".to_owned(), |m| m.to_string()),
-                        max.map_or("".to_owned(), |m| m.to_string())
-                    )));
+                    return Err(self.error(ArgProblem::Outside {
+                        value: n,
+                        min: min.map_or(String::new(), |m| m.to_string()),
+                        max: max.map_or(String::new(), |m| m.to_string()),
+                    }));
                 }
                 Ok(ArgValue::Int(n))
             }
-            ArgType::Bool => match raw.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" => Ok(ArgValue::Bool(true)),
-                "false" | "no" | "off" | "0" => Ok(ArgValue::Bool(false)),
-                _ => Err(self.error(format!("{raw:?} is not yes or no"))),
+            // Russian too: the bot asks in it, and its yes/no buttons say «да» and «нет».
+            ArgType::Bool => match raw.trim().to_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" | "да" => Ok(ArgValue::Bool(true)),
+                "false" | "no" | "off" | "0" | "нет" => Ok(ArgValue::Bool(false)),
+                _ => Err(self.error(ArgProblem::NotYesNo {
+                    value: format!("{raw:?}"),
+                })),
             },
             ArgType::Enum { choices } => {
                 if choices.iter().any(|c| c == raw) {
                     Ok(ArgValue::Text(raw.to_owned()))
                 } else {
-                    Err(self.error(format!("{raw:?} is not one of {}", choices.join(", "))))
+                    Err(self.error(ArgProblem::NotChoice {
+                        value: format!("{raw:?}"),
+                        choices: choices.join(", "),
+                    }))
                 }
             }
             ArgType::Duration => parse_duration(raw.trim())
                 .map(ArgValue::Duration)
-                .map_err(|e| self.error(e)),
+                .map_err(|_| {
+                    self.error(ArgProblem::NotDuration {
+                        value: format!("{:?}", raw.trim()),
+                    })
+                }),
             ArgType::Identifier(kind) => self.identifier(*kind, raw),
         }
     }
@@ -236,7 +356,9 @@ impl Argument {
         if valid {
             Ok(ArgValue::Identifier(raw.to_owned()))
         } else {
-            Err(self.error(format!("{raw:?} is not a valid name")))
+            Err(self.error(ArgProblem::NotName {
+                value: format!("{raw:?}"),
+            }))
         }
     }
 }
@@ -254,10 +376,12 @@ pub fn parse_all(
         let known: Vec<&str> = arguments.iter().map(|a| a.name.as_str()).collect();
         return Err(ArgError {
             name: unknown.clone(),
-            message: if known.is_empty() {
-                "this takes no arguments".to_owned()
+            problem: if known.is_empty() {
+                ArgProblem::TakesNone
             } else {
-                format!("unknown argument; known: {}", known.join(", "))
+                ArgProblem::Unknown {
+                    known: known.join(", "),
+                }
             },
         });
     }
@@ -272,7 +396,7 @@ pub fn parse_all(
                 values.insert(argument.name.clone(), value);
             }
             None if argument.required => {
-                return Err(argument.error("is required"));
+                return Err(argument.error(ArgProblem::Required));
             }
             None => {}
         }
@@ -313,7 +437,7 @@ mod tests {
         assert!(
             int.parse("11")
                 .unwrap_err()
-                .message
+                .message(Lang::En)
                 .contains("outside 1..10")
         );
         assert!(int.parse("7; DROP TABLE t").is_err());
@@ -325,6 +449,7 @@ mod tests {
         assert!(slot.parse("x'; DROP").is_err());
         let flag = argument(ArgType::Bool);
         assert_eq!(flag.parse("Yes"), Ok(ArgValue::Bool(true)));
+        assert_eq!(flag.parse("Нет"), Ok(ArgValue::Bool(false)));
         let mode = argument(ArgType::Enum {
             choices: vec!["fast".into(), "safe".into()],
         });
@@ -338,8 +463,28 @@ mod tests {
         assert!(name.parse("analyst_ro").is_ok());
         assert!(name.parse("x\"; DROP ROLE postgres; --").is_err());
         let anything = argument(ArgType::String { pattern: None });
-        assert!(anything.parse("a\0b").unwrap_err().message.contains("NUL"));
+        assert!(
+            anything
+                .parse("a\0b")
+                .unwrap_err()
+                .message(Lang::En)
+                .contains("NUL")
+        );
         assert!(anything.parse(&"a".repeat(MAX_TEXT + 1)).is_err());
+    }
+
+    #[test]
+    fn errors_read_in_each_language_and_display_in_english() {
+        let int = argument(ArgType::Int {
+            min: Some(1),
+            max: None,
+        });
+        let error = int.parse("lots").unwrap_err();
+        assert_eq!(error.to_string(), "x: \"lots\" is not a whole number");
+        assert_eq!(error.render(Lang::Ru), "x: \"lots\" — не целое число");
+        let error = int.parse("0").unwrap_err();
+        assert_eq!(error.message(Lang::En), "0 is outside 1..");
+        assert_eq!(error.message(Lang::Ru), "0 вне диапазона 1..");
     }
 
     #[test]
@@ -368,7 +513,7 @@ mod tests {
             hashed
                 .parse("ünïcode passwörd")
                 .unwrap_err()
-                .message
+                .message(Lang::En)
                 .contains("ASCII")
         );
     }

@@ -14,7 +14,9 @@ mod validate;
 
 use std::time::Duration;
 
-pub use args::{ArgError, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown};
+pub use args::{
+    ArgError, ArgProblem, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown,
+};
 pub use sql::{Form, Segment, Template};
 pub use text::Text;
 pub(crate) use text::{RawText, read_text};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::args::{ArgType, ArgValue, Argument, IdentifierKind};
+use super::args::{ArgError, ArgProblem, ArgType, ArgValue, Argument, IdentifierKind};
 use super::sql::{Form, Segment, Template};
 use super::{Action, StepBody, View};
 use crate::exec::{ActionPlan, ExecError, Query, StepKind, StepPlan, Target, Value, ViewOptions};
@@ -12,8 +12,8 @@ use crate::exec::{ActionPlan, ExecError, Query, StepKind, StepPlan, Target, Valu
 /// Why an item could not be prepared: an argument that does not fit (named), or the database.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{name}: {message}")]
-    Argument { name: String, message: String },
+    #[error(transparent)]
+    Argument(ArgError),
     #[error(transparent)]
     Exec(#[from] ExecError),
 }
@@ -55,15 +55,10 @@ async fn resolve(
             IdentifierKind::Name => Some(quote_ident(raw)),
         };
         let Some(quoted) = quoted else {
-            let what = if *kind == IdentifierKind::Role {
-                "role"
-            } else {
-                "table, index or view"
-            };
-            return Err(PlanError::Argument {
-                name: argument.name.clone(),
-                message: format!("no {what} named {raw:?} exists on this database"),
-            });
+            return Err(PlanError::Argument(argument.error(ArgProblem::NoSuch {
+                role: *kind == IdentifierKind::Role,
+                value: format!("{raw:?}"),
+            })));
         };
         resolved.insert(argument.name.clone(), quoted);
     }

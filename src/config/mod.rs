@@ -9,6 +9,7 @@ mod raw;
 pub(crate) mod report;
 mod secret;
 pub mod smtp;
+pub mod state_hosts;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -21,8 +22,10 @@ use std::time::Duration;
 pub use locate::Position;
 pub use report::Source;
 pub use secret::Secret;
+pub use state_hosts::Hosts;
 
 use crate::domain::{ChatId, DatabaseName, EmailAddress, MemberKey, Role, TelegramUserId};
+use crate::i18n::Lang;
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -47,6 +50,8 @@ pub struct Config {
     pub prometheus: Option<PrometheusConfig>,
     /// The zone of the times on charts.
     pub time_zone: chrono::FixedOffset,
+    /// The language of what belongs to no database, and of each database that names none.
+    pub language: Lang,
     /// Where traces are exported; `None`: no trace is made at all. Read at start only.
     pub telemetry: Option<TelemetryConfig>,
 }
@@ -154,6 +159,8 @@ pub struct DatabaseConfig {
     pub reconnect_after: Duration,
     /// The PromQL label selector of this database's series, braces included (`{cluster="main"}`).
     pub metrics_selector: String,
+    /// The language of its group chat, its emails, and its members the bot has not met yet.
+    pub language: Lang,
 }
 
 /// The default of `databases[].reconnect_after`.
@@ -316,6 +323,14 @@ impl Config {
 
     pub fn database(&self, name: &DatabaseName) -> Option<&DatabaseConfig> {
         self.databases.iter().find(|db| &db.name == name)
+    }
+
+    /// The language of what concerns the database named `database` (its group chat, its emails):
+    /// its own, else the top-level one (also for no database, or one no longer configured).
+    pub fn language_of(&self, database: Option<&str>) -> Lang {
+        database
+            .and_then(|name| self.databases.iter().find(|db| db.name.as_str() == name))
+            .map_or(self.language, |db| db.language)
     }
 
     /// The keys a running service cannot take from a reload, by name, that differ in `new`: the port

@@ -28,6 +28,8 @@ pub struct RawConfig {
     pub prometheus: Option<RawPrometheus>,
     /// The zone of the times on charts, as an offset: `+03:00`, `-05:30` or `UTC`.
     pub time_zone: Option<String>,
+    /// The language of group chats, emails and people the bot has not met: `en` (default) or `ru`.
+    pub language: Option<String>,
     pub telemetry: Option<RawTelemetry>,
 }
 
@@ -136,6 +138,8 @@ pub struct RawDatabase {
     pub email: Vec<String>,
     pub reconnect_after: Option<String>,
     pub metrics: Option<RawMetrics>,
+    /// This database's language (default: the top-level `language`).
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,6 +17,7 @@ use super::{
 use crate::domain::{
     ChatId, DatabaseName, EmailAddress, MemberKey, Role, TelegramUserId, Username, parse_duration,
 };
+use crate::i18n::Lang;
 use service::{escalation, http, telegram};
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9750);
@@ -93,7 +94,8 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         })
         .unwrap_or_default();
 
-    let databases = databases(raw.databases, report);
+    let language = language(raw.language.as_deref(), Lang::default(), "language", report);
+    let databases = databases(raw.databases, language, report);
     let api_tokens = api_tokens(raw.api_tokens, &databases, report);
     let links = raw
         .links
@@ -126,8 +128,25 @@ fn build(raw: RawConfig, base: &Path, report: &mut Report) -> Config {
         links,
         prometheus,
         time_zone,
+        language,
         telemetry,
     }
+}
+
+/// A language the service speaks, by its code; `default` when absent or unknown (reported).
+fn language(raw: Option<&str>, default: Lang, path: &str, report: &mut Report) -> Lang {
+    let Some(raw) = raw else { return default };
+    Lang::parse(raw).unwrap_or_else(|| {
+        let known: Vec<&str> = Lang::ALL.iter().map(|lang| lang.code()).collect();
+        report.at(
+            path,
+            format!(
+                "{raw:?} is not a language Postgram speaks ({})",
+                known.join(", ")
+            ),
+        );
+        default
+    })
 }
 
 fn http_url(raw: &str, path: &str, report: &mut Report) -> String {
@@ -175,6 +194,10 @@ fn state_location(raw: &str, base: &Path, report: &mut Report) -> Option<StateLo
         }
         Some(StateLocation::Sqlite(resolve(base, file)))
     } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        if let Err(e) = super::Hosts::parse(raw) {
+            report.at("state", e.to_string());
+            return None;
+        }
         Some(StateLocation::Postgres(Secret::new(raw)))
     } else {
         // Never echo the value: it may be a DSN with a password.
@@ -192,7 +215,7 @@ fn resolve(base: &Path, file: &str) -> PathBuf {
     }
 }
 
-fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> {
+fn databases(raw: Vec<RawDatabase>, language: Lang, report: &mut Report) -> Vec<DatabaseConfig> {
     let mut seen = HashSet::new();
     let mut routes: BTreeMap<Vec<(String, String)>, String> = BTreeMap::new();
     let mut out = Vec::new();
@@ -256,6 +279,7 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> 
             report,
         );
         let metrics_selector = metrics::selector(db.metrics, &db.matchers, i, report);
+        let language = self::language(db.language.as_deref(), language, &at("language"), report);
         if let Some(name) = name {
             out.push(DatabaseConfig {
                 name,
@@ -267,6 +291,7 @@ fn databases(raw: Vec<RawDatabase>, report: &mut Report) -> Vec<DatabaseConfig> 
                 email,
                 reconnect_after,
                 metrics_selector,
+                language,
             });
         }
     }

@@ -10,7 +10,9 @@ use crate::catalog::{Action, Catalog, View};
 use crate::charts::alert::expression;
 use crate::config::{Config, ConfigError, Link, Problem};
 use crate::domain::{AlertStatus, DatabaseName};
+use crate::i18n::Lang;
 use crate::store::IncidentRecord;
+use crate::tr;
 
 /// At most this many link buttons on one message.
 const MAX_LINKS: usize = 6;
@@ -43,15 +45,18 @@ impl Links {
         })
     }
 
-    /// Buttons for an incident: 📈 Graph while it has an expression to plot (resolved too: the graph
+    /// Buttons for an incident, labelled in `lang`: 📈 Graph while it has an expression to plot (resolved too: the graph
     /// shows how it ended), and while it fires on a database, its views and actions.
-    pub fn buttons(&self, incident: &IncidentRecord) -> Vec<(String, Callback)> {
+    pub fn buttons(&self, lang: Lang, incident: &IncidentRecord) -> Vec<(String, Callback)> {
         let mut buttons = Vec::new();
         let graph = self.graphs
             && (incident.annotations.contains_key("postgram_chart")
                 || expression(&incident.generator_url, &incident.annotations).is_some());
         if graph {
-            buttons.push(("📈 Graph".to_owned(), Callback::AlertGraph(incident.id)));
+            buttons.push((
+                tr!(lang, "alert-button-graph"),
+                Callback::AlertGraph(incident.id),
+            ));
         }
         let Some(database) = incident
             .database

@@ -1,6 +1,7 @@
 //! What an incident looks like: the Telegram message (HTML, buttons) and the email (subject, text, HTML).
-//! Pure functions of the stored incident and the time, so every recipient's message and every edit
-//! shows the same current state.
+//! Pure functions of the reader's language, the stored incident and the time, so every recipient's
+//! message and every edit shows the same current state; every word comes from the catalogues
+//! (`locales/*/alerts.ftl`).
 //!
 //! Telegram counts at most 4096 characters after entity parsing. Fields are cut as plain text *before*
 //! escaping, least important first, so a cut never lands inside a tag or an entity.
@@ -9,8 +10,10 @@ use chrono::{DateTime, Utc};
 
 use crate::callback::{Callback, SILENCE_HOURS};
 use crate::domain::AlertStatus;
+use crate::i18n::Lang;
 use crate::store::{DigestLine, IncidentRecord};
 use crate::telegram::html::{MAX_MESSAGE_LEN, escape, printable, visible_len};
+use crate::tr;
 
 /// A rendered Telegram message: HTML text and rows of (label, meaning) buttons.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,20 +50,21 @@ fn severity_mark(severity: &str, status: AlertStatus) -> &'static str {
     }
 }
 
-/// `3d 4h`, `2h 5m`, `5m 3s`, `42s`.
-pub fn human_duration(duration: chrono::Duration) -> String {
-    let s = duration.num_seconds().max(0);
-    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{sec}s"),
-        (0, 0, _) => format!("{m}m {sec}s"),
-        (0, _, _) => format!("{h}h {m}m"),
-        _ => format!("{d}d {h}h"),
+/// How long from `from` to `to`, in the reader's language (`2 h 5 min`).
+fn elapsed(lang: Lang, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    lang.duration((to - from).num_seconds())
+}
+
+fn status(lang: Lang, status: AlertStatus) -> String {
+    match status {
+        AlertStatus::Firing => tr!(lang, "alert-status-firing"),
+        AlertStatus::Resolved => tr!(lang, "alert-status-resolved"),
     }
 }
 
+/// `2026-11-22 11:33:15 UTC` (`%Z` names the zone: always UTC here).
 fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    t.format("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
 /// Labels worth showing: all but those already in the title.
@@ -85,19 +89,17 @@ struct Budget {
     summary: usize,
 }
 
-fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> String {
-    let database = incident
-        .database
-        .as_deref()
-        .unwrap_or("no database matched");
-    let status = match incident.status {
-        AlertStatus::Firing => "FIRING",
-        AlertStatus::Resolved => "RESOLVED",
+/// The message within `budget`: the title, summary, description and labels, then `tail` (the times,
+/// links and responses, which no budget cuts).
+fn compose(lang: Lang, incident: &IncidentRecord, budget: &Budget, tail: &[String]) -> String {
+    let database = match incident.database.as_deref() {
+        Some(database) => escape(database),
+        None => escape(&tr!(lang, "alert-no-database")),
     };
     let mut lines = vec![format!(
-        "{} <b>{status}</b> · <b>{}</b> · {}",
+        "{} <b>{}</b> · <b>{database}</b> · {}",
         severity_mark(&incident.severity, incident.status),
-        escape(database),
+        status(lang, incident.status),
         escape(&cut(&incident.alertname, 200)),
     )];
     if let Some(summary) = incident.annotations.get("summary") {
@@ -110,8 +112,7 @@ fn compose(incident: &IncidentRecord, now: DateTime<Utc>, budget: &Budget) -> St
     }
     lines.push(String::new());
     lines.extend(labels(incident, budget));
-    lines.extend(times(incident, now));
-    lines.extend(responses(incident, now));
+    lines.extend(tail.iter().cloned());
     lines.join("\n")
 }
 
@@ -129,6 +130,7 @@ fn labels(incident: &IncidentRecord, budget: &Budget) -> Vec<String> {
         })
         .collect();
     if !incident.severity.is_empty() {
+        // The label's own name, like the other labels above it.
         lines.push(format!(
             "severity: <code>{}</code>",
             escape(&cut(&incident.severity, 40))
@@ -138,33 +140,34 @@ fn labels(incident: &IncidentRecord, budget: &Budget) -> Vec<String> {
 }
 
 /// When it started and ended, and the links to its source and runbook.
-fn times(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<String> {
-    let mut lines = vec![format!(
-        "Started {} ({} ago)",
-        time(incident.starts_at),
-        human_duration(now - incident.starts_at)
-    )];
+fn times(lang: Lang, incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<String> {
+    let mut lines = vec![escape(&tr!(
+        lang,
+        "alert-started",
+        time = time(incident.starts_at),
+        ago = elapsed(lang, incident.starts_at, now),
+    ))];
     if incident.status == AlertStatus::Resolved {
         let ended = incident.ends_at.or(incident.resolved_at).unwrap_or(now);
-        lines.push(format!(
-            "Resolved {} after {}",
-            time(ended),
-            human_duration(ended - incident.starts_at)
-        ));
+        lines.push(escape(&tr!(
+            lang,
+            "alert-resolved",
+            time = time(ended),
+            duration = elapsed(lang, incident.starts_at, ended),
+        )));
     }
-    let links: Vec<String> = [
-        (incident.generator_url.as_str(), "Source"),
-        (
-            incident
-                .annotations
-                .get("runbook_url")
-                .map_or("", String::as_str),
-            "Runbook",
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(url, name)| link(url).map(|href| format!("<a href=\"{href}\">{name}</a>")))
-    .collect();
+    let anchor = |href: String, name: String| format!("<a href=\"{href}\">{}</a>", escape(&name));
+    let mut links = Vec::new();
+    if let Some(href) = link(&incident.generator_url) {
+        links.push(anchor(href, tr!(lang, "alert-link-source")));
+    }
+    if let Some(href) = incident
+        .annotations
+        .get("runbook_url")
+        .and_then(|url| link(url))
+    {
+        links.push(anchor(href, tr!(lang, "alert-link-runbook")));
+    }
     if !links.is_empty() {
         lines.push(links.join(" · "));
     }
@@ -172,31 +175,34 @@ fn times(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<String> {
 }
 
 /// Who acknowledged it, and the silence while it lasts.
-fn responses(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<String> {
+fn responses(lang: Lang, incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<String> {
     let mut lines = Vec::new();
     if let (Some(by), Some(at)) = (&incident.acknowledged_by, incident.acknowledged_at) {
-        lines.push(format!(
-            "☑️ Acknowledged by {} at {}",
-            escape(&cut(by, 80)),
-            time(at)
-        ));
+        lines.push(escape(&tr!(
+            lang,
+            "alert-acknowledged",
+            by = cut(by, 80),
+            time = time(at),
+        )));
     }
     if let (Some(by), Some(until)) = (&incident.silenced_by, incident.silenced_until)
         && until > now
     {
-        lines.push(format!(
-            "🔕 Silenced by {} until {}",
-            escape(&cut(by, 80)),
-            time(until)
-        ));
+        lines.push(escape(&tr!(
+            lang,
+            "alert-silenced",
+            by = cut(by, 80),
+            time = time(until),
+        )));
     }
     lines
 }
 
-/// The alert message for an incident, as every recipient sees it now; `links` are extra buttons (one
-/// row each) for the views and actions that help with it. Acknowledge and Silence are shown to those
-/// who may `respond` (a viewer's copy has none: they could only be refused).
+/// The alert message for an incident, as every recipient reading `lang` sees it now; `links` are
+/// extra buttons (one row each) for the views and actions that help with it. Acknowledge and Silence
+/// are shown to those who may `respond` (a viewer's copy has none: they could only be refused).
 pub fn alert_message(
+    lang: Lang,
     incident: &IncidentRecord,
     now: DateTime<Utc>,
     links: &[(String, Callback)],
@@ -235,15 +241,18 @@ pub fn alert_message(
             summary: 100,
         },
     ];
+    // The same whatever the budget: formatted once.
+    let mut tail = times(lang, incident, now);
+    tail.extend(responses(lang, incident, now));
     let mut html = String::new();
     for budget in &budgets {
-        html = compose(incident, now, budget);
+        html = compose(lang, incident, budget, &tail);
         if visible_len(&html) <= MAX_MESSAGE_LEN {
             break;
         }
     }
     let mut buttons = if respond {
-        buttons(incident, now)
+        buttons(lang, incident, now)
     } else {
         Vec::new()
     };
@@ -251,7 +260,11 @@ pub fn alert_message(
     Rendered { html, buttons }
 }
 
-fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, Callback)>> {
+fn buttons(
+    lang: Lang,
+    incident: &IncidentRecord,
+    now: DateTime<Utc>,
+) -> Vec<Vec<(String, Callback)>> {
     if incident.status == AlertStatus::Resolved {
         return Vec::new();
     }
@@ -259,7 +272,7 @@ fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, Ca
     let mut rows = Vec::new();
     if incident.acknowledged_by.is_none() {
         rows.push(vec![(
-            "☑️ Acknowledge".to_owned(),
+            tr!(lang, "alert-button-acknowledge"),
             Callback::Acknowledge(id),
         )]);
     }
@@ -267,14 +280,19 @@ fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, Ca
         incident.silence_id.is_some() && incident.silenced_until.is_some_and(|u| u > now);
     if silenced {
         rows.push(vec![(
-            "🔔 Expire silence".to_owned(),
+            tr!(lang, "alert-button-expire-silence"),
             Callback::Unsilence(id),
         )]);
     } else {
         rows.push(
             SILENCE_HOURS
                 .iter()
-                .map(|h| (format!("🔕 {h}h"), Callback::Silence(id, *h)))
+                .map(|h| {
+                    (
+                        tr!(lang, "alert-button-silence", hours = *h),
+                        Callback::Silence(id, *h),
+                    )
+                })
                 .collect(),
         );
     }
@@ -282,14 +300,14 @@ fn buttons(incident: &IncidentRecord, now: DateTime<Utc>) -> Vec<Vec<(String, Ca
 }
 
 /// One line about an incident, for lists (`/alerts`, `/incidents`, digests).
-pub fn incident_line(incident: &IncidentRecord, now: DateTime<Utc>) -> String {
+pub fn incident_line(lang: Lang, incident: &IncidentRecord, now: DateTime<Utc>) -> String {
     let mut line = format!(
         "{} <b>#{}</b> {} · {} · {}",
         severity_mark(&incident.severity, incident.status),
         incident.id,
         escape(incident.database.as_deref().unwrap_or("-")),
         escape(&cut(&incident.alertname, 60)),
-        human_duration(now - incident.starts_at),
+        elapsed(lang, incident.starts_at, now),
     );
     if let Some(by) = &incident.acknowledged_by {
         line.push_str(&format!(" · ☑️ {}", escape(&cut(by, 40))));
@@ -299,12 +317,10 @@ pub fn incident_line(incident: &IncidentRecord, now: DateTime<Utc>) -> String {
 
 /// The storm digest: how many alerts wait for this chat, by database, alertname and severity (the
 /// lines as the store counted them, biggest first).
-pub fn digest_message(lines: &[DigestLine]) -> Rendered {
+pub fn digest_message(lang: Lang, lines: &[DigestLine]) -> Rendered {
     let total: i64 = lines.iter().map(|l| l.count).sum();
-    let mut html = format!(
-        "⚠️ <b>{total} new alerts</b> arrived faster than Telegram lets them through one by one; \
-         they follow as fast as it allows.\n"
-    );
+    let mut html = tr!(lang, "digest-title", count = total);
+    html.push('\n');
     for line in lines {
         let text = format!(
             "\n{} {} · {} × {}",
@@ -322,7 +338,7 @@ pub fn digest_message(lines: &[DigestLine]) -> Rendered {
     Rendered {
         html,
         buttons: vec![vec![(
-            "📋 List firing alerts".to_owned(),
+            tr!(lang, "digest-button-list"),
             Callback::ListAlerts,
         )]],
     }
@@ -335,18 +351,22 @@ pub struct EmailBody {
     pub html: String,
 }
 
-/// The email for an incident; `reason` says why email was used (escalation, Telegram failure).
-pub fn email(incident: &IncidentRecord, reason: &str, now: DateTime<Utc>) -> EmailBody {
-    let status = match incident.status {
-        AlertStatus::Firing => "FIRING",
-        AlertStatus::Resolved => "RESOLVED",
+/// The email for an incident in `lang`; `reason` says why email was used (escalation, Telegram
+/// failure), in the same language.
+pub fn email(lang: Lang, incident: &IncidentRecord, reason: &str, now: DateTime<Utc>) -> EmailBody {
+    let database = match incident.database.as_deref() {
+        Some(database) => database.to_owned(),
+        None => tr!(lang, "email-no-database"),
     };
-    let database = incident.database.as_deref().unwrap_or("no database");
     // Header injection is impossible through lettre, but keep the subject on one line anyway.
-    let subject = cut(
-        &one_line(&format!("[{status}] {database} {}", incident.alertname)),
-        200,
+    let subject = tr!(
+        lang,
+        "email-subject",
+        status = status(lang, incident.status),
+        database = database,
+        alertname = &incident.alertname,
     );
+    let subject = cut(&one_line(&subject), 200);
     let mut text = format!("{subject}\n\n{}\n\n", printable(reason));
     for (name, value) in &incident.annotations {
         text.push_str(&format!("{}: {}\n", printable(name), printable(value)));
@@ -355,23 +375,29 @@ pub fn email(incident: &IncidentRecord, reason: &str, now: DateTime<Utc>) -> Ema
     for (name, value) in &incident.labels {
         text.push_str(&format!("{}={}\n", printable(name), printable(value)));
     }
-    text.push_str(&format!(
-        "\nStarted {} ({} ago)\n",
-        time(incident.starts_at),
-        human_duration(now - incident.starts_at)
-    ));
+    let started = tr!(
+        lang,
+        "alert-started",
+        time = time(incident.starts_at),
+        ago = elapsed(lang, incident.starts_at, now),
+    );
+    text.push_str(&format!("\n{started}\n"));
     if let Some(ended) = incident.ends_at.or(incident.resolved_at)
         && incident.status == AlertStatus::Resolved
     {
-        text.push_str(&format!("Resolved {}\n", time(ended)));
+        text.push_str(&tr!(lang, "email-resolved", time = time(ended)));
+        text.push('\n');
     }
     if !incident.generator_url.is_empty() {
-        text.push_str(&format!("Source: {}\n", printable(&incident.generator_url)));
+        let url = printable(&incident.generator_url);
+        text.push_str(&tr!(lang, "email-source", url = url.as_ref()));
+        text.push('\n');
     }
-    text.push_str(&format!("Incident #{}\n", incident.id));
-    let message = alert_message(incident, now, &[], false);
+    text.push_str(&tr!(lang, "email-incident", id = incident.id.to_string()));
+    text.push('\n');
+    let message = alert_message(lang, incident, now, &[], false);
     let html = format!(
-        "<html><body><p>{}</p><pre style=\"font-family: sans-serif\">{}</pre></body></html>",
+        "<html lang=\"{lang}\"><body><p>{}</p><pre style=\"font-family: sans-serif\">{}</pre></body></html>",
         escape(reason),
         message.html
     );

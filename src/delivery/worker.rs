@@ -299,25 +299,52 @@ impl Worker {
             after: backoff(job.attempts),
             error: format!("state store: {e}"),
         });
-        let recorded = match outcome {
-            Outcome::Done(result) => {
-                self.store
-                    .complete_job(job.id, &self.owner, self.clock.now(), &result)
-                    .await
+        if let Outcome::Retry { error, .. } = &outcome {
+            tracing::info!(job = job.id, kind = %job.kind, %error, "delivery failed; will retry");
+        }
+        self.record("a job's outcome", || async {
+            match &outcome {
+                Outcome::Done(result) => {
+                    self.store
+                        .complete_job(job.id, &self.owner, self.clock.now(), result)
+                        .await
+                }
+                Outcome::Retry { after, error } => {
+                    self.store
+                        .retry_job(job.id, &self.owner, self.clock.after(*after), error)
+                        .await
+                }
+                Outcome::Defer(after) => {
+                    let at = self.clock.after(*after);
+                    self.store.defer_job(job.id, &self.owner, at).await
+                }
             }
-            Outcome::Retry { after, error } => {
-                tracing::info!(job = job.id, kind = %job.kind, %error, "delivery failed; will retry");
-                self.store
-                    .retry_job(job.id, &self.owner, self.clock.after(after), &error)
-                    .await
+        })
+        .await;
+    }
+
+    /// Writes what became of claimed work until the store takes it. Work this replica claimed stays
+    /// leased to it while it lives (`renew_leases` renews them all), so a record lost while the store
+    /// is away (restarting, failing over) would leave the work stuck here for good. At shutdown the
+    /// lease is released instead, and the work runs again elsewhere.
+    async fn record<T, F, Fut>(&self, what: &str, write: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let mut attempts = 0;
+        loop {
+            let Err(e) = write().await else {
+                return;
+            };
+            attempts += 1;
+            if attempts == 1 {
+                tracing::warn!(error = %e, "recording {what} failed; trying again until the store answers");
             }
-            Outcome::Defer(after) => {
-                let at = self.clock.after(after);
-                self.store.defer_job(job.id, &self.owner, at).await
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = tokio::time::sleep(backoff(attempts).min(Duration::from_secs(5))) => {}
             }
-        };
-        if let Err(e) = recorded {
-            tracing::warn!(job = job.id, error = %e, "recording a job's outcome failed; it will run again");
         }
     }
 

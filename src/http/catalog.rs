@@ -121,7 +121,9 @@ impl From<OpError> for ApiError {
                 ApiError::NotFound(e.to_string())
             }
             OpError::NotServed { .. } => ApiError::NotFound(e.to_string()),
-            OpError::Argument(e) => ApiError::bad_request(e.name, e.message),
+            OpError::Argument(e) => {
+                ApiError::bad_request(e.name.clone(), e.message(crate::i18n::Lang::En))
+            }
             OpError::Busy { .. } => ApiError::Conflict(e.to_string()),
             OpError::TooManyViews(_) => ApiError::TooManyRequests(e.to_string()),
             OpError::Spool(e) => ApiError::internal(&e),

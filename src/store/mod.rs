@@ -23,6 +23,7 @@ mod invites;
 mod members;
 mod outbox;
 mod people;
+pub mod primary;
 mod replicas;
 mod responses;
 mod runs;
@@ -66,6 +67,34 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored {what} is not valid: {detail}")]
     Corrupt { what: &'static str, detail: String },
+    #[error("state store: {0}")]
+    Hosts(#[from] crate::config::state_hosts::HostsError),
+    #[error(transparent)]
+    NoPrimary(#[from] primary::NoPrimary),
+}
+
+impl StoreError {
+    /// Whether the store could not be reached or is not the primary (down, restarting, failing over,
+    /// or read-only): retrying later may succeed, unlike a query the store refused.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::NoPrimary(_) => true,
+            StoreError::Query(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Protocol(_) => true,
+                // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown,
+                // crash), and 25006 (read-only transaction: a demoted primary).
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08") || code.starts_with("57P") || code == "25006"
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -86,6 +115,15 @@ pub struct Store {
     sets: feeds::KnownSets,
     /// Names this process in what it tells the other replicas, so it ignores its own news.
     replica: std::sync::Arc<str>,
+    /// PostgreSQL: the DSN's hosts and the one the pool connects to now.
+    primary: Option<std::sync::Arc<Primary>>,
+}
+
+/// The hosts of a PostgreSQL state DSN and the URL of the one in use (see [`primary`]).
+#[derive(Debug)]
+struct Primary {
+    hosts: crate::config::Hosts,
+    current: std::sync::Mutex<String>,
 }
 
 impl Store {
@@ -101,13 +139,27 @@ impl Store {
     /// Connects and applies the migrations of the backend.
     pub async fn connect(location: &StateLocation) -> Result<Store> {
         install_default_drivers();
-        let (url, backend) = match location {
+        let (url, backend, primary) = match location {
             StateLocation::Sqlite(path) => (
                 format!("sqlite://{}?mode=rwc", path.display()),
                 Backend::Sqlite,
+                None,
             ),
-            StateLocation::Postgres(url) => (url.expose().to_owned(), Backend::Postgres),
+            StateLocation::Postgres(url) => {
+                let hosts = crate::config::Hosts::parse(url.expose())?;
+                let current = primary::find(&hosts).await?.to_owned();
+                let primary = Primary {
+                    hosts,
+                    current: std::sync::Mutex::new(current.clone()),
+                };
+                (
+                    current,
+                    Backend::Postgres,
+                    Some(std::sync::Arc::new(primary)),
+                )
+            }
         };
+        let read_write = primary.as_ref().is_some_and(|p| p.hosts.read_write());
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(5))
             // SQLite has one writer at a time anyway; a few readers serve the REST side.
@@ -123,6 +175,18 @@ impl Store {
                         )
                         .await?;
                     }
+                    if read_write {
+                        // A switchover may leave the old primary up as a standby: writes there fail,
+                        // so the pool never keeps a connection to it.
+                        let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        if read_only != "off" {
+                            return Err(sqlx::Error::Protocol(
+                                "the state store's host no longer accepts writes".into(),
+                            ));
+                        }
+                    }
                     Ok(())
                 })
             });
@@ -137,7 +201,40 @@ impl Store {
             secrets: dialogues::HeldSecrets::default(),
             sets: feeds::KnownSets::default(),
             replica: crate::tokens::random_code(12).into(),
+            primary,
         })
+    }
+
+    /// The URL of the PostgreSQL host the store uses now (for connections of their own, such as
+    /// `LISTEN`); `None` on SQLite.
+    pub fn primary_url(&self) -> Option<String> {
+        let primary = self.primary.as_ref()?;
+        Some(lock(&primary.current).clone())
+    }
+
+    /// When the DSN names several hosts (or asks for one that accepts writes) and the one in use
+    /// fails or turned read-only: finds the primary again and points the pool's next connections at
+    /// it. `true` when it moved. Called every second or so (`app`); a no-op otherwise.
+    pub async fn follow_primary(&self) -> Result<bool> {
+        let Some(primary) = self.primary.as_ref().filter(|p| p.hosts.must_choose()) else {
+            return Ok(false);
+        };
+        let healthy = sqlx::query_scalar::<_, String>("SHOW transaction_read_only")
+            .fetch_one(&self.pool)
+            .await
+            .is_ok_and(|read_only| read_only == "off" || !primary.hosts.read_write());
+        if healthy {
+            return Ok(false);
+        }
+        let found = primary::find(&primary.hosts).await?.to_owned();
+        let mut current = lock(&primary.current);
+        if *current == found {
+            return Ok(false);
+        }
+        let options: sqlx::any::AnyConnectOptions = found.parse()?;
+        self.pool.set_connect_options(options);
+        *current = found;
+        Ok(true)
     }
 
     pub fn backend(&self) -> Backend {
@@ -153,6 +250,13 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A lock whose holder cannot leave its value half-changed (a poisoned one is as good).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {

@@ -94,8 +94,6 @@ pub enum Fault {
 
 #[derive(Default)]
 struct State {
-    /// The `language_code` each user's Telegram app sends, when not `en`.
-    languages: HashMap<i64, String>,
     calls: Vec<Call>,
     messages: Vec<Stored>,
     last_message_id: HashMap<i64, i64>,
@@ -112,7 +110,10 @@ struct State {
     answered: HashSet<String>,
     updates: VecDeque<Value>,
     last_update_id: i64,
-    commands: Vec<Value>,
+    /// The commands registered, by `language_code` (`""`: for every language without its own).
+    commands: HashMap<String, Vec<Value>>,
+    /// The language each user's Telegram app is set to, when not English (`set_language`).
+    languages: HashMap<i64, String>,
     webhook: Option<Value>,
     last_send: HashMap<i64, Instant>,
     group_sends: HashMap<i64, VecDeque<Instant>>,
@@ -286,10 +287,20 @@ impl FakeTelegram {
         state.global_sends.iter_mut().for_each(back);
     }
 
-    /// From now on `user`'s updates carry `language_code` `code` (`ru`, `en-GB`…), as from a Telegram
-    /// app set to that language.
+    /// Sets the language `user`'s Telegram app is set to (an IETF tag such as `ru`): every update
+    /// they cause from now on carries it as `from.language_code` (`en` until then).
     pub fn set_language(&self, user: i64, code: &str) {
         self.state().languages.insert(user, code.to_owned());
+    }
+
+    /// The commands registered for `language_code` (`None`: for every language without its own).
+    pub fn commands(&self, language_code: Option<&str>) -> Vec<Value> {
+        let state = self.state();
+        state
+            .commands
+            .get(language_code.unwrap_or_default())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Queues an update for `getUpdates`, numbering it when it has no `update_id`.
@@ -659,10 +670,15 @@ impl State {
                 if commands.len() > 100 || !commands.iter().all(valid) {
                     return Err(bad_request("BOT_COMMAND_INVALID"));
                 }
-                self.commands = commands;
+                let language = p["language_code"].as_str().unwrap_or_default().to_owned();
+                self.commands.insert(language, commands);
                 Ok(json!(true))
             }
-            "getmycommands" => Ok(Value::Array(self.commands.clone())),
+            "getmycommands" => {
+                let language = p["language_code"].as_str().unwrap_or_default();
+                let commands = self.commands.get(language).cloned().unwrap_or_default();
+                Ok(Value::Array(commands))
+            }
             "setwebhook" => {
                 match p.get("url").and_then(Value::as_str) {
                     Some("") => self.webhook = None,
@@ -854,13 +870,12 @@ impl State {
                 update["update_id"] = json!(self.last_update_id);
             }
         }
-        // Telegram says which language each user's app is set to.
+        // Telegram says which language the sender's app is set to in every update they cause.
         for pointer in ["/message/from", "/callback_query/from"] {
-            if let Some(from) = update.pointer_mut(pointer) {
-                let user = from["id"].as_i64().unwrap_or_default();
-                if let Some(code) = self.languages.get(&user) {
-                    from["language_code"] = json!(code);
-                }
+            if let Some(from) = update.pointer_mut(pointer)
+                && let Some(code) = from["id"].as_i64().and_then(|id| self.languages.get(&id))
+            {
+                from["language_code"] = json!(code);
             }
         }
         // Telegram includes the message a pressed button belongs to, or the one a message replies
@@ -1148,6 +1163,17 @@ fn user_json(user_id: i64, username: Option<&str>) -> Value {
     user
 }
 
+/// `update` as sent by a person whose Telegram app is set to `language_code` (the fake's people
+/// otherwise use `en`).
+pub fn in_language(mut update: Value, language_code: &str) -> Value {
+    for kind in ["message", "callback_query"] {
+        if let Some(from) = update.get_mut(kind).and_then(|u| u.get_mut("from")) {
+            from["language_code"] = json!(language_code);
+        }
+    }
+    update
+}
+
 /// A private chat for a positive id, a supergroup for a negative one.
 fn chat_json(chat_id: i64) -> Value {
     if chat_id > 0 {
@@ -1307,14 +1333,15 @@ impl FakeTelegram {
         data: &str,
         limit: Duration,
     ) -> String {
+        let update = callback_update(user, username, message.chat_id, message.message_id, data);
+        self.press_with(update, limit).await
+    }
+
+    /// Sends a button press (`callback_update`, perhaps changed) and returns the text it was
+    /// answered with (once it is answered).
+    pub async fn press_with(&self, update: Value, limit: Duration) -> String {
         let before = self.calls_to("answerCallbackQuery").len();
-        self.push_update(callback_update(
-            user,
-            username,
-            message.chat_id,
-            message.message_id,
-            data,
-        ));
+        self.push_update(update);
         let call = self
             .wait_for("the button press to be answered", limit, move |t| {
                 t.calls_to("answerCallbackQuery").get(before).cloned()

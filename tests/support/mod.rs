@@ -10,6 +10,7 @@ pub mod fake_telegram;
 pub mod monitoring;
 pub mod monitoring_files;
 pub mod otlp_collector;
+pub mod pg_cluster;
 pub mod prerequisites;
 pub mod promql;
 pub mod service;
@@ -64,6 +65,7 @@ pub fn main_targets(dsn: &str) -> postgram::exec::Targets {
         email: Vec::new(),
         reconnect_after: postgram::config::RECONNECT_AFTER,
         metrics_selector: r#"{cluster="main"}"#.to_owned(),
+        language: postgram::i18n::Lang::En,
     }])
     .unwrap()
 }

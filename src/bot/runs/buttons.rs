@@ -6,12 +6,13 @@ use teloxide::prelude::*;
 
 use super::super::alerts::authorised;
 use super::super::context::Press;
-use super::super::reply::NOT_ALLOWED;
+use super::super::reply::not_allowed;
 use super::super::{BotError, HandlerResult};
 use super::{ItemOn, answer, csv, items, permission, pick, run};
 use crate::access::Permission;
 use crate::callback::Callback;
 use crate::store::{Dialogue, News};
+use crate::tr;
 
 /// The buttons this module answers.
 pub fn buttons() -> UpdateHandler<BotError> {
@@ -46,7 +47,8 @@ async fn handle(press: &Press) -> HandlerResult {
             press.answer("").await?;
             match dialogue.choices.get(choice).cloned() {
                 Some(value) => {
-                    answer(&press.bot, &press.person, &press.state, dialogue, &value).await
+                    let (bot, person, state) = (&press.bot, &press.person, &press.state);
+                    answer(bot, person, state, dialogue, &value, press.lang).await
                 }
                 None => Ok(()),
             }
@@ -55,13 +57,21 @@ async fn handle(press: &Press) -> HandlerResult {
             let Some(dialogue) = own_dialogue(press, dialogue).await? else {
                 return Ok(());
             };
-            press.answer("Running…").await?;
-            run(&press.bot, &press.person, &press.state, dialogue, None).await
+            press.answer(&tr!(press.lang, "runs-running")).await?;
+            run(
+                &press.bot,
+                &press.person,
+                &press.state,
+                dialogue,
+                None,
+                press.lang,
+            )
+            .await
         }
         Callback::Abort(dialogue) => {
             if let Some(dialogue) = own_dialogue(press, dialogue).await? {
                 press.state.store.end_dialogue(dialogue.id).await?;
-                press.answer("Cancelled.").await?;
+                press.answer(&tr!(press.lang, "runs-cancelled")).await?;
             }
             Ok(())
         }
@@ -73,7 +83,8 @@ async fn handle(press: &Press) -> HandlerResult {
             match press.place {
                 Some((_, message)) => {
                     let edit = Some((message, page));
-                    run(&press.bot, &press.person, &press.state, dialogue, edit).await
+                    let (bot, person, state) = (&press.bot, &press.person, &press.state);
+                    run(bot, person, state, dialogue, edit, press.lang).await
                 }
                 None => Ok(()),
             }
@@ -82,8 +93,15 @@ async fn handle(press: &Press) -> HandlerResult {
             let Some(dialogue) = own_dialogue(press, dialogue).await? else {
                 return Ok(());
             };
-            press.answer("Preparing the CSV…").await?;
-            csv(&press.bot, &press.person, &press.state, dialogue).await
+            press.answer(&tr!(press.lang, "runs-preparing-csv")).await?;
+            csv(
+                &press.bot,
+                &press.person,
+                &press.state,
+                dialogue,
+                press.lang,
+            )
+            .await
         }
         Callback::Stop { database, item } => {
             let may = (press.state)
@@ -94,11 +112,11 @@ async fn handle(press: &Press) -> HandlerResult {
                 )
                 .await?;
             if !may {
-                return press.refuse(None, NOT_ALLOWED).await;
+                return press.refuse(None, &not_allowed(press.lang)).await;
             }
             let store = &press.state.store;
             let text = if press.state.operations.cancel(&database, &item) {
-                "Cancelling…"
+                tr!(press.lang, "runs-cancelling")
             } else if store.backend() == crate::store::Backend::Postgres {
                 // It may run on another replica sharing the state store, which hears of it at once.
                 let news = News::CancelAction {
@@ -106,11 +124,11 @@ async fn handle(press: &Press) -> HandlerResult {
                     action: item.clone(),
                 };
                 store.tell_replicas(news).await?;
-                "Cancelling, if it still runs."
+                tr!(press.lang, "runs-cancelling-elsewhere")
             } else {
-                "It is not running."
+                tr!(press.lang, "runs-not-running")
             };
-            press.answer(text).await
+            press.answer(&text).await
         }
         other => start(press, other).await,
     }
@@ -124,7 +142,7 @@ async fn start(press: &Press, callback: Callback) -> HandlerResult {
             press.answer("").await?;
             match (press.place, state.settings.config().position_of(&database)) {
                 (Some((chat, _)), Some(database)) => {
-                    items(bot, chat, person, state, actions, database).await
+                    items(bot, chat, person, state, actions, database, press.lang).await
                 }
                 _ => Ok(()),
             }
@@ -143,7 +161,7 @@ async fn start(press: &Press, callback: Callback) -> HandlerResult {
                 database: &database,
                 alias: &item,
             };
-            pick(bot, chat, person, state, item_on, None).await
+            pick(bot, chat, person, state, item_on, None, press.lang).await
         }
         Callback::Link {
             actions,
@@ -163,7 +181,8 @@ async fn start(press: &Press, callback: Callback) -> HandlerResult {
                 database: &database,
                 alias: &item,
             };
-            pick(bot, chat, person, state, item_on, Some(&record.labels)).await
+            let labels = Some(&record.labels);
+            pick(bot, chat, person, state, item_on, labels, press.lang).await
         }
         _ => Ok(()),
     }
@@ -174,11 +193,11 @@ async fn own_dialogue(press: &Press, id: i64) -> Result<Option<Dialogue>, BotErr
     match press.state.store.dialogue(id).await? {
         Some(dialogue) if dialogue.user_id == press.person.id.get() => Ok(Some(dialogue)),
         Some(_) => {
-            press.answer("This is someone else's request.").await?;
+            press.answer(&tr!(press.lang, "runs-not-yours")).await?;
             Ok(None)
         }
         None => {
-            press.answer("This request is over; start again.").await?;
+            press.answer(&tr!(press.lang, "runs-over")).await?;
             Ok(None)
         }
     }

@@ -13,8 +13,10 @@ use super::{MAX_CHOICES, arguments_of, missing, not_allowed, permission, run};
 use crate::access::Person;
 use crate::callback::Callback;
 use crate::catalog::{ArgType, Argument, MASK};
+use crate::i18n::Lang;
 use crate::store::{Dialogue, DialogueKind};
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// Whether the person may still go on with their dialogue (membership is checked at every step, so
 /// a removed member is served no `choices_sql` and no typed value). Ends it, saying so, when not.
@@ -23,6 +25,7 @@ async fn still_allowed(
     person: &Person,
     state: &BotState,
     dialogue: &Dialogue,
+    lang: Lang,
 ) -> Result<bool, super::BotError> {
     let actions = dialogue.kind == DialogueKind::Action;
     let database = Some(dialogue.database.as_str());
@@ -30,7 +33,7 @@ async fn still_allowed(
         return Ok(true);
     }
     state.store.end_dialogue(dialogue.id).await?;
-    not_allowed(bot, state, ChatId(dialogue.chat_id)).await?;
+    not_allowed(bot, state, ChatId(dialogue.chat_id), lang).await?;
     Ok(false)
 }
 
@@ -40,9 +43,10 @@ pub(super) async fn advance(
     person: &Person,
     state: &Arc<BotState>,
     mut dialogue: Dialogue,
+    lang: Lang,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
-    if !still_allowed(bot, person, state, &dialogue).await? {
+    if !still_allowed(bot, person, state, &dialogue, lang).await? {
         return Ok(());
     }
     let Some((actions, title, arguments, confirm)) = arguments_of(state, &dialogue) else {
@@ -50,14 +54,16 @@ pub(super) async fn advance(
         return Ok(());
     };
     if let Some(argument) = missing(&arguments, &dialogue) {
-        return ask(bot, state, &mut dialogue, argument, None).await;
+        return ask(bot, state, &mut dialogue, argument, None, lang).await;
     }
     if actions && confirm {
-        let mut text = format!(
-            "Run <b>{}</b> on <b>{}</b>?\n",
-            escape(&title),
-            escape(dialogue.database.as_str())
+        let mut text = tr!(
+            lang,
+            "runs-confirm",
+            title = escape(&title),
+            database = escape(dialogue.database.as_str())
         );
+        text.push('\n');
         for argument in &arguments {
             let shown = match dialogue.arguments.get(&argument.name) {
                 _ if dialogue.secrets.contains_key(&argument.name) => MASK.to_owned(),
@@ -65,7 +71,7 @@ pub(super) async fn advance(
                 None => argument
                     .default
                     .as_ref()
-                    .map_or("(none)".to_owned(), |d| d.shown()),
+                    .map_or_else(|| tr!(lang, "runs-no-value"), |d| d.shown()),
             };
             text.push_str(&format!(
                 "\n{}: <code>{}</code>",
@@ -74,13 +80,26 @@ pub(super) async fn advance(
             ));
         }
         let rows = vec![vec![
-            button("✅ Run", Callback::Confirm(dialogue.id)),
-            button("✖ Cancel", Callback::Abort(dialogue.id)),
+            button(tr!(lang, "runs-run"), Callback::Confirm(dialogue.id)),
+            button(tr!(lang, "runs-cancel"), Callback::Abort(dialogue.id)),
         ]];
         say_buttons(bot, state, chat, text, rows).await?;
         return Ok(());
     }
-    run(bot, person, state, dialogue, None).await
+    run(bot, person, state, dialogue, None, lang).await
+}
+
+/// An argument's type as people read it ("int", "целое число").
+fn kind_name(kind: &ArgType, lang: Lang) -> String {
+    match kind {
+        ArgType::String { .. } => tr!(lang, "arg-type-string"),
+        ArgType::Int { .. } => tr!(lang, "arg-type-int"),
+        ArgType::Bool => tr!(lang, "arg-type-bool"),
+        ArgType::Enum { .. } => tr!(lang, "arg-type-enum"),
+        ArgType::Duration => tr!(lang, "arg-type-duration"),
+        ArgType::Identifier(_) => tr!(lang, "arg-type-identifier"),
+        ArgType::Secret { .. } => tr!(lang, "arg-type-secret"),
+    }
 }
 
 async fn ask(
@@ -89,11 +108,15 @@ async fn ask(
     dialogue: &mut Dialogue,
     argument: &Argument,
     problem: Option<String>,
+    lang: Lang,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
     let mut offered: Vec<(String, String)> = match &argument.kind {
         ArgType::Enum { choices } => choices.iter().map(|c| (c.clone(), c.clone())).collect(),
-        ArgType::Bool => vec![("true".into(), "yes".into()), ("false".into(), "no".into())],
+        ArgType::Bool => vec![
+            ("true".into(), tr!(lang, "runs-yes")),
+            ("false".into(), tr!(lang, "runs-no")),
+        ],
         _ => Vec::new(),
     };
     if let Some(sql) = &argument.choices_sql
@@ -112,18 +135,20 @@ async fn ask(
     if let Some(problem) = problem {
         text.push_str(&format!("⚠️ {}\n\n", escape(&problem)));
     }
-    text.push_str(&format!(
-        "<b>{}</b> ({})",
-        escape(&argument.name),
-        argument.kind.name()
+    text.push_str(&tr!(
+        lang,
+        "runs-argument",
+        name = escape(&argument.name),
+        kind = kind_name(&argument.kind, lang)
     ));
     if !argument.description.is_empty() {
         text.push_str(&format!(": {}", escape(&argument.description)));
     }
-    text.push_str(if offered.is_empty() {
-        "\nReply with the value."
+    text.push('\n');
+    text.push_str(&if offered.is_empty() {
+        tr!(lang, "runs-reply-value")
     } else {
-        "\nChoose, or reply with a value."
+        tr!(lang, "runs-choose-or-reply")
     });
     dialogue.awaiting = Some(argument.name.clone());
     dialogue.choices = offered.iter().map(|(value, _)| value.clone()).collect();
@@ -144,7 +169,10 @@ async fn ask(
             )]
         })
         .collect();
-    rows.push(vec![button("✖ Cancel", Callback::Abort(dialogue.id))]);
+    rows.push(vec![button(
+        tr!(lang, "runs-cancel"),
+        Callback::Abort(dialogue.id),
+    )]);
     say_buttons(bot, state, chat, text, rows).await?;
     Ok(())
 }
@@ -156,8 +184,9 @@ pub async fn answer(
     state: &Arc<BotState>,
     mut dialogue: Dialogue,
     raw: &str,
+    lang: Lang,
 ) -> HandlerResult {
-    if !still_allowed(bot, person, state, &dialogue).await? {
+    if !still_allowed(bot, person, state, &dialogue, lang).await? {
         return Ok(());
     }
     let Some((_, _, arguments, _)) = arguments_of(state, &dialogue) else {
@@ -185,9 +214,12 @@ pub async fn answer(
                 .store
                 .update_dialogue(&dialogue, state.clock.now())
                 .await?;
-            advance(bot, person, state, dialogue).await
+            advance(bot, person, state, dialogue, lang).await
         }
-        Err(e) => ask(bot, state, &mut dialogue, &argument, Some(e.to_string())).await,
+        Err(e) => {
+            let problem = Some(e.render(lang));
+            ask(bot, state, &mut dialogue, &argument, problem, lang).await
+        }
     }
 }
 
@@ -197,6 +229,7 @@ pub async fn typed(
     message: &Message,
     person: &Person,
     state: &Arc<BotState>,
+    lang: Lang,
 ) -> Result<bool, super::BotError> {
     let Some(text) = message.text() else {
         return Ok(false);
@@ -221,6 +254,6 @@ pub async fn typed(
             tracing::warn!(error = %e, "could not delete a message holding a secret");
         }
     }
-    answer(bot, person, state, dialogue, text).await?;
+    answer(bot, person, state, dialogue, text, lang).await?;
     Ok(true)
 }

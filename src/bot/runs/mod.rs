@@ -22,14 +22,16 @@ use teloxide::prelude::*;
 
 use super::commands::Command;
 use super::context::Ask;
-use super::reply::{NOT_ALLOWED, button, say, say_buttons};
+use super::reply::{self, button, say, say_buttons};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
 use crate::catalog::{ArgType, Argument};
 use crate::domain::DatabaseName;
+use crate::i18n::Lang;
 use crate::store::{Dialogue, DialogueKind};
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// Progress messages are edited at most this often (Telegram's per-chat limits).
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);
@@ -44,17 +46,35 @@ pub fn commands() -> UpdateHandler<BotError> {
 
 async fn command(ask: Ask, command: Command) -> HandlerResult {
     let actions = command == Command::Actions;
-    let result = start(&ask.bot, ask.chat(), &ask.person, &ask.state, actions).await;
+    let result = start(
+        &ask.bot,
+        ask.chat(),
+        &ask.person,
+        &ask.state,
+        actions,
+        ask.lang,
+    )
+    .await;
     ask.report(result).await
 }
 
 /// The person does not administer the database (any more: membership is checked at every step).
-pub(crate) async fn not_allowed(bot: &Bot, state: &BotState, chat: ChatId) -> HandlerResult {
-    say(bot, state, chat, NOT_ALLOWED.to_owned()).await
+pub(crate) async fn not_allowed(
+    bot: &Bot,
+    state: &BotState,
+    chat: ChatId,
+    lang: Lang,
+) -> HandlerResult {
+    say(bot, state, chat, reply::not_allowed(lang)).await
 }
 
-fn noun(actions: bool) -> &'static str {
-    if actions { "actions" } else { "views" }
+/// "views" or "actions", in `lang`.
+fn noun(actions: bool, lang: Lang) -> String {
+    if actions {
+        tr!(lang, "runs-actions")
+    } else {
+        tr!(lang, "runs-views")
+    }
 }
 
 /// What running views (reading) or actions needs.
@@ -94,19 +114,20 @@ async fn start(
     person: &Person,
     state: &BotState,
     actions: bool,
+    lang: Lang,
 ) -> HandlerResult {
     let mine = databases(chat, person, state, actions).await?;
     match mine.as_slice() {
         [] => {
             let text = if actions {
-                "You may run actions on no database (viewers may only read).".to_owned()
+                tr!(lang, "runs-no-database-for-actions")
             } else {
-                "You are a member of no database.".to_owned()
+                tr!(lang, "runs-no-database")
             };
             say(bot, state, chat, text).await?;
             Ok(())
         }
-        [(index, _)] => items(bot, chat, person, state, actions, *index).await,
+        [(index, _)] => items(bot, chat, person, state, actions, *index, lang).await,
         _ => {
             let rows = mine
                 .iter()
@@ -124,7 +145,7 @@ async fn start(
                 bot,
                 state,
                 chat,
-                format!("Which database? ({})", noun(actions)),
+                tr!(lang, "runs-which-database", kind = noun(actions, lang)),
                 rows,
             )
             .await?;
@@ -141,6 +162,7 @@ pub async fn items(
     state: &BotState,
     actions: bool,
     database: usize,
+    lang: Lang,
 ) -> HandlerResult {
     let config = state.settings.config();
     let Some(db) = config.databases.get(database) else {
@@ -151,7 +173,7 @@ pub async fn items(
             .may(person, permission(actions), Some(db.name.as_str()))
             .await?
     {
-        return not_allowed(bot, state, chat).await;
+        return not_allowed(bot, state, chat, lang).await;
     }
     let rows: Vec<Vec<(String, Callback)>> = state
         .operations
@@ -168,14 +190,11 @@ pub async fn items(
             vec![button(item.title.en(), pick)]
         })
         .collect();
+    let (database, kind) = (escape(db.name.as_str()), noun(actions, lang));
     let text = if rows.is_empty() {
-        format!(
-            "No {} for <b>{}</b>.",
-            noun(actions),
-            escape(db.name.as_str())
-        )
+        tr!(lang, "runs-none-on", kind = kind, database = database)
     } else {
-        format!("<b>{}</b>: {}", escape(db.name.as_str()), noun(actions))
+        tr!(lang, "runs-list", kind = kind, database = database)
     };
     say_buttons(bot, state, chat, text, rows).await?;
     Ok(())
@@ -217,6 +236,7 @@ pub async fn pick(
     state: &Arc<BotState>,
     item_on: ItemOn<'_>,
     known: Option<&BTreeMap<String, String>>,
+    lang: Lang,
 ) -> HandlerResult {
     let from_alert = known.is_some();
     let known = known.cloned().unwrap_or_default();
@@ -229,12 +249,13 @@ pub async fn pick(
         .may(person, permission(actions), Some(database.as_str()))
         .await?
     {
-        return not_allowed(bot, state, chat).await;
+        return not_allowed(bot, state, chat, lang).await;
     }
     let Some((alias, _, arguments)) = item(state, actions, alias, database) else {
-        let text = format!(
-            "This is not offered on <b>{}</b>.",
-            escape(database.as_str())
+        let text = tr!(
+            lang,
+            "runs-not-offered",
+            database = escape(database.as_str())
         );
         say(bot, state, chat, text).await?;
         return Ok(());
@@ -273,7 +294,7 @@ pub async fn pick(
     let Some(dialogue) = state.store.dialogue(id).await? else {
         return Ok(());
     };
-    advance(bot, person, state, dialogue).await
+    advance(bot, person, state, dialogue, lang).await
 }
 
 /// The dialogue's item, while it is offered on the dialogue's database: (actions, title, arguments,

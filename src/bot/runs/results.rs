@@ -13,10 +13,12 @@ use super::{PROGRESS_EVERY, not_allowed};
 use crate::access::{Actor, Permission, Person};
 use crate::callback::{Callback, Keyboard};
 use crate::domain::DatabaseName;
-use crate::exec::{ActionReport, Outcome, Progress};
+use crate::exec::{ActionReport, ExecError, Outcome, Progress};
+use crate::i18n::Lang;
 use crate::operations::OpError;
 use crate::store::{Dialogue, DialogueKind};
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// Runs the dialogue's item; a view shows page 0 (or edits `page` into `edit`).
 pub async fn run(
@@ -25,6 +27,7 @@ pub async fn run(
     state: &Arc<BotState>,
     dialogue: Dialogue,
     edit: Option<(MessageId, usize)>,
+    lang: Lang,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
     let database = dialogue.database.clone();
@@ -38,13 +41,13 @@ pub async fn run(
     {
         // Removed (or made a viewer) since the dialogue began: nothing runs.
         state.store.end_dialogue(dialogue.id).await?;
-        return not_allowed(bot, state, chat).await;
+        return not_allowed(bot, state, chat, lang).await;
     }
     if let Some((_, _, arguments, _)) = super::arguments_of(state, &dialogue)
         && super::missing(&arguments, &dialogue).is_some()
     {
         // A secret lives in memory only: after a restart, or once expired, it is asked for again.
-        return Box::pin(super::advance(bot, person, state, dialogue)).await;
+        return Box::pin(super::advance(bot, person, state, dialogue, lang)).await;
     }
     let who = person.actor();
     if dialogue.kind == DialogueKind::Action {
@@ -54,13 +57,13 @@ pub async fn run(
         let (bot, follower) = (bot.clone(), Arc::clone(state));
         state.operations.follow(async move {
             let state = follower;
-            if let Err(e) = run_action(&bot, &state, chat, &who, &database, &dialogue).await {
+            if let Err(e) = run_action(&bot, &state, chat, &who, &database, &dialogue, lang).await {
                 tracing::warn!(error = %e, "reporting an action's run failed");
             }
         });
         return Ok(());
     }
-    view_page(bot, state, &who, dialogue, edit).await
+    view_page(bot, state, &who, dialogue, edit, lang).await
 }
 
 /// One page of the dialogue's view: read up to that page (and one row more), shown with its buttons.
@@ -70,6 +73,7 @@ async fn view_page(
     who: &Actor,
     dialogue: Dialogue,
     edit: Option<(MessageId, usize)>,
+    lang: Lang,
 ) -> HandlerResult {
     let (chat, database) = (ChatId(dialogue.chat_id), &dialogue.database);
     let title = state
@@ -105,7 +109,7 @@ async fn view_page(
     let summary = match result {
         Ok(summary) => summary,
         Err(e) => {
-            say(bot, state, chat, failure(&e)).await?;
+            say(bot, state, chat, failure(&e, lang)).await?;
             return Ok(());
         }
     };
@@ -125,6 +129,7 @@ async fn view_page(
             total: summary.rows,
             truncated: summary.truncated,
         },
+        lang,
     );
     let keyboard = page_buttons(dialogue.id, number, pages);
     show(
@@ -154,8 +159,39 @@ fn page_buttons(dialogue: i64, number: usize, pages: usize) -> Keyboard {
     Keyboard::new(vec![row])
 }
 
-fn failure(error: &OpError) -> String {
-    format!("⚠️ {}", escape(&error.to_string()))
+/// Why a run did not happen or failed, in `lang`.
+fn failure(error: &OpError, lang: Lang) -> String {
+    let text = match error {
+        OpError::UnknownView(alias) => tr!(lang, "run-unknown-view", alias = alias),
+        OpError::UnknownAction(alias) => tr!(lang, "run-unknown-action", alias = alias),
+        OpError::UnknownDatabase(name) => tr!(lang, "run-unknown-database", database = name),
+        OpError::NotServed { item, database } => {
+            tr!(lang, "run-not-served", item = item, database = database)
+        }
+        OpError::Argument(e) => e.render(lang),
+        OpError::TooManyViews(most) => tr!(lang, "run-too-many-views", count = *most),
+        OpError::Busy { action, database } => {
+            tr!(lang, "run-busy", action = action, database = database)
+        }
+        OpError::Exec { database, error } => {
+            let error = exec_error(error, lang);
+            tr!(lang, "run-exec-failed", database = database, error = error)
+        }
+        // The service's own failures: the person gets a reference into the log.
+        OpError::Spool(_) | OpError::State(_) => super::super::internal(error, lang),
+    };
+    format!("⚠️ {}", escape(&text))
+}
+
+/// What went wrong on the administered database, in `lang`; PostgreSQL's own words stay as it said them.
+fn exec_error(error: &ExecError, lang: Lang) -> String {
+    match error {
+        ExecError::TimedOut => tr!(lang, "exec-timed-out"),
+        ExecError::Cancelled => tr!(lang, "exec-cancelled"),
+        ExecError::Shell(reason) => tr!(lang, "exec-shell", reason = reason),
+        ExecError::Unreachable(message) | ExecError::Invalid(message) => message.clone(),
+        ExecError::Sql { message } => message.clone(),
+    }
 }
 
 /// The whole result of a dialogue's view as a CSV document.
@@ -164,6 +200,7 @@ pub async fn csv(
     person: &Person,
     state: &BotState,
     dialogue: Dialogue,
+    lang: Lang,
 ) -> HandlerResult {
     let chat = ChatId(dialogue.chat_id);
     let database = dialogue.database.clone();
@@ -171,7 +208,7 @@ pub async fn csv(
         .may(person, Permission::Read, Some(database.as_str()))
         .await?
     {
-        return not_allowed(bot, state, chat).await;
+        return not_allowed(bot, state, chat, lang).await;
     }
     let result = state
         .operations
@@ -199,7 +236,7 @@ pub async fn csv(
             sent?;
         }
         Err(e) => {
-            say(bot, state, chat, failure(&e)).await?;
+            say(bot, state, chat, failure(&e, lang)).await?;
         }
     }
     Ok(())
@@ -213,6 +250,7 @@ async fn run_action(
     who: &Actor,
     database: &DatabaseName,
     dialogue: &Dialogue,
+    lang: Lang,
 ) -> HandlerResult {
     let catalog = state.operations.catalog();
     let Some(action) = catalog.actions.iter().find(|a| a.alias == dialogue.alias) else {
@@ -220,18 +258,19 @@ async fn run_action(
     };
     let title = action.title.en().to_owned();
     let stop = vec![vec![button(
-        "⏹ Cancel",
+        tr!(lang, "runs-stop"),
         Callback::Stop {
             database: database.clone(),
             item: action.alias.clone(),
         },
     )]];
-    let heading = format!(
-        "<b>{}</b> on <b>{}</b>",
-        escape(&title),
-        escape(database.as_str())
+    let heading = tr!(
+        lang,
+        "runs-heading",
+        title = escape(&title),
+        database = escape(database.as_str())
     );
-    let starting = format!("⏳ {heading}: starting…");
+    let starting = tr!(lang, "runs-starting", heading = &heading);
     let status = say_buttons(bot, state, chat, starting, stop.clone()).await?;
     // Steps report through a shared slot; the message is edited from it at most every few seconds.
     let latest: Arc<Mutex<Option<Progress>>> = Arc::new(Mutex::new(None));
@@ -250,15 +289,30 @@ async fn run_action(
             let keyboard = Keyboard::new(stop).prepare();
             let place = (chat, status);
             let markup = keyboard.markup();
-            match progress(bot, state, place, &heading, markup, &latest, run.finished()).await {
-                Some(report) => summary(&title, database, &report),
-                None => "❌ the run ended without a report".to_owned(),
+            let following = Following {
+                heading: &heading,
+                markup,
+                latest: &latest,
+                lang,
+            };
+            match progress(bot, state, place, following, run.finished()).await {
+                Some(report) => summary(&heading, &report, lang),
+                None => tr!(lang, "runs-no-report"),
             }
         }
-        Err(e) => failure(&e),
+        Err(e) => failure(&e, lang),
     };
     show(bot, state, chat, Some(status), text, &Keyboard::default()).await?;
     Ok(())
+}
+
+/// What a status message follows: the run's heading, its Cancel button, the latest step reported, and
+/// the language it is read in.
+struct Following<'a> {
+    heading: &'a str,
+    markup: &'a teloxide::types::InlineKeyboardMarkup,
+    latest: &'a Mutex<Option<Progress>>,
+    lang: Lang,
 }
 
 /// Edits the status message with the latest step reported while the run goes on (at most every few
@@ -267,11 +321,15 @@ async fn progress(
     bot: &Bot,
     state: &BotState,
     (chat, status): (ChatId, MessageId),
-    heading: &str,
-    markup: &teloxide::types::InlineKeyboardMarkup,
-    latest: &Mutex<Option<Progress>>,
+    following: Following<'_>,
     finished: impl Future<Output = Option<Arc<ActionReport>>>,
 ) -> Option<Arc<ActionReport>> {
+    let Following {
+        heading,
+        markup,
+        latest,
+        lang,
+    } = following;
     tokio::pin!(finished);
     let clock = Instant::now();
     let mut shown: Option<usize> = None;
@@ -286,12 +344,14 @@ async fn progress(
             continue;
         }
         shown = Some(progress.step);
-        let text = format!(
-            "⏳ {heading}: step {} of {} ({}), {}s",
-            progress.step,
-            progress.of,
-            escape(&progress.name),
-            clock.elapsed().as_secs()
+        let text = tr!(
+            lang,
+            "runs-progress",
+            heading = heading,
+            step = progress.step,
+            of = progress.of,
+            name = escape(&progress.name),
+            seconds = clock.elapsed().as_secs()
         );
         // Progress shares the chat's turns with everything else sent there.
         state.throttle.take(chat.0).await;
@@ -304,33 +364,42 @@ async fn progress(
     }
 }
 
-/// The result of an action: outcome, each step, the first rows returned, output tails.
-fn summary(title: &str, database: &DatabaseName, report: &ActionReport) -> String {
+/// The result of an action under its `heading` (title and database): outcome, each step, the first
+/// rows returned, output tails.
+fn summary(heading: &str, report: &ActionReport, lang: Lang) -> String {
     let (mark, outcome) = match &report.outcome {
-        Outcome::Succeeded => ("✅", "done".to_owned()),
-        Outcome::Failed { step, error } => ("❌", format!("failed at step {step}: {error}")),
-        Outcome::Cancelled { step } => ("⏹", format!("cancelled at step {step}")),
-        Outcome::TimedOut { step } => ("⌛", format!("timed out at step {step}")),
+        Outcome::Succeeded => ("✅", tr!(lang, "runs-done")),
+        Outcome::Failed { step, error } => (
+            "❌",
+            tr!(lang, "runs-failed-at", step = *step, error = error),
+        ),
+        Outcome::Cancelled { step } => ("⏹", tr!(lang, "runs-cancelled-at", step = *step)),
+        Outcome::TimedOut { step } => ("⌛", tr!(lang, "runs-timed-out-at", step = *step)),
     };
-    let mut text = format!(
-        "{mark} <b>{}</b> on <b>{}</b>: {} ({:.1}s)\n",
-        escape(title),
-        escape(database.as_str()),
-        escape(&outcome),
-        report.duration.as_secs_f64()
+    let seconds = format!("{:.1}", report.duration.as_secs_f64());
+    let mut text = tr!(
+        lang,
+        "runs-summary",
+        mark = mark,
+        heading = heading,
+        outcome = escape(&outcome),
+        seconds = seconds
     );
+    text.push('\n');
     for (i, step) in report.steps.iter().enumerate() {
         let mut line = format!("\n{}. {}", i + 1, escape(&step.name));
         if let Some(rows) = step.rows_affected {
-            line.push_str(&format!(" · {rows} row(s)"));
+            line.push_str(" · ");
+            line.push_str(&tr!(lang, "runs-rows-affected", count = rows));
         }
         if let Some(code) = step.exit_code {
-            line.push_str(&format!(" · exit {code}"));
+            line.push_str(" · ");
+            line.push_str(&tr!(lang, "runs-exit-code", code = code));
         }
         text.push_str(&line);
     }
     if let Some(table) = report.steps.iter().rev().find_map(|s| s.table.as_ref()) {
-        let (page, _) = table::page("Returned", table, 0);
+        let (page, _) = table::page(&tr!(lang, "runs-returned"), table, 0, lang);
         if text.len() + page.len() < 3500 {
             text.push_str("\n\n");
             text.push_str(&page);
@@ -356,4 +425,70 @@ fn summary(title: &str, database: &DatabaseName, report: &ActionReport) -> Strin
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exec::StepReport;
+
+    fn report(rows: &[u64], outcome: Outcome) -> ActionReport {
+        ActionReport {
+            steps: rows
+                .iter()
+                .map(|n| StepReport {
+                    name: format!("step{n}"),
+                    rows_affected: Some(*n),
+                    ..StepReport::default()
+                })
+                .collect(),
+            outcome,
+            duration: Duration::from_millis(1500),
+        }
+    }
+
+    #[test]
+    fn summaries_read_in_each_language_with_plural_rows() {
+        let done = report(&[1, 3, 5, 21], Outcome::Succeeded);
+        let heading = "<b>Vacuum</b>";
+        let english = summary(heading, &done, Lang::En);
+        assert!(
+            english.starts_with("✅ <b>Vacuum</b>: done (1.5s)"),
+            "{english}"
+        );
+        assert!(english.contains("step3 · 3 row(s)"), "{english}");
+        let russian = summary(heading, &done, Lang::Ru);
+        assert!(
+            russian.starts_with("✅ <b>Vacuum</b>: готово (1.5 с)"),
+            "{russian}"
+        );
+        for expected in ["1 строка", "3 строки", "5 строк", "21 строка"] {
+            assert!(russian.contains(expected), "{expected} in {russian}");
+        }
+        let failed = report(&[], Outcome::TimedOut { step: 2 });
+        assert!(summary(heading, &failed, Lang::Ru).contains("время вышло на шаге 2"));
+    }
+
+    #[test]
+    fn run_failures_read_in_each_language() {
+        let busy = OpError::Busy {
+            action: "vacuum".to_owned(),
+            database: "main".to_owned(),
+        };
+        assert_eq!(
+            failure(&busy, Lang::En),
+            "⚠️ vacuum is already running on main"
+        );
+        assert_eq!(
+            failure(&busy, Lang::Ru),
+            "⚠️ vacuum уже выполняется на main"
+        );
+        let late = OpError::Exec {
+            database: "main".to_owned(),
+            error: ExecError::TimedOut,
+        };
+        assert_eq!(failure(&late, Lang::Ru), "⚠️ main: время вышло");
+    }
 }

@@ -173,7 +173,7 @@ fn set_default(
 ) {
     match scalar(default).map(|raw| argument.parse(&raw)) {
         Some(Ok(value)) => argument.default = Some(value),
-        Some(Err(e)) => report.at(&format!("{at}.default"), e.message),
+        Some(Err(e)) => report.at(&format!("{at}.default"), e.message(crate::i18n::Lang::En)),
         None => report.at(&format!("{at}.default"), "must be a single value"),
     }
     if matches!(argument.default, Some(ArgValue::Secret(_))) {

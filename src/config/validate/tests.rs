@@ -391,3 +391,48 @@ fn telemetry_is_off_unless_an_otlp_endpoint_is_given_and_checked_in_place() {
         assert!(found.contains(expected), "{block}: {expected} in:\n{found}");
     }
 }
+
+#[test]
+fn languages_default_to_english_then_to_the_top_level_one() {
+    let config = Config::from_text(GOOD, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
+    assert_eq!(config.language, Lang::En);
+    assert_eq!(config.databases[0].language, Lang::En);
+
+    let with = |database: &str, top: &str| {
+        let other = format!(
+            "    email: [dba@example.com]\n  - {{ name: other, dsn: \"${{MAIN_DSN}}\", match: {{ cluster: other }}, language: {database} }}\n"
+        );
+        format!(
+            "{}language: {top}\n",
+            GOOD.replace("    email: [dba@example.com]\n", &other)
+        )
+    };
+    let two = with("en", "RU");
+    let config = Config::from_text(&two, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
+    assert_eq!(config.language, Lang::Ru);
+    assert_eq!(config.databases[0].language, Lang::Ru, "the top-level one");
+    assert_eq!(config.databases[1].language, Lang::En, "its own");
+    assert_eq!(config.language_of(Some("other")), Lang::En);
+    assert_eq!(config.language_of(Some("gone")), Lang::Ru);
+    assert_eq!(config.language_of(None), Lang::Ru);
+
+    // A language change is taken by a reload, not deferred to a restart.
+    let before = Config::from_text(GOOD, Path::new("/etc/postgram/postgram.yaml"), &env).unwrap();
+    assert!(before.restart_only_changes(&config).is_empty());
+
+    let bad = with("de", "russian");
+    let found = problems(&bad);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("/etc/postgram/postgram.yaml:16:77: ")
+            && found[0].contains("databases[1].language: ")
+            && found[0].contains("\"de\" is not a language Postgram speaks (en, ru)"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with("/etc/postgram/postgram.yaml:19:11: ")
+            && found[1].contains("language: ")
+            && found[1].contains("\"russian\" is not a language Postgram speaks (en, ru)"),
+        "{found:#?}"
+    );
+}

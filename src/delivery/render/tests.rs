@@ -4,6 +4,7 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::domain::{DatabaseName, IncidentId};
+use crate::i18n::Lang;
 
 fn incident() -> IncidentRecord {
     let starts_at = Utc.with_ymd_and_hms(2026, 11, 22, 11, 33, 15).unwrap();
@@ -82,7 +83,7 @@ fn assert_well_formed(html: &str) {
 
 #[test]
 fn a_firing_alert_shows_everything_escaped() {
-    let message = alert_message(&incident(), now(), &[], true);
+    let message = alert_message(Lang::En, &incident(), now(), &[], true);
     let html = &message.html;
     assert_well_formed(html);
     assert!(
@@ -99,7 +100,7 @@ fn a_firing_alert_shows_everything_escaped() {
     );
     assert!(html.contains("instance: <code>pg-main-1:9187</code>"));
     assert!(
-        html.contains("Started 2026-11-22 11:33:15 UTC (5m 5s ago)"),
+        html.contains("Started 2026-11-22 11:33:15 UTC (5 min 5 s ago)"),
         "{html}"
     );
     assert!(
@@ -125,7 +126,7 @@ fn acknowledgement_silence_and_resolution_change_text_and_buttons() {
     incident.silenced_by = Some("@bob".into());
     incident.silence_id = Some("abc".into());
     incident.silenced_until = Some(now() + chrono::Duration::hours(1));
-    let message = alert_message(&incident, now(), &[], true);
+    let message = alert_message(Lang::En, &incident, now(), &[], true);
     assert!(
         message
             .html
@@ -146,12 +147,12 @@ fn acknowledgement_silence_and_resolution_change_text_and_buttons() {
 
     incident.status = AlertStatus::Resolved;
     incident.ends_at = Some(incident.starts_at + chrono::Duration::seconds(13));
-    let message = alert_message(&incident, now(), &[], true);
+    let message = alert_message(Lang::En, &incident, now(), &[], true);
     assert!(message.html.starts_with("✅ <b>RESOLVED</b>"));
     assert!(
         message
             .html
-            .contains("Resolved 2026-11-22 11:33:28 UTC after 13s"),
+            .contains("Resolved 2026-11-22 11:33:28 UTC after 13 s"),
         "{}",
         message.html
     );
@@ -172,7 +173,7 @@ fn huge_alerts_fit_in_4096_characters_without_broken_markup() {
             .labels
             .insert(format!("label_{i:03}"), "v<".repeat(300));
     }
-    let message = alert_message(&incident, now(), &[], true);
+    let message = alert_message(Lang::En, &incident, now(), &[], true);
     assert!(
         visible_len(&message.html) <= MAX_MESSAGE_LEN,
         "{}",
@@ -192,7 +193,7 @@ fn digests_count_by_database_alertname_and_severity() {
         count,
     };
     let lines = [line("PostgresReplicationLag", 20), line("PostgresDown", 10)];
-    let digest = digest_message(&lines);
+    let digest = digest_message(Lang::En, &lines);
     assert!(digest.html.contains("<b>30 new alerts</b>"));
     assert!(
         digest.html.contains("🔴 main · PostgresDown × 10"),
@@ -211,6 +212,7 @@ fn digests_count_by_database_alertname_and_severity() {
 #[test]
 fn emails_have_a_subject_text_and_html() {
     let email = email(
+        Lang::En,
         &incident(),
         "Nobody acknowledged this alert within 10m.",
         now(),
@@ -237,8 +239,8 @@ fn control_characters_never_leave_the_service() {
         .labels
         .insert("instance".into(), "pg\0-1\u{1b}".into());
     let now = hostile.starts_at;
-    let message = alert_message(&hostile, now, &[], false);
-    let mail = email(&hostile, "reason\0", now);
+    let message = alert_message(Lang::En, &hostile, now, &[], false);
+    let mail = email(Lang::En, &hostile, "reason\0", now);
     for (what, text) in [
         ("telegram", message.html.as_str()),
         ("subject", mail.subject.as_str()),
@@ -255,5 +257,164 @@ fn control_characters_never_leave_the_service() {
         message.html.contains("nul\u{FFFD} esc\u{FFFD}[31m"),
         "{}",
         message.html
+    );
+}
+
+fn digest_line(count: i64) -> DigestLine {
+    DigestLine {
+        database: Some(DatabaseName::parse("main").unwrap()),
+        alertname: "PostgresDown".into(),
+        severity: "warning".into(),
+        count,
+    }
+}
+
+#[test]
+fn digests_count_in_each_languages_plural_forms() {
+    for (count, russian, english) in [
+        (1, "<b>1 новый алерт</b> пришёл", "<b>1 new alert</b>"),
+        (2, "<b>2 новых алерта</b> пришли", "<b>2 new alerts</b>"),
+        (5, "<b>5 новых алертов</b> пришли", "<b>5 new alerts</b>"),
+        (11, "<b>11 новых алертов</b> пришли", "<b>11 new alerts</b>"),
+        (21, "<b>21 новый алерт</b> пришёл", "<b>21 new alerts</b>"),
+        (22, "<b>22 новых алерта</b> пришли", "<b>22 new alerts</b>"),
+        (
+            10_000,
+            "<b>10000 новых алертов</b> пришли",
+            "<b>10000 new alerts</b>",
+        ),
+    ] {
+        let digest = digest_message(Lang::Ru, &[digest_line(count)]);
+        assert!(
+            digest
+                .html
+                .starts_with(&format!("⚠️ {russian} быстрее, чем Telegram")),
+            "{}",
+            digest.html
+        );
+        assert!(
+            digest
+                .html
+                .contains(&format!("🟠 main · PostgresDown × {count}"))
+        );
+        assert_well_formed(&digest.html);
+        assert_eq!(digest.buttons[0][0].0, "📋 Список активных алертов");
+        let digest = digest_message(Lang::En, &[digest_line(count)]);
+        assert!(
+            digest.html.starts_with(&format!("⚠️ {english} arrived")),
+            "{}",
+            digest.html
+        );
+    }
+}
+
+#[test]
+fn a_russian_reader_gets_the_message_buttons_and_responses_in_russian() {
+    let mut incident = incident();
+    let message = alert_message(Lang::Ru, &incident, now(), &[], true);
+    assert!(
+        message
+            .html
+            .starts_with("🔴 <b>СРАБОТАЛ</b> · <b>main</b> · PostgresReplicationLag"),
+        "{}",
+        message.html
+    );
+    assert!(
+        message
+            .html
+            .contains("Начало: 2026-11-22 11:33:15 UTC (5 мин 5 с назад)"),
+        "{}",
+        message.html
+    );
+    assert!(message.html.contains(">Инструкция</a>"), "{}", message.html);
+    assert!(message.html.contains(">Источник</a>"), "{}", message.html);
+    let labels: Vec<&str> = message
+        .buttons
+        .iter()
+        .flatten()
+        .map(|(l, _)| l.as_str())
+        .collect();
+    assert_eq!(labels, ["☑️ Подтвердить", "🔕 1 ч", "🔕 4 ч", "🔕 24 ч"]);
+
+    incident.acknowledged_by = Some("@alice".into());
+    incident.acknowledged_at = Some(now());
+    incident.silenced_by = Some("@bob".into());
+    incident.silence_id = Some("abc".into());
+    incident.silenced_until = Some(now() + chrono::Duration::hours(1));
+    let message = alert_message(Lang::Ru, &incident, now(), &[], true);
+    assert!(
+        message
+            .html
+            .contains("☑️ Подтверждено: @alice, 2026-11-22 11:38:20 UTC"),
+        "{}",
+        message.html
+    );
+    assert!(
+        message
+            .html
+            .contains("🔕 Заглушено: @bob, до 2026-11-22 12:38:20 UTC"),
+        "{}",
+        message.html
+    );
+    assert_eq!(message.buttons[0][0].0, "🔔 Снять заглушку");
+
+    incident.status = AlertStatus::Resolved;
+    incident.ends_at = Some(incident.starts_at + chrono::Duration::seconds(3725));
+    let message = alert_message(Lang::Ru, &incident, now(), &[], true);
+    assert!(
+        message.html.starts_with("✅ <b>РЕШЁН</b>"),
+        "{}",
+        message.html
+    );
+    assert!(
+        message
+            .html
+            .contains("Решён 2026-11-22 12:35:20 UTC, длился 1 ч 2 мин"),
+        "{}",
+        message.html
+    );
+    assert_eq!(
+        incident_line(Lang::Ru, &incident, now()),
+        "✅ <b>#42</b> main · PostgresReplicationLag · 5 мин 5 с · ☑️ @alice"
+    );
+}
+
+#[test]
+fn emails_in_russian() {
+    let mut incident = incident();
+    let mail = email(
+        Lang::Ru,
+        &incident,
+        "Никто не подтвердил этот алерт в Telegram за 10 мин.",
+        now(),
+    );
+    assert_eq!(mail.subject, "[СРАБОТАЛ] main PostgresReplicationLag");
+    assert!(
+        mail.text
+            .contains("Начало: 2026-11-22 11:33:15 UTC (5 мин 5 с назад)"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.text
+            .contains("Источник: http://prometheus.local/graph?g0.expr=lag%3E30"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.text.contains("Инцидент #42"), "{}", mail.text);
+    assert!(mail.html.starts_with("<html lang=\"ru\">"), "{}", mail.html);
+    assert!(mail.html.contains("<b>СРАБОТАЛ</b>"), "{}", mail.html);
+    incident.database = None;
+    incident.status = AlertStatus::Resolved;
+    incident.ends_at = Some(now());
+    let mail = email(Lang::Ru, &incident, "Этот инцидент решён.", now());
+    assert_eq!(
+        mail.subject,
+        "[РЕШЁН] без базы данных PostgresReplicationLag"
+    );
+    assert!(
+        mail.text.contains("Решён 2026-11-22 11:38:20 UTC"),
+        "{}",
+        mail.text
     );
 }

@@ -5,7 +5,9 @@ use super::{Outcome, Worker, backoff};
 use crate::delivery::email::{Email, EmailError};
 use crate::delivery::render;
 use crate::domain::IncidentId;
+use crate::i18n::Lang;
 use crate::store::{ClaimedJob, JobKind, StoreError};
+use crate::tr;
 
 impl Worker {
     /// Telegram failed for an incident; once no admin got it for `telegram_failure_after`, email.
@@ -16,20 +18,26 @@ impl Worker {
         let limit = i64::try_from(self.config().escalation.telegram_failure_after.as_millis())
             .unwrap_or(i64::MAX);
         if self.clock.now().timestamp_millis() - since >= limit {
-            let reason = format!(
-                "Telegram has failed to deliver this alert to any admin for {}s.",
-                self.config().escalation.telegram_failure_after.as_secs()
-            );
-            self.fall_back_to_email(id, &reason).await?;
+            let after = self.config().escalation.telegram_failure_after.as_secs();
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            self.fall_back_to_email(id, |lang| {
+                tr!(
+                    lang,
+                    "email-reason-telegram-failing",
+                    duration = lang.duration(after),
+                )
+            })
+            .await?;
         }
         Ok(())
     }
 
-    /// Queues one fallback email per address of the incident's database (once per incident).
+    /// Queues one fallback email per address of the incident's database (once per incident), with the
+    /// `reason` in the database's language.
     pub(super) async fn fall_back_to_email(
         &self,
         id: IncidentId,
-        reason: &str,
+        reason: impl FnOnce(Lang) -> String,
     ) -> Result<(), StoreError> {
         if self.mailer().is_none() {
             return Ok(());
@@ -38,6 +46,7 @@ impl Worker {
             return Ok(());
         };
         let config = self.config();
+        let reason = reason(config.language_of(incident.database.as_deref()));
         let addresses = incident
             .database
             .as_deref()
@@ -70,7 +79,9 @@ impl Worker {
         let Some(incident) = self.incident(job).await? else {
             return Ok(Outcome::Done("failed: incident not found".to_owned()));
         };
-        let escalation = &self.config().escalation;
+        let config = self.config();
+        let escalation = &config.escalation;
+        let lang = config.language_of(incident.database.as_deref());
         let reason = match job.kind {
             JobKind::EmailEscalation => {
                 if incident.status == crate::domain::AlertStatus::Resolved {
@@ -84,20 +95,21 @@ impl Worker {
                 {
                     return Ok(Outcome::Done("skipped: severity".to_owned()));
                 }
-                format!(
-                    "Nobody acknowledged this alert in Telegram within {}.",
-                    render::human_duration(
-                        chrono::Duration::from_std(escalation.ack_timeout).unwrap_or_default()
-                    )
+                let timeout = i64::try_from(escalation.ack_timeout.as_secs()).unwrap_or(i64::MAX);
+                tr!(
+                    lang,
+                    "email-reason-unacknowledged",
+                    duration = lang.duration(timeout),
                 )
             }
-            JobKind::EmailResolved => "This incident is resolved.".to_owned(),
+            JobKind::EmailResolved => tr!(lang, "email-reason-resolved"),
+            // Written when queued, in the database's language then.
             _ => serde_json::from_str::<serde_json::Value>(&job.payload)
                 .ok()
                 .and_then(|p| p["reason"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| "Telegram could not deliver this alert.".to_owned()),
+                .unwrap_or_else(|| tr!(lang, "email-reason-undelivered")),
         };
-        let body = render::email(&incident, &reason, self.clock.now());
+        let body = render::email(lang, &incident, &reason, self.clock.now());
         let email = Email {
             to: vec![job.recipient.clone()],
             subject: body.subject,

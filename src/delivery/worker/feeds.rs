@@ -59,13 +59,11 @@ impl Worker {
         for job in now {
             self.perform(job).await;
         }
-        if let Err(e) = self
-            .store
-            .settle_feed(&feed, &self.owner, self.clock.now(), next)
-            .await
-        {
-            tracing::warn!(recipient = %feed.recipient, error = %e, "recording a feed's step failed");
-        }
+        self.record("a feed's step", || {
+            self.store
+                .settle_feed(&feed, &self.owner, self.clock.now(), next)
+        })
+        .await;
     }
 
     /// Moves the feed's positions on; returns when it is due next and the sends to perform now.
@@ -227,9 +225,11 @@ impl Worker {
         if lines.is_empty() {
             return Ok(Digest::OneByOne);
         }
+        // A digest of several databases reads in the language of its biggest line's.
+        let lang = self.language(chat, lines[0].database.as_deref()).await?;
         let answer = self
             .telegram
-            .send(chat, &render::digest_message(&lines))
+            .send(chat, &render::digest_message(lang, &lines))
             .await;
         self.throttle.done(chat);
         let error = match answer {

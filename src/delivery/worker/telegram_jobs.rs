@@ -10,14 +10,33 @@ use crate::callback::Callback;
 use crate::delivery::render;
 use crate::domain::TelegramUserId;
 use crate::domain::{MemberKey, Recipient};
+use crate::i18n::Lang;
 use crate::store::{ClaimedJob, IncidentRecord, JobKind, StoreError};
 use crate::telegram::client::SendError;
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// A job whose chat is busy for longer than this goes back to the outbox instead of waiting.
 const MAX_WAIT: Duration = Duration::from_millis(1500);
 /// The result of a send or edit to a person who may no longer read the incident's database.
 const DROPPED: &str = "dropped: the recipient may no longer read this database";
+
+/// Why Telegram will not deliver to a recipient, told to the owners and in the fallback email.
+pub(super) enum Unreachable<'a> {
+    /// A person known only by @username who never wrote to the bot: no chat to send to.
+    NeverWrote,
+    /// Telegram's own description (blocked, chat not found…), in Telegram's words.
+    Said(&'a str),
+}
+
+impl Unreachable<'_> {
+    fn text(&self, lang: Lang) -> String {
+        match self {
+            Unreachable::NeverWrote => tr!(lang, "alert-unreachable-never-wrote"),
+            Unreachable::Said(why) => (*why).to_owned(),
+        }
+    }
+}
 
 impl Worker {
     /// The chat a recipient reaches, following usernames and supergroup migrations.
@@ -120,7 +139,7 @@ impl Worker {
         Ok(match error {
             // Answered by `chat_says_wait` above.
             SendError::RetryAfter(_) | SendError::Migrated(_) => Outcome::Defer(Duration::ZERO),
-            SendError::Unreachable(why) => self.unreachable(job, &why).await?,
+            SendError::Unreachable(why) => self.unreachable(job, Unreachable::Said(&why)).await?,
             SendError::Transient(e) => {
                 if let Some(id) = job.incident {
                     self.telegram_failing(id).await?;
@@ -141,9 +160,7 @@ impl Worker {
 
     pub(super) async fn send(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {
         let Some(chat) = self.chat_of(&job.recipient).await? else {
-            return self
-                .unreachable(job, "has not written to the bot yet")
-                .await;
+            return self.unreachable(job, Unreachable::NeverWrote).await;
         };
         // In a storm most sends find their chat busy for a while: they go back to the outbox before
         // any other work, so the state store spends its time on intake rather than on jobs that
@@ -186,6 +203,21 @@ impl Worker {
         Ok(Some(
             self.access().person(&Person { id, username: None }).await?,
         ))
+    }
+
+    /// The language `chat` reads about `database`: a person their own (the database's until the bot
+    /// has met them), a group chat the database's.
+    pub(super) async fn language(
+        &self,
+        chat: i64,
+        database: Option<&str>,
+    ) -> Result<Lang, StoreError> {
+        let of_database = self.config().language_of(database);
+        if TelegramUserId::new(chat).is_err() {
+            return Ok(of_database);
+        }
+        let known = self.store.languages_of(&[chat]).await?;
+        Ok(known.get(&chat).copied().unwrap_or(of_database))
     }
 
     pub(super) async fn edit(&self, job: &ClaimedJob) -> Result<Outcome, StoreError> {
@@ -244,7 +276,6 @@ impl Worker {
         incident: &IncidentRecord,
         chat: i64,
     ) -> Result<Option<render::Rendered>, StoreError> {
-        let mut links = self.links().buttons(incident);
         let (respond, act) = match self.reader(chat).await? {
             None => (true, true),
             Some(who) => {
@@ -259,10 +290,13 @@ impl Worker {
                 )
             }
         };
+        let lang = self.language(chat, incident.database.as_deref()).await?;
+        let mut links = self.links().buttons(lang, incident);
         if !act {
             links.retain(|(_, callback)| !matches!(callback, Callback::Link { actions: true, .. }));
         }
         Ok(Some(render::alert_message(
+            lang,
             incident,
             self.clock.now(),
             &links,
@@ -301,24 +335,37 @@ impl Worker {
     }
 
     /// Telegram will not deliver to this recipient: email the database's fallback recipients instead,
-    /// and tell the owners once.
-    async fn unreachable(&self, job: &ClaimedJob, why: &str) -> Result<Outcome, StoreError> {
+    /// and tell the owners once, each in their language.
+    async fn unreachable(
+        &self,
+        job: &ClaimedJob,
+        why: Unreachable<'_>,
+    ) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
+        let config = self.config();
+        // Recorded in the service's own language, as the log says it.
+        let recorded = why.text(config.language);
         // Warned once, when the owners are told; a storm to the same recipient is not a storm of
         // warnings.
         if self
             .store
-            .mark_unreachable(&job.recipient, why, now)
+            .mark_unreachable(&job.recipient, &recorded, now)
             .await?
         {
-            tracing::warn!(recipient = %job.recipient, reason = why, "Telegram recipient unreachable");
-            let text = format!(
-                "⚠️ Postgram cannot reach <code>{}</code> on Telegram ({}). Their alerts go to the \
-                 fallback email recipients until they press Start in a private chat with the bot.",
-                escape(&job.recipient),
-                escape(why)
-            );
-            for owner in &self.config().owners {
+            tracing::warn!(recipient = %job.recipient, reason = recorded, "Telegram recipient unreachable");
+            let ids: Vec<i64> = config.owners.iter().map(|owner| owner.get()).collect();
+            let languages = self.store.languages_of(&ids).await?;
+            for owner in &config.owners {
+                let lang = languages
+                    .get(&owner.get())
+                    .copied()
+                    .unwrap_or(config.language);
+                let text = tr!(
+                    lang,
+                    "alert-unreachable-owners",
+                    recipient = escape(&job.recipient),
+                    why = escape(&why.text(lang)),
+                );
                 self.store
                     .enqueue(
                         JobKind::TelegramNotice,
@@ -331,12 +378,16 @@ impl Worker {
             }
         }
         if let Some(id) = job.incident {
-            let reason = format!(
-                "Telegram could not deliver this alert to {}: {why}.",
-                job.recipient
-            );
-            self.fall_back_to_email(id, &reason).await?;
+            self.fall_back_to_email(id, |lang| {
+                tr!(
+                    lang,
+                    "email-reason-unreachable",
+                    recipient = &job.recipient,
+                    why = why.text(lang),
+                )
+            })
+            .await?;
         }
-        Ok(Outcome::Done(format!("unreachable: {why}")))
+        Ok(Outcome::Done(format!("unreachable: {recorded}")))
     }
 }
