@@ -187,7 +187,7 @@ pub async fn items(
                 database: db.name.clone(),
                 item: item.alias.to_owned(),
             };
-            vec![button(item.title.en(), pick)]
+            vec![button(item.title.get(lang), pick)]
         })
         .collect();
     let (database, kind) = (escape(db.name.as_str()), noun(actions, lang));
