@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use postgram::charts::{Plot, Series, Threshold, Unit, render_png};
+use postgram::i18n::Lang;
 
 const RUNS: usize = 100;
 const SERIES: usize = 5;
@@ -71,6 +72,7 @@ fn main() {
         thresholds: &thresholds,
         shade: Some((TO - 86400, TO - 80000)),
         utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(),
+        lang: Lang::En,
     };
     let rss_before = status_mib("VmRSS:");
     let first = Instant::now();

@@ -10,6 +10,13 @@ const TOKEN_PREFIX: &str = "pgm_";
 /// Random characters of a token (each one of 64: 192 bits).
 const TOKEN_CHARS: usize = 32;
 
+/// The audit log's names for what happens to an API token: the log's vocabulary, kept apart from the
+/// words people read.
+pub const AUDIT_CREATED: &str = "token created";
+pub const AUDIT_REVOKED: &str = "token revoked";
+/// The audited reason a token was revoked at once: its creator could not be shown it.
+pub const AUDIT_UNSHOWN: &str = "it could not be shown";
+
 /// A fresh API or webhook token from the operating system's CSPRNG (`/tokens`, `postgram init`).
 pub fn new_token() -> String {
     format!("{TOKEN_PREFIX}{}", random_code(TOKEN_CHARS))

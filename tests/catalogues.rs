@@ -22,6 +22,20 @@ const RENDERING: &[&str] = &[
     "src/catalog/args.rs",
     "src/bot/alerts.rs",
     "src/delivery/render.rs",
+    "src/bot/admins.rs",
+    "src/bot/lists.rs",
+    "src/bot/newcomers.rs",
+    "src/bot/charts",
+    "src/bot/tokens",
+    "src/members/changes.rs",
+    "src/members/usernames.rs",
+    "src/reload/changes.rs",
+    "src/charts/service.rs",
+    "src/charts/fetch.rs",
+    "src/charts/status.rs",
+    "src/charts/render.rs",
+    "src/charts/legend.rs",
+    "src/charts/limit.rs",
 ];
 
 /// The placeholders (`$name`) of every message of a language, by key.

@@ -235,6 +235,32 @@ async fn a_viewer_charts_a_database_and_changes_span_and_chart_in_place() {
         "billing has no exporter: {}",
         theirs.text
     );
+
+    // A viewer whose Telegram speaks Russian reads the card, its rows and its buttons in Russian
+    // (the shipped catalogue carries both languages).
+    world.telegram.set_language(VIEWER, "ru");
+    world.say(VIEWER, "/status");
+    let card = world.message(VIEWER, "состояние на").await;
+    assert!(
+        card.text.contains("✅ PostgreSQL доступен: <b>"),
+        "{}",
+        card.text
+    );
+    assert!(card.text.contains("Занято подключений"), "{}", card.text);
+    assert!(
+        buttons(&card)
+            .iter()
+            .any(|(l, _)| l == "📈 Занято подключений"),
+        "{:?}",
+        card.reply_markup
+    );
+    world.say(VIEWER, "/charts main");
+    let list = world.message(VIEWER, "какой график?").await;
+    assert!(
+        buttons(&list).iter().any(|(l, _)| l == "Попадания в кеш"),
+        "{:?}",
+        list.reply_markup
+    );
     world.stop().await;
 }
 

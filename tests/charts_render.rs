@@ -5,6 +5,7 @@
 
 use chrono::FixedOffset;
 use postgram::charts::{HEIGHT, Plot, RenderError, Series, Threshold, Unit, WIDTH, render_png};
+use postgram::i18n::Lang;
 
 // The series colours, in order (the renderer's palette, which these tests pin down).
 const BLUE: [u8; 3] = [31, 119, 180];
@@ -84,6 +85,7 @@ fn plot<'a>(title: &'a str, series: &'a [Series]) -> Plot<'a> {
         thresholds: &[],
         shade: None,
         utc_offset: FixedOffset::east_opt(3 * 3600).unwrap(),
+        lang: Lang::En,
     }
 }
 

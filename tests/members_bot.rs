@@ -230,6 +230,7 @@ on_both_backends!(
     an_invite_link_works_once_and_only_for_its_addressee,
     roles_change_and_members_go_by_buttons_config_members_stay,
     a_removed_admin_cannot_confirm_a_pending_action,
+    a_russian_owner_manages_members_in_russian,
 );
 
 async fn owners_see_the_members_and_nobody_else_does(backend: Backend) {
@@ -614,4 +615,49 @@ async fn the_fake_refuses_reply_keyboards_telegram_refuses() {
     let entity = &messages[2].entities().unwrap()[0];
     assert_eq!((entity.offset, entity.length), (0, "/start".len()));
     assert_eq!(bot.get_me().await.unwrap().username(), BOT_USERNAME);
+}
+
+/// An owner whose Telegram speaks Russian reads the member list, its buttons, what a change did and
+/// the announcement to a Russian-speaking admin of the database in Russian.
+async fn a_russian_owner_manages_members_in_russian(backend: Backend) {
+    let Some(world) = World::start(backend).await else {
+        return;
+    };
+    world.telegram.set_language(OWNER, "ru");
+    world.telegram.set_language(ADMIN, "ru-RU");
+    // The admin has written to the bot once: the service knows their language.
+    world.ask(ADMIN, "/whoami", "main").await;
+    let picker = world.ask(OWNER, "/admins", "какой базы?").await;
+    assert!(picker.text.contains("<b>Участники</b>"), "{}", picker.text);
+    world.press(OWNER, &picker, "main").await;
+    let list = world.edited(&picker).await;
+    assert!(list.text.contains("<b>Участники main</b>"), "{}", list.text);
+    assert!(list.text.contains("Владельцам можно всё"), "{}", list.text);
+    assert!(list.text.contains("🔒 конфигурация"), "{}", list.text);
+    assert_eq!(
+        labels(&list),
+        [
+            "➕ Добавить администратора",
+            "➕ Добавить наблюдателя",
+            "🔗 Пригласить администратора",
+            "🔗 Пригласить наблюдателя",
+            "◀ Базы"
+        ]
+    );
+    // A person picked with Telegram's keyboard becomes a viewer; the owner's answer and the
+    // admin's announcement are in Russian.
+    let before = world.telegram.messages(OWNER).len();
+    world.press(OWNER, &list, "Добавить наблюдателя").await;
+    let prompt = world.message_after(OWNER, before, "Выбрать человека").await;
+    let id = request_users(&prompt)["request_id"].as_i64().unwrap();
+    let before = world.telegram.messages(OWNER).len();
+    let shared = users_shared_update(OWNER, username(OWNER), OWNER, id, BOB, username(BOB));
+    world.telegram.push_update(shared);
+    let done = world.message_after(OWNER, before, "теперь является").await;
+    assert!(done.text.contains("наблюдателем main"), "{}", done.text);
+    let told = world
+        .message(ADMIN, "добавил(а) @bobby_b наблюдателем")
+        .await;
+    assert!(told.text.contains("<b>main</b>"), "{}", told.text);
+    world.stop().await;
 }

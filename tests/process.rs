@@ -318,7 +318,10 @@ links:
         format!(
             "{views}:2:12: views[0].alias: \"Bad-Alias\" must be 1-40 characters of a-z, 0-9 or '_'"
         ),
-        format!("{views}:3:12: views[0].title: invalid type: sequence, expected a string"),
+        format!(
+            "{views}:3:12: views[0].title: invalid type: sequence, expected a string, or a map of \
+             strings by language (en, ru)"
+        ),
         format!("{views}:4:10: views[0].sql: :missing names no declared argument"),
         format!("{actions}:4:14: actions[0].confirm: invalid type: string, expected a boolean"),
         format!("{actions}:5:12: actions[0].steps: an action needs at least one step"),

@@ -686,3 +686,39 @@ async fn a_reload_changes_the_language_alerts_read_in() {
     assert!(after.text.contains("Начало: "), "{}", after.text);
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_whose_telegram_speaks_russian_hears_of_a_reload_in_russian() {
+    let Some(service) = start(false).await else {
+        return;
+    };
+    service.telegram.set_language(OWNER, "ru");
+    // The owner has written to the bot: the service knows the language they read.
+    let before = service.telegram.messages(OWNER).len();
+    service
+        .telegram
+        .push_update(text_update(OWNER, None, OWNER, "/whoami"));
+    service.message_after(OWNER, before, "main").await;
+
+    let main_url = service.target().url.clone();
+    let text = config(
+        &service.ctx(),
+        &database("main", &main_url, &ADMIN.to_string()),
+        false,
+    );
+    let (status, reloaded) = service
+        .reload(OWNER_TOKEN, &text, &[("views.yaml", VIEWS_AFTER)])
+        .await;
+    assert_eq!(status, 200, "{reloaded}");
+    let told = service
+        .telegram
+        .newest_containing(OWNER, "Конфигурация перезагружена", WAIT)
+        .await;
+    assert!(
+        told.text
+            .contains("<b>Представления:</b> + <code>fresh</code> · − <code>doomed</code>"),
+        "{}",
+        told.text
+    );
+    service.stop().await;
+}

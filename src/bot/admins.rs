@@ -12,15 +12,15 @@ use teloxide::types::{MessageId, ReplyMarkup};
 
 use super::commands::Command;
 use super::context::{Ask, Press};
-use super::reply::{self, NOT_ALLOWED, button, say, say_with};
+use super::reply::{self, button, not_allowed, say, say_with};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Identity, Permission, Person, Source, may};
 use crate::callback::{Callback, Keyboard};
 use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId};
-use crate::members::{Changed, Member, MemberError, role_name};
+use crate::i18n::Lang;
+use crate::members::{Changed, Member, MemberError};
 use crate::telegram::html::escape;
-
-pub(super) const STALE: &str = "This button is no longer valid; send /admins again.";
+use crate::tr;
 
 /// The person's roles now, when they may manage the members of `database`. Otherwise they are told
 /// "Not allowed" (here no button press waits for an answer) and the refusal is audited as a refused
@@ -31,6 +31,7 @@ pub(super) async fn manager(
     (chat, person): (ChatId, &Person),
     database: &str,
     detail: serde_json::Value,
+    lang: Lang,
 ) -> Result<Option<Identity>, BotError> {
     let who = state.identity(person).await?;
     if may(&who, Permission::ManageMembers, Some(database)) {
@@ -39,29 +40,45 @@ pub(super) async fn manager(
     if state.refusal(person, Some(database), detail).await? {
         // Also takes away a pick-a-person keyboard the person may still have.
         let removal = Some(ReplyMarkup::kb_remove());
-        say_with(bot, state, chat, NOT_ALLOWED.to_owned(), removal).await?;
+        say_with(bot, state, chat, not_allowed(lang), removal).await?;
     }
     Ok(None)
 }
 
-/// What a person may read of a member error; the store's failures stay internal.
-pub(super) fn readable(error: MemberError) -> Result<String, BotError> {
-    match BotError::from(error) {
-        BotError::User(text) => Ok(text),
-        internal => Err(internal),
+/// What a person may read of a member error, in `lang`; the store's failures stay internal.
+pub(super) fn readable(error: MemberError, lang: Lang) -> Result<String, BotError> {
+    match error.text(lang) {
+        Some(text) => Ok(text),
+        None => Err(BotError::from(error)),
     }
 }
 
 /// What a change did, in a sentence (plain text: it may answer a button press).
-pub(super) fn changed(who: &str, database: &str, role: Option<Role>, changed: Changed) -> String {
+pub(super) fn changed(
+    who: &str,
+    database: &str,
+    role: Option<Role>,
+    changed: Changed,
+    lang: Lang,
+) -> String {
     match (changed, role) {
         (Changed::Removed { .. }, _) | (_, None) => {
-            format!("{who} is no longer a member of {database}.")
+            tr!(lang, "member-no-longer", member = who, database = database)
         }
-        (Changed::Unchanged, Some(role)) => {
-            format!("{who} is already {} of {database}.", role_name(role))
-        }
-        (_, Some(role)) => format!("{who} is now {} of {database}.", role_name(role)),
+        (Changed::Unchanged, Some(role)) => tr!(
+            lang,
+            "member-already",
+            member = who,
+            role = role.as_str(),
+            database = database
+        ),
+        (_, Some(role)) => tr!(
+            lang,
+            "member-now",
+            member = who,
+            role = role.as_str(),
+            database = database
+        ),
     }
 }
 
@@ -86,6 +103,7 @@ pub async fn show(
     person: &Person,
     state: &BotState,
     database: Option<usize>,
+    lang: Lang,
 ) -> HandlerResult {
     let config = state.settings.config();
     let chosen = database.and_then(|i| Some((i, config.databases.get(i)?)));
@@ -95,19 +113,16 @@ pub async fn show(
         };
         let detail = json!({ "button": button.encode() });
         let place = (chat, person);
-        let Some(who) = manager(bot, state, place, db.name.as_str(), detail).await? else {
+        let Some(who) = manager(bot, state, place, db.name.as_str(), detail, lang).await? else {
             return Ok(());
         };
         let several = managed(state, &who).len() > 1;
-        return list(bot, (chat, edit), state, database, several).await;
+        return list(bot, (chat, edit), state, database, several, lang).await;
     }
     let mine = managed(state, &state.identity(person).await?);
     match mine.as_slice() {
-        [] => {
-            let text = "Only owners manage members. /whoami shows your roles.";
-            say(bot, state, chat, text.to_owned()).await
-        }
-        [only] => list(bot, (chat, edit), state, *only, false).await,
+        [] => say(bot, state, chat, tr!(lang, "members-only-owners")).await,
+        [only] => list(bot, (chat, edit), state, *only, false, lang).await,
         _ => {
             let databases = mine.iter().map(|&database| {
                 let name = &state.settings.config().databases[database].name;
@@ -115,7 +130,7 @@ pub async fn show(
                 vec![button(name.as_str(), Callback::Members { database })]
             });
             let keyboard = Keyboard::new(databases.collect());
-            let text = "<b>Members</b>: which database?".to_owned();
+            let text = tr!(lang, "members-which-database");
             reply::show(bot, state, chat, edit, text, &keyboard).await?;
             Ok(())
         }
@@ -129,6 +144,7 @@ async fn list(
     state: &BotState,
     database: usize,
     several: bool,
+    lang: Lang,
 ) -> HandlerResult {
     let config = state.settings.config();
     let Some(db) = config.databases.get(database) else {
@@ -137,43 +153,47 @@ async fn list(
     let name = db.name.as_str();
     let members = match state.members.list(name).await {
         Ok(members) => members,
-        Err(e) => return say(bot, state, chat, escape(&readable(e)?)).await,
+        Err(e) => return say(bot, state, chat, escape(&readable(e, lang)?)).await,
     };
-    let mut text = format!(
-        "<b>Members of {}</b>\nOwners may do everything. Admins act on alerts and run actions; \
-         viewers see alerts and views. 🔒: in the configuration file.\n",
-        escape(name)
-    );
+    let title = tr!(lang, "members-title", database = escape(name));
+    let mut text = format!("{title}\n{}\n", tr!(lang, "members-legend"));
     if members.is_empty() {
-        text.push_str("\nNo admins or viewers yet.");
+        text.push('\n');
+        text.push_str(&tr!(lang, "members-none"));
     }
     let mut rows = Vec::new();
     for member in &members {
-        text.push_str(&member_line(member));
-        rows.extend(member_rows(&db.name, member));
+        text.push_str(&member_line(member, lang));
+        rows.extend(member_rows(&db.name, member, lang));
     }
-    rows.extend(list_rows(&db.name, several));
+    rows.extend(list_rows(&db.name, several, lang));
     reply::show(bot, state, chat, edit, text, &Keyboard::new(rows)).await?;
     Ok(())
 }
 
 /// A member's line of the list: who, their role, where it comes from, and for a username, whose
 /// account it is.
-fn member_line(member: &Member) -> String {
+fn member_line(member: &Member, lang: Lang) -> String {
     let source = match &member.added_by {
-        Some(by) if member.source == Source::Runtime => format!("added by {}", escape(by)),
-        _ => "🔒 config".to_owned(),
+        Some(by) if member.source == Source::Runtime => {
+            tr!(lang, "members-added-by", by = escape(by))
+        }
+        _ => tr!(lang, "members-from-config"),
     };
     let role = member.role.as_str();
     let mut line = format!("\n{} · {role} · {source}", escape(&member.display));
     // A username is whoever claimed it first with /start; say who that is.
     if matches!(member.key, MemberKey::Username(_)) {
         match member.user_id {
-            Some(id) => line.push_str(&format!(" · user <code>{id}</code>")),
-            None => line.push_str(" · has not pressed Start yet"),
+            Some(id) => line.push_str(&format!(
+                " · {}",
+                tr!(lang, "members-user", id = id.to_string())
+            )),
+            None => line.push_str(&format!(" · {}", tr!(lang, "members-not-started"))),
         }
         if let Some(user) = claimant(member) {
-            line.push_str(&format!(" · ⚠️ claimed by user <code>{user}</code>"));
+            let claimed = tr!(lang, "members-claimed-by", id = user.to_string());
+            line.push_str(&format!(" · {claimed}"));
         }
     }
     line
@@ -186,7 +206,11 @@ fn claimant(member: &Member) -> Option<TelegramUserId> {
 }
 
 /// A member's buttons: binding a claimed username to its claimant, changing the role, removing.
-fn member_rows(database: &DatabaseName, member: &Member) -> Vec<Vec<(String, Callback)>> {
+fn member_rows(
+    database: &DatabaseName,
+    member: &Member,
+    lang: Lang,
+) -> Vec<Vec<(String, Callback)>> {
     let mut rows = Vec::new();
     if let (MemberKey::Username(name), Some(user)) = (&member.key, claimant(member)) {
         let rebind = Callback::MemberRebind {
@@ -194,7 +218,13 @@ fn member_rows(database: &DatabaseName, member: &Member) -> Vec<Vec<(String, Cal
             username: name.clone(),
             user,
         };
-        rows.push(vec![button(format!("🔁 {name} is user {user}"), rebind)]);
+        let label = tr!(
+            lang,
+            "members-rebind-button",
+            username = name.to_string(),
+            id = user.to_string()
+        );
+        rows.push(vec![button(label, rebind)]);
     }
     // Config members are changed in the config only: they get no buttons.
     if member.source != Source::Runtime {
@@ -202,8 +232,8 @@ fn member_rows(database: &DatabaseName, member: &Member) -> Vec<Vec<(String, Cal
     }
     let shown = &member.display;
     let (other, label) = match member.role {
-        Role::Admin => (Role::Viewer, "⬇ viewer"),
-        _ => (Role::Admin, "⬆ admin"),
+        Role::Admin => (Role::Viewer, tr!(lang, "members-to-viewer", member = shown)),
+        _ => (Role::Admin, tr!(lang, "members-to-admin", member = shown)),
     };
     let to = |role| Callback::MemberSet {
         database: database.clone(),
@@ -211,14 +241,14 @@ fn member_rows(database: &DatabaseName, member: &Member) -> Vec<Vec<(String, Cal
         role,
     };
     rows.push(vec![
-        button(format!("{label}: {shown}"), to(Some(other))),
-        button(format!("✖ remove {shown}"), to(None)),
+        button(label, to(Some(other))),
+        button(tr!(lang, "members-remove", member = shown), to(None)),
     ]);
     rows
 }
 
 /// The buttons under the list: add and invite, and the way back to the picker when `several`.
-fn list_rows(database: &DatabaseName, several: bool) -> Vec<Vec<(String, Callback)>> {
+fn list_rows(database: &DatabaseName, several: bool, lang: Lang) -> Vec<Vec<(String, Callback)>> {
     let add = |role| Callback::MemberAdd {
         database: database.clone(),
         role,
@@ -229,17 +259,17 @@ fn list_rows(database: &DatabaseName, several: bool) -> Vec<Vec<(String, Callbac
     };
     let mut rows = vec![
         vec![
-            button("➕ Add admin", add(Role::Admin)),
-            button("➕ Add viewer", add(Role::Viewer)),
+            button(tr!(lang, "members-add-admin"), add(Role::Admin)),
+            button(tr!(lang, "members-add-viewer"), add(Role::Viewer)),
         ],
         vec![
-            button("🔗 Invite admin", invite(Role::Admin)),
-            button("🔗 Invite viewer", invite(Role::Viewer)),
+            button(tr!(lang, "members-invite-admin"), invite(Role::Admin)),
+            button(tr!(lang, "members-invite-viewer"), invite(Role::Viewer)),
         ],
     ];
     if several {
         let back = Callback::Members { database: None };
-        rows.push(vec![button("◀ Databases", back)]);
+        rows.push(vec![button(tr!(lang, "members-databases"), back)]);
     }
     rows
 }
@@ -250,7 +280,8 @@ pub fn commands() -> UpdateHandler<BotError> {
 }
 
 async fn command(ask: Ask) -> HandlerResult {
-    let result = show(&ask.bot, ask.chat(), None, &ask.person, &ask.state, None).await;
+    let (bot, chat, person, state) = (&ask.bot, ask.chat(), &ask.person, &ask.state);
+    let result = show(bot, chat, None, person, state, None, ask.lang).await;
     ask.report(result).await
 }
 
@@ -271,7 +302,7 @@ async fn pressed(press: Press) -> HandlerResult {
 }
 
 async fn handle(press: &Press) -> HandlerResult {
-    let (bot, state, person) = (&press.bot, &press.state, &press.person);
+    let (bot, state, person, lang) = (&press.bot, &press.state, &press.person, press.lang);
     if let Callback::Members { database } = &press.callback {
         press.answer("").await?;
         let index = match database {
@@ -282,7 +313,9 @@ async fn handle(press: &Press) -> HandlerResult {
             None => None,
         };
         return match press.place {
-            Some((chat, message)) => show(bot, chat, Some(message), person, state, index).await,
+            Some((chat, message)) => {
+                show(bot, chat, Some(message), person, state, index, lang).await
+            }
             None => Ok(()),
         };
     }
@@ -303,24 +336,39 @@ async fn handle(press: &Press) -> HandlerResult {
                 Some(role) => state.members.set(&who, name, member, *role).await,
                 None => state.members.remove(&who, name, member).await,
             };
-            let done = result?;
+            let done = match result {
+                Ok(done) => done,
+                Err(e) => return Err(BotError::User(readable(e, lang)?)),
+            };
             let shown = state.members.display(member).await?;
-            press.answer(&changed(&shown, name, *role, done)).await?;
+            press
+                .answer(&changed(&shown, name, *role, done, lang))
+                .await?;
             if done == Changed::Unchanged {
                 return Ok(()); // the list shows it already; an identical edit would be refused
             }
             let several = managed(state, &who).len() > 1;
-            list(bot, (chat, Some(message)), state, database, several).await
+            list(bot, (chat, Some(message)), state, database, several, lang).await
         }
         Callback::MemberRebind { username, user, .. } => {
             let text = match state.members.rebind(&who, name, username, *user).await {
-                Ok(true) => format!("{username} is user {user} from now on."),
-                Ok(false) => format!("User {user} no longer claims {username}."),
-                Err(e) => readable(e)?,
+                Ok(true) => tr!(
+                    lang,
+                    "members-rebound",
+                    username = username.to_string(),
+                    id = user.to_string()
+                ),
+                Ok(false) => tr!(
+                    lang,
+                    "members-not-claimed",
+                    username = username.to_string(),
+                    id = user.to_string()
+                ),
+                Err(e) => readable(e, lang)?,
             };
             press.answer(&text).await?;
             let several = managed(state, &who).len() > 1;
-            list(bot, (chat, Some(message)), state, database, several).await
+            list(bot, (chat, Some(message)), state, database, several, lang).await
         }
         _ => Ok(()),
     }
@@ -351,13 +399,13 @@ impl Managing {
         let config = state.settings.config();
         let (Some(database), Some((chat, message))) = (config.position_of(database), press.place)
         else {
-            press.answer(STALE).await?;
+            press.answer(&tr!(press.lang, "members-stale")).await?;
             return Ok(None);
         };
         let name = config.databases[database].name.clone();
         let who = state.identity(&press.person).await?;
         if !may(&who, Permission::ManageMembers, Some(name.as_str())) {
-            press.refuse(None, NOT_ALLOWED).await?;
+            press.refuse(None, &not_allowed(press.lang)).await?;
             return Ok(None);
         }
         Ok(Some(Managing {

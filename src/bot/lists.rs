@@ -13,8 +13,10 @@ use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
 use crate::delivery::render::incident_line;
 use crate::domain::DatabaseName;
+use crate::i18n::Lang;
 use crate::store::IncidentFilter;
 use crate::telegram::html::escape;
+use crate::tr;
 
 const ALERTS_SHOWN: u32 = 20;
 const PAGE: u32 = 10;
@@ -32,12 +34,14 @@ pub fn commands() -> UpdateHandler<BotError> {
 
 async fn command(ask: Ask, command: Command) -> HandlerResult {
     let (bot, chat, person, state) = (&ask.bot, ask.chat(), &ask.person, &ask.state);
+    let lang = ask.lang;
     let result = match command {
-        Command::Alerts => alerts(bot, chat, person, state).await,
+        Command::Alerts => alerts(bot, chat, person, state, lang).await,
         Command::Incidents(database) => {
-            incidents(bot, chat, None, person, state, database.trim(), None).await
+            let page = (database.trim(), None);
+            incidents(bot, (chat, None), person, state, page, lang).await
         }
-        Command::Silences => silences(bot, chat, person, state).await,
+        Command::Silences => silences(bot, chat, person, state, lang).await,
         _ => Ok(()),
     };
     ask.report(result).await
@@ -57,15 +61,16 @@ pub fn buttons() -> UpdateHandler<BotError> {
 async fn pressed(press: Press) -> HandlerResult {
     let result = async {
         press.answer("").await?;
-        let (bot, person, state) = (&press.bot, &press.person, &press.state);
+        let (bot, person, state, lang) = (&press.bot, &press.person, &press.state, press.lang);
         let Some((chat, message)) = press.place else {
             return Ok(());
         };
         match &press.callback {
-            Callback::ListAlerts => alerts(bot, chat, person, state).await,
+            Callback::ListAlerts => alerts(bot, chat, person, state, lang).await,
             Callback::Incidents { database, before } => {
                 let name = database.as_ref().map(|d| d.to_string()).unwrap_or_default();
-                incidents(bot, chat, Some(message), person, state, &name, *before).await
+                let page = (name.as_str(), *before);
+                incidents(bot, (chat, Some(message)), person, state, page, lang).await
             }
             _ => Ok(()),
         }
@@ -75,7 +80,13 @@ async fn pressed(press: Press) -> HandlerResult {
 
 /// Firing incidents of the person's databases (owners also see unrouted ones), with Acknowledge and
 /// Silence buttons.
-pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
+pub async fn alerts(
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    lang: Lang,
+) -> HandlerResult {
     let who = state.identity(person).await?;
     let databases: Vec<String> = who
         .databases(&state.settings.config(), Permission::Read)
@@ -94,14 +105,12 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
         )
         .await?;
     if incidents.is_empty() {
-        polite(state, chat, || {
-            bot.send_message(chat, "✅ Nothing is firing in your databases.")
-        })
-        .await?;
+        let text = tr!(lang, "alerts-none");
+        polite(state, chat, || bot.send_message(chat, text.clone())).await?;
         return Ok(());
     }
     let now = state.clock.now();
-    let mut text = String::from("<b>Firing now</b>\n");
+    let mut text = format!("{}\n", tr!(lang, "alerts-title"));
     let mut rows = Vec::new();
     for incident in incidents.iter().take(ALERTS_SHOWN as usize) {
         text.push('\n');
@@ -125,21 +134,22 @@ pub async fn alerts(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) 
         }
     }
     if incidents.len() > ALERTS_SHOWN as usize {
-        text.push_str("\n\n… and more: see /incidents");
+        text.push_str(&format!("\n\n{}", tr!(lang, "alerts-more")));
     }
     say_buttons(bot, state, chat, text, rows).await?;
     Ok(())
 }
 
 /// A page of the incident history, newest first; `edit` replaces the page in place (the ◀ button).
+/// `page`: the database named (empty: the person's only one, or all for owners) and where the page
+/// starts.
 pub async fn incidents(
     bot: &Bot,
-    chat: ChatId,
-    edit: Option<MessageId>,
+    (chat, edit): (ChatId, Option<MessageId>),
     person: &Person,
     state: &BotState,
-    database: &str,
-    before: Option<i64>,
+    (database, before): (&str, Option<i64>),
+    lang: Lang,
 ) -> HandlerResult {
     let who = state.identity(person).await?;
     let mine: Vec<DatabaseName> = who
@@ -149,7 +159,7 @@ pub async fn incidents(
         .cloned()
         .collect();
     let owner = may(&who, Permission::Read, None) && state.shows(chat, None);
-    let scope = scope(database, &mine, owner)?;
+    let scope = scope(database, &mine, owner, lang)?;
     let filter_database = scope.map(ToString::to_string);
     let filter = IncidentFilter {
         database: filter_database.clone(),
@@ -160,10 +170,14 @@ pub async fn incidents(
     };
     let page = state.store.list_incidents(&filter).await?;
     let now = state.clock.now();
-    let title = filter_database.as_deref().unwrap_or("all databases");
-    let mut text = format!("<b>Incidents of {}</b>\n", escape(title));
+    let mut text = match filter_database.as_deref() {
+        Some(database) => tr!(lang, "incidents-title", database = escape(database)),
+        None => tr!(lang, "incidents-title-all"),
+    };
+    text.push('\n');
     if page.incidents.is_empty() {
-        text.push_str("\nNone.");
+        text.push('\n');
+        text.push_str(&tr!(lang, "incidents-none"));
     }
     for incident in &page.incidents {
         text.push('\n');
@@ -172,7 +186,7 @@ pub async fn incidents(
     let mut row = Vec::new();
     if before.is_some() {
         row.push(button(
-            "⏮ Newest".to_owned(),
+            tr!(lang, "incidents-newest"),
             Callback::Incidents {
                 database: scope.cloned(),
                 before: None,
@@ -181,7 +195,7 @@ pub async fn incidents(
     }
     if let Some(cursor) = page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
         row.push(button(
-            "◀ Older".to_owned(),
+            tr!(lang, "incidents-older"),
             Callback::Incidents {
                 database: scope.cloned(),
                 before: Some(cursor),
@@ -198,12 +212,15 @@ fn scope<'a>(
     database: &str,
     mine: &'a [DatabaseName],
     owner: bool,
+    lang: Lang,
 ) -> Result<Option<&'a DatabaseName>, BotError> {
     if !database.is_empty() {
         return match mine.iter().find(|d| d.as_str() == database) {
             Some(name) => Ok(Some(name)),
-            None => Err(BotError::User(format!(
-                "You are not a member of a database named {database:?}."
+            None => Err(BotError::User(tr!(
+                lang,
+                "incidents-not-member",
+                database = database
             ))),
         };
     }
@@ -212,16 +229,24 @@ fn scope<'a>(
         [only] => Ok(Some(only)),
         _ => {
             let names: Vec<&str> = mine.iter().map(|d| d.as_str()).collect();
-            Err(BotError::User(format!(
-                "Name one of your databases: /incidents {}",
-                names.join(" | ")
+            let names = names.join(" | ");
+            Err(BotError::User(tr!(
+                lang,
+                "incidents-name-one",
+                names = names
             )))
         }
     }
 }
 
 /// Silences created here that have not ended, with a button to expire each.
-pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState) -> HandlerResult {
+pub async fn silences(
+    bot: &Bot,
+    chat: ChatId,
+    person: &Person,
+    state: &BotState,
+    lang: Lang,
+) -> HandlerResult {
     let now = state.clock.now();
     let who = state.identity(person).await?;
     let silenced: Vec<_> = state
@@ -233,28 +258,28 @@ pub async fn silences(bot: &Bot, chat: ChatId, person: &Person, state: &BotState
         .filter(|i| state.shows(chat, i.database.as_deref()))
         .collect();
     if silenced.is_empty() {
-        polite(state, chat, || {
-            bot.send_message(chat, "No silence created here is active.")
-        })
-        .await?;
+        let text = tr!(lang, "silences-none");
+        polite(state, chat, || bot.send_message(chat, text.clone())).await?;
         return Ok(());
     }
-    let mut text = String::from("<b>Active silences</b>\n");
+    let mut text = format!("{}\n", tr!(lang, "silences-title"));
     let mut rows = Vec::new();
     for incident in &silenced {
         text.push('\n');
         text.push_str(&incident_line(crate::i18n::Lang::En, incident, now));
         if let (Some(by), Some(until)) = (&incident.silenced_by, incident.silenced_until) {
-            text.push_str(&format!(
-                "\n    🔕 by {} until {}",
-                escape(by),
-                until.format("%Y-%m-%d %H:%M UTC")
-            ));
+            let line = tr!(
+                lang,
+                "silences-by",
+                by = escape(by),
+                until = until.format("%Y-%m-%d %H:%M UTC").to_string(),
+            );
+            text.push_str(&format!("\n    {line}"));
         }
         // Viewers see what is silenced; expiring it is acting on it.
         if may(&who, Permission::Respond, incident.database.as_deref()) {
             rows.push(vec![button(
-                format!("🔔 Expire #{}", incident.id),
+                tr!(lang, "silences-expire", id = incident.id.to_string()),
                 Callback::Unsilence(incident.id),
             )]);
         }

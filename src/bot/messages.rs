@@ -58,7 +58,7 @@ async fn command(ask: Ask, command: Command) -> HandlerResult {
 pub async fn other(ask: Ask) -> HandlerResult {
     let result = async {
         let (bot, message, person, state) = (&ask.bot, &ask.message, &ask.person, &ask.state);
-        if newcomers::message(bot, message, person, state).await?
+        if newcomers::message(bot, message, person, state, ask.lang).await?
             || runs::typed(bot, message, person, state, ask.lang).await?
         {
             return Ok(());

@@ -11,7 +11,7 @@ use teloxide::types::{
     ReplyMarkup, RequestId, UsersShared,
 };
 
-use super::admins::{Managing, STALE, changed, manager, readable};
+use super::admins::{Managing, changed, manager, readable};
 use super::commands::Command;
 use super::context::{Press, report_in};
 use super::reply::{say, say_with};
@@ -20,9 +20,10 @@ use crate::access::Person;
 use crate::callback::Callback;
 use crate::domain::{MemberKey, TelegramUserId, Username};
 use crate::i18n::Lang;
-use crate::members::{INVITE_PREFIX, INVITE_VALID, role_name};
+use crate::members::{INVITE_PREFIX, INVITE_VALID};
 use crate::store::{Invite, Redeemed};
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// Where a chat's pending pick-a-person request is recorded: among the buttons, at a message id
 /// Telegram never gives (its ids start at 1). Telegram hands back only the request's id with the person
@@ -57,14 +58,13 @@ async fn handle(press: &Press) -> HandlerResult {
     else {
         return Ok(());
     };
-    let (bot, state, person) = (&press.bot, &press.state, &press.person);
+    let (bot, state, person, lang) = (&press.bot, &press.state, &press.person, press.lang);
     let name = name.as_str();
     match &press.callback {
         Callback::MemberAdd { role, .. } => {
             // Telegram offers its pick-a-person keyboard in private chats only.
             if !chat.is_user() {
-                let text = "Picking a person works in a private chat with me; here, invite them.";
-                return press.answer(text).await;
+                return press.answer(&tr!(lang, "members-pick-in-private")).await;
             }
             // Random: a predictable id would let another pick be passed off as this one.
             let id = crate::tokens::random_id();
@@ -76,14 +76,13 @@ async fn handle(press: &Press) -> HandlerResult {
             press.answer("").await?;
             let request = KeyboardButtonRequestUsers::new(RequestId(id)).user_is_bot(false);
             let request = ButtonRequest::RequestUsers(request.request_username());
-            let pick = KeyboardButton::new("👤 Choose a person").request(request);
+            let pick = KeyboardButton::new(tr!(lang, "members-pick-button")).request(request);
             let keyboard = KeyboardMarkup::new([[pick]]).one_time_keyboard();
-            let text = format!(
-                "Press <b>👤 Choose a person</b> below to pick who becomes {} of <b>{}</b>.\n\n\
-                 They should press Start in a private chat with me: until they do, Telegram does not \
-                 let me write to them, and their alerts go to the database's fallback email.",
-                role_name(*role),
-                escape(name)
+            let text = tr!(
+                lang,
+                "members-pick",
+                role = role.as_str(),
+                database = escape(name)
             );
             let markup = ReplyMarkup::Keyboard(keyboard.resize_keyboard());
             say_with(bot, state, chat, text, Some(markup)).await
@@ -95,12 +94,12 @@ async fn handle(press: &Press) -> HandlerResult {
                 .await;
             let id = started?;
             press.answer("").await?;
-            let text = format!(
-                "Send the @username of the person to invite to <b>{}</b> as {}. The link will work \
-                 once, for them only, for {} hours.",
-                escape(name),
-                role.as_str(),
-                INVITE_VALID.num_hours()
+            let text = tr!(
+                lang,
+                "members-invite-ask",
+                database = escape(name),
+                role = role.as_str(),
+                hours = INVITE_VALID.num_hours()
             );
             let asked = say_with(bot, state, chat, text, Some(ask_username())).await;
             if asked.is_err() {
@@ -139,13 +138,13 @@ async fn opened(
         return Ok(());
     };
     let chat = message.chat.id;
-    let result = redeem(&bot, chat, &person, &state, &code.0).await;
     let lang = Lang::from_telegram(
         message
             .from
             .as_ref()
             .and_then(|u| u.language_code.as_deref()),
     );
+    let result = redeem(&bot, chat, &person, &state, &code.0, lang).await;
     report_in(&bot, &state, chat, lang, result).await
 }
 
@@ -160,10 +159,11 @@ pub async fn message(
     msg: &Message,
     person: &Person,
     state: &BotState,
+    lang: Lang,
 ) -> Result<bool, super::BotError> {
     let chat = msg.chat.id;
     if let Some(shared) = msg.shared_users() {
-        picked(bot, (chat, person), state, shared).await?;
+        picked(bot, (chat, person), state, shared, lang).await?;
         return Ok(true);
     }
     // A command always reaches its handler: that is how an owner moves on from a question.
@@ -178,7 +178,7 @@ pub async fn message(
     else {
         return Ok(false);
     };
-    addressee(bot, (chat, person), state, invite, text).await?;
+    addressee(bot, (chat, person), state, invite, text, lang).await?;
     Ok(true)
 }
 
@@ -188,6 +188,7 @@ async fn picked(
     (chat, person): (ChatId, &Person),
     state: &BotState,
     shared: &UsersShared,
+    lang: Lang,
 ) -> HandlerResult {
     let removal = || Some(ReplyMarkup::kb_remove());
     let asked = state
@@ -208,11 +209,11 @@ async fn picked(
         Some((id, u.username.as_deref()))
     });
     let (Some((db, role)), Some((id, username))) = (target, user) else {
-        return say_with(bot, state, chat, STALE.to_owned(), removal()).await;
+        return say_with(bot, state, chat, tr!(lang, "members-stale"), removal()).await;
     };
     let name = db.name.as_str();
     let detail = json!({ "users_shared": shared.request_id.0 });
-    let Some(who) = manager(bot, state, (chat, person), name, detail).await? else {
+    let Some(who) = manager(bot, state, (chat, person), name, detail, lang).await? else {
         return Ok(());
     };
     // The username Telegram shares names the new member in the list and in announcements until they
@@ -231,8 +232,9 @@ async fn picked(
             name,
             Some(role),
             done,
+            lang,
         ),
-        Err(e) => readable(e)?,
+        Err(e) => readable(e, lang)?,
     };
     say_with(bot, state, chat, escape(&text), removal()).await
 }
@@ -244,10 +246,11 @@ async fn addressee(
     state: &BotState,
     invite: Invite,
     text: &str,
+    lang: Lang,
 ) -> HandlerResult {
     let database = invite.database.as_str();
     let detail = json!({ "invite": invite.id });
-    if manager(bot, state, (chat, person), database, detail)
+    if manager(bot, state, (chat, person), database, detail, lang)
         .await?
         .is_none()
     {
@@ -259,7 +262,7 @@ async fn addressee(
     let username = match Username::parse_handle(&handle) {
         Ok(username) => username,
         Err(e) => {
-            let again = "Send the @username of the person to invite, or /admins to start over.";
+            let again = tr!(lang, "members-invite-again");
             let text = format!("⚠️ {}\n\n{again}", escape(&e));
             return say_with(bot, state, chat, text, Some(ask_username())).await;
         }
@@ -269,21 +272,20 @@ async fn addressee(
         .issue_invite(invite.id, username.as_str())
         .await?
     else {
-        let text = "This invite was replaced or cancelled meanwhile; start again from /admins.";
-        return say(bot, state, chat, text.to_owned()).await;
+        return say(bot, state, chat, tr!(lang, "members-invite-replaced")).await;
     };
     // Not through the throttle: getMe writes to no chat.
     let me = bot.get_me().await?;
     let link = format!("https://t.me/{}?start={INVITE_PREFIX}{code}", me.username());
     let until = state.clock.now() + INVITE_VALID;
-    let text = format!(
-        "🔗 Send this link to {}. Opened by them, it makes them {} of <b>{}</b>; it works once, \
-         until {}.\n\n{}",
-        escape(&username.to_string()),
-        role_name(invite.role),
-        escape(database),
-        until.format("%Y-%m-%d %H:%M UTC"),
-        escape(&link)
+    let text = tr!(
+        lang,
+        "members-invite-link",
+        username = escape(&username.to_string()),
+        role = invite.role.as_str(),
+        database = escape(database),
+        until = until.format("%Y-%m-%d %H:%M UTC").to_string(),
+        link = escape(&link),
     );
     say(bot, state, chat, text).await
 }
@@ -296,26 +298,29 @@ async fn redeem(
     person: &Person,
     state: &BotState,
     code: &str,
+    lang: Lang,
 ) -> HandlerResult {
-    let again = "ask an owner for a new one.";
     let text = match state.members.redeem(person, code).await {
         // `members` queued the welcome and the firing incidents: this only confirms.
         Ok(Redeemed::Joined { database, role, .. }) => {
             // Opening the link pressed Start: the private chat is reachable (again).
             state.store.mark_reachable(&person.keys()).await?;
             let database = escape(&database);
-            format!("✅ You are now {} of <b>{database}</b>.", role_name(role))
+            tr!(
+                lang,
+                "members-joined",
+                role = role.as_str(),
+                database = database
+            )
         }
-        Ok(Redeemed::Expired) => format!("This invite has expired; {again}"),
-        Ok(Redeemed::Used) => format!("This invite was already used; {again}"),
+        Ok(Redeemed::Expired) => tr!(lang, "invite-expired"),
+        Ok(Redeemed::Used) => tr!(lang, "invite-used"),
         Ok(Redeemed::WrongUser) if person.username.is_none() => {
-            "This invite is for someone else. If it is for you, set a Telegram username and open \
-             the link again."
-                .to_owned()
+            tr!(lang, "invite-not-yours-no-username")
         }
-        Ok(Redeemed::WrongUser) => "This invite is for someone else.".to_owned(),
-        Ok(Redeemed::Unknown) => format!("This invite link is not valid; {again}"),
-        Err(e) => escape(&readable(e)?),
+        Ok(Redeemed::WrongUser) => tr!(lang, "invite-not-yours"),
+        Ok(Redeemed::Unknown) => tr!(lang, "invite-unknown"),
+        Err(e) => escape(&readable(e, lang)?),
     };
     say(bot, state, chat, text).await
 }

@@ -13,9 +13,6 @@ use crate::i18n::Lang;
 use crate::telegram::client::patiently;
 use crate::tr;
 
-/// What a person is told when their role does not permit what they tried.
-pub const NOT_ALLOWED: &str = "Not allowed: your role on this database does not permit this.";
-
 /// What a person is told, in their language, when their role does not permit what they tried.
 pub fn not_allowed(lang: Lang) -> String {
     tr!(lang, "not-allowed")

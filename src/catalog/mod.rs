@@ -9,6 +9,7 @@ pub mod plan;
 mod raw;
 pub mod scram;
 mod sql;
+mod text;
 mod validate;
 
 use std::time::Duration;
@@ -17,6 +18,8 @@ pub use args::{
     ArgError, ArgProblem, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown,
 };
 pub use sql::{Form, Segment, Template};
+pub use text::Text;
+pub(crate) use text::{RawText, read_text};
 
 use crate::config::{Config, ConfigError, Problem};
 use crate::domain::DatabaseName;
@@ -43,8 +46,8 @@ impl VersionedSql {
 #[derive(Debug, Clone)]
 pub struct View {
     pub alias: String,
-    pub title: String,
-    pub description: String,
+    pub title: Text,
+    pub description: Text,
     /// `None`: every database.
     pub databases: Option<Vec<DatabaseName>>,
     pub timeout: Duration,
@@ -75,8 +78,8 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub struct Action {
     pub alias: String,
-    pub title: String,
-    pub description: String,
+    pub title: Text,
+    pub description: Text,
     pub databases: Option<Vec<DatabaseName>>,
     pub confirm: bool,
     pub timeout: Duration,
@@ -106,7 +109,7 @@ impl Action {
 #[derive(Debug, Clone, Copy)]
 pub struct ItemInfo<'a> {
     pub alias: &'a str,
-    pub title: &'a str,
+    pub title: &'a Text,
     pub arguments: &'a [Argument],
     /// Actions only: ask for confirmation first.
     pub confirm: bool,

@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use super::text::RawText;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawViews {
@@ -22,9 +24,9 @@ pub struct RawActions {
 #[serde(deny_unknown_fields)]
 pub struct RawView {
     pub alias: Option<String>,
-    pub title: Option<String>,
+    pub title: Option<RawText>,
     #[serde(default)]
-    pub description: String,
+    pub description: RawText,
     pub databases: Option<Vec<String>>,
     pub timeout: Option<String>,
     pub max_rows: Option<u64>,
@@ -46,9 +48,9 @@ pub struct RawVariant {
 #[serde(deny_unknown_fields)]
 pub struct RawAction {
     pub alias: Option<String>,
-    pub title: Option<String>,
+    pub title: Option<RawText>,
     #[serde(default)]
-    pub description: String,
+    pub description: RawText,
     pub databases: Option<Vec<String>>,
     #[serde(default)]
     pub confirm: bool,

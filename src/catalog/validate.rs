@@ -12,6 +12,7 @@ use regex::Regex;
 use super::args::{ArgType, Argument};
 use super::raw::{RawAction, RawActions, RawVariant, RawViews};
 use super::sql::{Form, Segment, Template};
+use super::text::read_text;
 use super::{Action, Step, StepBody, VersionedSql, View};
 use crate::config::report::{Report, parse};
 use crate::config::{ConfigError, Problem};
@@ -47,6 +48,7 @@ pub(super) fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Pa
                 let at = format!("views[{i}]");
                 let alias = report.alias(view.alias, &format!("{at}.alias"), &mut aliases);
                 let title = report.required(view.title, &format!("{at}.title"));
+                let title = read_text(title, &format!("{at}.title"), &mut report);
                 let arguments = arguments(&view.arguments, &at, &mut report);
                 let sql = report.required(view.sql, &format!("{at}.sql"));
                 let sql = versioned(&sql, &view.variants, &arguments, &at, &mut report);
@@ -64,7 +66,11 @@ pub(super) fn parse_views(file: &Path, text: &str, known: &[DatabaseName]) -> Pa
                 View {
                     alias,
                     title,
-                    description: view.description,
+                    description: read_text(
+                        view.description,
+                        &format!("{at}.description"),
+                        &mut report,
+                    ),
                     databases: report.databases(view.databases.as_deref(), known, &at),
                     timeout: timeout(
                         &view.timeout,
@@ -105,6 +111,7 @@ fn action_from(
     let at = format!("actions[{i}]");
     let alias = report.alias(action.alias, &format!("{at}.alias"), aliases);
     let title = report.required(action.title, &format!("{at}.title"));
+    let title = read_text(title, &format!("{at}.title"), report);
     let arguments = arguments(&action.arguments, &at, report);
     let steps_at = format!("{at}.steps");
     let raw_steps = report.required(action.steps, &steps_at);
@@ -162,7 +169,7 @@ fn action_from(
     Action {
         alias,
         title,
-        description: action.description,
+        description: read_text(action.description, &format!("{at}.description"), report),
         databases: report.databases(action.databases.as_deref(), known, &at),
         confirm: action.confirm,
         timeout: timeout(

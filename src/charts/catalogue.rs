@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::series::{Threshold, Unit};
+use crate::catalog::{RawText, Text, read_text};
 use crate::config::report::{Report, parse};
 use crate::config::{ConfigError, Problem};
 use crate::domain::DatabaseName;
@@ -18,8 +19,8 @@ pub const PLACEHOLDERS: [&str; 4] = ["selector", "matchers", "range", "step"];
 #[derive(Debug, Clone)]
 pub struct Chart {
     pub alias: String,
-    pub title: String,
-    pub description: String,
+    pub title: Text,
+    pub description: Text,
     pub unit: Unit,
     /// `None`: every database.
     pub databases: Option<Vec<DatabaseName>>,
@@ -39,7 +40,7 @@ pub struct ChartQuery {
 #[derive(Debug, Clone)]
 pub struct StatusRow {
     pub name: String,
-    pub title: String,
+    pub title: Text,
     pub expr: String,
     pub unit: Unit,
     pub warn_above: Option<f64>,
@@ -89,9 +90,9 @@ struct RawCharts {
 #[serde(deny_unknown_fields)]
 struct RawChart {
     alias: Option<String>,
-    title: Option<String>,
+    title: Option<RawText>,
     #[serde(default)]
-    description: String,
+    description: RawText,
     unit: Option<String>,
     databases: Option<Vec<String>>,
     queries: Option<Vec<RawQuery>>,
@@ -118,7 +119,7 @@ struct RawThreshold {
 #[serde(deny_unknown_fields)]
 struct RawStatusRow {
     name: Option<String>,
-    title: Option<String>,
+    title: Option<RawText>,
     expr: Option<String>,
     unit: Option<String>,
     warn_above: Option<f64>,
@@ -167,6 +168,7 @@ fn chart_from(
     let at = format!("charts[{i}]");
     let alias = report.alias(chart.alias, &format!("{at}.alias"), aliases);
     let title = report.required(chart.title, &format!("{at}.title"));
+    let title = read_text(title, &format!("{at}.title"), report);
     let unit = unit(chart.unit, &format!("{at}.unit"), report);
     let queries_at = format!("{at}.queries");
     let raw_queries = report.required(chart.queries, &queries_at);
@@ -204,7 +206,7 @@ fn chart_from(
     Chart {
         alias,
         title,
-        description: chart.description,
+        description: read_text(chart.description, &format!("{at}.description"), report),
         unit,
         databases,
         queries,
@@ -222,6 +224,7 @@ fn status_from(
     let at = format!("status[{i}]");
     let name = report.alias(row.name, &format!("{at}.name"), names);
     let title = report.required(row.title, &format!("{at}.title"));
+    let title = read_text(title, &format!("{at}.title"), report);
     let expr = expression(row.expr, &format!("{at}.expr"), report);
     let unit = unit(row.unit, &format!("{at}.unit"), report);
     if let Some(chart) = &row.chart

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::catalogue::Chart;
 use super::prometheus::{Labelled, Prometheus, QueryError};
 use super::series::{Series, Threshold, Unit};
+use crate::i18n::Lang;
 
 /// The time spans offered on chart buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,12 +136,14 @@ pub fn fill(template: &str, selector: &str, window: Window) -> String {
     })
 }
 
-/// Runs every query of `chart` for the database of `selector` over `window`, at once.
+/// Runs every query of `chart` for the database of `selector` over `window`, at once; titled in
+/// `lang`.
 pub async fn chart(
     prometheus: &Prometheus,
     chart: &Chart,
     selector: &str,
     window: Window,
+    lang: Lang,
 ) -> Result<Drawing, QueryError> {
     let answers = futures_util::future::join_all(chart.queries.iter().map(|q| {
         let query = fill(&q.expr, selector, window);
@@ -153,10 +156,14 @@ pub async fn chart(
     .await;
     let mut series = Vec::new();
     for (query, answer) in chart.queries.iter().zip(answers) {
-        series.extend(named(answer?, query.legend.as_deref(), &chart.title));
+        series.extend(named(
+            answer?,
+            query.legend.as_deref(),
+            chart.title.get(lang),
+        ));
     }
     Ok(Drawing {
-        title: chart.title.clone(),
+        title: chart.title.get(lang).to_owned(),
         unit: chart.unit,
         window,
         series,

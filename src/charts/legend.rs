@@ -39,7 +39,13 @@ pub struct Legend {
 impl Legend {
     /// Flows `entries` into rows `width` pixels wide starting at `left`; a label longer than
     /// half a row is cut short, so two entries always fit side by side.
-    pub fn layout(entries: Vec<Entry>, left: i32, width: i32) -> Result<Legend, RenderError> {
+    /// `lang`: the language of the "+3 more" that stands for the entries left out.
+    pub fn layout(
+        entries: Vec<Entry>,
+        left: i32,
+        width: i32,
+        lang: crate::i18n::Lang,
+    ) -> Result<Legend, RenderError> {
         let font = style::font(LEGEND_SIZE);
         let max_label = width / 2 - MARK_WIDTH - MARK_GAP - ENTRY_GAP;
         let mut rows: Vec<Vec<(i32, Entry)>> = Vec::new();
@@ -63,7 +69,7 @@ impl Legend {
                 // The entry it replaces is counted too.
                 *last = Entry {
                     mark: Mark::None,
-                    label: format!("+{} more", hidden + 1),
+                    label: crate::tr!(lang, "chart-more", count = hidden + 1),
                 };
             }
         }
@@ -139,7 +145,7 @@ mod tests {
                 label: format!("threshold number {i} with a long label"),
             })
             .collect();
-        let legend = Legend::layout(entries, 24, 1232).unwrap();
+        let legend = Legend::layout(entries, 24, 1232, crate::i18n::Lang::En).unwrap();
         assert_eq!(legend.rows.len(), MAX_ROWS);
         let shown: usize = legend.rows.iter().map(Vec::len).sum();
         let last = &legend.rows[MAX_ROWS - 1].last().unwrap().1;

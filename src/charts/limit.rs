@@ -9,8 +9,9 @@ use super::series::Series;
 pub const OTHER: &str = "other";
 
 /// At most `max` series: the `max - 1` with the largest average, in their original order, then
-/// "other", the point-by-point sum of the rest (a point wherever any of them has a finite one).
-pub fn limit_series(series: Vec<Series>, max: usize) -> Vec<Series> {
+/// `other` (named so: [`OTHER`] in English), the point-by-point sum of the rest (a point wherever any
+/// of them has a finite one).
+pub fn limit_series(series: Vec<Series>, max: usize, other: &str) -> Vec<Series> {
     if series.len() <= max {
         return series;
     }
@@ -42,7 +43,7 @@ pub fn limit_series(series: Vec<Series>, max: usize) -> Vec<Series> {
         }
     }
     kept.push(Series {
-        name: OTHER.to_owned(),
+        name: other.to_owned(),
         points: sums.into_iter().collect(),
     });
     kept
@@ -68,7 +69,7 @@ mod tests {
                 series(&format!("s{i}"), &points)
             })
             .collect();
-        let limited = limit_series(input, 8);
+        let limited = limit_series(input, 8, OTHER);
         assert_eq!(limited.len(), 8);
         let names: Vec<&str> = limited.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["s5", "s6", "s7", "s8", "s9", "s10", "s11", "other"]);
@@ -87,7 +88,7 @@ mod tests {
             series("b", &[(15, 3.0), (30, f64::NAN), (45, 4.0)]),
             series("empty", &[]),
         ];
-        let limited = limit_series(input, 2);
+        let limited = limit_series(input, 2, OTHER);
         assert_eq!(limited[0].name, "big");
         assert_eq!(
             limited[1].points,
@@ -98,8 +99,8 @@ mod tests {
     #[test]
     fn few_series_are_left_alone() {
         let input = vec![series("a", &[(0, 1.0)]), series("b", &[(0, 2.0)])];
-        assert_eq!(limit_series(input.clone(), 8), input);
-        assert_eq!(limit_series(input.clone(), 2), input);
-        assert!(limit_series(input, 0).is_empty());
+        assert_eq!(limit_series(input.clone(), 8, OTHER), input);
+        assert_eq!(limit_series(input.clone(), 2, OTHER), input);
+        assert!(limit_series(input, 0, OTHER).is_empty());
     }
 }

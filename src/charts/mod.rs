@@ -20,7 +20,7 @@ mod units;
 
 pub use axis::zone_name;
 pub use catalogue::{Chart, ChartQuery, Charts, StatusRow};
-pub use limit::limit_series;
+pub use limit::{OTHER, limit_series};
 pub use render::{HEIGHT, WIDTH, render_png};
 pub use series::{Plot, Series, Stats, Threshold, Unit};
 pub use style::RenderError;

@@ -46,7 +46,8 @@ pub fn render_png(plot: &Plot) -> Result<Vec<u8>, RenderError> {
     let x = TimeAxis::new(plot.from, plot.to, plot.utc_offset);
     let y = value_axis(plot, min, max);
     style::ensure_font()?;
-    let legend = Legend::layout(legend_entries(plot, &y), PAD, WIDTH as i32 - 2 * PAD)?;
+    let entries = legend_entries(plot, &y);
+    let legend = Legend::layout(entries, PAD, WIDTH as i32 - 2 * PAD, plot.lang)?;
 
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
@@ -116,7 +117,7 @@ fn legend_entries(plot: &Plot, y: &ValueAxis) -> Vec<Entry> {
     if visible_shade(plot).is_some() {
         entries.push(Entry {
             mark: Mark::Shade,
-            label: "firing".to_owned(),
+            label: crate::tr!(plot.lang, "chart-firing"),
         });
     }
     entries

@@ -75,6 +75,8 @@ pub struct Plot<'a> {
     pub shade: Option<(i64, i64)>,
     /// Time labels are written in this zone, and the axis names it (e.g. "UTC+03:00").
     pub utc_offset: chrono::FixedOffset,
+    /// The language of the picture's own words (the firing span's legend, "+3 more").
+    pub lang: crate::i18n::Lang,
 }
 
 /// A series summed up over its finite points.

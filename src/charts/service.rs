@@ -16,14 +16,18 @@ use super::status::{self, Reading};
 use super::{RenderError, format_value, limit_series, render_png};
 use crate::config::Config;
 use crate::domain::DatabaseName;
+use crate::i18n::Lang;
 use crate::store::IncidentRecord;
+use crate::tr;
 
 /// Series drawn at most; the rest are summed as "other".
 pub const MAX_SERIES: usize = 8;
 /// Charts drawn at once.
 const RENDERS: usize = 2;
-/// What a caller is told while an earlier chart of theirs is still being drawn.
-pub const STILL_DRAWING: &str = "Still drawing your previous chart; try again in a moment.";
+/// What a caller is told, in `lang`, while an earlier chart of theirs is still being drawn.
+pub fn still_drawing(lang: Lang) -> String {
+    tr!(lang, "charts-still-drawing")
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ChartError {
@@ -43,6 +47,26 @@ pub enum ChartError {
     NoData,
     #[error("the chart could not be drawn: {0}")]
     Render(String),
+}
+
+impl ChartError {
+    /// The error as a person reads it, in `lang` (`Display` is the English of logs and REST).
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            ChartError::NotConfigured => tr!(lang, "chart-error-off"),
+            ChartError::UnknownChart(chart) => {
+                tr!(lang, "chart-error-unknown-chart", chart = chart)
+            }
+            ChartError::UnknownDatabase(database) => {
+                tr!(lang, "chart-error-unknown-database", database = database)
+            }
+            ChartError::NoExpression => tr!(lang, "chart-error-no-expression"),
+            // Prometheus's own words, which no catalogue can translate.
+            ChartError::Query(error) => error.to_string(),
+            ChartError::NoData => tr!(lang, "chart-error-no-data"),
+            ChartError::Render(error) => tr!(lang, "chart-error-render", error = error),
+        }
+    }
 }
 
 /// A rendered chart and what its caption says.
@@ -119,6 +143,7 @@ impl Charting {
         database: &DatabaseName,
         alias: &str,
         window: Window,
+        lang: Lang,
     ) -> Result<Drawing, ChartError> {
         let prometheus = self.prometheus()?;
         let selector = self.selector(database)?;
@@ -127,7 +152,7 @@ impl Charting {
             .chart(alias)
             .filter(|c| c.serves(database))
             .ok_or_else(|| ChartError::UnknownChart(alias.to_owned()))?;
-        Ok(fetch::chart(prometheus, chart, selector, window).await?)
+        Ok(fetch::chart(prometheus, chart, selector, window, lang).await?)
     }
 
     /// A chart of the catalogue on a database over the last `span`, drawn.
@@ -137,11 +162,12 @@ impl Charting {
         alias: &str,
         span: Span,
         now: i64,
+        lang: Lang,
     ) -> Result<Picture, ChartError> {
         let drawing = self
-            .series(database, alias, Window::last(span, now))
+            .series(database, alias, Window::last(span, now), lang)
             .await?;
-        self.draw(drawing).await
+        self.draw(drawing, lang).await
     }
 
     /// The health card of a database.
@@ -157,7 +183,12 @@ impl Charting {
 
     /// The graph of an incident's alert: the chart its `postgram_chart` annotation names (on its
     /// database), else its own expression; the firing span shaded either way.
-    pub async fn alert(&self, incident: &IncidentRecord, now: i64) -> Result<Picture, ChartError> {
+    pub async fn alert(
+        &self,
+        incident: &IncidentRecord,
+        now: i64,
+        lang: Lang,
+    ) -> Result<Picture, ChartError> {
         let prometheus = self.prometheus()?;
         let starts = incident.starts_at.timestamp();
         let ends = incident
@@ -174,7 +205,7 @@ impl Charting {
         let mut drawing = match named_chart {
             Some((database, alias)) => {
                 let window = alert::window(starts, ends, now);
-                let mut drawing = self.series(&database, &alias, window).await?;
+                let mut drawing = self.series(&database, &alias, window, lang).await?;
                 drawing.title = format!("{} — {}", incident.alertname, drawing.title);
                 drawing
             }
@@ -196,15 +227,16 @@ impl Charting {
             }
         };
         drawing.shade = Some((starts, ends.unwrap_or(now)));
-        self.draw(drawing).await
+        self.draw(drawing, lang).await
     }
 
     /// Renders on a blocking thread: a chart takes tens of milliseconds of CPU.
-    async fn draw(&self, drawing: Drawing) -> Result<Picture, ChartError> {
-        let series = limit_series(drawing.series, MAX_SERIES);
+    async fn draw(&self, drawing: Drawing, lang: Lang) -> Result<Picture, ChartError> {
+        let other = tr!(lang, "chart-other");
+        let series = limit_series(drawing.series, MAX_SERIES, &other);
         let summary = series
             .iter()
-            .map(|s| (s.name.clone(), summary(s, drawing.unit)))
+            .map(|s| (s.name.clone(), summary(s, drawing.unit, lang)))
             .collect();
         let zone = self.zone;
         let (title, window, unit) = (drawing.title, drawing.window, drawing.unit);
@@ -227,6 +259,7 @@ impl Charting {
                     thresholds: &thresholds,
                     shade,
                     utc_offset: zone,
+                    lang,
                 })
             }
         })
@@ -259,15 +292,16 @@ impl Drop for Busy {
 }
 
 /// "last 12 · min 3 · max 40 · avg 18", each in the chart's unit.
-fn summary(series: &Series, unit: Unit) -> String {
+fn summary(series: &Series, unit: Unit, lang: Lang) -> String {
     match series.stats() {
-        None => "no data".to_owned(),
-        Some(stats) => format!(
-            "last {} · min {} · max {} · avg {}",
-            stats.last.map_or("–".to_owned(), |v| format_value(unit, v)),
-            format_value(unit, stats.min),
-            format_value(unit, stats.max),
-            format_value(unit, stats.avg)
+        None => tr!(lang, "chart-series-no-data"),
+        Some(stats) => tr!(
+            lang,
+            "chart-summary",
+            last = stats.last.map_or("–".to_owned(), |v| format_value(unit, v)),
+            min = format_value(unit, stats.min),
+            max = format_value(unit, stats.max),
+            avg = format_value(unit, stats.avg),
         ),
     }
 }

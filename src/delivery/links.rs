@@ -96,7 +96,7 @@ impl Links {
                     incident: incident.id,
                     item: alias,
                 };
-                buttons.push((format!("🔎 {}", view.title), data));
+                buttons.push((format!("🔎 {}", view.title.get(lang)), data));
             }
         }
         for alias in actions {
@@ -108,7 +108,7 @@ impl Links {
                     incident: incident.id,
                     item: alias,
                 };
-                buttons.push((format!("⚙️ {}", action.title), data));
+                buttons.push((format!("⚙️ {}", action.title.get(lang)), data));
             }
         }
         buttons.dedup_by(|a, b| a.1 == b.1);

@@ -85,7 +85,7 @@ pub async fn list_views(
         .iter()
         .map(|v| {
             json!({
-                "alias": v.alias, "title": v.title, "description": v.description,
+                "alias": v.alias, "title": v.title.en(), "description": v.description.en(),
                 "databases": databases(&v.databases, &state, &identity, Permission::Read), "arguments": describe(&v.arguments),
             })
         })
@@ -104,7 +104,7 @@ pub async fn list_actions(
         .iter()
         .map(|a| {
             json!({
-                "alias": a.alias, "title": a.title, "description": a.description,
+                "alias": a.alias, "title": a.title.en(), "description": a.description.en(),
                 "databases": databases(&a.databases, &state, &identity, Permission::RunActions), "confirm": a.confirm,
                 "arguments": describe(&a.arguments),
                 "steps": a.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),

@@ -19,10 +19,11 @@ use super::{ApiError, AppState};
 use crate::access::{Identity, Permission, may};
 use crate::charts::fetch::{Span, Window};
 use crate::charts::prometheus::QueryError;
-use crate::charts::service::{ChartError, MAX_SERIES, STILL_DRAWING};
+use crate::charts::service::{ChartError, MAX_SERIES, still_drawing};
 use crate::charts::status::Reading;
-use crate::charts::{format_value, limit_series};
+use crate::charts::{OTHER, format_value, limit_series};
 use crate::domain::DatabaseName;
+use crate::i18n::Lang;
 
 impl From<ChartError> for ApiError {
     fn from(e: ChartError) -> Self {
@@ -71,7 +72,7 @@ pub async fn list(
                 .map(|d| d.name.as_str())
                 .collect();
             json!({
-                "alias": c.alias, "title": c.title, "description": c.description, "unit": c.unit,
+                "alias": c.alias, "title": c.title.en(), "description": c.description.en(), "unit": c.unit,
                 "databases": databases,
             })
         })
@@ -101,7 +102,7 @@ pub async fn show(
         .settings
         .charts()
         .begin(&format!("api:{}", identity.name))
-        .ok_or(ApiError::TooManyRequests(STILL_DRAWING.to_owned()))?;
+        .ok_or_else(|| ApiError::TooManyRequests(still_drawing(Lang::En)))?;
     let now = state.clock.now().timestamp();
     let wants_png = headers
         .get(header::ACCEPT)
@@ -111,16 +112,16 @@ pub async fn show(
         let picture = state
             .settings
             .charts()
-            .chart(&database, &alias, span, now)
+            .chart(&database, &alias, span, now, Lang::En)
             .await?;
         return Ok(([(header::CONTENT_TYPE, "image/png")], picture.png).into_response());
     }
     let drawing = state
         .settings
         .charts()
-        .series(&database, &alias, Window::last(span, now))
+        .series(&database, &alias, Window::last(span, now), Lang::En)
         .await?;
-    let series = limit_series(drawing.series, MAX_SERIES);
+    let series = limit_series(drawing.series, MAX_SERIES, OTHER);
     Ok(Json(json!({
         "alias": alias, "title": drawing.title, "unit": drawing.unit, "database": database.as_str(),
         "range": span.name(), "from": drawing.window.from, "to": drawing.window.to,
@@ -173,7 +174,7 @@ fn row(reading: &Reading) -> serde_json::Value {
         Err(e) => (None, Some(e.to_string())),
     };
     json!({
-        "name": r.name, "title": r.title, "unit": r.unit, "value": value,
+        "name": r.name, "title": r.title.en(), "unit": r.unit, "value": value,
         "shown": value.map(|v| format_value(r.unit, v)), "level": reading.level, "error": error,
         "warn_above": r.warn_above, "warn_below": r.warn_below,
         "critical_above": r.critical_above, "critical_below": r.critical_below, "chart": r.chart,

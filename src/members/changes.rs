@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Changed, MemberError, Members, role_name};
+use super::{Changed, MemberError, Members};
 use crate::access::{Actor, Identity, Permission, may};
 use crate::domain::{DatabaseName, MemberKey, Recipient, Role};
+use crate::i18n::Lang;
 use crate::store::{MemberChange, MemberRecord, Notice};
 use crate::telegram::html::escape;
+use crate::tr;
 
 impl Members {
     /// Makes `member` an admin or viewer of `database` (adding them, or changing their role).
@@ -135,16 +137,19 @@ impl Members {
             (Some(was), None) => Changed::Removed { was },
             (None, None) => return Ok(Changed::Unchanged),
         };
-        let (to_member, to_admins) = announcements(&actor.name, database, &who, changed, role);
+        // Each reads it in their own language.
+        let said = |lang| announcements(&actor.name, database, &who, changed, role, lang);
+        let (to_member, _) = said(self.language(&key).await?);
         let mut notices = vec![Notice {
             recipient: Recipient::Member(key.clone()),
             text: to_member,
         }];
         for admin in self.admins_of(database, &runtime) {
             if !forms.contains(&admin) {
+                let (_, to_admin) = said(self.language(&admin).await?);
                 notices.push(Notice {
                     recipient: Recipient::Member(admin),
-                    text: to_admins.clone(),
+                    text: to_admin,
                 });
             }
         }
@@ -194,28 +199,36 @@ fn announcements(
     who: &str,
     changed: Changed,
     role: Option<Role>,
+    lang: Lang,
 ) -> (String, String) {
     let (by, db, who) = (escape(by), escape(database.as_str()), escape(who));
-    match (changed, role) {
+    let (by, db, who) = (by.as_str(), db.as_str(), who.as_str());
+    match (changed, role.map(Role::as_str)) {
         (Changed::Added, Some(role)) => (
-            format!(
-                "👋 {by} made you {} of <b>{db}</b>. Its alerts reach you here from now on; \
-                 those firing now follow. Send /help to see what you can do.",
-                role_name(role)
-            ),
-            format!(
-                "👥 {by} added {} as {} of <b>{db}</b>.",
-                who,
-                role_name(role)
+            tr!(lang, "member-welcome", by = by, role = role, database = db),
+            tr!(
+                lang,
+                "member-added",
+                by = by,
+                member = who,
+                role = role,
+                database = db
             ),
         ),
         (Changed::RoleChanged { .. }, Some(role)) => (
-            format!("👥 {by} made you {} of <b>{db}</b>.", role_name(role)),
-            format!("👥 {by} made {} {} of <b>{db}</b>.", who, role_name(role)),
+            tr!(lang, "member-you-now", by = by, role = role, database = db),
+            tr!(
+                lang,
+                "member-made",
+                by = by,
+                member = who,
+                role = role,
+                database = db
+            ),
         ),
         _ => (
-            format!("👥 {by} removed you from <b>{db}</b>: its alerts no longer reach you."),
-            format!("👥 {by} removed {} from <b>{db}</b>.", who),
+            tr!(lang, "member-you-removed", by = by, database = db),
+            tr!(lang, "member-removed", by = by, member = who, database = db),
         ),
     }
 }

@@ -13,10 +13,12 @@ use tokio::sync::Notify;
 use crate::access::Source;
 use crate::clock::Clock;
 use crate::domain::{DatabaseName, MemberKey, Role, TelegramUserId, Username};
+use crate::i18n::Lang;
 use crate::live::Live;
 use crate::routing::Router;
 use crate::settings::InForce;
 use crate::store::{Store, StoreError};
+use crate::tr;
 
 mod changes;
 mod invites;
@@ -76,12 +78,38 @@ pub struct Members {
     clock: Clock,
 }
 
-/// `an admin`, `a viewer`, `an owner`: a role in a sentence.
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Viewer => "a viewer",
-        Role::Admin => "an admin",
-        Role::Owner => "an owner",
+/// `an admin`, `a viewer`, `an owner` (`администратором`…): a role in a sentence, in `lang`.
+pub fn role_name(role: Role, lang: Lang) -> String {
+    tr!(lang, "role-a", role = role.as_str())
+}
+
+impl MemberError {
+    /// The refusal as a person reads it, in `lang` (`Display` is the English of logs and REST);
+    /// `None` for the store's failures, which stay internal.
+    pub fn text(&self, lang: Lang) -> Option<String> {
+        Some(match self {
+            MemberError::UnknownDatabase(database) => {
+                tr!(lang, "member-error-unknown-database", database = database)
+            }
+            MemberError::Forbidden { who, database } => {
+                tr!(
+                    lang,
+                    "member-error-forbidden",
+                    who = who,
+                    database = database
+                )
+            }
+            MemberError::Locked(member) => tr!(lang, "member-error-locked", member = member),
+            MemberError::NotMember { member, database } => tr!(
+                lang,
+                "member-error-not-member",
+                member = member,
+                database = database
+            ),
+            MemberError::Owner(member) => tr!(lang, "member-error-owner", member = member),
+            MemberError::BadRole(role) => tr!(lang, "member-error-bad-role", role = role),
+            MemberError::Store(_) => return None,
+        })
     }
 }
 
@@ -139,6 +167,16 @@ impl Members {
                 None => format!("user {id}"),
             },
         })
+    }
+
+    /// The language a member reads: their account's (English while nobody has claimed their
+    /// username).
+    async fn language(&self, key: &MemberKey) -> Result<Lang, StoreError> {
+        let Some(id) = self.account(key).await?.0 else {
+            return Ok(Lang::default());
+        };
+        let languages = self.store.languages_of(&[id]).await?;
+        Ok(languages.get(&id).copied().unwrap_or_default())
     }
 
     /// The account a stored member is, and another account claiming its username.
@@ -216,5 +254,50 @@ impl Members {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_refusals_read_in_each_language() {
+        assert_eq!(role_name(Role::Admin, Lang::En), "an admin");
+        assert_eq!(role_name(Role::Viewer, Lang::Ru), "наблюдателем");
+        let locked = MemberError::Locked("@eve".to_owned());
+        assert_eq!(
+            locked.text(Lang::En).as_deref(),
+            Some("@eve is a member in the configuration file; change it there")
+        );
+        assert_eq!(
+            locked.text(Lang::Ru).as_deref(),
+            Some("@eve указан(а) в файле конфигурации; измените это там")
+        );
+        let store = MemberError::Store(StoreError::Corrupt {
+            what: "member",
+            detail: String::new(),
+        });
+        assert_eq!(
+            store.text(Lang::Ru),
+            None,
+            "the store's failures stay internal"
+        );
+    }
+
+    #[test]
+    fn an_invite_counts_its_hours_in_russian() {
+        let asked = |hours: i64| {
+            tr!(
+                Lang::Ru,
+                "members-invite-ask",
+                database = "main",
+                role = "admin",
+                hours = hours
+            )
+        };
+        assert!(asked(1).contains("в течение 1 часа."), "{}", asked(1));
+        assert!(asked(22).contains("в течение 22 часов."), "{}", asked(22));
+        assert!(asked(48).contains("в течение 48 часов."), "{}", asked(48));
     }
 }

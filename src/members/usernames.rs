@@ -6,6 +6,7 @@ use crate::access::{Identity, Person};
 use crate::domain::{MemberKey, Recipient, TelegramUserId, Username};
 use crate::store::{Claim, JobKind, StoreError};
 use crate::telegram::html::escape;
+use crate::tr;
 
 impl Members {
     /// A `/start` of `person`: binds the username they carry when a membership names it and no
@@ -38,17 +39,20 @@ impl Members {
         {
             Claim::Bound => self.changed().await?,
             Claim::Taken { by, first: true } => {
-                let text = format!(
-                    "⚠️ Telegram account <code>{}</code> now carries @{}, which belongs to user \
-                     <code>{by}</code>. I treat it as a stranger. \
-                     If that person moved to the new \
-                     account, bind @{} to it from /admins.",
-                    person.id,
-                    escape(name),
-                    escape(name)
-                );
-                for owner in self.settings.access().owners() {
-                    let owner = Recipient::user(*owner).to_string();
+                // Each owner reads it in their own language.
+                let owners = self.settings.access().owners().to_vec();
+                let ids: Vec<i64> = owners.iter().map(|o| o.get()).collect();
+                let languages = self.store.languages_of(&ids).await?;
+                for owner in owners {
+                    let lang = languages.get(&owner.get()).copied().unwrap_or_default();
+                    let text = tr!(
+                        lang,
+                        "username-taken",
+                        account = person.id.to_string(),
+                        username = escape(name),
+                        owner = by.to_string(),
+                    );
+                    let owner = Recipient::user(owner).to_string();
                     let text = serde_json::json!({ "text": text });
                     let kind = JobKind::TelegramNotice;
                     self.store.enqueue(kind, None, &owner, &text, now).await?;

@@ -9,7 +9,9 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::config::{Config, DatabaseConfig};
 use crate::domain::MemberKey;
+use crate::i18n::Lang;
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// Names added, removed and changed in one list.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -25,7 +27,7 @@ impl Delta {
     }
 
     /// `+ a, b · − c · changed d` (HTML).
-    fn line(&self) -> String {
+    fn line(&self, lang: Lang) -> String {
         let list = |names: &[String]| {
             names
                 .iter()
@@ -33,16 +35,17 @@ impl Delta {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        [
-            ("+ ", &self.added),
-            ("− ", &self.removed),
-            ("changed ", &self.changed),
-        ]
-        .into_iter()
-        .filter(|(_, names)| !names.is_empty())
-        .map(|(sign, names)| format!("{sign}{}", list(names)))
-        .collect::<Vec<_>>()
-        .join(" · ")
+        let mut parts = Vec::new();
+        if !self.added.is_empty() {
+            parts.push(format!("+ {}", list(&self.added)));
+        }
+        if !self.removed.is_empty() {
+            parts.push(format!("− {}", list(&self.removed)));
+        }
+        if !self.changed.is_empty() {
+            parts.push(tr!(lang, "reload-changed", names = list(&self.changed)));
+        }
+        parts.join(" · ")
     }
 }
 
@@ -94,7 +97,8 @@ pub struct Changes {
 /// How a member is named in the message: `@name` or `user 123`.
 fn member(key: &MemberKey) -> String {
     match key {
-        MemberKey::Id(id) => format!("user {id}"),
+        // The audit keeps this line too: it is written in English.
+        MemberKey::Id(id) => tr!(Lang::En, "reload-user", id = id.to_string()),
         MemberKey::Username(name) => format!("@{}", name.as_str()),
     }
 }
@@ -221,31 +225,34 @@ impl Changes {
         *self == Changes::default()
     }
 
-    /// The owners' message (HTML): one line per kind of change.
-    pub fn message(&self, by: &str) -> String {
-        let mut text = format!("🔄 <b>Configuration reloaded</b> by {}", escape(by));
+    /// The owners' message (HTML) in `lang`: one line per kind of change.
+    pub fn message(&self, by: &str, lang: Lang) -> String {
+        let mut text = tr!(lang, "reload-title", by = escape(by));
         if self.is_empty() {
-            text.push_str("\nNothing changed.");
+            text.push('\n');
+            text.push_str(&tr!(lang, "reload-nothing"));
             return text;
         }
         for (label, delta) in [
-            ("Databases", &self.databases),
-            ("Owners", &self.owners),
-            ("API tokens", &self.api_tokens),
-            ("Views", &self.views),
-            ("Actions", &self.actions),
-            ("Charts", &self.charts),
+            (tr!(lang, "reload-databases"), &self.databases),
+            (tr!(lang, "reload-owners"), &self.owners),
+            (tr!(lang, "reload-api-tokens"), &self.api_tokens),
+            (tr!(lang, "reload-views"), &self.views),
+            (tr!(lang, "reload-actions"), &self.actions),
+            (tr!(lang, "reload-charts"), &self.charts),
         ] {
             if !delta.is_empty() {
-                text.push_str(&format!("\n<b>{label}:</b> {}", delta.line()));
+                text.push_str(&format!("\n<b>{label}:</b> {}", delta.line(lang)));
             }
         }
         if !self.members.is_empty() {
             let lines: Vec<String> = self.members.iter().map(|m| escape(m)).collect();
-            text.push_str(&format!("\n<b>Members:</b> {}", lines.join("; ")));
+            let label = tr!(lang, "reload-members");
+            text.push_str(&format!("\n<b>{label}:</b> {}", lines.join("; ")));
         }
         if !self.other.is_empty() {
-            text.push_str(&format!("\n<b>Also changed:</b> {}", self.other.join(", ")));
+            let label = tr!(lang, "reload-other");
+            text.push_str(&format!("\n<b>{label}:</b> {}", self.other.join(", ")));
         }
         text
     }

@@ -27,6 +27,7 @@ use crate::operations::Operations;
 use crate::settings::{InForce, Settings};
 use crate::store::{DialogueKind, JobKind, News, Store};
 use crate::telegram::html::escape;
+use crate::tr;
 pub use changes::Changes;
 
 /// Why a reload was not applied; the running settings stay in force.
@@ -150,8 +151,16 @@ impl Reloader {
             tracing::error!(error = %e, "writing the audit log failed");
         }
         if !changes.is_empty() {
-            let text = json!({ "text": changes.message(&actor.name) });
-            for owner in &self.settings.now().config.owners {
+            // Each owner reads it in their own language.
+            let owners = self.settings.now().config.owners.clone();
+            let ids: Vec<i64> = owners.iter().map(|o| o.get()).collect();
+            let languages = self.store.languages_of(&ids).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "reading the owners' languages failed");
+                Default::default()
+            });
+            for owner in &owners {
+                let lang = languages.get(&owner.get()).copied().unwrap_or_default();
+                let text = json!({ "text": changes.message(&actor.name, lang) });
                 let owner = Recipient::user(*owner).to_string();
                 if let Err(e) = self
                     .store
@@ -183,22 +192,31 @@ impl Reloader {
                     .action(&dialogue.alias)
                     .map(|a| a.serves(&dialogue.database)),
             };
+            let database = dialogue.database.as_str();
+            let lang = self
+                .store
+                .languages_of(&[dialogue.user_id])
+                .await?
+                .get(&dialogue.user_id)
+                .copied()
+                .unwrap_or_default();
             let why = if settings.config.database(&dialogue.database).is_none() {
-                format!("the database {} was removed", dialogue.database)
+                tr!(lang, "reload-database-removed", database = database)
             } else {
                 match serves {
-                    None => format!("the {kind} was removed"),
-                    Some(false) => format!("the {kind} no longer runs on {}", dialogue.database),
+                    None => tr!(lang, "reload-item-removed", kind = kind),
+                    Some(false) => tr!(lang, "reload-item-moved", kind = kind, database = database),
                     Some(true) => continue,
                 }
             };
             self.store.end_dialogue(dialogue.id).await?;
-            let text = format!(
-                "This conversation about the {kind} <code>{}</code> on <b>{}</b> has ended: {} \
-                 by a configuration reload.",
-                escape(&dialogue.alias),
-                escape(dialogue.database.as_str()),
-                escape(&why),
+            let text = tr!(
+                lang,
+                "reload-dialogue-ended",
+                kind = kind,
+                item = escape(&dialogue.alias),
+                database = escape(database),
+                why = escape(&why),
             );
             let chat = Recipient::Chat(ChatId(dialogue.chat_id)).to_string();
             let text = json!({ "text": text });

@@ -65,8 +65,9 @@ pub struct Catalogue {
 #[serde(deny_unknown_fields)]
 pub struct Chart {
     pub alias: String,
-    pub title: String,
-    pub description: Option<String>,
+    /// One text, or one per language (`{en, ru}`).
+    pub title: yaml_serde::Value,
+    pub description: Option<yaml_serde::Value>,
     pub unit: String,
     pub databases: Option<Vec<String>>,
     pub queries: Vec<ChartQuery>,
@@ -92,7 +93,8 @@ pub struct Threshold {
 #[serde(deny_unknown_fields)]
 pub struct StatusRow {
     pub name: String,
-    pub title: String,
+    /// One text, or one per language (`{en, ru}`).
+    pub title: yaml_serde::Value,
     pub expr: String,
     pub unit: String,
     pub warn_above: Option<f64>,

@@ -13,7 +13,9 @@ use crate::charts::service::ChartError;
 use crate::charts::status::{Level, Reading};
 use crate::charts::{Chart, format_value};
 use crate::domain::DatabaseName;
+use crate::i18n::Lang;
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// `/status [database]`: one health card per database the person may read here.
 pub(super) async fn status(
@@ -22,8 +24,9 @@ pub(super) async fn status(
     person: &Person,
     state: &BotState,
     name: &str,
+    lang: Lang,
 ) -> HandlerResult {
-    let Some(mine) = shown(bot, chat, person, state, name).await? else {
+    let Some(mine) = shown(bot, chat, person, state, name, lang).await? else {
         return Ok(());
     };
     let now = state.clock.now();
@@ -35,7 +38,7 @@ pub(super) async fn status(
     )
     .await;
     for (database, card) in mine.iter().zip(cards) {
-        let (text, rows) = health_card(state, database, card, now);
+        let (text, rows) = health_card(state, database, card, now, lang);
         show(bot, state, chat, None, text, &Keyboard::new(rows)).await?;
     }
     Ok(())
@@ -48,22 +51,25 @@ fn health_card(
     database: &DatabaseName,
     card: Result<Vec<Reading>, ChartError>,
     now: chrono::DateTime<chrono::Utc>,
+    lang: Lang,
 ) -> (String, Rows) {
     let zone = state.settings.config().time_zone;
-    let mut text = format!(
-        "<b>{}</b> · health at {}",
-        escape(database.as_str()),
-        now.with_timezone(&zone).format("%H:%M %:z")
+    let mut text = tr!(
+        lang,
+        "status-heading",
+        database = escape(database.as_str()),
+        time = now.with_timezone(&zone).format("%H:%M %:z").to_string(),
     );
     let readings = match card {
         Ok(readings) => readings,
         Err(e) => {
-            text.push_str(&format!("\n❔ {}", escape(&e.to_string())));
+            text.push_str(&format!("\n❔ {}", escape(&e.text(lang))));
             return (text, Vec::new());
         }
     };
     if readings.is_empty() {
-        text.push_str("\nThe charts catalogue has no status rows.");
+        text.push('\n');
+        text.push_str(&tr!(lang, "status-no-rows"));
     }
     // When Prometheus failed every query, once is enough.
     let all_failed = readings.iter().all(|r| r.value.is_err());
@@ -76,7 +82,7 @@ fn health_card(
     let mut charts: Vec<&Chart> = Vec::new();
     for reading in &readings {
         text.push('\n');
-        text.push_str(&card_line(reading));
+        text.push_str(&card_line(reading, lang));
         let named = reading.row.chart.as_deref();
         if let Some(chart) = named.and_then(|alias| charting.catalogue().chart(alias))
             && chart.serves(database)
@@ -95,7 +101,7 @@ fn health_card(
                         chart: chart.alias.clone(),
                         span: Some(Span::Hour),
                     };
-                    button(format!("📈 {}", chart.title), open)
+                    button(format!("📈 {}", chart.title.get(lang)), open)
                 })
                 .collect()
         })
@@ -103,7 +109,7 @@ fn health_card(
     (text, rows)
 }
 
-fn card_line(reading: &Reading) -> String {
+fn card_line(reading: &Reading, lang: Lang) -> String {
     let row = &reading.row;
     let mark = match reading.level {
         Level::Ok => "✅",
@@ -113,30 +119,22 @@ fn card_line(reading: &Reading) -> String {
     };
     let value = match &reading.value {
         Ok(Some(v)) => format_value(row.unit, *v),
-        Ok(None) => "no data".to_owned(),
+        Ok(None) => tr!(lang, "status-no-data"),
         Err(e) => e.to_string(),
     };
+    let above = |t| tr!(lang, "status-above", value = format_value(row.unit, t));
+    let below = |t| tr!(lang, "status-below", value = format_value(row.unit, t));
     let limit = match reading.level {
-        Level::Critical => row
-            .critical_above
-            .map(|t| format!("above {}", format_value(row.unit, t)))
-            .or_else(|| {
-                row.critical_below
-                    .map(|t| format!("below {}", format_value(row.unit, t)))
-            }),
-        Level::Warning => row
-            .warn_above
-            .map(|t| format!("above {}", format_value(row.unit, t)))
-            .or_else(|| {
-                row.warn_below
-                    .map(|t| format!("below {}", format_value(row.unit, t)))
-            }),
+        Level::Critical => {
+            (row.critical_above.map(above)).or_else(|| row.critical_below.map(below))
+        }
+        Level::Warning => (row.warn_above.map(above)).or_else(|| row.warn_below.map(below)),
         Level::Ok | Level::Unknown => None,
     };
     let limit = limit.map(|l| format!(" ({l})")).unwrap_or_default();
     format!(
         "{mark} {}: <b>{}</b>{}",
-        escape(&row.title),
+        escape(row.title.get(lang)),
         escape(&value),
         escape(&limit)
     )

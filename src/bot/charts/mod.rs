@@ -9,23 +9,23 @@ use teloxide::types::{MaybeInaccessibleMessage, MessageId};
 
 use super::commands::Command;
 use super::context::{Ask, Press};
-use super::reply::{NOT_ALLOWED, button, say, show};
+use super::reply::{button, not_allowed, say, show};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard};
 use crate::charts::Chart;
 use crate::charts::fetch::Span;
-use crate::charts::service::STILL_DRAWING;
+use crate::charts::service::still_drawing;
 use crate::domain::DatabaseName;
+use crate::i18n::Lang;
 use crate::telegram::html::escape;
+use crate::tr;
 
 mod health;
 mod photos;
 
 use health::status;
 use photos::{alert_graph, draw};
-
-const OFF: &str = "Charts are off: the service's config names no Prometheus.";
 
 /// `/charts [database]` and `/status [database]`.
 pub fn commands() -> UpdateHandler<BotError> {
@@ -35,13 +35,14 @@ pub fn commands() -> UpdateHandler<BotError> {
 
 async fn command(ask: Ask, command: Command) -> HandlerResult {
     let (bot, chat, person, state) = (&ask.bot, ask.chat(), &ask.person, &ask.state);
+    let lang = ask.lang;
     let caller = format!("telegram:{}", person.id.get());
     let Some(_busy) = state.settings.charts().begin(&caller) else {
-        return say(bot, state, chat, STILL_DRAWING.to_owned()).await;
+        return say(bot, state, chat, still_drawing(lang)).await;
     };
     let result = match command {
-        Command::Charts(name) => start(bot, chat, person, state, name.trim()).await,
-        Command::Status(name) => status(bot, chat, person, state, name.trim()).await,
+        Command::Charts(name) => start(bot, chat, person, state, name.trim(), lang).await,
+        Command::Status(name) => status(bot, chat, person, state, name.trim(), lang).await,
         _ => Ok(()),
     };
     ask.report(result).await
@@ -72,28 +73,28 @@ async fn pressed(press: Press) -> HandlerResult {
         );
         let _busy = match press.state.settings.charts().begin(&caller) {
             Some(busy) => Some(busy),
-            None if drawing => return press.answer(STILL_DRAWING).await,
+            None if drawing => return press.answer(&still_drawing(press.lang)).await,
             None => None,
         };
         if let Callback::AlertGraph(id) = press.callback {
             return alert_graph(&press, id).await;
         }
         press.answer("").await?;
-        let (bot, person, state) = (&press.bot, &press.person, &press.state);
+        let (bot, person, state, lang) = (&press.bot, &press.person, &press.state, press.lang);
         let Some((chat, message)) = press.place else {
             return Ok(());
         };
         // A list or question is replaced in place; a photo cannot become text, so it gets a new one.
         let text_message = (!on_photo(&press)).then_some(message);
         match press.callback.clone() {
-            Callback::Charts { database: None } => start(bot, chat, person, state, "").await,
+            Callback::Charts { database: None } => start(bot, chat, person, state, "", lang).await,
             Callback::Charts {
                 database: Some(database),
             } => {
                 if readable(chat, person, state, &database).await? {
-                    list(bot, chat, text_message, state, &database).await
+                    list(bot, chat, text_message, state, &database, lang).await
                 } else {
-                    say(bot, state, chat, NOT_ALLOWED.to_owned()).await
+                    say(bot, state, chat, not_allowed(lang)).await
                 }
             }
             Callback::Chart {
@@ -102,19 +103,19 @@ async fn pressed(press: Press) -> HandlerResult {
                 span,
             } => {
                 if !readable(chat, person, state, &database).await? {
-                    return say(bot, state, chat, NOT_ALLOWED.to_owned()).await;
+                    return say(bot, state, chat, not_allowed(lang)).await;
                 }
                 match span {
-                    None => spans(bot, chat, text_message, state, &database, &chart).await,
+                    None => spans(bot, chat, text_message, state, &database, &chart, lang).await,
                     Some(span) => {
                         let edit = on_photo(&press).then_some(message);
-                        draw(bot, chat, edit, state, (&database, &chart, span)).await
+                        draw(bot, chat, edit, state, (&database, &chart, span), lang).await
                     }
                 }
             }
             Callback::Status { database } => {
                 let name = database.as_ref().map(|d| d.to_string()).unwrap_or_default();
-                status(bot, chat, person, state, &name).await
+                status(bot, chat, person, state, &name, lang).await
             }
             _ => Ok(()),
         }
@@ -167,19 +168,17 @@ async fn shown(
     person: &Person,
     state: &BotState,
     name: &str,
+    lang: Lang,
 ) -> Result<Option<Vec<DatabaseName>>, BotError> {
     let mine = databases(chat, person, state, name).await?;
     let text = if !state.settings.charts().enabled() {
-        OFF.to_owned()
+        tr!(lang, "charts-off")
     } else if !mine.is_empty() {
         return Ok(Some(mine));
     } else if name.is_empty() {
-        "You are a member of no database whose metrics this chat may show.".to_owned()
+        tr!(lang, "charts-no-database-here")
     } else {
-        format!(
-            "No database <b>{}</b> that you may read here.",
-            escape(name)
-        )
+        tr!(lang, "charts-no-such-database", database = escape(name))
     };
     say(bot, state, chat, text).await?;
     Ok(None)
@@ -192,12 +191,13 @@ async fn start(
     person: &Person,
     state: &BotState,
     name: &str,
+    lang: Lang,
 ) -> HandlerResult {
-    let Some(mine) = shown(bot, chat, person, state, name).await? else {
+    let Some(mine) = shown(bot, chat, person, state, name, lang).await? else {
         return Ok(());
     };
     if let [database] = mine.as_slice() {
-        return list(bot, chat, None, state, database).await;
+        return list(bot, chat, None, state, database, lang).await;
     }
     let rows = mine
         .iter()
@@ -209,15 +209,8 @@ async fn start(
         })
         .collect();
     let keyboard = Keyboard::new(rows);
-    show(
-        bot,
-        state,
-        chat,
-        None,
-        "Charts of which database?".to_owned(),
-        &keyboard,
-    )
-    .await?;
+    let text = tr!(lang, "charts-which-database");
+    show(bot, state, chat, None, text, &keyboard).await?;
     Ok(())
 }
 
@@ -228,14 +221,15 @@ async fn list(
     edit: Option<MessageId>,
     state: &BotState,
     database: &DatabaseName,
+    lang: Lang,
 ) -> HandlerResult {
     let charting = state.settings.charts();
     let charts: Vec<&Chart> = charting.catalogue().of(database).collect();
     let name = escape(database.as_str());
     let text = if charts.is_empty() {
-        format!("No charts for <b>{name}</b>.")
+        tr!(lang, "charts-none", database = name)
     } else {
-        format!("<b>{name}</b>: which chart?")
+        tr!(lang, "charts-which-chart", database = name)
     };
     let rows = charts
         .chunks(2)
@@ -247,7 +241,7 @@ async fn list(
                         chart: c.alias.clone(),
                         span: None,
                     };
-                    button(c.title.clone(), pick)
+                    button(c.title.get(lang), pick)
                 })
                 .collect()
         })
@@ -287,6 +281,7 @@ async fn spans(
     state: &BotState,
     database: &DatabaseName,
     alias: &str,
+    lang: Lang,
 ) -> HandlerResult {
     let charting = state.settings.charts();
     let Some(chart) = charting
@@ -294,28 +289,24 @@ async fn spans(
         .chart(alias)
         .filter(|c| c.serves(database))
     else {
-        return say(
-            bot,
-            state,
-            chat,
-            "This chart is no longer offered.".to_owned(),
-        )
-        .await;
+        return say(bot, state, chat, tr!(lang, "charts-gone")).await;
     };
-    let mut text = format!(
-        "<b>{}</b> on <b>{}</b>: over which span?",
-        escape(&chart.title),
-        escape(database.as_str())
+    let mut text = tr!(
+        lang,
+        "charts-which-span",
+        chart = escape(chart.title.get(lang)),
+        database = escape(database.as_str()),
     );
-    if !chart.description.is_empty() {
-        text.push_str(&format!("\n{}", escape(&chart.description)));
+    let description = chart.description.get(lang);
+    if !description.is_empty() {
+        text.push_str(&format!("\n{}", escape(description)));
     }
     let back = Callback::Charts {
         database: Some(database.clone()),
     };
     let rows = vec![
         span_row(database, alias, None),
-        vec![button("‹ All charts", back)],
+        vec![button(tr!(lang, "charts-all"), back)],
     ];
     show(bot, state, chat, edit, text, &Keyboard::new(rows)).await?;
     Ok(())

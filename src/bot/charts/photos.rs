@@ -6,16 +6,18 @@ use teloxide::types::MessageId;
 
 use super::super::alerts::authorised;
 use super::super::context::Press;
-use super::super::reply::{NOT_ALLOWED, Photo, button, say, show_photo};
+use super::super::reply::{Photo, button, not_allowed, say, show_photo};
 use super::super::{BotState, HandlerResult};
 use super::span_row;
 use crate::access::Permission;
 use crate::callback::{Callback, Keyboard};
 use crate::charts::fetch::Span;
-use crate::charts::service::{ChartError, Picture};
+use crate::charts::service::Picture;
 use crate::charts::{Chart, zone_name};
 use crate::domain::{DatabaseName, IncidentId};
+use crate::i18n::Lang;
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// Telegram's limit on a photo's caption, in characters.
 const MAX_CAPTION: usize = 1024;
@@ -28,41 +30,41 @@ pub(super) async fn draw(
     edit: Option<MessageId>,
     state: &BotState,
     (database, alias, span): (&DatabaseName, &str, Span),
+    lang: Lang,
 ) -> HandlerResult {
     let now = state.clock.now().timestamp();
     let picture = state
         .settings
         .charts()
-        .chart(database, alias, span, now)
+        .chart(database, alias, span, now, lang)
         .await;
     let title = state
         .settings
         .charts()
         .catalogue()
         .chart(alias)
-        .map_or(alias.to_owned(), |c| c.title.clone());
-    let heading = format!(
-        "<b>{}</b> · {} · last {}",
-        escape(&title),
-        escape(database.as_str()),
-        span.name()
+        .map_or(alias.to_owned(), |c| c.title.get(lang).to_owned());
+    let heading = tr!(
+        lang,
+        "chart-heading",
+        chart = escape(&title),
+        database = escape(database.as_str()),
+        span = span.name(),
     );
     let picture = match picture {
         Ok(picture) => picture,
-        Err(e) => return failed(bot, chat, state, &heading, &e).await,
+        Err(e) => return failed(bot, chat, state, &heading, &e.text(lang)).await,
+    };
+    let all = Callback::Charts {
+        database: Some(database.clone()),
     };
     let keyboard = Keyboard::new(vec![
         span_row(database, alias, Some(span)),
-        neighbours(state, database, alias, span),
-        vec![button(
-            "‹ All charts",
-            Callback::Charts {
-                database: Some(database.clone()),
-            },
-        )],
+        neighbours(state, database, alias, span, lang),
+        vec![button(tr!(lang, "charts-all"), all)],
     ]);
     let photo = Photo {
-        caption: caption(&heading, &picture, state),
+        caption: caption(&heading, &picture, state, lang),
         png: picture.png,
     };
     show_photo(bot, state, chat, edit, None, photo, &keyboard).await?;
@@ -75,6 +77,7 @@ fn neighbours(
     database: &DatabaseName,
     alias: &str,
     span: Span,
+    lang: Lang,
 ) -> Vec<(String, Callback)> {
     let charting = state.settings.charts();
     let charts: Vec<&Chart> = charting.catalogue().of(database).collect();
@@ -92,18 +95,16 @@ fn neighbours(
     let previous = charts[(at + charts.len() - 1) % charts.len()];
     let next = charts[(at + 1) % charts.len()];
     vec![
-        button(format!("◀ {}", previous.title), to(previous)),
-        button(format!("{} ▶", next.title), to(next)),
+        button(format!("◀ {}", previous.title.get(lang)), to(previous)),
+        button(format!("{} ▶", next.title.get(lang)), to(next)),
     ]
 }
 
 /// The heading, the zone of the times, and per series its last, min, max and average, within
 /// Telegram's caption limit.
-fn caption(heading: &str, picture: &Picture, state: &BotState) -> String {
-    let mut text = format!(
-        "{heading}\nTimes in {}",
-        zone_name(state.settings.config().time_zone)
-    );
+fn caption(heading: &str, picture: &Picture, state: &BotState, lang: Lang) -> String {
+    let zone = zone_name(state.settings.config().time_zone);
+    let mut text = format!("{heading}\n{}", tr!(lang, "chart-times-in", zone = zone));
     let mut visible = text.chars().count();
     for (name, summary) in &picture.summary {
         let line = format!("\n• {name}: {summary}");
@@ -123,9 +124,9 @@ async fn failed(
     chat: ChatId,
     state: &BotState,
     heading: &str,
-    error: &ChartError,
+    error: &str,
 ) -> HandlerResult {
-    let text = format!("📈 {heading}\n{}", escape(&error.to_string()));
+    let text = format!("📈 {heading}\n{}", escape(error));
     say(bot, state, chat, text).await
 }
 
@@ -134,32 +135,36 @@ pub(super) async fn alert_graph(press: &Press, id: IncidentId) -> HandlerResult 
     let Some(incident) = authorised(press, id, Permission::Read).await? else {
         return Ok(());
     };
-    let (bot, state) = (&press.bot, &press.state);
+    let (bot, state, lang) = (&press.bot, &press.state, press.lang);
     let Some((chat, message)) = press.place else {
         return press.answer("").await;
     };
     if !state.shows(chat, incident.database.as_deref()) {
         return press
-            .refuse(incident.database.as_deref(), NOT_ALLOWED)
+            .refuse(incident.database.as_deref(), &not_allowed(lang))
             .await;
     }
     press.answer("").await?;
     let now = state.clock.now().timestamp();
+    let database = match incident.database.as_deref() {
+        Some(database) => database.to_owned(),
+        None => tr!(lang, "chart-no-database"),
+    };
     let heading = format!(
         "<b>{}</b> · {}",
         escape(&incident.alertname),
-        escape(incident.database.as_deref().unwrap_or("no database"))
+        escape(&database)
     );
-    match state.settings.charts().alert(&incident, now).await {
+    match state.settings.charts().alert(&incident, now, lang).await {
         Ok(picture) => {
             let photo = Photo {
-                caption: caption(&heading, &picture, state),
+                caption: caption(&heading, &picture, state, lang),
                 png: picture.png,
             };
             let keyboard = Keyboard::default();
             show_photo(bot, state, chat, None, Some(message), photo, &keyboard).await?;
             Ok(())
         }
-        Err(e) => failed(bot, chat, state, &heading, &e).await,
+        Err(e) => failed(bot, chat, state, &heading, &e.text(lang)).await,
     }
 }

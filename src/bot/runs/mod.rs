@@ -187,7 +187,7 @@ pub async fn items(
                 database: db.name.clone(),
                 item: item.alias.to_owned(),
             };
-            vec![button(item.title.to_owned(), pick)]
+            vec![button(item.title.get(lang), pick)]
         })
         .collect();
     let (database, kind) = (escape(db.name.as_str()), noun(actions, lang));
@@ -215,7 +215,7 @@ fn item(
         .find(|i| i.alias == alias && i.serves(database))?;
     Some((
         item.alias.to_owned(),
-        item.title.to_owned(),
+        item.title.en().to_owned(),
         item.arguments.to_vec(),
     ))
 }
@@ -312,7 +312,7 @@ fn arguments_of(
         .find(|i| i.alias == dialogue.alias && i.serves(database))?;
     Some((
         actions,
-        item.title.to_owned(),
+        item.title.en().to_owned(),
         item.arguments.to_vec(),
         item.confirm || dialogue.confirm,
     ))

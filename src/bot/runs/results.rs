@@ -80,7 +80,7 @@ async fn view_page(
         .operations
         .catalog()
         .view(&dialogue.alias)
-        .map_or(dialogue.alias.clone(), |v| v.title.clone());
+        .map_or(dialogue.alias.clone(), |v| v.title.get(lang).to_owned());
     let number = edit.map_or(0, |(_, page)| page);
     // Only this page's rows are kept: memory stays flat however many rows the view returns.
     let mut per_page = 0;
@@ -256,7 +256,7 @@ async fn run_action(
     let Some(action) = catalog.actions.iter().find(|a| a.alias == dialogue.alias) else {
         return Ok(());
     };
-    let title = action.title.clone();
+    let title = action.title.get(lang).to_owned();
     let stop = vec![vec![button(
         tr!(lang, "runs-stop"),
         Callback::Stop {

@@ -10,24 +10,27 @@ use super::{list, name_problem, scope};
 use crate::access::Actor;
 use crate::callback::{Callback, Keyboard, TokenScope};
 use crate::domain::Role;
+use crate::i18n::Lang;
 use crate::telegram::html::escape;
-use crate::tokens::{digest, hex, new_token};
+use crate::tokens::{AUDIT_CREATED, AUDIT_REVOKED, AUDIT_UNSHOWN, digest, hex, new_token};
+use crate::tr;
 
 /// The second step: every database, or one.
 pub(super) async fn ask_scope(
     bot: &Bot,
     state: &BotState,
-    chat: ChatId,
-    message: MessageId,
+    (chat, message): (ChatId, MessageId),
     role: Role,
     name: &str,
+    lang: Lang,
 ) -> HandlerResult {
     let choice = |scope| Callback::TokenNew {
         role,
         scope,
         name: name.to_owned(),
     };
-    let mut rows = vec![vec![button("🌐 All databases", choice(TokenScope::All))]];
+    let all = tr!(lang, "tokens-all-databases");
+    let mut rows = vec![vec![button(all, choice(TokenScope::All))]];
     let databases: Vec<(String, Callback)> = state
         .settings
         .config()
@@ -39,10 +42,11 @@ pub(super) async fn ask_scope(
         })
         .collect();
     rows.extend(databases.chunks(2).map(<[_]>::to_vec));
-    let text = format!(
-        "New API token <b>{}</b> as <b>{}</b>: on which databases?",
-        escape(name),
-        role.as_str()
+    let text = tr!(
+        lang,
+        "tokens-which-scope",
+        name = escape(name),
+        role = role.as_str()
     );
     show(bot, state, chat, Some(message), text, &Keyboard::new(rows)).await?;
     Ok(())
@@ -63,11 +67,11 @@ pub(super) async fn create(
     bot: &Bot,
     query: &CallbackQuery,
     state: &BotState,
-    chat: ChatId,
-    message: MessageId,
+    (chat, message): (ChatId, MessageId),
     new: NewToken<'_>,
+    lang: Lang,
 ) -> HandlerResult {
-    let taken = name_problem(state, new.name).await?;
+    let taken = name_problem(state, new.name, lang).await?;
     let token = new_token();
     let now = state.clock.now();
     let id = match taken {
@@ -87,12 +91,8 @@ pub(super) async fn create(
         }
     };
     let Some(id) = id else {
-        answer(bot, query, "That name is taken now.").await?;
-        let text = format!(
-            "A token named <b>{}</b> exists already; send <code>/tokens NAME</code> with another \
-             name.",
-            escape(new.name)
-        );
+        answer(bot, query, &tr!(lang, "tokens-name-taken")).await?;
+        let text = tr!(lang, "tokens-name-taken-long", name = escape(new.name));
         show(bot, state, chat, Some(message), text, &Keyboard::default()).await?;
         return Ok(());
     };
@@ -101,22 +101,18 @@ pub(super) async fn create(
     });
     state
         .store
-        .audit(new.by, "token created", None, &detail, now)
+        .audit(new.by, AUDIT_CREATED, None, &detail, now)
         .await?;
-    answer(bot, query, "Created: copy the token now.").await?;
+    answer(bot, query, &tr!(lang, "tokens-created-answer")).await?;
     let what = format!(
         "<b>{}</b> · {} · {}",
         escape(new.name),
         new.role.as_str(),
-        escape(&scope(new.databases.as_deref()))
+        escape(&scope(new.databases.as_deref(), lang))
     );
-    let shown = format!(
-        "🔑 New API token {what}\n\n<code>{token}</code>\n\nSend it as \
-         <code>Authorization: Bearer …</code>. This is the only time it is shown — the service keeps \
-         only its SHA-256 — so copy it now, then delete this message."
-    );
+    let shown = tr!(lang, "tokens-shown", what = &what, token = &token);
     let hide = &Keyboard::new(vec![vec![button(
-        "🙈 I saved it — delete this message",
+        tr!(lang, "tokens-hide"),
         Callback::TokenHide,
     )]]);
     if let Err(e) = show(bot, state, chat, None, shown, hide).await {
@@ -125,14 +121,14 @@ pub(super) async fn create(
             .store
             .revoke_token(id, &new.by.name, state.clock.now())
             .await?;
-        let detail = serde_json::json!({ "name": new.name, "reason": "it could not be shown" });
+        let detail = serde_json::json!({ "name": new.name, "reason": AUDIT_UNSHOWN });
         state
             .store
-            .audit(new.by, "token revoked", None, &detail, state.clock.now())
+            .audit(new.by, AUDIT_REVOKED, None, &detail, state.clock.now())
             .await?;
         return Err(e);
     }
-    let done = format!("✅ Created the API token {what}: it is shown once below.");
+    let done = tr!(lang, "tokens-created", what = &what);
     show(bot, state, chat, Some(message), done, &Keyboard::default()).await?;
     Ok(())
 }
@@ -143,8 +139,8 @@ pub(super) async fn revoke(
     state: &BotState,
     by: &Actor,
     id: i64,
-    chat: ChatId,
-    message: MessageId,
+    (chat, message): (ChatId, MessageId),
+    lang: Lang,
 ) -> HandlerResult {
     let name = state
         .store
@@ -154,7 +150,7 @@ pub(super) async fn revoke(
         .find(|t| t.id == id)
         .map(|t| t.name);
     let Some(name) = name else {
-        return answer(bot, query, "There is no such token.").await;
+        return answer(bot, query, &tr!(lang, "tokens-no-such")).await;
     };
     if state
         .store
@@ -164,18 +160,18 @@ pub(super) async fn revoke(
         let detail = serde_json::json!({ "name": name });
         state
             .store
-            .audit(by, "token revoked", None, &detail, state.clock.now())
+            .audit(by, AUDIT_REVOKED, None, &detail, state.clock.now())
             .await?;
+        answer(bot, query, &tr!(lang, "tokens-revoked", name = &name)).await?;
+    } else {
         answer(
             bot,
             query,
-            &format!("Revoked {name}: it no longer opens the API."),
+            &tr!(lang, "tokens-revoked-already", name = &name),
         )
         .await?;
-    } else {
-        answer(bot, query, &format!("{name} was revoked already.")).await?;
     }
-    list(bot, state, chat, Some(message)).await
+    list(bot, state, (chat, Some(message)), lang).await
 }
 
 /// Deletes the message showing a token; when Telegram refuses (bots may delete only for 48 hours),
@@ -185,16 +181,17 @@ pub(super) async fn hide(
     query: &CallbackQuery,
     state: &BotState,
     place: Option<(ChatId, MessageId)>,
+    lang: Lang,
 ) -> HandlerResult {
     let Some((chat, message)) = place else {
         return answer(bot, query, "").await;
     };
     let deleted = polite(state, chat, || bot.delete_message(chat, message)).await;
     let text = match deleted {
-        Ok(_) => "Deleted.",
+        Ok(_) => tr!(lang, "tokens-deleted"),
         Err(e) => {
             tracing::warn!(error = %e, "deleting a token message failed; hiding it");
-            let hidden = "🙈 The token that was here is hidden.".to_owned();
+            let hidden = tr!(lang, "tokens-hidden-text");
             let edited = show(
                 bot,
                 state,
@@ -205,13 +202,13 @@ pub(super) async fn hide(
             )
             .await;
             match edited {
-                Ok(_) => "Hidden.",
+                Ok(_) => tr!(lang, "tokens-hidden"),
                 Err(e) => {
                     tracing::warn!(error = %e, "hiding a token message failed");
-                    "Telegram refused: please delete the message yourself."
+                    tr!(lang, "tokens-delete-yourself")
                 }
             }
         }
     };
-    answer(bot, query, text).await
+    answer(bot, query, &text).await
 }

@@ -21,8 +21,10 @@ use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::{Callback, Keyboard, TokenScope, token_name_ok};
 use crate::domain::Role;
+use crate::i18n::Lang;
 use crate::store::StoredToken;
 use crate::telegram::html::escape;
+use crate::tr;
 
 /// Past this the list stops, below Telegram's 4096 characters.
 const LIST_BUDGET: usize = 3500;
@@ -31,12 +33,10 @@ const REVOKE_BUTTONS: usize = 50;
 /// Revoked tokens shown at most, newest first.
 const REVOKED_SHOWN: usize = 10;
 
-const OWNERS_ONLY: &str = "API tokens are managed by owners.";
-
 /// `every database`, or the list.
-fn scope<S: std::fmt::Display>(databases: Option<&[S]>) -> String {
+fn scope<S: std::fmt::Display>(databases: Option<&[S]>, lang: Lang) -> String {
     match databases {
-        None => "every database".to_owned(),
+        None => tr!(lang, "tokens-every-database"),
         Some(list) => {
             let names: Vec<String> = list.iter().map(ToString::to_string).collect();
             names.join(", ")
@@ -51,29 +51,28 @@ async fn command(
     person: &Person,
     state: &BotState,
     name: &str,
+    lang: Lang,
 ) -> HandlerResult {
     if !may(
         &state.identity(person).await?,
         Permission::ManageTokens,
         None,
     ) {
-        return say(bot, state, chat, OWNERS_ONLY.to_owned()).await;
+        return say(bot, state, chat, tr!(lang, "tokens-owners-only")).await;
     }
     if name.is_empty() {
-        return list(bot, state, chat, None).await;
+        return list(bot, state, (chat, None), lang).await;
     }
     if chat.0 != person.id.get() {
-        let text = "A new token is shown only in a private chat: send me <code>/tokens NAME</code> \
-                    there.";
-        return say(bot, state, chat, text.to_owned()).await;
+        return say(bot, state, chat, tr!(lang, "tokens-private-only")).await;
     }
-    if let Some(problem) = name_problem(state, name).await? {
+    if let Some(problem) = name_problem(state, name, lang).await? {
         return say(bot, state, chat, problem).await;
     }
     let roles = [
-        (Role::Viewer, "👁 viewer"),
-        (Role::Admin, "🛠 admin"),
-        (Role::Owner, "👑 owner"),
+        (Role::Viewer, tr!(lang, "tokens-role-viewer")),
+        (Role::Admin, tr!(lang, "tokens-role-admin")),
+        (Role::Owner, tr!(lang, "tokens-role-owner")),
     ];
     let row: Vec<(String, Callback)> = roles
         .iter()
@@ -83,27 +82,22 @@ async fn command(
                 scope: TokenScope::Ask,
                 name: name.to_owned(),
             };
-            button(*label, next)
+            button(label.as_str(), next)
         })
         .collect();
-    let text = format!(
-        "New API token <b>{}</b>: which role?\n\n\
-         <b>viewer</b> reads incidents and views; <b>admin</b> also acts on alerts and runs actions; \
-         <b>owner</b> may do everything, members and the audit log included.",
-        escape(name)
-    );
+    let text = tr!(lang, "tokens-which-role", name = escape(name));
     show(bot, state, chat, None, text, &Keyboard::new(vec![row])).await?;
     Ok(())
 }
 
 /// Why `name` cannot be a new token's name, if it cannot.
-async fn name_problem(state: &BotState, name: &str) -> Result<Option<String>, BotError> {
+async fn name_problem(
+    state: &BotState,
+    name: &str,
+    lang: Lang,
+) -> Result<Option<String>, BotError> {
     if !token_name_ok(name) {
-        return Ok(Some(
-            "Token names are 1 to 24 characters: lowercase letters, digits, <code>-</code> and \
-             <code>_</code>. For example: <code>/tokens grafana</code>"
-                .to_owned(),
-        ));
+        return Ok(Some(tr!(lang, "tokens-bad-name")));
     }
     if state
         .settings
@@ -112,79 +106,90 @@ async fn name_problem(state: &BotState, name: &str) -> Result<Option<String>, Bo
         .iter()
         .any(|t| t.name == name)
     {
-        return Ok(Some(format!(
-            "<b>{}</b> is a token of the configuration file; choose another name.",
-            escape(name)
+        return Ok(Some(tr!(
+            lang,
+            "tokens-name-in-config",
+            name = escape(name)
         )));
     }
     if state.store.tokens().await?.iter().any(|t| t.name == name) {
-        return Ok(Some(format!(
-            "A token named <b>{}</b> exists already (revoked tokens keep their names); choose \
-             another name.",
-            escape(name)
-        )));
+        return Ok(Some(tr!(lang, "tokens-name-exists", name = escape(name))));
     }
     Ok(None)
 }
 
-fn stored_line(token: &StoredToken) -> String {
-    let mut line = format!(
-        "<b>{}</b> · {} · {} · by {} on {}",
-        escape(&token.name),
-        token.role.as_str(),
-        escape(&scope(token.databases.as_deref())),
-        escape(&token.created_by),
-        token.created_at.format("%Y-%m-%d"),
+fn stored_line(token: &StoredToken, lang: Lang) -> String {
+    let mut line = tr!(
+        lang,
+        "tokens-line",
+        name = escape(&token.name),
+        role = token.role.as_str(),
+        scope = escape(&scope(token.databases.as_deref(), lang)),
+        by = escape(&token.created_by),
+        date = token.created_at.format("%Y-%m-%d").to_string(),
     );
     if let Some(at) = token.revoked_at {
-        line = format!("<s>{line}</s> · revoked on {}", at.format("%Y-%m-%d"));
+        let revoked = tr!(
+            lang,
+            "tokens-revoked-on",
+            date = at.format("%Y-%m-%d").to_string()
+        );
+        line = format!("<s>{line}</s> · {revoked}");
     }
     line
 }
 
 /// Every token: the config's (locked), then those created here, with a Revoke button each.
-async fn list(bot: &Bot, state: &BotState, chat: ChatId, edit: Option<MessageId>) -> HandlerResult {
+async fn list(
+    bot: &Bot,
+    state: &BotState,
+    (chat, edit): (ChatId, Option<MessageId>),
+    lang: Lang,
+) -> HandlerResult {
     let mut lines = Vec::new();
     for token in &state.settings.config().api_tokens {
         lines.push(format!(
             "🔒 <b>{}</b> · {} · {}",
             escape(&token.name),
             token.role.as_str(),
-            escape(&scope(token.databases.as_deref()))
+            escape(&scope(token.databases.as_deref(), lang))
         ));
     }
     let stored = state.store.tokens().await?;
     let (revoked, active): (Vec<&StoredToken>, Vec<&StoredToken>) =
         stored.iter().partition(|t| t.revoked_at.is_some());
-    lines.extend(active.iter().map(|t| format!("🔑 {}", stored_line(t))));
+    lines.extend(
+        active
+            .iter()
+            .map(|t| format!("🔑 {}", stored_line(t, lang))),
+    );
     lines.extend(
         revoked
             .iter()
             .rev()
             .take(REVOKED_SHOWN)
-            .map(|t| format!("✖️ {}", stored_line(t))),
+            .map(|t| format!("✖️ {}", stored_line(t, lang))),
     );
-    let mut text = String::from("<b>API tokens</b>\n");
+    let mut text = format!("{}\n", tr!(lang, "tokens-title"));
     if lines.is_empty() {
-        text.push_str("\nNone yet.");
+        text.push('\n');
+        text.push_str(&tr!(lang, "tokens-none"));
     }
     for (shown, line) in lines.iter().enumerate() {
         if text.len() + line.len() > LIST_BUDGET {
-            text.push_str(&format!("\n… and {} more", lines.len() - shown));
+            let more = tr!(lang, "tokens-more", count = lines.len() - shown);
+            text.push_str(&format!("\n{more}"));
             break;
         }
         text.push('\n');
         text.push_str(line);
     }
-    text.push_str(
-        "\n\n🔒 tokens come from the configuration file. Send <code>/tokens NAME</code> to create \
-         one (in a private chat).",
-    );
+    text.push_str(&format!("\n\n{}", tr!(lang, "tokens-footer")));
     let rows = active
         .iter()
         .take(REVOKE_BUTTONS)
         .map(|t| {
-            let label = format!("Revoke {}", t.name);
+            let label = tr!(lang, "tokens-revoke", name = &t.name);
             vec![button(label, Callback::TokenRevoke(t.id))]
         })
         .collect::<Vec<_>>();
@@ -200,7 +205,8 @@ pub fn commands() -> UpdateHandler<BotError> {
         _ => None,
     })
     .endpoint(|ask: Ask, name: TokenName| async move {
-        let result = command(&ask.bot, ask.chat(), &ask.person, &ask.state, &name.0).await;
+        let (bot, person, state) = (&ask.bot, &ask.person, &ask.state);
+        let result = command(bot, ask.chat(), person, state, &name.0, ask.lang).await;
         ask.report(result).await
     })
 }
@@ -227,23 +233,22 @@ async fn pressed(press: Press) -> HandlerResult {
 
 async fn handle(press: &Press) -> HandlerResult {
     let (bot, query, state, person) = (&press.bot, &press.query, &press.state, &press.person);
-    let (callback, place) = (&press.callback, press.place);
+    let (callback, place, lang) = (&press.callback, press.place, press.lang);
     if *callback == Callback::TokenHide {
         // Whoever sees the message may hide it, whatever their role is by now.
-        return hide(bot, query, state, place).await;
+        return hide(bot, query, state, place, lang).await;
     }
     let who = state.identity(person).await?;
     if !may(&who, Permission::ManageTokens, None) {
-        return press
-            .refuse(None, &format!("Not allowed: {OWNERS_ONLY}"))
-            .await;
+        return press.refuse(None, &tr!(lang, "tokens-not-allowed")).await;
     }
     let Some((chat, message)) = place else {
-        return press.answer("This button is no longer valid.").await;
+        return press.answer(&tr!(lang, "tokens-stale")).await;
     };
     match callback {
         Callback::TokenRevoke(id) => {
-            revoke(bot, query, state, &who.actor(), *id, chat, message).await
+            let place = (chat, message);
+            revoke(bot, query, state, &who.actor(), *id, place, lang).await
         }
         Callback::TokenNew {
             role,
@@ -251,18 +256,18 @@ async fn handle(press: &Press) -> HandlerResult {
             name,
         } => {
             answer(bot, query, "").await?;
-            ask_scope(bot, state, chat, message, *role, name).await
+            ask_scope(bot, state, (chat, message), *role, name, lang).await
         }
         Callback::TokenNew { role, scope, name } => {
             let databases = match scope {
                 TokenScope::Ask | TokenScope::All => None,
                 TokenScope::One(name) => match state.settings.config().position_of(name) {
                     Some(_) => Some(vec![name.to_string()]),
-                    None => return answer(bot, query, "This button is no longer valid.").await,
+                    None => return answer(bot, query, &tr!(lang, "tokens-stale")).await,
                 },
             };
             if chat.0 != person.id.get() {
-                return answer(bot, query, "Tokens are created only in a private chat.").await;
+                return answer(bot, query, &tr!(lang, "tokens-create-in-private")).await;
             }
             let by = who.actor();
             let new = NewToken {
@@ -271,7 +276,7 @@ async fn handle(press: &Press) -> HandlerResult {
                 databases,
                 by: &by,
             };
-            create(bot, query, state, chat, message, new).await
+            create(bot, query, state, (chat, message), new, lang).await
         }
         _ => Ok(()),
     }

@@ -3,6 +3,7 @@ use std::path::Path;
 use super::*;
 use crate::catalog::files::from_texts;
 use crate::catalog::{Catalog, StepBody};
+use crate::i18n::Lang;
 
 fn databases() -> Vec<DatabaseName> {
     vec![
@@ -232,7 +233,7 @@ actions:
     assert_eq!(
         found,
         [
-            "views.yaml:4:12: views[0].title: invalid type: sequence, expected a string",
+            "views.yaml:4:12: views[0].title: invalid type: sequence, expected a string, or a map of strings by language (en, ru)",
             "views.yaml:5:15: views[0].max_rows: invalid type: string, expected a whole number",
             "views.yaml:6:17: views[0].databases[0]: \"nowhere\" is not a database of the config",
             "views.yaml:7:10: views[0].sql: :missing names no declared argument",
@@ -246,6 +247,57 @@ actions:
             "actions.yaml:8:9: actions[0].steps[1].name: is required",
             "actions.yaml:9:5: actions[1].title: is required",
             "actions.yaml:9:25: actions[1].steps[0]: invalid type: integer, expected a mapping",
+        ]
+    );
+}
+
+#[test]
+fn titles_and_descriptions_are_one_text_or_one_per_language() {
+    let catalog = views(
+        r#"
+views:
+  - alias: plain
+    title: Long queries
+    description: Queries running longest
+    sql: SELECT 1
+  - alias: both
+    title: { en: Locks, ru: Блокировки }
+    description: { en: Who waits for whom, ru: Кто кого ждёт }
+    sql: SELECT 1
+  - alias: english_only
+    title: { en: Vacuum }
+    sql: SELECT 1
+"#,
+    )
+    .unwrap();
+    let [plain, both, english] = &catalog.views[..] else {
+        panic!("three views: {:?}", catalog.views);
+    };
+    assert_eq!(plain.title.get(Lang::Ru), "Long queries");
+    assert_eq!(plain.description.get(Lang::En), "Queries running longest");
+    assert_eq!(both.title.get(Lang::Ru), "Блокировки");
+    assert_eq!(both.title.get(Lang::En), "Locks");
+    assert_eq!(both.description.get(Lang::Ru), "Кто кого ждёт");
+    assert_eq!(english.title.get(Lang::Ru), "Vacuum");
+    assert!(english.description.is_empty());
+}
+
+#[test]
+fn a_text_map_names_only_languages_of_the_service_and_is_not_empty() {
+    let found = problems(actions(
+        r#"
+actions:
+  - alias: a
+    title: { en: Vacuum, de: Staubsaugen }
+    description: {}
+    steps: [{ name: s, sql: "SELECT 1" }]
+"#,
+    ));
+    assert_eq!(
+        found,
+        [
+            "actions.yaml:4:30: actions[0].title.de: \"de\" is not a language of the service (en, ru)",
+            "actions.yaml:5:18: actions[0].description: needs a text for at least one language (en, ru)",
         ]
     );
 }
