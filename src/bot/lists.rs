@@ -114,7 +114,7 @@ pub async fn alerts(
     let mut rows = Vec::new();
     for incident in incidents.iter().take(ALERTS_SHOWN as usize) {
         text.push('\n');
-        text.push_str(&incident_line(crate::i18n::Lang::En, incident, now));
+        text.push_str(&incident_line(lang, incident, now));
         let mut row = Vec::new();
         let responds = may(&who, Permission::Respond, incident.database.as_deref());
         if responds && incident.acknowledged_by.is_none() {
@@ -181,7 +181,7 @@ pub async fn incidents(
     }
     for incident in &page.incidents {
         text.push('\n');
-        text.push_str(&incident_line(crate::i18n::Lang::En, incident, now));
+        text.push_str(&incident_line(lang, incident, now));
     }
     let mut row = Vec::new();
     if before.is_some() {
@@ -266,7 +266,7 @@ pub async fn silences(
     let mut rows = Vec::new();
     for incident in &silenced {
         text.push('\n');
-        text.push_str(&incident_line(crate::i18n::Lang::En, incident, now));
+        text.push_str(&incident_line(lang, incident, now));
         if let (Some(by), Some(until)) = (&incident.silenced_by, incident.silenced_until) {
             let line = tr!(
                 lang,

@@ -111,6 +111,7 @@ fn same_database(a: &DatabaseConfig, b: &DatabaseConfig) -> bool {
         && a.email == b.email
         && a.reconnect_after == b.reconnect_after
         && a.metrics_selector == b.metrics_selector
+        && a.language == b.language
 }
 
 fn member_changes(old: &DatabaseConfig, new: &DatabaseConfig) -> Option<String> {
@@ -154,6 +155,7 @@ impl Changes {
                 config.http.webhook_token != next.http.webhook_token,
             ),
             ("escalation", !alike(&config.escalation, &next.escalation)),
+            ("language", config.language != next.language),
             (
                 "smtp",
                 !alike(&config.smtp, &next.smtp)
