@@ -9,7 +9,7 @@ pub mod plan;
 mod raw;
 pub mod scram;
 mod sql;
-mod text;
+pub(crate) mod text;
 mod validate;
 
 use std::time::Duration;
@@ -19,7 +19,6 @@ pub use args::{
 };
 pub use sql::{Form, Segment, Template};
 pub use text::Text;
-pub(crate) use text::{RawText, read_text};
 
 use crate::config::{Config, ConfigError, Problem};
 use crate::domain::DatabaseName;

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::series::{Threshold, Unit};
-use crate::catalog::{RawText, Text, read_text};
+use crate::catalog::text::{RawText, Text, read_text};
 use crate::config::report::{Report, parse};
 use crate::config::{ConfigError, Problem};
 use crate::domain::DatabaseName;
