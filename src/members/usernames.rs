@@ -43,8 +43,9 @@ impl Members {
                 let owners = self.settings.access().owners().to_vec();
                 let ids: Vec<i64> = owners.iter().map(|o| o.get()).collect();
                 let languages = self.store.languages_of(&ids).await?;
+                let language = self.settings.config().language;
                 for owner in owners {
-                    let lang = languages.get(&owner.get()).copied().unwrap_or_default();
+                    let lang = languages.get(&owner.get()).copied().unwrap_or(language);
                     let text = tr!(
                         lang,
                         "username-taken",

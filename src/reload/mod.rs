@@ -158,8 +158,10 @@ impl Reloader {
                 tracing::error!(error = %e, "reading the owners' languages failed");
                 Default::default()
             });
+            // An owner who never wrote to the bot reads the config's language.
+            let language = self.settings.now().config.language;
             for owner in &owners {
-                let lang = languages.get(&owner.get()).copied().unwrap_or_default();
+                let lang = languages.get(&owner.get()).copied().unwrap_or(language);
                 let text = json!({ "text": changes.message(&actor.name, lang) });
                 let owner = Recipient::user(*owner).to_string();
                 if let Err(e) = self

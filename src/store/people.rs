@@ -217,10 +217,11 @@ impl Store {
         .bind(language_code)
         .fetch_one(&self.pool)
         .await?;
-        Ok(reads(row.try_get(0)?, row.try_get(1)?))
+        Ok(reads(row.try_get(0)?, row.try_get(1)?).unwrap_or_default())
     }
 
-    /// The language each of `user_ids` reads (English for one the bot never met).
+    /// The language each of `user_ids` reads, where known (absent for one who never wrote to the bot:
+    /// callers fall back to the database's or the top-level language).
     pub async fn languages_of(&self, user_ids: &[i64]) -> Result<HashMap<i64, Lang>> {
         let mut languages = HashMap::with_capacity(user_ids.len());
         // One query per few hundred people: placeholders of one statement are limited.
@@ -238,7 +239,9 @@ impl Store {
                 query = query.bind(*id);
             }
             for row in query.fetch_all(&self.pool).await? {
-                languages.insert(row.try_get(0)?, reads(row.try_get(1)?, row.try_get(2)?));
+                if let Some(lang) = reads(row.try_get(1)?, row.try_get(2)?) {
+                    languages.insert(row.try_get(0)?, lang);
+                }
             }
         }
         Ok(languages)
@@ -340,12 +343,13 @@ async fn fold(
     Ok(())
 }
 
-/// The language a person reads: the one they chose, else their Telegram app's.
-fn reads(language_code: Option<String>, chosen: Option<String>) -> Lang {
+/// The language a person reads: the one they chose, else their Telegram app's; `None` when neither
+/// is known (met only through an invite or a shared contact).
+fn reads(language_code: Option<String>, chosen: Option<String>) -> Option<Lang> {
     chosen
         .as_deref()
         .and_then(Lang::parse)
-        .unwrap_or_else(|| Lang::from_telegram(language_code.as_deref()))
+        .or_else(|| language_code.map(|code| Lang::from_telegram(Some(&code))))
 }
 
 #[cfg(test)]
@@ -354,6 +358,43 @@ mod tests {
 
     use super::*;
     use crate::config::StateLocation;
+
+    #[tokio::test]
+    async fn a_persons_language_is_their_choice_else_their_apps_else_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StateLocation::Sqlite(dir.path().join("s.db"));
+        let store = Store::connect(&location).await.unwrap();
+        let now = Utc::now();
+        // Met through a shared contact: nothing said of a language, so callers use the database's.
+        store
+            .remember_user(7, Some("bob"), None, now)
+            .await
+            .unwrap();
+        assert!(store.languages_of(&[7]).await.unwrap().is_empty());
+        // Their app speaks Russian (a region tag too); an update without a code keeps it.
+        let read = store
+            .remember_user(7, None, Some("ru-RU"), now)
+            .await
+            .unwrap();
+        assert_eq!(read, Lang::Ru);
+        store.remember_user(7, None, None, now).await.unwrap();
+        assert_eq!(
+            store.languages_of(&[7, 8]).await.unwrap(),
+            HashMap::from([(7, Lang::Ru)])
+        );
+        // A choice wins over the app, until it is taken back.
+        assert!(store.choose_language(7, Some(Lang::En)).await.unwrap());
+        assert_eq!(
+            store.remember_user(7, None, Some("ru"), now).await.unwrap(),
+            Lang::En
+        );
+        assert!(store.choose_language(7, None).await.unwrap());
+        assert_eq!(store.languages_of(&[7]).await.unwrap()[&7], Lang::Ru);
+        assert!(
+            !store.choose_language(8, Some(Lang::Ru)).await.unwrap(),
+            "never met"
+        );
+    }
 
     #[tokio::test]
     async fn a_person_is_refused_aloud_once_a_minute() {

@@ -60,7 +60,7 @@ pub(super) async fn advance(
         let mut text = tr!(
             lang,
             "runs-confirm",
-            title = escape(&title),
+            title = escape(title.get(lang)),
             database = escape(dialogue.database.as_str())
         );
         text.push('\n');

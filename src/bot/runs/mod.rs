@@ -26,7 +26,7 @@ use super::reply::{self, button, say, say_buttons};
 use super::{BotError, BotState, HandlerResult};
 use crate::access::{Permission, Person, may};
 use crate::callback::Callback;
-use crate::catalog::{ArgType, Argument};
+use crate::catalog::{ArgType, Argument, Text};
 use crate::domain::DatabaseName;
 use crate::i18n::Lang;
 use crate::store::{Dialogue, DialogueKind};
@@ -207,17 +207,13 @@ fn item(
     actions: bool,
     alias: &str,
     database: &DatabaseName,
-) -> Option<(String, String, Vec<Argument>)> {
+) -> Option<(String, Vec<Argument>)> {
     let catalog = state.operations.catalog();
     let items = catalog.items(actions);
     let item = items
         .iter()
         .find(|i| i.alias == alias && i.serves(database))?;
-    Some((
-        item.alias.to_owned(),
-        item.title.en().to_owned(),
-        item.arguments.to_vec(),
-    ))
+    Some((item.alias.to_owned(), item.arguments.to_vec()))
 }
 
 /// A catalogue item on a database: an action (or a view) by its alias.
@@ -251,7 +247,7 @@ pub async fn pick(
     {
         return not_allowed(bot, state, chat, lang).await;
     }
-    let Some((alias, _, arguments)) = item(state, actions, alias, database) else {
+    let Some((alias, arguments)) = item(state, actions, alias, database) else {
         let text = tr!(
             lang,
             "runs-not-offered",
@@ -297,12 +293,12 @@ pub async fn pick(
     advance(bot, person, state, dialogue, lang).await
 }
 
-/// The dialogue's item, while it is offered on the dialogue's database: (actions, title, arguments,
-/// whether to confirm).
+/// The dialogue's item, while it is offered on the dialogue's database: (actions, title in every
+/// language, arguments, whether to confirm).
 fn arguments_of(
     state: &BotState,
     dialogue: &Dialogue,
-) -> Option<(bool, String, Vec<Argument>, bool)> {
+) -> Option<(bool, Text, Vec<Argument>, bool)> {
     let actions = dialogue.kind == DialogueKind::Action;
     let database = &dialogue.database;
     let catalog = state.operations.catalog();
@@ -312,7 +308,7 @@ fn arguments_of(
         .find(|i| i.alias == dialogue.alias && i.serves(database))?;
     Some((
         actions,
-        item.title.en().to_owned(),
+        item.title.clone(),
         item.arguments.to_vec(),
         item.confirm || dialogue.confirm,
     ))
