@@ -9,16 +9,15 @@ pub mod plan;
 mod raw;
 pub mod scram;
 mod sql;
-pub(crate) mod text;
 mod validate;
 
 use std::time::Duration;
 
+pub use crate::config::text::Text;
 pub use args::{
     ArgError, ArgProblem, ArgType, ArgValue, Argument, IdentifierKind, MASK, parse_all, shown,
 };
 pub use sql::{Form, Segment, Template};
-pub use text::Text;
 
 use crate::config::{Config, ConfigError, Problem};
 use crate::domain::DatabaseName;

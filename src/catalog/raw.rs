@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::text::RawText;
+use crate::config::text::RawText;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

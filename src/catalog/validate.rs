@@ -12,9 +12,9 @@ use regex::Regex;
 use super::args::{ArgType, Argument};
 use super::raw::{RawAction, RawActions, RawVariant, RawViews};
 use super::sql::{Form, Segment, Template};
-use super::text::read_text;
 use super::{Action, Step, StepBody, VersionedSql, View};
 use crate::config::report::{Report, parse};
+use crate::config::text::read_text;
 use crate::config::{ConfigError, Problem};
 use crate::domain::{DatabaseName, parse_duration};
 

@@ -8,8 +8,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::series::{Threshold, Unit};
-use crate::catalog::text::{RawText, Text, read_text};
 use crate::config::report::{Report, parse};
+use crate::config::text::{RawText, Text, read_text};
 use crate::config::{ConfigError, Problem};
 use crate::domain::DatabaseName;
 

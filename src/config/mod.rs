@@ -10,6 +10,7 @@ pub(crate) mod report;
 mod secret;
 pub mod smtp;
 pub mod state_hosts;
+pub mod text;
 mod validate;
 
 use std::collections::BTreeMap;

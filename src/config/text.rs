@@ -9,7 +9,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-use crate::config::report::Report;
+use super::report::Report;
 use crate::i18n::Lang;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
