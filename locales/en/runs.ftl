@@ -76,3 +76,7 @@ arg-no-such-relation = no table, index or view named { $value } exists on this d
 arg-takes-none = this takes no arguments
 arg-unknown = unknown argument; known: { $known }
 arg-required = is required
+runs-step-exited = the command exited with code { $code }
+runs-step-killed = the command was killed by signal { $signal }
+runs-step-abnormal = the command ended abnormally
+runs-step-shell-start = could not start the shell step: { $reason }

@@ -87,3 +87,7 @@ arg-no-such-relation = таблицы, индекса или представл�
 arg-takes-none = здесь нет аргументов
 arg-unknown = неизвестный аргумент; известные: { $known }
 arg-required = обязателен
+runs-step-exited = команда завершилась с кодом { $code }
+runs-step-killed = команду остановил сигнал { $signal }
+runs-step-abnormal = команда завершилась аварийно
+runs-step-shell-start = не удалось запустить шаг оболочки: { $reason }

@@ -18,8 +18,8 @@ use super::rows::{self, Mode};
 use super::shell::{self, Ended};
 use super::target::millis;
 use super::{
-    ActionPlan, ActionReport, ExecError, Outcome, Progress, Query, StepKind, StepPlan, StepReport,
-    Table, Target,
+    ActionPlan, ActionReport, ExecError, Outcome, Progress, Query, StepFailure, StepKind, StepPlan,
+    StepReport, Table, Target,
 };
 
 /// Rows of a SQL step kept in its report.
@@ -45,7 +45,7 @@ struct Session {
 
 /// Why a step stopped the action.
 enum Stop {
-    Failed(String),
+    Failed(StepFailure),
     Cancelled,
     TimedOut,
 }
@@ -55,7 +55,8 @@ impl From<ExecError> for Stop {
         match err {
             ExecError::Cancelled => Stop::Cancelled,
             ExecError::TimedOut => Stop::TimedOut,
-            other => Stop::Failed(other.to_string()),
+            ExecError::Shell(reason) => Stop::Failed(StepFailure::ShellStart(reason)),
+            other => Stop::Failed(StepFailure::Message(other.to_string())),
         }
     }
 }
@@ -252,13 +253,9 @@ impl Target {
                 report.exit_code = status.code();
                 match (status.code(), status.signal()) {
                     (Some(0), _) => Ok(()),
-                    (Some(code), _) => {
-                        Err(Stop::Failed(format!("the command exited with code {code}")))
-                    }
-                    (None, Some(signal)) => Err(Stop::Failed(format!(
-                        "the command was killed by signal {signal}"
-                    ))),
-                    (None, None) => Err(Stop::Failed("the command ended abnormally".to_owned())),
+                    (Some(code), _) => Err(Stop::Failed(StepFailure::Exited(code))),
+                    (None, Some(signal)) => Err(Stop::Failed(StepFailure::Killed(signal))),
+                    (None, None) => Err(Stop::Failed(StepFailure::Abnormal)),
                 }
             }
             Ended::Cancelled => Err(Stop::Cancelled),

@@ -141,11 +141,38 @@ pub struct StepReport {
     pub duration: Duration,
 }
 
+/// Why a step failed. `Display` is the English line REST, the audit and logs show; the bot words
+/// each kind in its reader's language, and a server's own message stays as the server wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepFailure {
+    /// What the database (or the connection to it) said.
+    #[error("{0}")]
+    Message(String),
+    #[error("the command exited with code {0}")]
+    Exited(i32),
+    #[error("the command was killed by signal {0}")]
+    Killed(i32),
+    #[error("the command ended abnormally")]
+    Abnormal,
+    #[error("could not start the shell step: {0}")]
+    ShellStart(String),
+}
+
+impl StepFailure {
+    /// The text that may carry an argument's value (masked before it is kept or shown).
+    pub fn text_mut(&mut self) -> Option<&mut String> {
+        match self {
+            StepFailure::Message(text) | StepFailure::ShellStart(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
 /// How an action ended; `step` is 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Succeeded,
-    Failed { step: usize, error: String },
+    Failed { step: usize, error: StepFailure },
     Cancelled { step: usize },
     TimedOut { step: usize },
 }

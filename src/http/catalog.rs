@@ -371,7 +371,7 @@ pub async fn cancel_run(
 fn report_json(report: &crate::exec::ActionReport) -> serde_json::Value {
     let (outcome, step, error) = match &report.outcome {
         Outcome::Succeeded => ("succeeded", None, None),
-        Outcome::Failed { step, error } => ("failed", Some(*step), Some(error.clone())),
+        Outcome::Failed { step, error } => ("failed", Some(*step), Some(error.to_string())),
         Outcome::Cancelled { step } => ("cancelled", Some(*step), None),
         Outcome::TimedOut { step } => ("timed_out", Some(*step), None),
     };

@@ -25,8 +25,10 @@ pub(super) fn mask_secrets(
             }
         }
     }
-    if let Outcome::Failed { error, .. } = &mut report.outcome {
-        mask(error);
+    if let Outcome::Failed { error, .. } = &mut report.outcome
+        && let Some(text) = error.text_mut()
+    {
+        mask(text);
     }
 }
 

@@ -13,7 +13,7 @@ use super::{PROGRESS_EVERY, not_allowed};
 use crate::access::{Actor, Permission, Person};
 use crate::callback::{Callback, Keyboard};
 use crate::domain::DatabaseName;
-use crate::exec::{ActionReport, ExecError, Outcome, Progress};
+use crate::exec::{ActionReport, ExecError, Outcome, Progress, StepFailure};
 use crate::i18n::Lang;
 use crate::operations::OpError;
 use crate::store::{Dialogue, DialogueKind};
@@ -364,6 +364,17 @@ async fn progress(
     }
 }
 
+/// Why a step failed, in the reader's language; what the database said stays as it said it.
+fn step_failure(error: &StepFailure, lang: Lang) -> String {
+    match error {
+        StepFailure::Message(text) => text.clone(),
+        StepFailure::Exited(code) => tr!(lang, "runs-step-exited", code = *code),
+        StepFailure::Killed(signal) => tr!(lang, "runs-step-killed", signal = *signal),
+        StepFailure::Abnormal => tr!(lang, "runs-step-abnormal"),
+        StepFailure::ShellStart(reason) => tr!(lang, "runs-step-shell-start", reason = reason),
+    }
+}
+
 /// The result of an action under its `heading` (title and database): outcome, each step, the first
 /// rows returned, output tails.
 fn summary(heading: &str, report: &ActionReport, lang: Lang) -> String {
@@ -371,7 +382,12 @@ fn summary(heading: &str, report: &ActionReport, lang: Lang) -> String {
         Outcome::Succeeded => ("✅", tr!(lang, "runs-done")),
         Outcome::Failed { step, error } => (
             "❌",
-            tr!(lang, "runs-failed-at", step = *step, error = error),
+            tr!(
+                lang,
+                "runs-failed-at",
+                step = *step,
+                error = step_failure(error, lang)
+            ),
         ),
         Outcome::Cancelled { step } => ("⏹", tr!(lang, "runs-cancelled-at", step = *step)),
         Outcome::TimedOut { step } => ("⌛", tr!(lang, "runs-timed-out-at", step = *step)),
@@ -469,6 +485,25 @@ mod tests {
         }
         let failed = report(&[], Outcome::TimedOut { step: 2 });
         assert!(summary(heading, &failed, Lang::Ru).contains("время вышло на шаге 2"));
+        // A shell step's failure is worded in the reader's language; the database's own message is not.
+        let exited = report(
+            &[],
+            Outcome::Failed {
+                step: 1,
+                error: StepFailure::Exited(3),
+            },
+        );
+        assert!(summary(heading, &exited, Lang::Ru).contains("команда завершилась с кодом 3"));
+        assert!(summary(heading, &exited, Lang::En).contains("the command exited with code 3"));
+        let said = StepFailure::Message("division by zero".to_owned());
+        let failed = report(
+            &[],
+            Outcome::Failed {
+                step: 2,
+                error: said,
+            },
+        );
+        assert!(summary(heading, &failed, Lang::Ru).contains("ошибка на шаге 2: division by zero"));
     }
 
     #[test]
