@@ -30,7 +30,7 @@ pub async fn list(
         .store
         .audit_page(&filter)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::from(&e))?;
     let entries: Vec<Value> = page.entries.iter().map(shown).collect();
     Ok(Json(
         json!({ "entries": entries, "next_cursor": page.next_cursor }),

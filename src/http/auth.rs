@@ -41,7 +41,7 @@ pub async fn require_api_token(
         .access()
         .token(token)
         .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::from(&e))?
         // Unknown and revoked tokens alike.
         .ok_or(ApiError::Unauthorized)?;
     request.extensions_mut().insert(identity);

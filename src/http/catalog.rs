@@ -127,7 +127,7 @@ impl From<OpError> for ApiError {
             OpError::Busy { .. } => ApiError::Conflict(e.to_string()),
             OpError::TooManyViews(_) => ApiError::TooManyRequests(e.to_string()),
             OpError::Spool(e) => ApiError::internal(&e),
-            OpError::State(e) => ApiError::internal(&e),
+            OpError::State(e) => ApiError::from(&e),
             OpError::Exec { ref error, .. } => match error {
                 ExecError::Unreachable(_) => ApiError::BadGateway(e.to_string()),
                 ExecError::TimedOut => ApiError::GatewayTimeout(e.to_string()),
@@ -303,7 +303,7 @@ async fn recorded_run(
         .store
         .recorded_run(id)
         .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::from(&e))?
         .ok_or_else(missing)?;
     require(identity, permission, entry.database.as_deref())?;
     Ok(json!({
@@ -346,7 +346,7 @@ pub async fn cancel_run(
                         .store
                         .tell_replicas(News::CancelRun(id))
                         .await
-                        .map_err(|e| ApiError::internal(&e))?;
+                        .map_err(|e| ApiError::from(&e))?;
                     let body = json!({ "run_id": id, "state": "cancelling" });
                     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
                 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::alertmanager::PayloadError;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -77,6 +78,19 @@ impl ApiError {
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Other { status, .. } => *status,
+        }
+    }
+}
+
+impl From<&StoreError> for ApiError {
+    /// A store that is away (down, restarting, failing over) is 503: the same request succeeds once
+    /// it is back, and Alertmanager retries on it. Anything else is internal.
+    fn from(e: &StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the state store is unavailable; the request is refused");
+            ApiError::Unavailable("the state store is unavailable; retry later")
+        } else {
+            ApiError::internal(e)
         }
     }
 }

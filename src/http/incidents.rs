@@ -41,7 +41,7 @@ pub async fn list(
         .store
         .list_incidents(&filter)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::from(&e))?;
     Ok(Json(page))
 }
 
@@ -57,7 +57,7 @@ pub async fn show(
         .store
         .incident(IncidentId(id))
         .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::from(&e))?
         .filter(|detail| {
             may(
                 &identity,

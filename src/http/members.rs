@@ -27,7 +27,7 @@ impl From<MemberError> for ApiError {
             MemberError::Forbidden { .. } => ApiError::Forbidden(e.to_string()),
             MemberError::Locked(_) | MemberError::Owner(_) => ApiError::Conflict(e.to_string()),
             MemberError::BadRole(_) => ApiError::bad_request("role", e.to_string()),
-            MemberError::Store(e) => ApiError::internal(&e),
+            MemberError::Store(e) => ApiError::from(&e),
         }
     }
 }

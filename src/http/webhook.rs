@@ -90,12 +90,8 @@ async fn receive_traced(
         .await
         .map_err(|e| match e {
             IntakeError::ShuttingDown => ApiError::Unavailable("the service is shutting down"),
-            // Alertmanager retries on 503: nothing was stored, and nothing is lost.
-            IntakeError::Store(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, "the state store is unavailable; the notification is refused");
-                ApiError::Unavailable("the state store is unavailable; retry later")
-            }
-            IntakeError::Store(e) => ApiError::internal(&e),
+            // Nothing was stored: on 503 Alertmanager retries, and nothing is lost.
+            IntakeError::Store(e) => ApiError::from(&*e),
         })?;
     let alerts = fingerprints
         .into_iter()

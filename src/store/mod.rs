@@ -178,7 +178,7 @@ impl Store {
                     if read_write {
                         // A switchover may leave the old primary up as a standby: writes there fail,
                         // so the pool never keeps a connection to it.
-                        let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
+                        let read_only: String = sqlx::query_scalar(primary::READ_ONLY)
                             .fetch_one(&mut *conn)
                             .await?;
                         if read_only != "off" {
@@ -219,7 +219,7 @@ impl Store {
         let Some(primary) = self.primary.as_ref().filter(|p| p.hosts.must_choose()) else {
             return Ok(false);
         };
-        let healthy = sqlx::query_scalar::<_, String>("SHOW transaction_read_only")
+        let healthy = sqlx::query_scalar::<_, String>(primary::READ_ONLY)
             .fetch_one(&self.pool)
             .await
             .is_ok_and(|read_only| read_only == "off" || !primary.hosts.read_write());

@@ -10,6 +10,9 @@ use sqlx::{Connection, PgConnection};
 
 use crate::config::Hosts;
 
+/// Whether the session may write: `off` on a primary, `on` on a standby or a server set read-only.
+pub(super) const READ_ONLY: &str = "SHOW transaction_read_only";
+
 /// How long one host may take to accept a connection and answer whether it takes writes.
 const ASK_HOST: Duration = Duration::from_secs(3);
 
@@ -39,9 +42,7 @@ pub async fn find(hosts: &Hosts) -> Result<&str, NoPrimary> {
 /// Whether the server at `url` accepts writes (a standby, or one set read-only, does not).
 async fn accepts_writes(url: &str) -> Result<bool, sqlx::Error> {
     let mut conn = PgConnection::connect(url).await?;
-    let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
-        .fetch_one(&mut conn)
-        .await?;
+    let read_only: String = sqlx::query_scalar(READ_ONLY).fetch_one(&mut conn).await?;
     conn.close().await.ok();
     Ok(read_only == "off")
 }
